@@ -1,0 +1,107 @@
+"""Click commands only: read options, call the library, hand results to a formatter, exit.
+
+Nothing heavy is imported at module level, so `gradcheck --help` loads neither numpy nor SymPy.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .errors import ExitCode, GradcheckError, UsageError
+
+
+def _fail(error: GradcheckError) -> None:
+    click.echo(f"gradcheck: {error.render()}", err=True)
+    sys.exit(ExitCode.TOOL_ERROR)
+
+
+def read_expression(argument: str) -> str:
+    """EXPR itself, `-` for standard input, or `@FILE` (for expressions longer than a command line)."""
+    if argument == "-":
+        return sys.stdin.read().strip()
+    if argument.startswith("@"):
+        path = argument[1:]
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read().strip()
+        except (OSError, UnicodeDecodeError) as problem:
+            raise UsageError(f"cannot read expression file {path}: {getattr(problem, 'strerror', None) or problem}")
+    return argument
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="gradcheck", prog_name="gradcheck")
+def main() -> None:
+    """Check hand-derived gradients: backprop through a gate graph, finite differences and SymPy, side by side.
+
+    \b
+    Exit codes: 0 every check passed (kinks allowed), 1 a check failed (mismatch or error),
+    2 the tool could not run (bad option, expression or point).
+    """
+
+
+@main.command("eval")
+@click.argument("expression")
+@click.option("--at", "points", multiple=True, metavar="x=3,y=-4", help="A point; values may be constant expressions (pi/4). Repeat for several points.")
+@click.option("--wrt", metavar="x,y", help="Check only these variables (default: all, in order of appearance).")
+@click.option("--h", "h", type=float, help="Finite-difference step (default: scaled to each variable, see README).")
+@click.option("--rtol", type=float, default=1e-6, show_default=True, help="Relative tolerance of every comparison.")
+@click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance added to every comparison.")
+@click.option("--expect", metavar="dx=VALUE,dy=EXPR", help="Your claimed gradient: numbers or expressions in the variables.")
+@click.option("--exact-timeout", type=float, default=5.0, show_default=True, help="Seconds the SymPy column may take per point (0 = no limit).")
+@click.option("--no-exact", is_flag=True, help="Skip the SymPy column.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--trace", is_flag=True, help="Show the staged computation: every gate's value and gradient.")
+@click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
+def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: float | None, rtol: float, atol: float,
+                 expect: str | None, exact_timeout: float, no_exact: bool, output_format: str, trace: bool, strict: bool) -> None:
+    """Check the gradient of EXPRESSION at one or more points.
+
+    EXPRESSION may be `-` (read from standard input) or `@FILE`.
+
+    \b
+    Example:
+      gradcheck eval "(x+sigma(y))/(sigma(x)+(x+y)**2)" --at x=3,y=-4 --trace
+    """
+    try:
+        from .check import Options, check_case, parse_claims, parse_point
+        from .graph import build_graph
+        from .parser import parse
+        from .verdict import Tolerances, exit_code
+
+        if h is not None and not (h > 0):
+            raise UsageError("--h must be a positive number")
+        if rtol < 0 or atol < 0:
+            raise UsageError("--rtol and --atol must be >= 0")
+        expr = parse(read_expression(expression))
+        graph = build_graph(expr)
+        if not points:
+            if graph.variables:
+                raise UsageError(f"give a point with --at (the expression's variables: {', '.join(graph.variables)})")
+            points = ("",)
+        chosen = graph.variables
+        if wrt:
+            chosen = tuple(name.strip() for name in wrt.split(","))
+            for name in chosen:
+                if name not in graph.variables:
+                    raise UsageError(f"--wrt names '{name}', which is not a variable of the expression ({', '.join(graph.variables)})")
+        claims = parse_claims(expect, graph.variables) if expect else {}
+        options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout, trace=trace)
+        parsed_points = [parse_point(p, graph.variables) if graph.variables else {} for p in points]
+    except GradcheckError as error:
+        _fail(error)
+        return
+    cases = [check_case(graph, point, chosen, options, claims) for point in parsed_points]
+    from . import report
+
+    if output_format == "json":
+        click.echo(report.to_json(cases))
+    else:
+        report.print_table_report(report.make_console(), cases)
+    sys.exit(exit_code([c.status for c in cases], strict))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Staged forward and backward passes over a Graph, on numpy arrays (one entry per point of a batch).
+
+Flat loops over the topological order; values and gradients live in lists indexed by node,
+nothing is stored on the nodes themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .gates import GATES
+from .graph import Graph, build_graph
+from .parser import Expr
+
+Array = np.ndarray
+
+
+def _leaf(graph: Graph, index: int, inputs: dict[str, Array], size: int, dtype: type) -> Array:
+    node = graph.nodes[index]
+    if node.op == "var":
+        return np.broadcast_to(np.asarray(inputs[node.label], dtype=dtype), (size,))
+    return np.full(size, node.value, dtype=dtype)
+
+
+def _batch_size(inputs: dict[str, Array]) -> int:
+    return max((np.size(v) for v in inputs.values()), default=1)
+
+
+def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> list[Array]:
+    """Every node's value (the staged forward pass); `inputs` maps each variable to an array of points."""
+    size = _batch_size(inputs)
+    values: list[Array] = []
+    with np.errstate(all="ignore"):
+        for index, node in enumerate(graph.nodes):
+            if not node.inputs:
+                values.append(_leaf(graph, index, inputs, size, dtype))
+            else:
+                values.append(GATES[node.op].forward(*(values[i] for i in node.inputs)))
+    return values
+
+
+def last_uses(graph: Graph) -> list[int]:
+    """For each node, the index of the last node that reads it (so its value can be dropped after)."""
+    last = list(range(len(graph.nodes)))
+    for index, node in enumerate(graph.nodes):
+        for i in node.inputs:
+            last[i] = index
+    return last
+
+
+def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64,
+                   last: list[int] | None = None, watch_branches: bool = False) -> tuple[Array, dict[int, Array]]:
+    """Only f (and optionally every piecewise gate's branch sign), dropping values once dead: memory ~ width, not size."""
+    size = _batch_size(inputs)
+    last = last if last is not None else last_uses(graph)
+    values: dict[int, Array] = {}
+    branches: dict[int, Array] = {}
+    with np.errstate(all="ignore"):
+        for index, node in enumerate(graph.nodes):
+            if not node.inputs:
+                values[index] = _leaf(graph, index, inputs, size, dtype)
+                continue
+            gate = GATES[node.op]
+            args = [values[i] for i in node.inputs]
+            values[index] = gate.forward(*args)
+            if watch_branches and gate.branch is not None:
+                branches[index] = gate.branch(*args)
+            for i in set(node.inputs):
+                if last[i] == index and i != graph.output:
+                    del values[i]
+    return values[graph.output], branches
+
+
+@dataclass(frozen=True, slots=True)
+class Backward:
+    node_grads: list[Array]  # df/d(node) for every node
+    magnitudes: list[Array]  # the same pass with |upstream|*|local|: the scale rounding errors are relative to
+
+
+def backward(graph: Graph, values: list[Array], with_magnitudes: bool = False) -> Backward:
+    """df/df = 1, then each gate multiplies the upstream gradient by its local derivative, in reverse order."""
+    output = graph.output
+    grads: list[Array | None] = [None] * len(graph.nodes)
+    mags: list[Array | None] = [None] * len(graph.nodes)
+    grads[output] = np.ones_like(values[output])
+    mags[output] = np.ones_like(values[output])
+    with np.errstate(all="ignore"):
+        for index in range(output, -1, -1):
+            node = graph.nodes[index]
+            upstream = grads[index]
+            if upstream is None or not node.inputs:
+                continue
+            gate = GATES[node.op]
+            args = [values[i] for i in node.inputs]
+            for position, i in enumerate(node.inputs):
+                if not graph.nodes[i].needs_grad:
+                    continue  # constants need no gradient (and pow's log(base) may not exist)
+                local = gate.partials[position](values[index], *args)
+                contribution = upstream * local
+                grads[i] = contribution if grads[i] is None else grads[i] + contribution
+                if with_magnitudes:
+                    magnitude = mags[index] * np.abs(local)
+                    mags[i] = magnitude if mags[i] is None else mags[i] + magnitude
+    zero = np.zeros_like(values[output])
+    return Backward([g if g is not None else zero for g in grads], [m if m is not None else zero for m in mags])
+
+
+def variable_gradients(graph: Graph, result: Backward) -> dict[str, Array]:
+    return {name: result.node_grads[i] for name, i in zip(graph.variables, graph.variable_nodes)}
+
+
+def first_nonfinite(graph: Graph, values: list[Array], point: int = 0) -> int | None:
+    """The first gate whose value is nan/inf although its inputs are finite (where the trouble starts)."""
+    for index, node in enumerate(graph.nodes):
+        value = values[index][point]
+        if not np.isfinite(value) and all(np.isfinite(values[i][point]) for i in node.inputs):
+            return index
+    return None
+
+
+def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Array], point: int = 0) -> int | None:
+    """The gate whose local derivative first turns a finite upstream gradient into nan/inf."""
+    with np.errstate(all="ignore"):
+        for index in range(graph.output, -1, -1):
+            node = graph.nodes[index]
+            if not node.inputs or not np.isfinite(grads[index][point]):
+                continue
+            gate = GATES[node.op]
+            args = [values[i][point:point + 1] for i in node.inputs]
+            for position, i in enumerate(node.inputs):
+                local = gate.partials[position](values[index][point:point + 1], *args)
+                if graph.nodes[i].needs_grad and not np.all(np.isfinite(local * grads[index][point])):
+                    return index
+    return None
+
+
+def evaluate_constant(expr: Expr) -> float:
+    graph = build_graph(expr)
+    return float(forward(graph, {})[graph.output][0])

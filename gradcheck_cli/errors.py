@@ -1,0 +1,88 @@
+"""The exception tree: every user-facing error knows where it happened and can draw a caret."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ExitCode(enum.IntEnum):
+    """The only exit codes gradcheck uses (verdict.exit_code picks between the first two)."""
+
+    OK = 0  # every check passed (kinks and inconclusive allowed unless --strict)
+    FAILED = 1  # a mismatch or an error case
+    TOOL_ERROR = 2  # the tool could not run: bad option, unparsable expression or point
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where in a piece of text something happened (0-based offset into `text`)."""
+
+    text: str
+    offset: int
+    file: str | None = None
+    line: int = 1  # line of `text` inside `file` (1-based)
+    column_base: int = 0  # characters on that line before `text` starts
+
+    @property
+    def column(self) -> int:
+        return self.column_base + self.offset + 1
+
+
+class GradcheckError(Exception):
+    """Anything the user did that gradcheck cannot run with; rendered as one line plus a caret."""
+
+    def __init__(self, message: str, position: Position | None = None):
+        super().__init__(message)
+        self.message = message
+        self.position = position
+
+    def located(self, file: str | None, line: int, column_base: int) -> "GradcheckError":
+        """The same error, placed inside a file (for batch lines)."""
+        if self.position is None:
+            return self
+        p = self.position
+        return type(self)(self.message, Position(p.text, p.offset, file, line, column_base))
+
+    def headline(self) -> str:
+        """`FILE:LINE:COL: message`, or `COL: message` for a bare expression."""
+        p = self.position
+        if p is None:
+            return self.message
+        if p.file is not None:
+            return f"{p.file}:{p.line}:{p.column}: {self.message}"
+        return f"column {p.column}: {self.message}"
+
+    def caret(self, width: int = 100) -> str:
+        """The offending text with a caret under the column, windowed so long input stays one line."""
+        p = self.position
+        if p is None:
+            return ""
+        text = p.text.replace("\n", " ").replace("\t", " ")
+        start = max(0, p.offset - width // 2)
+        end = min(len(text), start + width)
+        prefix = "…" if start > 0 else ""
+        suffix = "…" if end < len(text) else ""
+        shown = prefix + text[start:end] + suffix
+        pad = len(prefix) + p.offset - start
+        return f"  {shown}\n  {' ' * pad}^"
+
+    def render(self) -> str:
+        caret = self.caret()
+        return self.headline() + ("\n" + caret if caret else "")
+
+
+class ParseError(GradcheckError):
+    """The expression text is not valid gradcheck syntax."""
+
+
+class PointError(GradcheckError):
+    """A `--at` point is malformed, misses a variable or names an unknown one."""
+
+
+class UsageError(GradcheckError):
+    """A command-line option combination that cannot run."""
+
+
+class InputLimitError(GradcheckError):
+    """The input is larger than gradcheck will process (bounds the work on hostile input)."""

@@ -1,0 +1,319 @@
+"""Expr → SymPy → exact derivatives at 50 digits: the independent oracle.
+
+This module never imports gates.py: its counterparts of each operation are SymPy's own functions,
+and every derivative comes from `sympy.diff`. Two methods:
+  * "sympy": the whole expression is differentiated symbolically (gives the formula); used while
+    it fits the time budget;
+  * "chain": for expressions too large for that, SymPy differentiates each operation's definition
+    once, and those local derivatives are chained through the tree in 50-digit mpmath (linear time).
+Evaluation never goes through code generation: a small iterative evaluator maps SymPy nodes to mpmath.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import mpmath
+import sympy
+
+from .parser import Expr
+
+DIGITS = 50
+WHOLE_EXPRESSION_LIMIT = 400  # nodes; above this symbolic diff is rarely worth its time (see README)
+FORMULA_LIMIT = 2000  # characters of a printed derivative kept
+
+
+class sigma(sympy.Function):
+    """The logistic function, opaque to SymPy so nested sigmoids stay small; its derivative comes from its definition."""
+
+    @staticmethod
+    def definition(t: sympy.Expr) -> sympy.Expr:
+        return 1 / (1 + sympy.exp(-t))
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        t = sympy.Dummy("t", real=True)
+        return sympy.diff(self.definition(t), t).subs(t, self.args[0])
+
+
+# SymPy counterpart of each operation (independent of gates.py).
+SYMPY_OPS: dict[str, Callable[..., sympy.Expr]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a ** b,
+    "neg": lambda a: -a,
+    "sigma": sigma,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sqrt": sympy.sqrt,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "tanh": sympy.tanh,
+    "relu": lambda a: sympy.Max(0, a),
+    "abs": sympy.Abs,
+    "max": sympy.Max,
+    "min": sympy.Min,
+}
+_CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
+
+
+class BudgetExceeded(Exception):
+    pass
+
+
+class NotReal(Exception):
+    """The derivative is undefined or not a finite real number at the point."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExactResult:
+    values: dict[str, float | None]
+    formulas: dict[str, str | None]
+    method: str  # "sympy", "chain" or "skipped"
+    note: str | None = None  # why a value is missing
+    seconds: float = 0.0
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise BudgetExceeded inside whatever runs longer than `seconds` (SIGALRM; main thread only)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise BudgetExceeded()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def number(value: float) -> sympy.Expr:
+    """The literal the user typed: 0.1 means 1/10, not the nearest double."""
+    if value == int(value) and abs(value) < 2 ** 53:
+        return sympy.Integer(int(value))
+    return sympy.Rational(repr(value))
+
+
+def to_sympy(expr: Expr) -> tuple[sympy.Expr, dict[str, sympy.Symbol]]:
+    """Build the SymPy expression from the parsed tree (never from the user's text)."""
+    symbols = {name: sympy.Symbol(name, real=True) for name in expr.variables}
+    built: list[sympy.Expr] = []
+    for node in expr.nodes:
+        if node.op == "var":
+            built.append(symbols[node.name])
+        elif node.op == "num":
+            built.append(number(node.value))
+        elif node.op == "const":
+            built.append(_CONSTANTS[node.name])
+        else:
+            built.append(SYMPY_OPS[node.op](*(built[a] for a in node.args)))
+    return built[-1], symbols
+
+
+# --- evaluation in mpmath, iteratively, without code generation -------------------------------------
+
+def _heaviside(x: mpmath.mpf, h0: mpmath.mpf | None = None) -> mpmath.mpf:
+    if x > 0:
+        return mpmath.mpf(1)
+    if x < 0:
+        return mpmath.mpf(0)
+    return h0 if h0 is not None else mpmath.mpf(1) / 2
+
+
+def _real(value: object) -> mpmath.mpf:
+    if isinstance(value, mpmath.mpc):
+        if value.imag != 0:
+            raise NotReal("not a real number")
+        value = value.real
+    if not mpmath.isfinite(value):
+        raise NotReal("not finite")
+    return value
+
+
+def _log(x: mpmath.mpf) -> mpmath.mpf:
+    if x <= 0:
+        raise NotReal("log of a non-positive number")
+    return mpmath.log(x)
+
+
+def _power(base: mpmath.mpf, exponent: mpmath.mpf) -> mpmath.mpf:
+    if base == 0 and exponent < 0:
+        raise NotReal("division by zero")
+    return _real(mpmath.power(base, exponent))
+
+
+def _divide_safe_tan(x: mpmath.mpf) -> mpmath.mpf:
+    return _real(mpmath.tan(x))
+
+
+_APPLY: dict[type, Callable[..., mpmath.mpf]] = {
+    sympy.Add: lambda *a: mpmath.fsum(a),
+    sympy.Mul: lambda *a: mpmath.fprod(a),
+    sympy.Pow: _power,
+    sympy.exp: mpmath.exp,
+    sympy.log: _log,
+    sympy.sin: mpmath.sin,
+    sympy.cos: mpmath.cos,
+    sympy.tan: _divide_safe_tan,
+    sympy.tanh: mpmath.tanh,
+    sympy.Abs: abs,
+    sympy.sign: lambda x: mpmath.mpf(mpmath.sign(x)),
+    sympy.Heaviside: _heaviside,
+    sympy.Max: lambda *a: max(a),
+    sympy.Min: lambda *a: min(a),
+    sigma: lambda x: 1 / (1 + mpmath.exp(-x)),
+}
+
+
+def _leaf_value(node: sympy.Basic, env: dict[sympy.Basic, mpmath.mpf]) -> mpmath.mpf:
+    if node in env:
+        return env[node]
+    if node.is_Rational:
+        return mpmath.mpf(node.p) / node.q
+    if node.is_Float:
+        return mpmath.mpf(node._mpf_)
+    if node is sympy.pi:
+        return +mpmath.pi
+    if node is sympy.E:
+        return mpmath.e + 0
+    if node in (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        raise NotReal("not finite")
+    raise NotReal(f"no numeric value for {type(node).__name__}")
+
+
+def evaluate(expression: sympy.Basic, env: dict[sympy.Basic, mpmath.mpf]) -> mpmath.mpf:
+    """Value of a SymPy expression at `env` (symbols → mpf), walking its DAG with an explicit stack."""
+    done: dict[sympy.Basic, mpmath.mpf] = {}
+    stack: list[tuple[sympy.Basic, bool]] = [(expression, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in done:
+            continue
+        if not node.args or node in env:
+            done[node] = _leaf_value(node, env)
+            continue
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in done)
+            continue
+        apply = _APPLY.get(type(node)) or next((f for t, f in _APPLY.items() if isinstance(node, t)), None)
+        if apply is None:
+            raise NotReal(f"no numeric value for {type(node).__name__}")
+        done[node] = _real(apply(*(done[a] for a in node.args)))
+    return done[expression]
+
+
+# --- the two methods ---------------------------------------------------------------------------------
+
+def _whole_expression(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactResult:
+    f, symbols = to_sympy(expr)
+    env = {symbols[name]: mpmath.mpf(point[name]) for name in symbols}
+    values: dict[str, float | None] = {}
+    formulas: dict[str, str | None] = {}
+    notes = []
+    for name in wrt:
+        derivative = sympy.diff(f, symbols[name])
+        text = str(derivative)
+        formulas[name] = text if len(text) <= FORMULA_LIMIT else text[:FORMULA_LIMIT] + "…"
+        try:
+            values[name] = float(evaluate(derivative, env))
+        except (NotReal, ZeroDivisionError) as problem:
+            values[name] = None
+            notes.append(f"d/d{name}: {problem}")
+    return ExactResult(values, formulas, "sympy", "; ".join(notes) or None)
+
+
+_ARITY = {"neg": 1, "add": 2, "sub": 2, "mul": 2, "div": 2, "pow": 2, "max": 2, "min": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class _LocalRule:
+    value: sympy.Expr
+    partials: tuple[sympy.Expr, ...]
+    arguments: tuple[sympy.Symbol, ...]
+
+
+def _local_rules(ops: set[str]) -> dict[str, _LocalRule]:
+    """SymPy differentiates each operation's definition once (sigma through its definition)."""
+    rules = {}
+    for op in ops:
+        arguments = tuple(sympy.Symbol(f"t{k}", real=True) for k in range(_ARITY.get(op, 1)))
+        value = SYMPY_OPS[op](*arguments)
+        definition = sigma.definition(arguments[0]) if op == "sigma" else value
+        rules[op] = _LocalRule(value, tuple(sympy.diff(definition, t) for t in arguments), arguments)
+    return rules
+
+
+def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactResult:
+    nodes = expr.nodes
+    rules = _local_rules({n.op for n in nodes if n.op not in ("var", "num", "const")})
+    depends = [False] * len(nodes)
+    values: list[mpmath.mpf] = []
+    for index, node in enumerate(nodes):
+        if node.op == "var":
+            values.append(mpmath.mpf(point[node.name]))
+            depends[index] = True
+        elif node.op == "num":
+            values.append(_leaf_value(number(node.value), {}))
+        elif node.op == "const":
+            values.append(_leaf_value(_CONSTANTS[node.name], {}))
+        else:
+            rule = rules[node.op]
+            values.append(evaluate(rule.value, dict(zip(rule.arguments, (values[a] for a in node.args)))))
+            depends[index] = any(depends[a] for a in node.args)
+    adjoint: list[mpmath.mpf] = [mpmath.mpf(0)] * len(nodes)
+    adjoint[-1] = mpmath.mpf(1)
+    for index in range(len(nodes) - 1, -1, -1):
+        node = nodes[index]
+        if not node.args or adjoint[index] == 0:
+            continue
+        rule = rules[node.op]
+        env = dict(zip(rule.arguments, (values[a] for a in node.args)))
+        for partial, a in zip(rule.partials, node.args):
+            if depends[a]:
+                adjoint[a] += adjoint[index] * evaluate(partial, env)
+    result: dict[str, float | None] = {name: 0.0 for name in wrt}
+    for index, node in enumerate(nodes):
+        if node.op == "var" and node.name in result:
+            result[node.name] += float(adjoint[index])
+    return ExactResult(result, {name: None for name in wrt}, "chain")
+
+
+def exact_gradient(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], budget: float = 5.0) -> ExactResult:
+    """Exact df/d(each of wrt) at `point`, within `budget` seconds; the whole-expression method first."""
+    started = time.perf_counter()
+    methods = [_whole_expression, _chain] if len(expr.nodes) <= WHOLE_EXPRESSION_LIMIT else [_chain]
+    reasons = []
+    with mpmath.workdps(DIGITS):
+        for method in methods:
+            remaining = budget - (time.perf_counter() - started)
+            if budget > 0 and remaining <= 0:
+                break
+            try:
+                with time_budget(remaining if budget > 0 else 0):
+                    result = method(expr, point, wrt)
+                return ExactResult(result.values, result.formulas, result.method, result.note,
+                                   time.perf_counter() - started)
+            except BudgetExceeded:
+                reasons.append("time budget")
+            except NotReal as problem:
+                return ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "chain", str(problem),
+                                   time.perf_counter() - started)
+            except RecursionError:
+                reasons.append("too deep for SymPy")
+    return ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "skipped",
+                       "skipped: " + ", ".join(dict.fromkeys(reasons)) if reasons else "skipped: time budget",
+                       time.perf_counter() - started)

@@ -1,0 +1,84 @@
+"""Expr → Graph: one node per gate, in topological order by construction.
+
+A variable used several times becomes one node that fans out; its gradient accumulates
+from every use in the backward pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .parser import OP_SYMBOLS, Expr
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    op: str  # var | const | a gates.GATES name
+    inputs: tuple[int, ...]
+    label: str  # short name shown by --trace (x, mul1, sigma2, ..., f)
+    expr_index: int  # the Expr node it came from (source span for messages)
+    value: float = 0.0  # constants only
+    needs_grad: bool = False  # depends on some variable
+
+    def __repr__(self) -> str:
+        return f"GraphNode({self.label}={self.op}{self.inputs})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Graph:
+    expr: Expr
+    nodes: tuple[GraphNode, ...]
+    variables: tuple[str, ...]  # in order of first appearance
+    variable_nodes: tuple[int, ...]  # node index of each variable
+
+    @property
+    def output(self) -> int:
+        return len(self.nodes) - 1
+
+    def describe(self, index: int) -> str:
+        """`sigma(y)` style text of the operation, with input labels (for --trace)."""
+        node = self.nodes[index]
+        names = [self.nodes[i].label for i in node.inputs]
+        if node.op == "var":
+            return "input"
+        if node.op == "const":
+            return "constant"
+        if node.op == "neg":
+            return f"-{names[0]}"
+        if node.op in OP_SYMBOLS:
+            return f"{names[0]} {OP_SYMBOLS[node.op]} {names[1]}"
+        return f"{node.op}({', '.join(names)})"
+
+    def location(self, index: int) -> tuple[int, str]:
+        """Column (1-based) and source text of the gate, for messages."""
+        expr_index = self.nodes[index].expr_index
+        return self.expr.nodes[expr_index].start + 1, self.expr.source(expr_index)
+
+
+def build_graph(expr: Expr) -> Graph:
+    nodes: list[GraphNode] = []
+    graph_index: list[int] = []  # Expr node index -> Graph node index
+    variable_node: dict[str, int] = {}
+    counters: dict[str, int] = {}
+    for expr_index, enode in enumerate(expr.nodes):
+        if enode.op == "var":
+            if enode.name not in variable_node:
+                variable_node[enode.name] = len(nodes)
+                nodes.append(GraphNode("var", (), enode.name, expr_index, needs_grad=True))
+            graph_index.append(variable_node[enode.name])
+            continue
+        if enode.op in ("num", "const"):
+            label = enode.name or f"{enode.value:g}"
+            nodes.append(GraphNode("const", (), label, expr_index, enode.value))
+        else:
+            inputs = tuple(graph_index[a] for a in enode.args)
+            counters[enode.op] = counters.get(enode.op, 0) + 1
+            label = f"{enode.op}{counters[enode.op]}"
+            needs_grad = any(nodes[i].needs_grad for i in inputs)
+            nodes.append(GraphNode(enode.op, inputs, label, expr_index, needs_grad=needs_grad))
+        graph_index.append(len(nodes) - 1)
+    last = nodes[-1]  # the root is always created last; a bare variable or constant keeps its own label
+    if last.op not in ("var", "const"):
+        nodes[-1] = GraphNode(last.op, last.inputs, "f", last.expr_index, last.value, last.needs_grad)
+    variables = tuple(variable_node)
+    return Graph(expr, tuple(nodes), variables, tuple(variable_node[v] for v in variables))

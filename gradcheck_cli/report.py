@@ -1,0 +1,190 @@
+"""Results → text: the rich table (with --trace) and the `gradcheck/1` JSON. Knows nothing of parsing."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from typing import Any, Iterable
+
+from .check import CaseResult
+from .verdict import SEVERITY, GradientCheck
+
+SCHEMA = "gradcheck/1"
+VERDICT_STYLE = {
+    "pass": ("✓ pass", "green"),
+    "mismatch": ("✗ mismatch", "bold red"),
+    "kink": ("kink", "yellow"),
+    "inconclusive": ("? inconclusive", "magenta"),
+    "error": ("✗ error", "bold red"),
+}
+
+
+def number(x: float | None) -> str:
+    """Enough digits to see a 1e-7 disagreement (and a 1e-12 one against exact)."""
+    if x is None:
+        return "—"
+    return f"{x:.16g}"
+
+
+def json_float(x: float | None) -> float | str | None:
+    if x is None:
+        return None
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+# --- JSON ---------------------------------------------------------------------------------------------
+
+def gradient_json(g: GradientCheck) -> dict[str, Any]:
+    best, best_method = g.best
+    return {
+        "var": g.var,
+        "analytic": json_float(g.analytic),
+        "forward": json_float(g.forward),
+        "centered": json_float(g.centered),
+        "exact": json_float(g.exact),
+        "exact_expr": g.exact_expr,
+        "expected": json_float(g.expected),
+        "rel_error": json_float(g.rel_error),
+        "status": g.status,
+        "richardson": json_float(g.richardson),
+        "complex": json_float(g.complex_step),
+        "best": json_float(best),
+        "best_method": best_method,
+        "error_estimate": json_float(g.error_estimate),
+        "left": json_float(g.left),
+        "right": json_float(g.right),
+        "expected_rel_error": json_float(g.expected_rel_error),
+        "diagnosis": g.diagnosis,
+        "h": {"forward": g.h_forward, "centered": g.h_centered},
+    }
+
+
+def case_json(case: CaseResult) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "expr": case.expr,
+        "source": case.source,
+        "point": {k: json_float(v) for k, v in case.point.items()},
+        "value": json_float(case.value),
+        "status": case.status,
+        "message": case.message,
+        "gradients": [gradient_json(g) for g in case.gradients],
+        "exact_method": case.exact_method,
+        "exact_note": case.exact_note,
+    }
+    if case.trace:
+        data["trace"] = [
+            {"name": r.label, "op": r.operation, "source": r.source, "value": json_float(r.value), "grad": json_float(r.gradient)}
+            for r in case.trace
+        ]
+    return data
+
+
+def summary(cases: Iterable[CaseResult]) -> dict[str, int]:
+    counts = {"total": 0, **{s: 0 for s in SEVERITY}}
+    for case in cases:
+        counts["total"] += 1
+        counts[case.status] += 1
+    return counts
+
+
+def to_json(cases: list[CaseResult]) -> str:
+    return json.dumps({"schema": SCHEMA, "cases": [case_json(c) for c in cases], "summary": summary(cases)}, indent=2)
+
+
+# --- the rich table -----------------------------------------------------------------------------------
+
+def make_console(stderr: bool = False, file: Any = None):
+    """A rich Console that honours NO_COLOR and does not wrap tables to 80 columns when piped."""
+    from rich.console import Console
+
+    stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
+    interactive = hasattr(stream, "isatty") and stream.isatty()
+    width = None if interactive else int(os.environ.get("COLUMNS", "160"))
+    return Console(file=stream, width=width, no_color="NO_COLOR" in os.environ or None, highlight=False,
+                   soft_wrap=False, emoji=False)
+
+
+def point_text(point: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.16g}" for k, v in point.items())
+
+
+def case_table(case: CaseResult):
+    from rich.table import Table
+    from rich.text import Text
+
+    with_claims = any(g.expected is not None for g in case.gradients)
+    title = Text.assemble(("f = ", "bold"), case.expr, "  at  ", point_text(case.point), ("  →  f = ", "bold"), number(case.value))
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("var", style="bold")
+    for name in ("analytic", "forward", "centered", "exact"):
+        table.add_column(name, justify="right")
+    if with_claims:
+        table.add_column("expected", justify="right")
+    table.add_column("rel. error", justify="right")
+    if with_claims:
+        table.add_column("claim error", justify="right")
+    table.add_column("verdict")
+    for g in case.gradients:
+        label, style = VERDICT_STYLE[g.status]
+        row = [g.var, number(g.analytic), number(g.forward), number(g.centered), number(g.exact)]
+        if with_claims:
+            row.append(number(g.expected))
+        row.append(f"{g.rel_error:.2e}")
+        if with_claims:
+            row.append("—" if g.expected_rel_error is None else f"{g.expected_rel_error:.2e}")
+        row.append(Text(label, style=style))
+        table.add_row(*row)
+    return table
+
+
+def trace_table(case: CaseResult):
+    from rich.table import Table
+
+    table = Table(title="staged computation (forward values, then df/d(node) from the backward pass)", title_justify="left")
+    for name, justify in (("#", "right"), ("node", "left"), ("operation", "left"), ("source", "left"), ("value", "right"), ("df/dnode", "right")):
+        table.add_column(name, justify=justify)
+    for k, row in enumerate(case.trace, 1):
+        source = row.source if len(row.source) <= 40 else row.source[:39] + "…"
+        table.add_row(str(k), row.label, row.operation, source, number(row.value), number(row.gradient))
+    return table
+
+
+def print_case(console, case: CaseResult) -> None:
+    from rich.text import Text
+
+    if case.trace:
+        console.print(trace_table(case))
+    if case.status == "error":
+        console.print(Text.assemble(("✗ error", "bold red"), f"  {case.expr}  at  {point_text(case.point)}: {case.message}"))
+        return
+    console.print(case_table(case))
+    formulas = [g for g in case.gradients if g.exact_expr]
+    for g in formulas:
+        console.print(f"  exact df/d{g.var} = {g.exact_expr}")
+    if case.exact_method != "sympy" and case.exact_note:
+        console.print(f"  exact: {case.exact_note}")
+    elif case.exact_method == "chain":
+        console.print("  exact: chained SymPy local derivatives in 50-digit mpmath (expression too large for one formula)")
+    for g in case.gradients:
+        if g.diagnosis and g.status != "pass":
+            label, style = VERDICT_STYLE[g.status]
+            console.print(Text.assemble(("  " + label, style), f"  d{g.var}: {g.diagnosis}"))
+
+
+def summary_line(cases: list[CaseResult]) -> str:
+    counts = summary(cases)
+    parts = [f"{counts[s]} {s}" for s in SEVERITY if counts[s]]
+    return f"{counts['total']} case{'s' if counts['total'] != 1 else ''}: " + ", ".join(parts)
+
+
+def print_table_report(console, cases: list[CaseResult]) -> None:
+    for case in cases:
+        print_case(console, case)
+        console.print()
+    console.print(summary_line(cases))
