@@ -103,5 +103,10 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
     sys.exit(exit_code([c.status for c in cases], strict))
 
 
+from .batch_cli import check_command  # noqa: E402  (click only; the heavy work is imported when it runs)
+
+main.add_command(check_command)
+
+
 if __name__ == "__main__":
     main()
