@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import backward, first_nonfinite, first_nonfinite_gradient, forward, variable_gradients
+from .engine import backward, first_nonfinite, first_nonfinite_gradient, forward, value_scale, variable_gradients
 from .errors import ParseError, PointError, Position
 from .gates import GATES
 from .graph import Graph, build_graph
@@ -122,9 +122,12 @@ class Claim:
     expr: Expr
     graph: Graph = field(repr=False)
 
+    def values_at(self, points: list[dict[str, float]]) -> np.ndarray:
+        values = forward(self.graph, {v: np.array([p[v] for p in points]) for v in self.graph.variables})
+        return np.broadcast_to(values[self.graph.output], (len(points),))
+
     def value_at(self, point: dict[str, float]) -> float:
-        values = forward(self.graph, {v: np.array([point[v]]) for v in self.graph.variables})
-        return float(values[self.graph.output][0])
+        return float(self.values_at([point])[0])
 
 
 def parse_claims(text: str, variables: tuple[str, ...]) -> dict[str, Claim]:
@@ -151,15 +154,15 @@ def parse_claims(text: str, variables: tuple[str, ...]) -> dict[str, Claim]:
 
 # --- the check ----------------------------------------------------------------------------------------
 
-def _gate_problem(graph: Graph, index: int, values: list[np.ndarray], gradient: bool) -> str:
+def _gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gradient: bool) -> str:
     node = graph.nodes[index]
     column, text = graph.location(index)
-    inputs = ", ".join(f"{values[i][0]:.6g}" for i in node.inputs)
+    inputs = ", ".join(f"{values[i][k]:.6g}" for i in node.inputs)
     domain = GATES[node.op].domain
     if gradient:
         what = f"the derivative of {node.op} is not finite at {inputs}"
     else:
-        result = values[index][0]
+        result = values[index][k]
         what = f"{node.op}({inputs}) = {result}" if node.op not in ("add", "sub", "mul", "div", "pow") else f"{node.op} of {inputs} gives {result}"
     return f"{what} at column {column} ('{_shorten(text)}')" + (f": {domain}" if domain else "")
 
@@ -181,54 +184,77 @@ def _kink_description(graph: Graph, gates: tuple[int, ...], tied: tuple[int, ...
             "shrink --h or move the point to test one side")
 
 
-def check_case(graph: Graph, point: dict[str, float], wrt: tuple[str, ...], options: Options,
-               claims: dict[str, Claim] | None = None, source: str | None = None) -> CaseResult:
+def check_points(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...], options: Options,
+                 claims: dict[str, Claim] | None = None, source: str | None = None) -> list[CaseResult]:
+    """Every column at every point, the points going through the graph as one numpy batch."""
     expr = graph.expr
     claims = claims or {}
-    values = forward(graph, {v: np.array([point[v]]) for v in graph.variables})
-    f_value = float(values[graph.output][0])
+    if not points:
+        return []
+    values = forward(graph, {v: np.array([p[v] for p in points]) for v in graph.variables})
     result = backward(graph, values, with_magnitudes=True)
-    trace = tuple(
-        TraceRow(n.label, graph.describe(i), expr.source(n.expr_index), float(values[i][0]), float(result.node_grads[i][0]))
-        for i, n in enumerate(graph.nodes)
-    ) if options.trace else ()
-
-    def error_case(message: str) -> CaseResult:
-        return CaseResult(expr.text, source, point, f_value, "error", message, (), None, None, trace)
-
-    bad = first_nonfinite(graph, values)
-    if bad is not None:
-        return error_case(_gate_problem(graph, bad, values, gradient=False))
     analytic = variable_gradients(graph, result)
-    if any(not np.isfinite(analytic[v][0]) for v in wrt):
-        bad = first_nonfinite_gradient(graph, values, result.node_grads)
-        where = _gate_problem(graph, bad, values, gradient=True) if bad is not None else "the gradient is not finite"
-        return error_case(where)
-    expected = {v: c.value_at(point) for v, c in claims.items()}
-    for v, e in expected.items():
-        if not math.isfinite(e):
-            return error_case(f"the claimed d{v} is not finite at this point ({e})")
+    expected = {v: c.values_at(points) for v, c in claims.items()}
+    problems: list[str | None] = []
+    for k in range(len(points)):
+        problems.append(_first_problem(graph, values, result, analytic, expected, wrt, k))
+    good = [k for k, problem in enumerate(problems) if problem is None]
+    good_points = [points[k] for k in good]
+    differences = finite_differences(graph, good_points, wrt, [value_scale(values, k) for k in good], options.h)
+    complex_slopes = complex_step(graph, good_points, wrt)
+    if options.exact and good_points:
+        from .exact import exact_gradients  # SymPy only when the exact column is asked for
 
-    value_scale = max(float(np.max(np.abs(v))) for v in values)
-    _, differences = finite_differences(graph, point, wrt, value_scale, options.h)
-    complex_values = complex_step(graph, point, wrt)
-    exact_values: dict[str, float | None] = {v: None for v in wrt}
-    exact_formulas: dict[str, str | None] = {v: None for v in wrt}
-    exact_method, exact_note = None, "not computed (--no-exact)"
-    if options.exact:
-        from .exact import exact_gradient  # SymPy only when the exact column is asked for
-
-        exact = exact_gradient(expr, point, wrt, options.exact_timeout)
-        exact_values, exact_formulas, exact_method, exact_note = exact.values, exact.formulas, exact.method, exact.note
-
+        exact = exact_gradients(expr, good_points, wrt, options.exact_timeout)
+    else:
+        exact = None
     magnitudes = {name: result.magnitudes[i] for name, i in zip(graph.variables, graph.variable_nodes)}
-    checks = []
-    for v in wrt:
-        d = differences[v]
-        kink = _kink_description(graph, d.crossed_gates, d.tied_gates, d) if d.crossed_gates else None
-        checks.append(judge(v, float(analytic[v][0]), float(magnitudes[v][0]), point[v], d, exact_values[v],
-                            exact_formulas[v], expected.get(v), complex_values[v], options.tolerances, kink))
-    status = worst([c.status for c in checks])
-    problems = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
-    return CaseResult(expr.text, source, point, f_value, status, "; ".join(problems) or None, tuple(checks),
-                      exact_method, exact_note, trace)
+    cases: list[CaseResult] = []
+    position = {k: j for j, k in enumerate(good)}
+    for k, point in enumerate(points):
+        f_value = float(values[graph.output][k])
+        trace = tuple(
+            TraceRow(n.label, graph.describe(i), expr.source(n.expr_index), float(values[i][k]), float(result.node_grads[i][k]))
+            for i, n in enumerate(graph.nodes)
+        ) if options.trace else ()
+        if problems[k] is not None:
+            cases.append(CaseResult(expr.text, source, point, f_value, "error", problems[k], (), None, None, trace))
+            continue
+        j = position[k]
+        ex = exact[j] if exact is not None else None
+        checks = []
+        for v in wrt:
+            d = differences[j][v]
+            kink = _kink_description(graph, d.crossed_gates, d.tied_gates, d) if d.crossed_gates else None
+            checks.append(judge(
+                v, float(analytic[v][k]), float(magnitudes[v][k]), point[v], d,
+                ex.values[v] if ex else None, ex.formulas[v] if ex else None,
+                float(expected[v][k]) if v in expected else None, complex_slopes[j][v], options.tolerances, kink))
+        status = worst([c.status for c in checks])
+        notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
+        cases.append(CaseResult(expr.text, source, point, f_value, status, "; ".join(notes) or None, tuple(checks),
+                                ex.method if ex else None, ex.note if ex else "not computed (--no-exact)", trace))
+    return cases
+
+
+def _first_problem(graph: Graph, values: list[np.ndarray], result, analytic: dict[str, np.ndarray],
+                   expected: dict[str, np.ndarray], wrt: tuple[str, ...], k: int) -> str | None:
+    """Why point k cannot be checked (a gate left its domain, a gradient or claim is not finite), or None."""
+    if not np.isfinite(values[graph.output][k]) or not all(np.isfinite(values[i][k]) for i in graph.variable_nodes):
+        bad = first_nonfinite(graph, values, k)
+        if bad is not None:
+            return _gate_problem(graph, bad, values, k, gradient=False)
+    if any(not np.isfinite(analytic[v][k]) for v in wrt):
+        bad = first_nonfinite_gradient(graph, values, result.node_grads, k)
+        return _gate_problem(graph, bad, values, k, gradient=True) if bad is not None else "the gradient is not finite"
+    for v, e in expected.items():
+        if not np.isfinite(e[k]):
+            return f"the claimed d{v} is not finite at this point ({e[k]})"
+    bad = first_nonfinite(graph, values, k)  # a nan swallowed by max/relu downstream still makes the point invalid
+    return _gate_problem(graph, bad, values, k, gradient=False) if bad is not None else None
+
+
+def check_case(graph: Graph, point: dict[str, float], wrt: tuple[str, ...], options: Options,
+               claims: dict[str, Claim] | None = None, source: str | None = None) -> CaseResult:
+    """One point (see check_points)."""
+    return check_points(graph, [point], wrt, options, claims, source)[0]

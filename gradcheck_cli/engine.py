@@ -17,59 +17,55 @@ from .parser import Expr
 Array = np.ndarray
 
 
-def _leaf(graph: Graph, index: int, inputs: dict[str, Array], size: int, dtype: type) -> Array:
-    node = graph.nodes[index]
-    if node.op == "var":
-        return np.broadcast_to(np.asarray(inputs[node.label], dtype=dtype), (size,))
-    return np.full(size, node.value, dtype=dtype)
+class _Leaves:
+    """Input arrays for the variables and constants of one pass (equal constants share one array)."""
 
+    def __init__(self, graph: Graph, inputs: dict[str, Array], dtype: type):
+        self.size = max((np.size(v) for v in inputs.values()), default=1)
+        self.graph, self.inputs, self.dtype = graph, inputs, dtype
+        self.constants: dict[float, Array] = {}
 
-def _batch_size(inputs: dict[str, Array]) -> int:
-    return max((np.size(v) for v in inputs.values()), default=1)
+    def __call__(self, index: int) -> Array:
+        node = self.graph.nodes[index]
+        if node.op == "var":
+            return np.broadcast_to(np.asarray(self.inputs[node.label], dtype=self.dtype), (self.size,))
+        if node.value not in self.constants:
+            self.constants[node.value] = np.full(self.size, node.value, dtype=self.dtype)
+        return self.constants[node.value]
 
 
 def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> list[Array]:
     """Every node's value (the staged forward pass); `inputs` maps each variable to an array of points."""
-    size = _batch_size(inputs)
+    leaf = _Leaves(graph, inputs, dtype)
     values: list[Array] = []
     with np.errstate(all="ignore"):
         for index, node in enumerate(graph.nodes):
             if not node.inputs:
-                values.append(_leaf(graph, index, inputs, size, dtype))
+                values.append(leaf(index))
             else:
-                values.append(GATES[node.op].forward(*(values[i] for i in node.inputs)))
+                values.append(GATES[node.op].forward(*[values[i] for i in node.inputs]))
     return values
 
 
-def last_uses(graph: Graph) -> list[int]:
-    """For each node, the index of the last node that reads it (so its value can be dropped after)."""
-    last = list(range(len(graph.nodes)))
-    for index, node in enumerate(graph.nodes):
-        for i in node.inputs:
-            last[i] = index
-    return last
-
-
 def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64,
-                   last: list[int] | None = None, watch_branches: bool = False) -> tuple[Array, dict[int, Array]]:
+                   watch_branches: bool = False) -> tuple[Array, dict[int, Array]]:
     """Only f (and optionally every piecewise gate's branch sign), dropping values once dead: memory ~ width, not size."""
-    size = _batch_size(inputs)
-    last = last if last is not None else last_uses(graph)
+    leaf = _Leaves(graph, inputs, dtype)
+    drops = graph.dead_after
     values: dict[int, Array] = {}
     branches: dict[int, Array] = {}
     with np.errstate(all="ignore"):
         for index, node in enumerate(graph.nodes):
             if not node.inputs:
-                values[index] = _leaf(graph, index, inputs, size, dtype)
+                values[index] = leaf(index)
                 continue
             gate = GATES[node.op]
             args = [values[i] for i in node.inputs]
             values[index] = gate.forward(*args)
             if watch_branches and gate.branch is not None:
                 branches[index] = gate.branch(*args)
-            for i in set(node.inputs):
-                if last[i] == index and i != graph.output:
-                    del values[i]
+            for i in drops[index]:
+                del values[i]
     return values[graph.output], branches
 
 
@@ -113,11 +109,18 @@ def variable_gradients(graph: Graph, result: Backward) -> dict[str, Array]:
 
 def first_nonfinite(graph: Graph, values: list[Array], point: int = 0) -> int | None:
     """The first gate whose value is nan/inf although its inputs are finite (where the trouble starts)."""
-    for index, node in enumerate(graph.nodes):
-        value = values[index][point]
-        if not np.isfinite(value) and all(np.isfinite(values[i][point]) for i in node.inputs):
+    column = np.array([v[point] for v in values])
+    finite = np.isfinite(column)
+    for index in np.flatnonzero(~finite).tolist():
+        if all(finite[i] for i in graph.nodes[index].inputs):
             return index
     return None
+
+
+def value_scale(values: list[Array], point: int = 0) -> float:
+    """The largest |intermediate value|: what rounding errors in f are relative to."""
+    column = np.abs(np.array([v[point] for v in values]))
+    return float(np.max(column[np.isfinite(column)], initial=0.0))
 
 
 def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Array], point: int = 0) -> int | None:

@@ -218,22 +218,28 @@ def evaluate(expression: sympy.Basic, env: dict[sympy.Basic, mpmath.mpf]) -> mpm
 
 # --- the two methods ---------------------------------------------------------------------------------
 
-def _whole_expression(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactResult:
+def _derivatives(expr: Expr, wrt: tuple[str, ...]) -> tuple[dict[str, sympy.Expr], dict[str, sympy.Symbol]]:
     f, symbols = to_sympy(expr)
+    return {name: sympy.diff(f, symbols[name]) for name in wrt}, symbols
+
+
+def _formula(derivative: sympy.Expr) -> str:
+    text = str(derivative)
+    return text if len(text) <= FORMULA_LIMIT else text[:FORMULA_LIMIT] + "…"
+
+
+def _evaluate_derivatives(derivatives: dict[str, sympy.Expr], symbols: dict[str, sympy.Symbol],
+                          point: dict[str, float]) -> ExactResult:
     env = {symbols[name]: mpmath.mpf(point[name]) for name in symbols}
     values: dict[str, float | None] = {}
-    formulas: dict[str, str | None] = {}
     notes = []
-    for name in wrt:
-        derivative = sympy.diff(f, symbols[name])
-        text = str(derivative)
-        formulas[name] = text if len(text) <= FORMULA_LIMIT else text[:FORMULA_LIMIT] + "…"
+    for name, derivative in derivatives.items():
         try:
             values[name] = float(evaluate(derivative, env))
         except (NotReal, ZeroDivisionError) as problem:
             values[name] = None
             notes.append(f"d/d{name}: {problem}")
-    return ExactResult(values, formulas, "sympy", "; ".join(notes) or None)
+    return ExactResult(values, {n: _formula(d) for n, d in derivatives.items()}, "sympy", "; ".join(notes) or None)
 
 
 _ARITY = {"neg": 1, "add": 2, "sub": 2, "mul": 2, "div": 2, "pow": 2, "max": 2, "min": 2}
@@ -292,28 +298,51 @@ def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactRe
     return ExactResult(result, {name: None for name in wrt}, "chain")
 
 
-def exact_gradient(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], budget: float = 5.0) -> ExactResult:
-    """Exact df/d(each of wrt) at `point`, within `budget` seconds; the whole-expression method first."""
-    started = time.perf_counter()
-    methods = [_whole_expression, _chain] if len(expr.nodes) <= WHOLE_EXPRESSION_LIMIT else [_chain]
-    reasons = []
+def _skipped(wrt: tuple[str, ...], reasons: list[str], seconds: float) -> ExactResult:
+    why = ", ".join(dict.fromkeys(reasons)) or "time budget"
+    return ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "skipped", f"skipped: {why}", seconds)
+
+
+def exact_gradients(expr: Expr, points: list[dict[str, float]], wrt: tuple[str, ...], budget: float = 5.0) -> list[ExactResult]:
+    """Exact df/d(each of wrt) at each point: one symbolic derivative for all points while it fits
+    `budget` seconds, else the chain method, which gets `budget` seconds per point."""
+    derivatives = None
+    reasons: list[str] = []
     with mpmath.workdps(DIGITS):
-        for method in methods:
-            remaining = budget - (time.perf_counter() - started)
-            if budget > 0 and remaining <= 0:
-                break
+        if len(expr.nodes) <= WHOLE_EXPRESSION_LIMIT:
             try:
-                with time_budget(remaining if budget > 0 else 0):
-                    result = method(expr, point, wrt)
-                return ExactResult(result.values, result.formulas, result.method, result.note,
-                                   time.perf_counter() - started)
+                with time_budget(budget):
+                    derivatives, symbols = _derivatives(expr, wrt)
             except BudgetExceeded:
                 reasons.append("time budget")
-            except NotReal as problem:
-                return ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "chain", str(problem),
-                                   time.perf_counter() - started)
             except RecursionError:
                 reasons.append("too deep for SymPy")
-    return ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "skipped",
-                       "skipped: " + ", ".join(dict.fromkeys(reasons)) if reasons else "skipped: time budget",
-                       time.perf_counter() - started)
+        results = []
+        for point in points:
+            started = time.perf_counter()
+            methods = ([lambda: _evaluate_derivatives(derivatives, symbols, point)] if derivatives is not None else []) + [lambda: _chain(expr, point, wrt)]
+            point_reasons = list(reasons)
+            result = None
+            for method in methods:
+                try:
+                    with time_budget(budget):
+                        result = method()
+                    break
+                except BudgetExceeded:
+                    point_reasons.append("time budget")
+                except NotReal as problem:
+                    result = ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "chain", str(problem))
+                    break
+                except RecursionError:
+                    point_reasons.append("too deep for SymPy")
+            seconds = time.perf_counter() - started
+            if result is None:
+                results.append(_skipped(wrt, point_reasons, seconds))
+            else:
+                results.append(ExactResult(result.values, result.formulas, result.method, result.note, seconds))
+        return results
+
+
+def exact_gradient(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], budget: float = 5.0) -> ExactResult:
+    """Exact df/d(each of wrt) at one point."""
+    return exact_gradients(expr, [point], wrt, budget)[0]

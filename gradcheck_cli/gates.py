@@ -28,7 +28,8 @@ class Gate:
 
 def _sigma(a: Array) -> Array:
     z = np.exp(np.where(a.real >= 0, -a, a))  # exp of a non-positive real part never overflows
-    return np.where(a.real >= 0, 1 / (1 + z), z / (1 + z))
+    r = 1 / (1 + z)
+    return np.where(a.real >= 0, r, z * r)
 
 
 def _step(a: Array) -> Array:

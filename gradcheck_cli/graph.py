@@ -30,6 +30,7 @@ class Graph:
     nodes: tuple[GraphNode, ...]
     variables: tuple[str, ...]  # in order of first appearance
     variable_nodes: tuple[int, ...]  # node index of each variable
+    dead_after: tuple[tuple[int, ...], ...]  # per node: inputs read for the last time there (droppable after it)
 
     @property
     def output(self) -> int:
@@ -81,4 +82,16 @@ def build_graph(expr: Expr) -> Graph:
     if last.op not in ("var", "const"):
         nodes[-1] = GraphNode(last.op, last.inputs, "f", last.expr_index, last.value, last.needs_grad)
     variables = tuple(variable_node)
-    return Graph(expr, tuple(nodes), variables, tuple(variable_node[v] for v in variables))
+    return Graph(expr, tuple(nodes), variables, tuple(variable_node[v] for v in variables), _dead_after(nodes))
+
+
+def _dead_after(nodes: list[GraphNode]) -> tuple[tuple[int, ...], ...]:
+    last = list(range(len(nodes)))
+    for index, node in enumerate(nodes):
+        for i in node.inputs:
+            last[i] = index
+    grouped: dict[int, list[int]] = {}
+    for i, index in enumerate(last[:-1]):  # the output is never dropped
+        if index != i:
+            grouped.setdefault(index, []).append(i)
+    return tuple(tuple(grouped.get(index, ())) for index in range(len(nodes)))

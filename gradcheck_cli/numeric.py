@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import forward_output, last_uses
+from .engine import forward_output
 from .graph import Graph
 
 EPS = float(np.finfo(float).eps)
@@ -56,67 +56,87 @@ class Differences:
     tied_gates: tuple[int, ...]  # ... of those, the ones sitting exactly on their kink at the point
 
 
-def finite_differences(graph: Graph, point: dict[str, float], wrt: tuple[str, ...], value_scale: float,
-                       h: float | None = None) -> tuple[float, dict[str, Differences]]:
-    """f at the point and the differences for each variable in `wrt`; `value_scale` = max |intermediate|."""
+def evaluate_rows(graph: Graph, rows: np.ndarray, watch_branches: bool = False) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """f at every row of `rows` (one column per graph variable), in chunks of _MAX_BATCH points per pass."""
     names = graph.variables
-    base = np.array([point[name] for name in names], dtype=np.float64)
-    steps = [(centered_step(point[v], h), forward_step(point[v], h)) for v in wrt]
-    rows = [base]
-    for v, (hc, hf) in zip(wrt, steps):
-        column = names.index(v)
-        for factor in (*_OFFSETS, None):
-            row = base.copy()
-            row[column] = base[column] + (hf if factor is None else factor * hc)
-            rows.append(row)
-    points = np.array(rows)
-    last = last_uses(graph)
     f_parts, branch_parts = [], []
-    for start in range(0, len(points), _MAX_BATCH):
-        chunk = points[start:start + _MAX_BATCH]
-        f_chunk, branches = forward_output(graph, {n: chunk[:, k] for k, n in enumerate(names)}, last=last, watch_branches=True)
-        f_parts.append(f_chunk)
+    for start in range(0, max(len(rows), 1), _MAX_BATCH):
+        chunk = rows[start:start + _MAX_BATCH]
+        f_chunk, branches = forward_output(graph, {n: chunk[:, k] for k, n in enumerate(names)},
+                                           dtype=rows.dtype.type, watch_branches=watch_branches)
+        f_parts.append(f_chunk[:len(chunk)])
         branch_parts.append(branches)
-    f = np.concatenate(f_parts)
     branch_signs = {g: np.concatenate([b[g] for b in branch_parts]) for g in branch_parts[0]}
-    f0 = float(f[0])
-    result: dict[str, Differences] = {}
+    return np.concatenate(f_parts), branch_signs
+
+
+def finite_differences(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...], value_scales: list[float],
+                       h: float | None = None) -> list[dict[str, Differences]]:
+    """The differences for each variable in `wrt` at each point, all stencils in one batched pass.
+
+    `value_scales[p]` is the largest |intermediate value| at point p (what f's rounding is relative to).
+    """
+    names = graph.variables
+    columns = [names.index(v) for v in wrt]
+    per_point = 1 + _PER_VARIABLE * len(wrt)
+    rows = np.empty((len(points) * per_point, len(names)))
+    steps = []
+    for p, point in enumerate(points):
+        base = np.array([point[name] for name in names], dtype=np.float64)
+        point_steps = [(centered_step(point[v], h), forward_step(point[v], h)) for v in wrt]
+        steps.append(point_steps)
+        block = rows[p * per_point:(p + 1) * per_point]
+        block[:] = base
+        for k, (column, (hc, hf)) in enumerate(zip(columns, point_steps)):
+            for j, shift in enumerate((*(factor * hc for factor in _OFFSETS), hf)):
+                block[1 + k * _PER_VARIABLE + j, column] = base[column] + shift
+    f, branch_signs = evaluate_rows(graph, rows, watch_branches=True)
+    results = []
     with np.errstate(all="ignore"):
-        for k, (v, (hc, hf)) in enumerate(zip(wrt, steps)):
-            first = 1 + k * _PER_VARIABLE
-            plus, minus, plus_half, minus_half, plus_forward = (float(x) for x in f[first:first + _PER_VARIABLE])
-            centered = (plus - minus) / (2 * hc)
-            centered_half = (plus_half - minus_half) / hc
-            rounding = 2 * EPS * max(value_scale, abs(f0), abs(plus), abs(minus)) / hc
-            left_h, left_half = (f0 - minus) / hc, (f0 - minus_half) / (hc / 2)
-            right_h, right_half = (plus - f0) / hc, (plus_half - f0) / (hc / 2)
-            stencil = np.r_[0, np.arange(first, first + len(_OFFSETS))]
-            crossed = tuple(g for g, s in branch_signs.items() if len(set(s[stencil].tolist())) > 1)
-            result[v] = Differences(
-                forward=(plus_forward - f0) / hf,
-                centered=centered,
-                richardson=centered_half + (centered_half - centered) / 3,
-                error_estimate=abs(centered - centered_half) * 4 / 3 + rounding,
-                left=2 * left_half - left_h,
-                right=2 * right_half - right_h,
-                second=(plus_half - 2 * f0 + minus_half) / (hc / 2) ** 2,
-                h_forward=hf,
-                h_centered=hc,
-                crossed_gates=crossed,
-                tied_gates=tuple(g for g in crossed if branch_signs[g][0] == 0),
-            )
-    return f0, result
+        for p in range(len(points)):
+            origin = p * per_point
+            f0 = float(f[origin])
+            result: dict[str, Differences] = {}
+            for k, (v, (hc, hf)) in enumerate(zip(wrt, steps[p])):
+                first = origin + 1 + k * _PER_VARIABLE
+                plus, minus, plus_half, minus_half, plus_forward = (float(x) for x in f[first:first + _PER_VARIABLE])
+                centered = (plus - minus) / (2 * hc)
+                centered_half = (plus_half - minus_half) / hc
+                rounding = 2 * EPS * max(value_scales[p], abs(f0), abs(plus), abs(minus)) / hc
+                left_h, left_half = (f0 - minus) / hc, (f0 - minus_half) / (hc / 2)
+                right_h, right_half = (plus - f0) / hc, (plus_half - f0) / (hc / 2)
+                stencil = np.r_[origin, np.arange(first, first + len(_OFFSETS))]
+                crossed = tuple(g for g, signs in branch_signs.items() if len(set(signs[stencil].tolist())) > 1)
+                result[v] = Differences(
+                    forward=(plus_forward - f0) / hf,
+                    centered=centered,
+                    richardson=centered_half + (centered_half - centered) / 3,
+                    error_estimate=abs(centered - centered_half) * 4 / 3 + rounding,
+                    left=2 * left_half - left_h,
+                    right=2 * right_half - right_h,
+                    second=(plus_half - 2 * f0 + minus_half) / (hc / 2) ** 2,
+                    h_forward=hf,
+                    h_centered=hc,
+                    crossed_gates=crossed,
+                    tied_gates=tuple(g for g in crossed if branch_signs[g][origin] == 0),
+                )
+            results.append(result)
+    return results
 
 
-def complex_step(graph: Graph, point: dict[str, float], wrt: tuple[str, ...]) -> dict[str, float]:
+def complex_step(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...]) -> list[dict[str, float]]:
     """Im f(x + i*h)/h with h = 1e-20*max(1,|x|): no subtraction, so no rounding error for analytic gates."""
     names = graph.variables
-    base = np.array([point[name] for name in names], dtype=np.complex128)
-    points = np.tile(base, (len(wrt), 1))
-    steps = []
-    for k, v in enumerate(wrt):
-        step = COMPLEX_STEP * max(1.0, abs(point[v]))
-        points[k, names.index(v)] += 1j * step
-        steps.append(step)
-    f, _ = forward_output(graph, {n: points[:, k] for k, n in enumerate(names)}, dtype=np.complex128)
-    return {v: float(f[k].imag / steps[k]) for k, v in enumerate(wrt)}
+    rows = np.empty((len(points) * len(wrt), len(names)), dtype=np.complex128)
+    steps = np.empty(len(rows))
+    for p, point in enumerate(points):
+        base = np.array([point[name] for name in names], dtype=np.complex128)
+        for k, v in enumerate(wrt):
+            r = p * len(wrt) + k
+            rows[r] = base
+            steps[r] = COMPLEX_STEP * max(1.0, abs(point[v]))
+            rows[r, names.index(v)] += 1j * steps[r]
+    f, _ = evaluate_rows(graph, rows)
+    with np.errstate(all="ignore"):
+        slopes = f.imag / steps
+    return [{v: float(slopes[p * len(wrt) + k]) for k, v in enumerate(wrt)} for p in range(len(points))]
