@@ -152,6 +152,32 @@ def parse_claims(text: str, variables: tuple[str, ...]) -> dict[str, Claim]:
     return claims
 
 
+SAMPLE_LOW, SAMPLE_HIGH = -3.0, 3.0  # random points are uniform in this box (documented in README)
+
+
+def sample_points(graph: Graph, count: int, seed: int, claims: dict[str, Claim] | None = None,
+                  rounds: int = 20) -> list[dict[str, float]]:
+    """`count` seeded random points where f, its gradient and every claim are finite (drawn in batches)."""
+    rng = np.random.default_rng(seed)
+    names = graph.variables
+    found: list[dict[str, float]] = []
+    for _ in range(rounds):
+        if len(found) >= count:
+            break
+        draws = rng.uniform(SAMPLE_LOW, SAMPLE_HIGH, size=(max(4 * (count - len(found)), 16), len(names)))
+        batch = {n: draws[:, k] for k, n in enumerate(names)}
+        values = forward(graph, batch)
+        gradients = variable_gradients(graph, backward(graph, values))
+        finite = np.isfinite(values[graph.output]) & np.all([np.isfinite(v) for v in values], axis=0)
+        for g in gradients.values():
+            finite &= np.isfinite(g)
+        for claim in (claims or {}).values():
+            finite &= np.isfinite(claim.values_at([dict(zip(names, row)) for row in draws]))
+        for row in draws[finite][:count - len(found)]:
+            found.append({n: float(x) for n, x in zip(names, row)})
+    return found
+
+
 # --- the check ----------------------------------------------------------------------------------------
 
 def _gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gradient: bool) -> str:

@@ -54,9 +54,12 @@ def main() -> None:
 @click.option("--no-exact", is_flag=True, help="Skip the SymPy column.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--trace", is_flag=True, help="Show the staged computation: every gate's value and gradient.")
+@click.option("--samples", type=click.IntRange(min=1), help="Also check N seeded random points (uniform in [-3, 3]) where f is finite.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: float | None, rtol: float, atol: float,
-                 expect: str | None, exact_timeout: float, no_exact: bool, output_format: str, trace: bool, strict: bool) -> None:
+                 expect: str | None, exact_timeout: float, no_exact: bool, output_format: str, trace: bool,
+                 samples: int | None, seed: int, strict: bool) -> None:
     """Check the gradient of EXPRESSION at one or more points.
 
     EXPRESSION may be `-` (read from standard input) or `@FILE`.
@@ -66,7 +69,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
       gradcheck eval "(x+sigma(y))/(sigma(x)+(x+y)**2)" --at x=3,y=-4 --trace
     """
     try:
-        from .check import Options, check_case, parse_claims, parse_point
+        from .check import Options, check_points, parse_claims, parse_point, sample_points
         from .graph import build_graph
         from .parser import parse
         from .verdict import Tolerances, exit_code
@@ -77,9 +80,9 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
             raise UsageError("--rtol and --atol must be >= 0")
         expr = parse(read_expression(expression))
         graph = build_graph(expr)
-        if not points:
+        if not points and not samples:
             if graph.variables:
-                raise UsageError(f"give a point with --at (the expression's variables: {', '.join(graph.variables)})")
+                raise UsageError(f"give a point with --at or --samples N (the expression's variables: {', '.join(graph.variables)})")
             points = ("",)
         chosen = graph.variables
         if wrt:
@@ -90,10 +93,15 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
         claims = parse_claims(expect, graph.variables) if expect else {}
         options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout, trace=trace)
         parsed_points = [parse_point(p, graph.variables) if graph.variables else {} for p in points]
+        if samples:
+            drawn = sample_points(graph, samples, seed, claims)
+            if not drawn:
+                raise UsageError(f"no point in [-3, 3] where the expression is finite (tried with --seed {seed})")
+            parsed_points += drawn
     except GradcheckError as error:
         _fail(error)
         return
-    cases = [check_case(graph, point, chosen, options, claims) for point in parsed_points]
+    cases = check_points(graph, parsed_points, chosen, options, claims)
     from . import report
 
     if output_format == "json":

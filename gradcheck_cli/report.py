@@ -172,8 +172,8 @@ def print_case(console, case: CaseResult) -> None:
     elif case.exact_method == "chain":
         console.print("  exact: chained SymPy local derivatives in 50-digit mpmath (expression too large for one formula)")
     for g in case.gradients:
-        if g.diagnosis and g.status != "pass":
-            label, style = VERDICT_STYLE[g.status]
+        if g.diagnosis:
+            label, style = VERDICT_STYLE[g.status] if g.status != "pass" else ("note", "dim")
             console.print(Text.assemble(("  " + label, style), f"  d{g.var}: {g.diagnosis}"))
 
 
@@ -183,8 +183,46 @@ def summary_line(cases: list[CaseResult]) -> str:
     return f"{counts['total']} case{'s' if counts['total'] != 1 else ''}: " + ", ".join(parts)
 
 
-def print_table_report(console, cases: list[CaseResult]) -> None:
+DETAIL_LIMIT = 10  # more points than this: a summary per variable, then only the failing points in full
+
+
+def points_summary_table(cases: list[CaseResult]):
+    """Worst case per variable over many points, and the point where it happened."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"f = {cases[0].expr}  over {len(cases)} points", title_justify="left")
+    for name, justify in (("var", "left"), ("worst rel. error", "right"), ("at", "left"), ("verdicts", "left")):
+        table.add_column(name, justify=justify)
+    by_var: dict[str, list[tuple[GradientCheck, CaseResult]]] = {}
     for case in cases:
+        for g in case.gradients:
+            by_var.setdefault(g.var, []).append((g, case))
+    for var, rows in by_var.items():
+        g, case = max(rows, key=lambda r: (SEVERITY.index(r[0].status), r[0].rel_error))
+        counts = {}
+        for row, _ in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        label, style = VERDICT_STYLE[worst_status(counts)]
+        verdicts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda c: SEVERITY.index(c[0])))
+        table.add_row(var, f"{g.rel_error:.2e}", point_text(case.point), Text(verdicts, style=style))
+    return table
+
+
+def worst_status(counts: dict[str, int]) -> str:
+    return max(counts, key=SEVERITY.index, default="pass")
+
+
+def print_table_report(console, cases: list[CaseResult]) -> None:
+    if len(cases) <= DETAIL_LIMIT:
+        shown = cases
+    else:
+        console.print(points_summary_table(cases))
+        failing = [c for c in cases if c.status != "pass"]
+        shown = failing[:DETAIL_LIMIT]
+        if failing:
+            console.print(f"the first {len(shown)} of {len(failing)} points that did not pass:")
+    for case in shown:
         print_case(console, case)
         console.print()
     console.print(summary_line(cases))
