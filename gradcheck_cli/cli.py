@@ -111,6 +111,75 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
     sys.exit(exit_code([c.status for c in cases], strict))
 
 
+@main.command("sweep")
+@click.argument("expression")
+@click.option("--at", "point_text", required=True, metavar="x=3,y=-4", help="The point.")
+@click.option("--wrt", metavar="x", help="The variable (default: the first one).")
+@click.option("--plot", "plot_path", metavar="FILE.png", help="Also save the plot as a PNG (needs matplotlib).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: str | None, output_format: str) -> None:
+    """Error of forward, centered and Richardson differences against the exact derivative, for h = 1e-1 … 1e-15."""
+    try:
+        from .check import parse_point
+        from .graph import build_graph
+        from .parser import parse
+
+        expr = parse(read_expression(expression))
+        graph = build_graph(expr)
+        if not graph.variables:
+            raise UsageError("the expression has no variables to differentiate")
+        var = wrt.strip() if wrt else graph.variables[0]
+        if var not in graph.variables:
+            raise UsageError(f"--wrt names '{var}', which is not a variable of the expression ({', '.join(graph.variables)})")
+        point = parse_point(point_text, graph.variables)
+        if plot_path:
+            try:
+                import matplotlib  # noqa: F401
+            except ImportError:
+                raise UsageError("--plot needs matplotlib: pip install 'gradcheck[plot]'") from None
+    except GradcheckError as error:
+        _fail(error)
+        return
+    from .exact import exact_gradient
+    from .numeric import complex_step
+    from .sweep import ascii_plot, save_plot, sweep
+
+    exact = exact_gradient(expr, point, (var,))
+    reference, method = exact.values[var], "exact"
+    if reference is None:
+        reference, method = complex_step(graph, [point], (var,))[0][var], "complex step"
+    result = sweep(graph, point, var, reference, method)
+    if output_format == "json":
+        import json
+
+        from .report import json_float
+
+        click.echo(json.dumps({"schema": "gradcheck-sweep/1", "var": var, "point": point, "reference": json_float(reference),
+                               "reference_method": method, "chosen_h": result.chosen,
+                               "rows": [{"h": r.h, **{m: json_float(v) for m, v in r.estimates.items()},
+                                         "errors": {m: json_float(v) for m, v in r.errors.items()}} for r in result.rows]}, indent=2))
+    else:
+        from rich.table import Table
+
+        from .report import make_console, number
+
+        console = make_console()
+        table = Table(title=f"d/d{var} of {expr.text} at {point_text}: reference {number(reference)} ({method})", title_justify="left")
+        table.add_column("h", justify="right")
+        for m in ("forward", "centered", "richardson"):
+            table.add_column(f"{m} rel. error", justify="right")
+        for r in result.rows:
+            marks = " ◀ centered h" if abs(r.h / result.chosen["centered"] - 1) < 0.7 else (" ◀ forward h" if abs(r.h / result.chosen["forward"] - 1) < 0.7 else "")
+            table.add_row(f"{r.h:.0e}{marks}", *(f"{r.errors[m]:.2e}" for m in ("forward", "centered", "richardson")))
+        console.print(table)
+        console.print(f"gradcheck's steps here: forward h = {result.chosen['forward']:.3g}, centered h = {result.chosen['centered']:.3g}")
+        console.print(ascii_plot(result), markup=False)
+    if plot_path:
+        save_plot(result, plot_path)
+        click.echo(f"plot written to {plot_path}", err=True)
+    sys.exit(ExitCode.OK)
+
+
 from .batch_cli import check_command  # noqa: E402  (click only; the heavy work is imported when it runs)
 
 main.add_command(check_command)
