@@ -13,7 +13,7 @@ from .gates import GATES
 from .graph import Graph, build_graph
 from .numeric import complex_step, finite_differences
 from .parser import CONSTANTS, Expr, parse, parse_constant
-from .verdict import GradientCheck, Tolerances, judge, worst
+from .verdict import Kink, Tolerances, judge, worst
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,17 +197,16 @@ def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _kink_description(graph: Graph, gates: tuple[int, ...], tied: tuple[int, ...], d) -> str:
+def _kink(graph: Graph, gates: tuple[int, ...], tied: tuple[int, ...], d) -> Kink:
     parts = []
     for g in gates[:3]:
         column, text = graph.location(g)
         parts.append(f"{graph.nodes[g].op} at column {column} ('{_shorten(text)}')")
     where = "; ".join(parts) + (f" and {len(gates) - 3} more" if len(gates) > 3 else "")
-    sides = f"left {d.left:.10g}, right {d.right:.10g}"
     if tied:
-        return f"kink: the point sits on the kink of {where}; {sides}"
-    return (f"kink within the stencil (h={d.h_centered:.3g}) of {where}; {sides}; "
-            "shrink --h or move the point to test one side")
+        return Kink(f"kink: the point sits on the kink of {where}; left derivative {d.left:.10g}, right {d.right:.10g}", True)
+    return Kink(f"the finite-difference stencil (h={d.h_centered:.3g}) crosses a kink of {where} near the point "
+                "(not at it): forward/centered straddle it, the complex step judges; shrink --h or move the point", False)
 
 
 def check_points(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...], options: Options,
@@ -251,7 +250,7 @@ def check_points(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, .
         checks = []
         for v in wrt:
             d = differences[j][v]
-            kink = _kink_description(graph, d.crossed_gates, d.tied_gates, d) if d.crossed_gates else None
+            kink = _kink(graph, d.crossed_gates, d.tied_gates, d) if d.crossed_gates else None
             checks.append(judge(
                 v, float(analytic[v][k]), float(magnitudes[v][k]), point[v], d,
                 ex.values[v] if ex else None, ex.formulas[v] if ex else None,

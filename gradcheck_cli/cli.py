@@ -56,10 +56,12 @@ def main() -> None:
 @click.option("--trace", is_flag=True, help="Show the staged computation: every gate's value and gradient.")
 @click.option("--samples", type=click.IntRange(min=1), help="Also check N seeded random points (uniform in [-3, 3]) where f is finite.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
+@click.option("--methods", default="forward,centered,best", show_default=True, metavar="LIST",
+              help="Numerical columns of the table: forward, centered, richardson, complex, best.")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: float | None, rtol: float, atol: float,
                  expect: str | None, exact_timeout: float, no_exact: bool, output_format: str, trace: bool,
-                 samples: int | None, seed: int, strict: bool) -> None:
+                 samples: int | None, seed: int, methods: str, strict: bool) -> None:
     """Check the gradient of EXPRESSION at one or more points.
 
     EXPRESSION may be `-` (read from standard input) or `@FILE`.
@@ -74,6 +76,12 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
         from .parser import parse
         from .verdict import Tolerances, exit_code
 
+        from .report import NUMERICAL_METHODS
+
+        shown_methods = tuple(m.strip() for m in methods.split(",") if m.strip())
+        for m in shown_methods:
+            if m not in NUMERICAL_METHODS:
+                raise UsageError(f"--methods: unknown method '{m}' (choose from {', '.join(NUMERICAL_METHODS)})")
         if h is not None and not (h > 0):
             raise UsageError("--h must be a positive number")
         if rtol < 0 or atol < 0:
@@ -107,7 +115,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
     if output_format == "json":
         click.echo(report.to_json(cases))
     else:
-        report.print_table_report(report.make_console(), cases)
+        report.print_table_report(report.make_console(), cases, shown_methods)
     sys.exit(exit_code([c.status for c in cases], strict))
 
 

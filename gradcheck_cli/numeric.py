@@ -21,7 +21,7 @@ EPS = float(np.finfo(float).eps)
 FORWARD_STEP = EPS ** 0.5
 CENTERED_STEP = EPS ** (1 / 3)
 COMPLEX_STEP = 1e-20
-_OFFSETS = (1.0, -1.0, 0.5, -0.5)  # multiples of the centered step, per variable; then the forward step
+_OFFSETS = (1.0, -1.0, 0.5, -0.5, 0.25, -0.25)  # multiples of the centered step, per variable; then the forward step
 _PER_VARIABLE = len(_OFFSETS) + 1
 _MAX_BATCH = 4096  # points per forward pass: bounds memory for 10^5-gate graphs with many variables
 
@@ -47,6 +47,7 @@ class Differences:
     centered: float
     richardson: float
     error_estimate: float  # estimated |centered - true| (truncation from h vs h/2, plus rounding)
+    reliable: bool  # the steps h, h/2, h/4 shrink the error as h**2 should (else the estimate means little)
     left: float  # one-sided, Richardson-extrapolated
     right: float
     second: float  # d2f/dx2, for the conditioning of the analytic value
@@ -99,9 +100,11 @@ def finite_differences(graph: Graph, points: list[dict[str, float]], wrt: tuple[
             result: dict[str, Differences] = {}
             for k, (v, (hc, hf)) in enumerate(zip(wrt, steps[p])):
                 first = origin + 1 + k * _PER_VARIABLE
-                plus, minus, plus_half, minus_half, plus_forward = (float(x) for x in f[first:first + _PER_VARIABLE])
+                plus, minus, plus_half, minus_half, plus_quarter, minus_quarter, plus_forward = (
+                    float(x) for x in f[first:first + _PER_VARIABLE])
                 centered = (plus - minus) / (2 * hc)
                 centered_half = (plus_half - minus_half) / hc
+                centered_quarter = (plus_quarter - minus_quarter) / (hc / 2)
                 rounding = 2 * EPS * max(value_scales[p], abs(f0), abs(plus), abs(minus)) / hc
                 left_h, left_half = (f0 - minus) / hc, (f0 - minus_half) / (hc / 2)
                 right_h, right_half = (plus - f0) / hc, (plus_half - f0) / (hc / 2)
@@ -112,6 +115,7 @@ def finite_differences(graph: Graph, points: list[dict[str, float]], wrt: tuple[
                     centered=centered,
                     richardson=centered_half + (centered_half - centered) / 3,
                     error_estimate=abs(centered - centered_half) * 4 / 3 + rounding,
+                    reliable=_shrinks_like_h_squared(centered, centered_half, centered_quarter, 4 * rounding),
                     left=2 * left_half - left_h,
                     right=2 * right_half - right_h,
                     second=(plus_half - 2 * f0 + minus_half) / (hc / 2) ** 2,
@@ -122,6 +126,14 @@ def finite_differences(graph: Graph, points: list[dict[str, float]], wrt: tuple[
                 )
             results.append(result)
     return results
+
+
+def _shrinks_like_h_squared(d_h: float, d_half: float, d_quarter: float, noise: float) -> bool:
+    """Halving h should cut the centered error 4x; differences lost in rounding noise are fine too."""
+    first, second = abs(d_h - d_half), abs(d_half - d_quarter)
+    if first <= noise and second <= noise:
+        return True
+    return second > 0 and 2.0 <= first / second <= 8.0
 
 
 def complex_step(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...]) -> list[dict[str, float]]:

@@ -10,6 +10,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import InputLimitError, ParseError, Position
 
@@ -34,6 +35,8 @@ _TOKEN = re.compile(
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<op>\*\*|[-+*/])"
     r"|(?P<lparen>\()|(?P<rparen>\))|(?P<comma>,)"
+    r"|(?P<bad>.)",
+    re.ASCII | re.DOTALL,  # ASCII: no Unicode digits or letters sneak into numbers and names
 )
 _HINTS = {
     "^": "use '**' for powers",
@@ -86,32 +89,27 @@ class Expr:
         return f"Expr({self.text[:60]!r}, {len(self.nodes)} nodes)"
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str
     text: str
     start: int
 
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text)
-
 
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
+    append = tokens.append
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind == "space":
+            continue
+        if kind == "bad":
+            pos = match.start()
             char = text[pos]
             hint = _HINTS.get(char)
             shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
             raise ParseError(f"unexpected character {shown}" + (f" ({hint})" if hint else ""), Position(text, pos))
-        kind = match.lastgroup or ""
-        if kind != "space":
-            tokens.append(_Token(kind, match.group(), pos))
-        pos = match.end()
-    tokens.append(_Token("end", "", len(text)))
+        append(_Token(kind, match.group(), match.start()))
+    append(_Token("end", "", len(text)))
     return tokens
 
 
@@ -180,7 +178,7 @@ def parse(text: str) -> Expr:
                 value = float(token.text)
                 if not math.isfinite(value):
                     raise ParseError(f"number {token.text} is too large for a float", Position(text, token.start))
-                nodes.append(Node("num", (), token.start, token.end, "", value))
+                nodes.append(Node("num", (), token.start, token.start + len(token.text), "", value))
                 operands.append(len(nodes) - 1)
                 expect_operand = False
             elif token.kind == "name":
@@ -197,11 +195,11 @@ def parse(text: str) -> Expr:
                 elif name in FUNCTIONS:
                     raise ParseError(f"'{token.text}' is a function; call it as {token.text}(...)", Position(text, token.start))
                 elif token.text in CONSTANTS:
-                    nodes.append(Node("const", (), token.start, token.end, token.text, CONSTANTS[token.text]))
+                    nodes.append(Node("const", (), token.start, token.start + len(token.text), token.text, CONSTANTS[token.text]))
                     operands.append(len(nodes) - 1)
                     expect_operand = False
                 else:
-                    nodes.append(Node("var", (), token.start, token.end, token.text))
+                    nodes.append(Node("var", (), token.start, token.start + len(token.text), token.text))
                     operands.append(len(nodes) - 1)
                     expect_operand = False
             elif token.kind == "lparen":
@@ -246,12 +244,12 @@ def parse(text: str) -> Expr:
                             raise ParseError(_arity_message(frame.function, str(frame.arg_count)), Position(text, frame.name_start))
                         args = tuple(operands[-arity:])
                         del operands[-arity:]
-                        nodes.append(Node(frame.function, args, frame.name_start, token.end))
+                        nodes.append(Node(frame.function, args, frame.name_start, token.start + 1))
                         operands.append(len(nodes) - 1)
                     else:
                         inner = operands[-1]  # widen the span to cover the parentheses, for carets and --trace
                         n = nodes[inner]
-                        nodes[inner] = Node(n.op, n.args, min(n.start, frame.start), token.end, n.name, n.value)
+                        nodes[inner] = Node(n.op, n.args, min(n.start, frame.start), token.start + 1, n.name, n.value)
             else:
                 raise ParseError(f"missing operator before {_describe(token)}", Position(text, token.start))
         i += 1

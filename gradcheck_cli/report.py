@@ -41,7 +41,6 @@ def json_float(x: float | None) -> float | str | None:
 # --- JSON ---------------------------------------------------------------------------------------------
 
 def gradient_json(g: GradientCheck) -> dict[str, Any]:
-    best, best_method = g.best
     return {
         "var": g.var,
         "analytic": json_float(g.analytic),
@@ -54,8 +53,8 @@ def gradient_json(g: GradientCheck) -> dict[str, Any]:
         "status": g.status,
         "richardson": json_float(g.richardson),
         "complex": json_float(g.complex_step),
-        "best": json_float(best),
-        "best_method": best_method,
+        "best": json_float(g.best),
+        "best_method": g.best_method,
         "error_estimate": json_float(g.error_estimate),
         "left": json_float(g.left),
         "right": json_float(g.right),
@@ -105,7 +104,7 @@ def make_console(stderr: bool = False, file: Any = None):
 
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     interactive = hasattr(stream, "isatty") and stream.isatty()
-    width = None if interactive else int(os.environ.get("COLUMNS", "160"))
+    width = None if interactive else int(os.environ.get("COLUMNS", "200"))
     return Console(file=stream, width=width, no_color="NO_COLOR" in os.environ or None, highlight=False,
                    soft_wrap=False, emoji=False)
 
@@ -114,7 +113,17 @@ def point_text(point: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.16g}" for k, v in point.items())
 
 
-def case_table(case: CaseResult):
+NUMERICAL_METHODS = ("forward", "centered", "richardson", "complex", "best")
+DEFAULT_METHODS = ("forward", "centered", "best")
+
+
+def _numerical(g: GradientCheck, method: str) -> str:
+    if method == "best":
+        return f"{number(g.best)} \\[{g.best_method}]"  # escaped: rich would read [..] as markup
+    return number({"forward": g.forward, "centered": g.centered, "richardson": g.richardson, "complex": g.complex_step}[method])
+
+
+def case_table(case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS):
     from rich.table import Table
     from rich.text import Text
 
@@ -122,8 +131,8 @@ def case_table(case: CaseResult):
     title = Text.assemble(("f = ", "bold"), case.expr, "  at  ", point_text(case.point), ("  →  f = ", "bold"), number(case.value))
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("var", style="bold")
-    for name in ("analytic", "forward", "centered", "exact"):
-        table.add_column(name, justify="right")
+    for name in ("analytic", *methods, "exact"):
+        table.add_column(name, justify="right", overflow="fold")  # never hide digits behind an ellipsis
     if with_claims:
         table.add_column("expected", justify="right")
     table.add_column("rel. error", justify="right")
@@ -132,7 +141,7 @@ def case_table(case: CaseResult):
     table.add_column("verdict")
     for g in case.gradients:
         label, style = VERDICT_STYLE[g.status]
-        row = [g.var, number(g.analytic), number(g.forward), number(g.centered), number(g.exact)]
+        row = [g.var, number(g.analytic), *(_numerical(g, m) for m in methods), number(g.exact)]
         if with_claims:
             row.append(number(g.expected))
         row.append(f"{g.rel_error:.2e}")
@@ -155,7 +164,7 @@ def trace_table(case: CaseResult):
     return table
 
 
-def print_case(console, case: CaseResult) -> None:
+def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS) -> None:
     from rich.text import Text
 
     if case.trace:
@@ -163,7 +172,7 @@ def print_case(console, case: CaseResult) -> None:
     if case.status == "error":
         console.print(Text.assemble(("✗ error", "bold red"), f"  {case.expr}  at  {point_text(case.point)}: {case.message}"))
         return
-    console.print(case_table(case))
+    console.print(case_table(case, methods))
     formulas = [g for g in case.gradients if g.exact_expr]
     for g in formulas:
         console.print(f"  exact df/d{g.var} = {g.exact_expr}")
@@ -213,7 +222,7 @@ def worst_status(counts: dict[str, int]) -> str:
     return max(counts, key=SEVERITY.index, default="pass")
 
 
-def print_table_report(console, cases: list[CaseResult]) -> None:
+def print_table_report(console, cases: list[CaseResult], methods: tuple[str, ...] = DEFAULT_METHODS) -> None:
     if len(cases) <= DETAIL_LIMIT:
         shown = cases
     else:
@@ -223,6 +232,6 @@ def print_table_report(console, cases: list[CaseResult]) -> None:
         if failing:
             console.print(f"the first {len(shown)} of {len(failing)} points that did not pass:")
     for case in shown:
-        print_case(console, case)
+        print_case(console, case, methods)
         console.print()
     console.print(summary_line(cases))

@@ -29,6 +29,14 @@ class Tolerances:
 
 
 @dataclass(frozen=True, slots=True)
+class Kink:
+    """A piecewise gate changed branch across the stencil; `tied`: the point sits exactly on it."""
+
+    description: str
+    tied: bool
+
+
+@dataclass(frozen=True, slots=True)
 class GradientCheck:
     var: str
     analytic: float
@@ -39,7 +47,7 @@ class GradientCheck:
     exact: float | None
     exact_expr: str | None
     expected: float | None
-    rel_error: float  # analytic vs exact (or vs centered when exact is missing)
+    rel_error: float  # analytic vs exact (or vs the best numerical estimate when exact is missing)
     expected_rel_error: float | None
     error_estimate: float
     left: float | None  # one-sided derivatives, at kinks
@@ -48,13 +56,8 @@ class GradientCheck:
     diagnosis: str | None
     h_forward: float
     h_centered: float
-
-    @property
-    def best(self) -> tuple[float, str]:
-        """The most accurate numerical estimate and its method name."""
-        if self.complex_step is not None and math.isfinite(self.complex_step) and self.left is None:
-            return self.complex_step, "complex"
-        return (self.centered, "centered") if self.left is not None else (self.richardson, "richardson")
+    best: float
+    best_method: str  # complex | richardson | centered
 
 
 def relative_error(a: float, b: float) -> float:
@@ -70,24 +73,31 @@ def _close(a: float, b: float, tol: Tolerances, allowance: float) -> bool:
     return abs(a - b) <= tol.rtol * max(abs(a), abs(b)) + tol.atol + allowance
 
 
+def _numerical_judge(analytic: float, d: Differences, complex_step: float | None, kink: Kink | None,
+                     tol: Tolerances, rounding: float) -> tuple[float, str, bool, bool, float]:
+    """The best numerical estimate, its method, whether it agrees with analytic, whether it can judge, its allowance."""
+    if kink is not None and kink.tied:  # one-sided derivatives differ: the subgradient interval judges
+        low, high = min(d.left, d.right), max(d.left, d.right)
+        slack = SAFETY * d.error_estimate + 1e-6 * max(abs(low), abs(high)) + tol.atol
+        return d.centered, "centered", low - slack <= analytic <= high + slack, True, slack
+    if complex_step is not None and math.isfinite(complex_step):  # no subtraction: as accurate as f itself
+        allowance = 4 * rounding
+        return complex_step, "complex", _close(analytic, complex_step, tol, allowance), True, allowance
+    allowance = rounding + SAFETY * d.error_estimate
+    judgeable = d.reliable and d.error_estimate <= JUDGEABLE * max(abs(analytic), abs(d.centered), 1e-300)
+    return d.richardson, "richardson", _close(analytic, d.centered, tol, allowance), judgeable, allowance
+
+
 def judge(var: str, analytic: float, magnitude: float, x: float, d: Differences, exact: float | None,
           exact_expr: str | None, expected: float | None, complex_step: float | None, tol: Tolerances,
-          kink_description: str | None) -> GradientCheck:
+          kink: Kink | None) -> GradientCheck:
     rounding = 16 * EPS * (magnitude + abs(x * d.second) if math.isfinite(d.second) else magnitude)
-    numeric_error = SAFETY * d.error_estimate
-    on_kink = kink_description is not None
-    if on_kink:
-        low, high = min(d.left, d.right), max(d.left, d.right)
-        slack = SAFETY * d.error_estimate + 1e-6 * max(abs(low), abs(high))
-        numeric_ok = low - slack - tol.atol <= analytic <= high + slack + tol.atol
-        judgeable = True
-    else:
-        numeric_ok = _close(analytic, d.centered, tol, rounding + numeric_error)
-        judgeable = d.error_estimate <= JUDGEABLE * max(abs(analytic), abs(d.centered), 1e-300)
+    best, best_method, numeric_ok, judgeable, allowance = _numerical_judge(analytic, d, complex_step, kink, tol, rounding)
     exact_ok = exact is None or _close(analytic, exact, tol, rounding)
     reference = exact if exact is not None else analytic
     claim_ok = expected is None or _close(expected, reference, tol, rounding)
-    numeric_vs_exact = exact is not None and _close(d.centered, exact, tol, rounding + numeric_error)
+    numeric_vs_exact = exact is not None and _close(best, exact, tol, rounding + allowance)
+    centered_ok = _close(analytic, d.centered, tol, rounding + SAFETY * d.error_estimate)
 
     status, diagnosis = "pass", None
     if not exact_ok:
@@ -101,28 +111,35 @@ def judge(var: str, analytic: float, magnitude: float, x: float, d: Differences,
     elif not numeric_ok and judgeable:
         if exact is None:
             status = "mismatch"
-            diagnosis = "backprop disagrees with finite differences (no exact value to settle it)"
+            diagnosis = f"backprop disagrees with the {best_method} estimate (no exact value to settle it): the derivative rule or backward pass is wrong"
         else:
-            diagnosis = "finite-difference trouble (step size or conditioning): backprop agrees with exact"
+            diagnosis = f"finite-difference trouble: the {best_method} estimate is off, backprop agrees with exact"
     elif exact is None and not judgeable:
         status = "inconclusive"
-        diagnosis = f"finite differences too inaccurate here (estimated error {d.error_estimate:.3g}) and no exact value"
+        diagnosis = (f"finite differences cannot judge here (estimated error {d.error_estimate:.3g}"
+                     f"{'' if d.reliable else ', and halving h does not shrink it as h**2 should'}) and there is no exact value")
+    elif not centered_ok and best_method != "centered" and kink is None:
+        diagnosis = (f"finite-difference trouble (step size or conditioning): the centered difference is off by "
+                     f"{relative_error(analytic, d.centered):.2g} relative; {best_method}"
+                     f"{' and exact agree' if exact is not None else ' agrees'} with backprop")
     if expected is not None and not claim_ok:
         status = "mismatch"
         against = "exact" if exact is not None else "analytic"
         diagnosis = f"claimed d{var} = {expected:.10g} but {against} is {reference:.10g}" + (f"; {diagnosis}" if diagnosis else "")
-    if status == "pass" and on_kink:
+    if status == "pass" and kink is not None:
         status = "kink"
-        diagnosis = kink_description + (f"; {diagnosis}" if diagnosis else "")
-    reference_for_error = exact if exact is not None else d.centered
+        diagnosis = kink.description + (f"; {diagnosis}" if diagnosis else "")
+    crossed_only = kink is not None and not kink.tied
     return GradientCheck(
         var=var, analytic=analytic, forward=d.forward, centered=d.centered, richardson=d.richardson,
         complex_step=complex_step, exact=exact, exact_expr=exact_expr, expected=expected,
-        rel_error=relative_error(analytic, reference_for_error),
+        rel_error=relative_error(analytic, exact if exact is not None else best),
         expected_rel_error=None if expected is None else relative_error(expected, reference),
         error_estimate=d.error_estimate,
-        left=d.left if on_kink else None, right=d.right if on_kink else None,
+        left=None if kink is None else (best if crossed_only else d.left),
+        right=None if kink is None else (best if crossed_only else d.right),
         status=status, diagnosis=diagnosis, h_forward=d.h_forward, h_centered=d.h_centered,
+        best=best, best_method=best_method,
     )
 
 
