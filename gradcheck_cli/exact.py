@@ -24,7 +24,7 @@ import sympy
 from .parser import Expr
 
 DIGITS = 50
-WHOLE_EXPRESSION_LIMIT = 400  # nodes; above this symbolic diff is rarely worth its time (see README)
+WHOLE_EXPRESSION_LIMIT = 200  # nodes; above this the formula is unreadable and symbolic diff slow: the chain method takes over
 FORMULA_LIMIT = 2000  # characters of a printed derivative kept
 
 
@@ -155,7 +155,7 @@ def _power(base: mpmath.mpf, exponent: mpmath.mpf) -> mpmath.mpf:
     return _real(mpmath.power(base, exponent))
 
 
-def _divide_safe_tan(x: mpmath.mpf) -> mpmath.mpf:
+def _tan(x: mpmath.mpf) -> mpmath.mpf:
     return _real(mpmath.tan(x))
 
 
@@ -167,7 +167,7 @@ _APPLY: dict[type, Callable[..., mpmath.mpf]] = {
     sympy.log: _log,
     sympy.sin: mpmath.sin,
     sympy.cos: mpmath.cos,
-    sympy.tan: _divide_safe_tan,
+    sympy.tan: _tan,
     sympy.tanh: mpmath.tanh,
     sympy.Abs: abs,
     sympy.sign: lambda x: mpmath.mpf(mpmath.sign(x)),
@@ -243,32 +243,69 @@ def _evaluate_derivatives(derivatives: dict[str, sympy.Expr], symbols: dict[str,
 
 
 _ARITY = {"neg": 1, "add": 2, "sub": 2, "mul": 2, "div": 2, "pow": 2, "max": 2, "min": 2}
+Compiled = Callable[[tuple], mpmath.mpf]
+
+
+def compile_template(template: sympy.Expr, arguments: tuple[sympy.Symbol, ...]) -> Compiled:
+    """A small SymPy formula in `arguments` → a function of their values (closures, no code generation)."""
+    built: dict[sympy.Basic, Compiled] = {}
+    stack: list[tuple[sympy.Basic, bool]] = [(template, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in built:
+            continue
+        if node in arguments:
+            k = arguments.index(node)
+            built[node] = lambda env, k=k: env[k]
+        elif not node.args:
+            constant = _leaf_value(node, {})
+            built[node] = lambda env, c=constant: c
+        elif not expanded:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in built)
+        else:
+            apply = _APPLY.get(type(node)) or next((f for t, f in _APPLY.items() if isinstance(node, t)), None)
+            if apply is None:
+                raise NotReal(f"no numeric value for {type(node).__name__}")
+            children = tuple(built[a] for a in node.args)
+            built[node] = lambda env, f=apply, cs=children: _real(f(*(c(env) for c in cs)))
+    return built[template]
 
 
 @dataclass(frozen=True, slots=True)
 class _LocalRule:
-    value: sympy.Expr
-    partials: tuple[sympy.Expr, ...]
-    arguments: tuple[sympy.Symbol, ...]
+    value: Compiled
+    partials: tuple[Compiled, ...]
 
 
-def _local_rules(ops: set[str]) -> dict[str, _LocalRule]:
-    """SymPy differentiates each operation's definition once (sigma through its definition)."""
-    rules = {}
-    for op in ops:
-        arguments = tuple(sympy.Symbol(f"t{k}", real=True) for k in range(_ARITY.get(op, 1)))
+def _local_rule(op: str, exponent: sympy.Expr | None) -> _LocalRule:
+    """SymPy differentiates the operation's definition (sigma through its definition; a constant power as such)."""
+    arguments = tuple(sympy.Symbol(f"t{k}", real=True) for k in range(_ARITY.get(op, 1)))
+    if exponent is not None:  # x**2 as t0**2: d/dt0 = 2*t0, defined at 0 (t0**t1*t1/t0 is not)
+        value = arguments[0] ** exponent
+        partials = (sympy.diff(value, arguments[0]), sympy.Integer(0))
+    else:
         value = SYMPY_OPS[op](*arguments)
         definition = sigma.definition(arguments[0]) if op == "sigma" else value
-        rules[op] = _LocalRule(value, tuple(sympy.diff(definition, t) for t in arguments), arguments)
-    return rules
+        partials = tuple(sympy.diff(definition, t) for t in arguments)
+    return _LocalRule(compile_template(value, arguments), tuple(compile_template(p, arguments) for p in partials))
 
 
-def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactResult:
+def _rule_key(expr: Expr, index: int) -> tuple[str, float | None]:
+    node = expr.nodes[index]
+    if node.op == "pow" and expr.nodes[node.args[1]].op == "num":
+        return "pow", expr.nodes[node.args[1]].value
+    return node.op, None
+
+
+def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], rules: dict) -> ExactResult:
+    """Forward values and adjoints in 50-digit mpmath, each node through its SymPy-derived local rule."""
     nodes = expr.nodes
-    rules = _local_rules({n.op for n in nodes if n.op not in ("var", "num", "const")})
     depends = [False] * len(nodes)
     values: list[mpmath.mpf] = []
+    keys: list[tuple[str, float | None] | None] = []
     for index, node in enumerate(nodes):
+        key = None
         if node.op == "var":
             values.append(mpmath.mpf(point[node.name]))
             depends[index] = True
@@ -277,20 +314,23 @@ def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactRe
         elif node.op == "const":
             values.append(_leaf_value(_CONSTANTS[node.name], {}))
         else:
-            rule = rules[node.op]
-            values.append(evaluate(rule.value, dict(zip(rule.arguments, (values[a] for a in node.args)))))
+            key = _rule_key(expr, index)
+            if key not in rules:
+                rules[key] = _local_rule(key[0], None if key[1] is None else number(key[1]))
+            values.append(rules[key].value(tuple(values[a] for a in node.args)))
             depends[index] = any(depends[a] for a in node.args)
+        keys.append(key)
     adjoint: list[mpmath.mpf] = [mpmath.mpf(0)] * len(nodes)
     adjoint[-1] = mpmath.mpf(1)
     for index in range(len(nodes) - 1, -1, -1):
         node = nodes[index]
         if not node.args or adjoint[index] == 0:
             continue
-        rule = rules[node.op]
-        env = dict(zip(rule.arguments, (values[a] for a in node.args)))
+        rule = rules[keys[index]]
+        env = tuple(values[a] for a in node.args)
         for partial, a in zip(rule.partials, node.args):
             if depends[a]:
-                adjoint[a] += adjoint[index] * evaluate(partial, env)
+                adjoint[a] += adjoint[index] * partial(env)
     result: dict[str, float | None] = {name: 0.0 for name in wrt}
     for index, node in enumerate(nodes):
         if node.op == "var" and node.name in result:
@@ -318,9 +358,10 @@ def exact_gradients(expr: Expr, points: list[dict[str, float]], wrt: tuple[str, 
             except RecursionError:
                 reasons.append("too deep for SymPy")
         results = []
+        rules: dict = {}  # local rules are derived once and shared by every point
         for point in points:
             started = time.perf_counter()
-            methods = ([lambda: _evaluate_derivatives(derivatives, symbols, point)] if derivatives is not None else []) + [lambda: _chain(expr, point, wrt)]
+            methods = ([lambda: _evaluate_derivatives(derivatives, symbols, point)] if derivatives is not None else []) + [lambda: _chain(expr, point, wrt, rules)]
             point_reasons = list(reasons)
             result = None
             for method in methods:
