@@ -31,7 +31,7 @@ class TraceRow:
     operation: str
     source: str
     value: float
-    gradient: float
+    gradient: float | None  # None for constants: nothing flows back into them
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +239,8 @@ def check_points(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, .
     for k, point in enumerate(points):
         f_value = float(values[graph.output][k])
         trace = tuple(
-            TraceRow(n.label, graph.describe(i), expr.source(n.expr_index), float(values[i][k]), float(result.node_grads[i][k]))
+            TraceRow(n.label, graph.describe(i), expr.source(n.expr_index), float(values[i][k]),
+                     float(result.node_grads[i][k]) if n.needs_grad or i == graph.output else None)
             for i, n in enumerate(graph.nodes)
         ) if options.trace else ()
         if problems[k] is not None:

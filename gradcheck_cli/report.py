@@ -22,10 +22,10 @@ VERDICT_STYLE = {
 
 
 def number(x: float | None) -> str:
-    """Enough digits to see a 1e-7 disagreement (and a 1e-12 one against exact)."""
+    """13 significant digits: a 1e-12 disagreement is visible; JSON carries every digit."""
     if x is None:
         return "—"
-    return f"{x:.16g}"
+    return f"{x:.13g}"
 
 
 def json_float(x: float | None) -> float | str | None:
@@ -115,11 +115,12 @@ def point_text(point: dict[str, float]) -> str:
 
 NUMERICAL_METHODS = ("forward", "centered", "richardson", "complex", "best")
 DEFAULT_METHODS = ("forward", "centered", "best")
+BEST_TAGS = {"complex": "cx", "richardson": "ri", "centered": "ce"}
 
 
 def _numerical(g: GradientCheck, method: str) -> str:
     if method == "best":
-        return f"{number(g.best)} \\[{g.best_method}]"  # escaped: rich would read [..] as markup
+        return f"{number(g.best)} ({BEST_TAGS[g.best_method]})"
     return number({"forward": g.forward, "centered": g.centered, "richardson": g.richardson, "complex": g.complex_step}[method])
 
 
@@ -132,7 +133,7 @@ def case_table(case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS):
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("var", style="bold")
     for name in ("analytic", *methods, "exact"):
-        table.add_column(name, justify="right", overflow="fold")  # never hide digits behind an ellipsis
+        table.add_column(name, justify="right", no_wrap=True, overflow="fold")  # never hide digits behind an ellipsis
     if with_claims:
         table.add_column("expected", justify="right")
     table.add_column("rel. error", justify="right")
@@ -173,6 +174,8 @@ def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_MET
         console.print(Text.assemble(("✗ error", "bold red"), f"  {case.expr}  at  {point_text(case.point)}: {case.message}"))
         return
     console.print(case_table(case, methods))
+    if "best" in methods:
+        console.print("  best: the most accurate numerical estimate — (cx) complex step, (ri) Richardson, (ce) centered at a kink")
     formulas = [g for g in case.gradients if g.exact_expr]
     for g in formulas:
         console.print(f"  exact df/d{g.var} = {g.exact_expr}")
