@@ -65,52 +65,56 @@ def split_top_level(text: str, separator: str = ",") -> list[tuple[str, int]]:
     return pieces
 
 
-def parse_assignments(text: str, what: str = "point") -> list[tuple[str, str, int, int]]:
+def parse_assignments(text: str, what: str = "point", source_name: str | None = None) -> list[tuple[str, str, int, int]]:
     """`x=3, y=-4` → [(name, value_text, name_offset, value_offset)], with carets on malformed items."""
     items = []
+
+    def at(offset: int) -> Position:
+        return Position(text, offset, source_name=source_name)
+
     for piece, offset in split_top_level(text):
         if not piece.strip():
-            raise PointError(f"empty item in {what} (stray ',')", Position(text, offset))
+            raise PointError(f"empty item in {what} (stray ',')", at(offset))
         name_part, eq, value_part = piece.partition("=")
         name = name_part.strip()
         name_offset = offset + len(name_part) - len(name_part.lstrip())
         if not eq:
-            raise PointError(f"expected NAME=VALUE in {what}, got '{piece.strip()}'", Position(text, name_offset))
+            raise PointError(f"expected NAME=VALUE in {what}, got '{piece.strip()}'", at(name_offset))
         if not name.isidentifier() or not name.isascii():
-            raise PointError(f"'{name}' is not a variable name", Position(text, name_offset))
+            raise PointError(f"'{name}' is not a variable name", at(name_offset))
         value_offset = offset + len(name_part) + 1
         if not value_part.strip():
-            raise PointError(f"no value after '{name}='", Position(text, value_offset))
+            raise PointError(f"no value after '{name}='", at(value_offset))
         items.append((name, value_part, name_offset, value_offset))
     return items
 
 
-def _constant(text: str, whole: str, offset: int) -> float:
+def _constant(text: str, whole: str, offset: int, source_name: str | None) -> float:
     try:
         return parse_constant(text)
     except ParseError as problem:
         p = problem.position
-        raise PointError(problem.message, Position(whole, offset + (p.offset if p else 0))) from None
+        raise PointError(problem.message, Position(whole, offset + (p.offset if p else 0), source_name=source_name)) from None
 
 
-def parse_point(text: str, variables: tuple[str, ...]) -> dict[str, float]:
+def parse_point(text: str, variables: tuple[str, ...], source_name: str | None = "--at") -> dict[str, float]:
     """Values for every variable of the expression; names that are not variables are errors."""
     point: dict[str, float] = {}
-    for name, value_text, name_offset, value_offset in parse_assignments(text):
+    for name, value_text, name_offset, value_offset in parse_assignments(text, "point", source_name):
         if name in CONSTANTS:
-            raise PointError(f"'{name}' is a constant, not a variable", Position(text, name_offset))
+            raise PointError(f"'{name}' is a constant, not a variable", Position(text, name_offset, source_name=source_name))
         if name not in variables:
             known = ", ".join(variables) or "none"
-            raise PointError(f"'{name}' is not a variable of the expression (its variables: {known})", Position(text, name_offset))
+            raise PointError(f"'{name}' is not a variable of the expression (its variables: {known})", Position(text, name_offset, source_name=source_name))
         if name in point:
-            raise PointError(f"'{name}' is given twice", Position(text, name_offset))
-        value = _constant(value_text, text, value_offset)
+            raise PointError(f"'{name}' is given twice", Position(text, name_offset, source_name=source_name))
+        value = _constant(value_text, text, value_offset, source_name)
         if not math.isfinite(value):
-            raise PointError(f"value of '{name}' is not finite", Position(text, value_offset))
+            raise PointError(f"value of '{name}' is not finite", Position(text, value_offset, source_name=source_name))
         point[name] = value
     missing = [v for v in variables if v not in point]
     if missing:
-        raise PointError(f"no value for {', '.join(repr(m) for m in missing)} (every variable needs one)", Position(text, len(text)))
+        raise PointError(f"no value for {', '.join(repr(m) for m in missing)} (every variable needs one)", Position(text, len(text), source_name=source_name))
     return point
 
 
@@ -130,24 +134,24 @@ class Claim:
         return float(self.values_at([point])[0])
 
 
-def parse_claims(text: str, variables: tuple[str, ...]) -> dict[str, Claim]:
+def parse_claims(text: str, variables: tuple[str, ...], source_name: str | None = "--expect") -> dict[str, Claim]:
     """`dx=0.25, dy=sigma(x)*(1-sigma(x))` → a Claim per variable."""
     claims: dict[str, Claim] = {}
-    for name, value_text, name_offset, value_offset in parse_assignments(text, "claims"):
+    for name, value_text, name_offset, value_offset in parse_assignments(text, "claims", source_name):
         var = name[1:] if name.startswith("d") else ""
         if var not in variables:
             hint = f"'d{name}'" if name in variables else "d<variable>"
-            raise PointError(f"claim '{name}' names no variable of the expression (write {hint}; variables: {', '.join(variables)})", Position(text, name_offset))
+            raise PointError(f"claim '{name}' names no variable of the expression (write {hint}; variables: {', '.join(variables)})", Position(text, name_offset, source_name=source_name))
         if var in claims:
-            raise PointError(f"'{name}' is claimed twice", Position(text, name_offset))
+            raise PointError(f"'{name}' is claimed twice", Position(text, name_offset, source_name=source_name))
         try:
             expr = parse(value_text)
         except ParseError as problem:
             p = problem.position
-            raise PointError(problem.message, Position(text, value_offset + (p.offset if p else 0))) from None
+            raise PointError(problem.message, Position(text, value_offset + (p.offset if p else 0), source_name=source_name)) from None
         for node in expr.nodes:
             if node.op == "var" and node.name not in variables:
-                raise PointError(f"claim for '{name}' uses '{node.name}', which is not a variable of the expression", Position(text, value_offset + node.start))
+                raise PointError(f"claim for '{name}' uses '{node.name}', which is not a variable of the expression", Position(text, value_offset + node.start, source_name=source_name))
         claims[var] = Claim(var, expr, build_graph(expr))
     return claims
 

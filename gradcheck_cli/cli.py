@@ -56,12 +56,13 @@ def main() -> None:
 @click.option("--trace", is_flag=True, help="Show the staged computation: every gate's value and gradient.")
 @click.option("--samples", type=click.IntRange(min=1), help="Also check N seeded random points (uniform in [-3, 3]) where f is finite.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
-@click.option("--methods", default="forward,centered,best", show_default=True, metavar="LIST",
-              help="Numerical columns of the table: forward, centered, richardson, complex, best.")
+@click.option("--methods", metavar="LIST",
+              help="Numerical columns of the table, from forward, centered, richardson, complex, best "
+                   "[default: forward,centered,best; forward,centered with --expect].")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: float | None, rtol: float, atol: float,
                  expect: str | None, exact_timeout: float, no_exact: bool, output_format: str, trace: bool,
-                 samples: int | None, seed: int, methods: str, strict: bool) -> None:
+                 samples: int | None, seed: int, methods: str | None, strict: bool) -> None:
     """Check the gradient of EXPRESSION at one or more points.
 
     EXPRESSION may be `-` (read from standard input) or `@FILE`.
@@ -78,6 +79,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
 
         from .report import NUMERICAL_METHODS
 
+        methods = methods or ("forward,centered" if expect else "forward,centered,best")  # claims need the width
         shown_methods = tuple(m.strip() for m in methods.split(",") if m.strip())
         for m in shown_methods:
             if m not in NUMERICAL_METHODS:

@@ -23,6 +23,7 @@ class Position:
     file: str | None = None
     line: int = 1  # line of `text` inside `file` (1-based)
     column_base: int = 0  # characters on that line before `text` starts
+    source_name: str | None = None  # what `text` is when it is not a file line, e.g. "--at"
 
     @property
     def column(self) -> int:
@@ -42,7 +43,7 @@ class GradcheckError(Exception):
         if self.position is None:
             return self
         p = self.position
-        return type(self)(self.message, Position(p.text, p.offset, file, line, column_base))
+        return type(self)(self.message, Position(p.text, p.offset, file, line, column_base, p.source_name))
 
     def headline(self) -> str:
         """`FILE:LINE:COL: message`, or `COL: message` for a bare expression."""
@@ -51,6 +52,8 @@ class GradcheckError(Exception):
             return self.message
         if p.file is not None:
             return f"{p.file}:{p.line}:{p.column}: {self.message}"
+        if p.source_name:
+            return f"{p.source_name}, column {p.column}: {self.message}"
         return f"column {p.column}: {self.message}"
 
     def caret(self, width: int = 100) -> str:

@@ -131,15 +131,13 @@ def case_table(case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS):
     with_claims = any(g.expected is not None for g in case.gradients)
     title = Text.assemble(("f = ", "bold"), case.expr, "  at  ", point_text(case.point), ("  →  f = ", "bold"), number(case.value))
     table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column("var", style="bold")
-    for name in ("analytic", *methods, "exact"):
-        table.add_column(name, justify="right", no_wrap=True, overflow="fold")  # never hide digits behind an ellipsis
+    table.add_column("var", style="bold", no_wrap=True, min_width=max(3, *(len(g.var) for g in case.gradients)))
+    for name in ("analytic", *methods, "exact", *(("expected",) if with_claims else ())):
+        table.add_column(name, justify="right", overflow="fold")  # never hide digits behind an ellipsis
+    table.add_column("rel. error", justify="right", no_wrap=True, min_width=10)
     if with_claims:
-        table.add_column("expected", justify="right")
-    table.add_column("rel. error", justify="right")
-    if with_claims:
-        table.add_column("claim error", justify="right")
-    table.add_column("verdict")
+        table.add_column("claim error", justify="right", no_wrap=True, min_width=11)
+    table.add_column("verdict", no_wrap=True, min_width=max(len(VERDICT_STYLE[g.status][0]) for g in case.gradients))
     for g in case.gradients:
         label, style = VERDICT_STYLE[g.status]
         row = [g.var, number(g.analytic), *(_numerical(g, m) for m in methods), number(g.exact)]
