@@ -132,132 +132,151 @@ class _Frame:
     arg_count: int = 0
 
 
-def parse(text: str) -> Expr:
-    """Parse `text` into an Expr, or raise ParseError pointing at the offending column."""
-    if len(text) > MAX_INPUT_CHARS:
-        raise InputLimitError(f"expression is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}")
-    tokens = _tokenize(text)
-    nodes: list[Node] = []
-    operands: list[int] = []  # indices into nodes
-    stack: list[tuple[str, int] | _Frame] = []  # operators (op, token start) and open parentheses
+class _Parser:
+    """Shunting-yard over the token list: operands go to `operands`, operators and open '(' to `stack`."""
 
-    def emit(op: str, start: int) -> None:
-        if op in ("neg", "pos"):
-            arg = operands.pop()
-            inner = nodes[arg]
-            if op == "pos":
-                nodes[arg] = Node(inner.op, inner.args, start, inner.end, inner.name, inner.value)
-                operands.append(arg)
-                return
-            if inner.op == "num":  # fold -3 into one literal, as a user reads it
-                nodes[arg] = Node("num", (), start, inner.end, "", -inner.value)
-                operands.append(arg)
-                return
-            nodes.append(Node("neg", (arg,), start, inner.end))
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.nodes: list[Node] = []
+        self.operands: list[int] = []  # indices into nodes
+        self.stack: list[tuple[str, int] | _Frame] = []  # operators (op, token start) and open parentheses
+
+    def error(self, message: str, offset: int) -> ParseError:
+        return ParseError(message, Position(self.text, offset))
+
+    def push(self, node: Node) -> None:
+        self.nodes.append(node)
+        self.operands.append(len(self.nodes) - 1)
+
+    def parse(self) -> Expr:
+        tokens = self.tokens
+        expect_operand = True
+        i = 0
+        while True:
+            token = tokens[i]
+            if expect_operand:
+                i, expect_operand = self.operand(i)
+            elif token.kind == "op":
+                op = BINARY_OPS[token.text]
+                self.pop_operators(_PRECEDENCE[op], op in _RIGHT_ASSOC)
+                self.stack.append((op, token.start))
+                expect_operand = True
+            elif token.kind == "end":
+                self.pop_operators(0, False)
+                if self.stack:
+                    raise self.error("unclosed '(' (missing ')')", self.stack[-1].start)
+                break
+            elif token.kind in ("rparen", "comma"):
+                expect_operand = self.close(token)
+            else:
+                raise self.error(f"missing operator before {_describe(token)}", token.start)
+            i += 1
+        if not self.nodes:
+            raise self.error("empty expression", 0)
+        return Expr(self.text, tuple(self.nodes))
+
+    def operand(self, i: int) -> tuple[int, bool]:
+        """Read what may stand where an operand is expected; returns (last token used, expect_operand)."""
+        token = self.tokens[i]
+        end = token.start + len(token.text)
+        if token.kind == "num":
+            value = float(token.text)
+            if not math.isfinite(value):
+                raise self.error(f"number {token.text} is too large for a float", token.start)
+            self.push(Node("num", (), token.start, end, "", value))
+            return i, False
+        if token.kind == "name":
+            name = ALIASES.get(token.text, token.text)
+            if self.tokens[i + 1].kind == "lparen":
+                if name not in FUNCTIONS:
+                    guess = difflib.get_close_matches(token.text, [*FUNCTIONS, *ALIASES], n=1)
+                    hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+                    raise self.error(f"unknown function '{token.text}'{hint}; known: {', '.join(FUNCTIONS)}", token.start)
+                self.stack.append(_Frame(self.tokens[i + 1].start, name, token.start))
+                return i + 1, True  # the '(' is consumed with the name
+            if name in FUNCTIONS:
+                raise self.error(f"'{token.text}' is a function; call it as {token.text}(...)", token.start)
+            if token.text in CONSTANTS:
+                self.push(Node("const", (), token.start, end, token.text, CONSTANTS[token.text]))
+            else:
+                self.push(Node("var", (), token.start, end, token.text))
+            return i, False
+        if token.kind == "lparen":
+            self.stack.append(_Frame(token.start, None, token.start))
+            return i, True
+        if token.kind == "op" and token.text in "+-":
+            self.stack.append(("neg" if token.text == "-" else "pos", token.start))
+            return i, True
+        top = self.stack[-1] if self.stack else None
+        if token.kind == "rparen" and isinstance(top, _Frame) and top.function:
+            if top.arg_count:
+                raise self.error(f"missing argument after ',' in {top.function}()", token.start)
+            raise self.error(_arity_message(top.function, "0"), top.name_start)
+        what = "expression ends too early" if token.kind == "end" else f"unexpected {_describe(token)}"
+        raise self.error(f"{what}: expected a number, a variable, a function call or '('", token.start)
+
+    def close(self, token: _Token) -> bool:
+        """A ')' or ',' after an operand: finish the argument; returns expect_operand."""
+        self.pop_operators(0, False)
+        if not self.stack:
+            raise self.error(f"unmatched {_describe(token)}" if token.kind == "rparen" else "',' outside a function call", token.start)
+        frame = self.stack[-1]
+        assert isinstance(frame, _Frame)
+        frame.arg_count += 1
+        if token.kind == "comma":
+            if frame.function is None:
+                raise self.error("',' outside a function call", token.start)
+            if frame.arg_count >= FUNCTIONS[frame.function]:
+                raise self.error(_arity_message(frame.function, "more"), token.start)
+            return True
+        self.stack.pop()
+        if frame.function is not None:
+            arity = FUNCTIONS[frame.function]
+            if frame.arg_count != arity:
+                raise self.error(_arity_message(frame.function, str(frame.arg_count)), frame.name_start)
+            args = tuple(self.operands[-arity:])
+            del self.operands[-arity:]
+            self.push(Node(frame.function, args, frame.name_start, token.start + 1))
         else:
-            right = operands.pop()
-            left = operands.pop()
-            nodes.append(Node(op, (left, right), nodes[left].start, nodes[right].end))
-        operands.append(len(nodes) - 1)
+            inner = self.operands[-1]  # widen the span to cover the parentheses, for carets and --trace
+            n = self.nodes[inner]
+            self.nodes[inner] = Node(n.op, n.args, min(n.start, frame.start), token.start + 1, n.name, n.value)
+        return False
 
-    def pop_operators(min_precedence: int, right_assoc: bool) -> None:
+    def pop_operators(self, min_precedence: int, right_assoc: bool) -> None:
+        stack = self.stack
         while stack and isinstance(stack[-1], tuple):
             op, start = stack[-1]
             precedence = _PRECEDENCE[op]
             if precedence < min_precedence or (right_assoc and precedence == min_precedence):
                 break
             stack.pop()
-            emit(op, start)
+            self.emit(op, start)
 
-    expect_operand = True
-    i = 0
-    while True:
-        token = tokens[i]
-        if expect_operand:
-            if token.kind == "num":
-                value = float(token.text)
-                if not math.isfinite(value):
-                    raise ParseError(f"number {token.text} is too large for a float", Position(text, token.start))
-                nodes.append(Node("num", (), token.start, token.start + len(token.text), "", value))
-                operands.append(len(nodes) - 1)
-                expect_operand = False
-            elif token.kind == "name":
-                name = ALIASES.get(token.text, token.text)
-                follows_paren = tokens[i + 1].kind == "lparen"
-                if follows_paren:
-                    if name not in FUNCTIONS:
-                        guess = difflib.get_close_matches(token.text, [*FUNCTIONS, *ALIASES], n=1)
-                        hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-                        known = ", ".join(FUNCTIONS)
-                        raise ParseError(f"unknown function '{token.text}'{hint}; known: {known}", Position(text, token.start))
-                    stack.append(_Frame(tokens[i + 1].start, name, token.start))
-                    i += 1  # the '(' is consumed with the name
-                elif name in FUNCTIONS:
-                    raise ParseError(f"'{token.text}' is a function; call it as {token.text}(...)", Position(text, token.start))
-                elif token.text in CONSTANTS:
-                    nodes.append(Node("const", (), token.start, token.start + len(token.text), token.text, CONSTANTS[token.text]))
-                    operands.append(len(nodes) - 1)
-                    expect_operand = False
-                else:
-                    nodes.append(Node("var", (), token.start, token.start + len(token.text), token.text))
-                    operands.append(len(nodes) - 1)
-                    expect_operand = False
-            elif token.kind == "lparen":
-                stack.append(_Frame(token.start, None, token.start))
-            elif token.kind == "op" and token.text in "+-":
-                stack.append(("neg" if token.text == "-" else "pos", token.start))
-            elif token.kind == "rparen" and stack and isinstance(stack[-1], _Frame) and stack[-1].function:
-                raise ParseError(_arity_message(stack[-1].function, "0"), Position(text, stack[-1].name_start))
+    def emit(self, op: str, start: int) -> None:
+        nodes, operands = self.nodes, self.operands
+        if op == "neg" or op == "pos":
+            arg = operands[-1]
+            inner = nodes[arg]
+            if op == "pos":
+                nodes[arg] = Node(inner.op, inner.args, start, inner.end, inner.name, inner.value)
+            elif inner.op == "num":  # fold -3 into one literal, as a user reads it
+                nodes[arg] = Node("num", (), start, inner.end, "", -inner.value)
             else:
-                what = "expression ends too early" if token.kind == "end" else f"unexpected {_describe(token)}"
-                raise ParseError(f"{what}: expected a number, a variable, a function call or '('", Position(text, token.start))
-        else:
-            if token.kind == "op":
-                op = BINARY_OPS[token.text]
-                pop_operators(_PRECEDENCE[op], op in _RIGHT_ASSOC)
-                stack.append((op, token.start))
-                expect_operand = True
-            elif token.kind in ("rparen", "comma", "end"):
-                pop_operators(0, False)
-                if token.kind == "end":
-                    if stack:
-                        frame = stack[-1]
-                        assert isinstance(frame, _Frame)
-                        raise ParseError("unclosed '(' (missing ')')", Position(text, frame.start))
-                    break
-                if not stack:
-                    raise ParseError(f"unmatched {_describe(token)}" if token.kind == "rparen" else "',' outside a function call", Position(text, token.start))
-                frame = stack[-1]
-                assert isinstance(frame, _Frame)
-                frame.arg_count += 1
-                if token.kind == "comma":
-                    if frame.function is None:
-                        raise ParseError("',' outside a function call", Position(text, token.start))
-                    if frame.arg_count >= FUNCTIONS[frame.function]:
-                        raise ParseError(_arity_message(frame.function, "more"), Position(text, token.start))
-                    expect_operand = True
-                else:
-                    stack.pop()
-                    if frame.function is not None:
-                        arity = FUNCTIONS[frame.function]
-                        if frame.arg_count != arity:
-                            raise ParseError(_arity_message(frame.function, str(frame.arg_count)), Position(text, frame.name_start))
-                        args = tuple(operands[-arity:])
-                        del operands[-arity:]
-                        nodes.append(Node(frame.function, args, frame.name_start, token.start + 1))
-                        operands.append(len(nodes) - 1)
-                    else:
-                        inner = operands[-1]  # widen the span to cover the parentheses, for carets and --trace
-                        n = nodes[inner]
-                        nodes[inner] = Node(n.op, n.args, min(n.start, frame.start), token.start + 1, n.name, n.value)
-            else:
-                raise ParseError(f"missing operator before {_describe(token)}", Position(text, token.start))
-        i += 1
+                operands.pop()
+                self.push(Node("neg", (arg,), start, inner.end))
+            return
+        right = operands.pop()
+        left = operands.pop()
+        self.push(Node(op, (left, right), nodes[left].start, nodes[right].end))
 
-    if not nodes:
-        raise ParseError("empty expression", Position(text, 0))
-    assert len(operands) == 1
-    return Expr(text, tuple(nodes))
+
+def parse(text: str) -> Expr:
+    """Parse `text` into an Expr, or raise ParseError pointing at the offending column."""
+    if len(text) > MAX_INPUT_CHARS:
+        raise InputLimitError(f"expression is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}")
+    return _Parser(text).parse()
 
 
 def parse_constant(text: str) -> float:
