@@ -20,28 +20,16 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .check import CaseResult, Claim, Options, check_case, parse_assignments, parse_claims, parse_point, split_top_level
-from .engine import backward, forward, variable_gradients
-from .errors import GradcheckError, Position
+from .check import CaseResult, Claim, Options, check_points, parse_assignments, parse_claims, parse_point, split_top_level
+from .errors import FileError, FormatError, GradcheckError, Position
 from .gates import GATES
 from .graph import Graph, build_graph
+from .sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
 from .parser import parse, parse_constant
 from .verdict import worst
 
 EXTENSION = ".gc"
-SAMPLE_LOW, SAMPLE_HIGH = -3.0, 3.0
-SAMPLE_DECIMALS = 4  # short decimals: `.16g` prints them exactly, so `eval --at` reproduces the point bit for bit
-MAX_CANDIDATES = 4096  # random candidates tried per line before giving up
-_CANDIDATE_CELLS = 1 << 18  # candidates x graph nodes per vectorized round: bounds memory for deep graphs
 VALUE_CLAIM = "f"  # `=> f=VALUE` claims the value of the expression itself
-
-
-class FormatError(GradcheckError):
-    """A line of an expression file that does not follow the file format (`@`, `;`, `=>`, `#`)."""
-
-
-class FileError(GradcheckError):
-    """A path that cannot be read as an expression file (missing, unreadable, not text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +78,12 @@ class LineParts:
 # --- finding and reading files -------------------------------------------------------------------------
 
 def _walk(directory: str) -> list[str]:
-    """Every .gc file under `directory`, sorted, skipping hidden directories (.git, .venv)."""
+    """Every .gc file under `directory`, sorted by path, skipping hidden directories (.git, .venv)."""
     found = []
     for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(EXTENSION))
-    return found
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(os.path.join(root, f) for f in files if f.endswith(EXTENSION))
+    return sorted(found, key=lambda path: os.path.relpath(path, directory).split(os.sep))
 
 
 def file_problem(path: str, message: str) -> Checked:
@@ -182,7 +170,7 @@ def split_line(text: str) -> LineParts | None:
             raise _format_error("'@' after '=>': write the point before the claims (EXPR @ POINT => CLAIMS)", text, code.index("@", arrow))
         claims = _piece(code, arrow + 2, len(code))
         if not claims.text.strip():
-            raise _format_error("no claims after '=>' (write e.g. dx=0.5 or dx=2*x)", text, len(code.rstrip()))
+            raise _format_error("no claims after '=>' (write e.g. dx=0.5 or dx=2*x)", text, arrow)
     at = code.find("@", 0, head_end)
     expr = _stripped(_piece(code, 0, at if at >= 0 else head_end))
     if not expr.text:
@@ -232,9 +220,9 @@ def read_claims(piece: Piece, variables: tuple[str, ...], line: Line) -> Claims:
         name = item.split("=", 1)[0].strip()
         try:
             if name == VALUE_CLAIM and VALUE_CLAIM not in variables:
-                value, value_offset = _value_claim(item, value, base, line)
+                value, value_offset = _value_claim(item, value, base)
                 continue
-            claim = parse_claims(item, variables)
+            claim = parse_claims(item, variables, source_name=None)
         except GradcheckError as error:
             raise _located(error, line, base) from None
         for var in claim:
@@ -244,8 +232,8 @@ def read_claims(piece: Piece, variables: tuple[str, ...], line: Line) -> Claims:
     return Claims(gradient, value, value_offset)
 
 
-def _value_claim(item: str, previous: float | None, base: int, line: Line) -> tuple[float, int]:
-    (_, value_text, name_offset, value_offset), = parse_assignments(item, "claims")
+def _value_claim(item: str, previous: float | None, base: int) -> tuple[float, int]:
+    (_, value_text, name_offset, value_offset), = parse_assignments(item, "claims", source_name=None)
     if previous is not None:
         raise FormatError(f"'{VALUE_CLAIM}' is claimed twice", Position(item, name_offset))
     try:
@@ -263,58 +251,11 @@ def judge_value(case: CaseResult, claimed: float, options: Options) -> CaseResul
         return case
     f = case.value
     allowance = options.tolerances.rtol * max(abs(f), abs(claimed)) + options.tolerances.atol + 4 * np.finfo(float).eps * abs(f)
+    case = replace(case, expected_value=claimed)
     if math.isfinite(f) and abs(f - claimed) <= allowance:
         return case
     problem = f"claimed {VALUE_CLAIM} = {claimed:.10g} but f is {f:.10g}"
     return replace(case, status=worst([case.status, "mismatch"]), message="; ".join(filter(None, (problem, case.message))))
-
-
-# --- random points -------------------------------------------------------------------------------------
-
-def _kink_free(graph: Graph, values: list[np.ndarray]) -> np.ndarray:
-    """Rows where no piecewise gate sits exactly on its kink (relu/abs at 0, max/min ties)."""
-    free = np.ones(len(values[graph.output]), dtype=bool)
-    for index, node in enumerate(graph.nodes):
-        gate = GATES.get(node.op)
-        if gate is not None and gate.branch is not None:
-            free &= gate.branch(*(values[i] for i in node.inputs)) != 0
-    return free
-
-
-def _usable(graph: Graph, claims: dict[str, Claim], inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(finite, kink-free) masks over a batch of candidate points: one vectorized pass each, no Python loop per point."""
-    values = forward(graph, inputs)
-    finite = np.isfinite(values[graph.output])
-    for gradient in variable_gradients(graph, backward(graph, values)).values():
-        finite &= np.isfinite(gradient)
-    for claim in claims.values():
-        claim_values = forward(claim.graph, {v: inputs[v] for v in claim.graph.variables})
-        finite &= np.isfinite(claim_values[claim.graph.output])
-    return finite, _kink_free(graph, values)
-
-
-def _rng(seed: int, key: str) -> np.random.Generator:
-    """Seeded by --seed and the line's text: points do not move when other lines are added or reordered."""
-    return np.random.default_rng([abs(seed), int(seed < 0), zlib.crc32(key.encode("utf-8"))])
-
-
-def sample_points(graph: Graph, claims: dict[str, Claim], count: int, seed: int, key: str) -> list[dict[str, float]]:
-    """Up to `count` points, uniform in [-3, 3] rounded to 4 decimals, where everything is finite; kinks avoided if possible."""
-    names = graph.variables
-    rng = _rng(seed, key)
-    scale = 10.0 ** SAMPLE_DECIMALS
-    per_round = int(min(MAX_CANDIDATES, max(16, _CANDIDATE_CELLS // max(1, len(graph.nodes)))))
-    good: list[np.ndarray] = []
-    on_kink: list[np.ndarray] = []
-    drawn = 0
-    while drawn < MAX_CANDIDATES and sum(len(g) for g in good) < count:
-        candidates = np.rint(rng.uniform(SAMPLE_LOW, SAMPLE_HIGH, size=(per_round, len(names))) * scale) / scale + 0.0
-        drawn += per_round
-        finite, free = _usable(graph, claims, {n: candidates[:, k] for k, n in enumerate(names)})
-        good.append(candidates[finite & free])
-        on_kink.append(candidates[finite & ~free])
-    rows = np.concatenate(good + on_kink)[:count]  # kink points only when too few others exist
-    return [{n: float(row[k]) for k, n in enumerate(names)} for row in rows]
 
 
 # --- one line → its cases -------------------------------------------------------------------------------
@@ -322,7 +263,8 @@ def sample_points(graph: Graph, claims: dict[str, Claim], count: int, seed: int,
 def line_error(line: Line, error: GradcheckError) -> Checked:
     """A malformed line: an error case whose message is `FILE:LINE:COL: message`."""
     column = error.position.column if error.position is not None else 1
-    case = CaseResult(expr=line.text.strip(), source=f"{line.file}:{line.number}", point={}, value=math.nan,
+    code = line.text.split("#", 1)[0].strip() or line.text.strip()  # the comment is no part of the case
+    case = CaseResult(expr=code, source=f"{line.file}:{line.number}", point={}, value=math.nan,
                       status="error", message=error.headline(), gradients=())
     caret = GradcheckError(error.message, Position(line.text, column - 1)).caret()  # the whole line, not the piece
     return Checked(case, line.file, line.number, column, caret=caret)
@@ -333,7 +275,7 @@ def _points(parts: LineParts, graph: Graph, claims: Claims, settings: Settings, 
         points = []
         for piece in parts.points:
             try:
-                points.append(parse_point(piece.text, graph.variables))
+                points.append(parse_point(piece.text, graph.variables, source_name=None))
             except GradcheckError as error:
                 raise _located(error, line, piece.offset) from None
         return points
@@ -342,22 +284,22 @@ def _points(parts: LineParts, graph: Graph, claims: Claims, settings: Settings, 
     if claims.value is not None:
         raise FormatError(f"a value claim ({VALUE_CLAIM}=...) needs a point: write EXPR @ x=1 => {VALUE_CLAIM}=...",
                           Position(line.text, claims.value_offset, line.file, line.number, 0))
-    found = sample_points(graph, claims.gradient, settings.samples, settings.seed, line.text.split("#", 1)[0].strip())
+    found, drawn = sample_points(graph, claims.gradient, settings.samples, settings.seed)
     if not found:
-        raise FormatError(f"no usable point: f, its gradient or a claim is not finite at any of {MAX_CANDIDATES} points "
+        raise FormatError(f"no usable point: f, its gradient or a claim is not finite at any of {drawn} points "
                           f"drawn from [{SAMPLE_LOW:g}, {SAMPLE_HIGH:g}]; give one with '@'",
                           Position(line.text, parts.expr.offset, line.file, line.number, 0))
     return found
 
 
-def _run_case(graph: Graph, point: dict[str, float], claims: Claims, options: Options, source: str) -> CaseResult:
+def _run_points(graph: Graph, points: list[dict[str, float]], claims: Claims, options: Options, source: str) -> list[CaseResult]:
+    """All points of a line as one numpy batch (and one SymPy differentiation); a crash costs this line only."""
     try:
-        case = check_case(graph, point, graph.variables, options, claims.gradient, source)
-    except GradcheckError as error:
-        return CaseResult(graph.expr.text, source, point, math.nan, "error", error.message, ())
-    except Exception as problem:  # a bug must cost one case, not the rest of the file (and never a traceback)
-        return CaseResult(graph.expr.text, source, point, math.nan, "error", f"internal error, please report: {type(problem).__name__}: {problem}", ())
-    return case if claims.value is None else judge_value(case, claims.value, options)
+        cases = check_points(graph, points, graph.variables, options, claims.gradient, source)
+    except Exception as problem:  # a bug must cost one line, not the rest of the file (and never a traceback)
+        message = problem.message if isinstance(problem, GradcheckError) else f"internal error, please report: {type(problem).__name__}: {problem}"
+        return [CaseResult(graph.expr.text, source, point, math.nan, "error", message, ()) for point in points]
+    return cases if claims.value is None else [judge_value(case, claims.value, options) for case in cases]
 
 
 def check_line(line: Line, settings: Settings) -> list[Checked]:
@@ -381,17 +323,10 @@ def check_line(line: Line, settings: Settings) -> list[Checked]:
         return [line_error(line, _located(error, line, 0) if error.position is None or error.position.file is None else error)]
     except Exception as problem:  # never a traceback; the rest of the file still runs
         return [line_error(line, FormatError(f"internal error, please report: {type(problem).__name__}: {problem}", Position(line.text, 0, line.file, line.number, 0)))]
-    source = f"{line.file}:{line.number}"
+    cases = _run_points(graph, points, claims, settings.options, f"{line.file}:{line.number}")
+    share = (time.perf_counter() - started) / len(cases)  # the points ran as one batch: each gets an equal share
     claims_text = parts.claims.text.strip() if parts.claims else None
-    results = []
-    for point in points:
-        case_started = time.perf_counter()
-        case = _run_case(graph, point, claims, settings.options, source)
-        results.append(Checked(case, line.file, line.number, None, claims_text, time.perf_counter() - case_started))
-    if results:  # parsing and sampling time goes to the first case, so the times add up to the line's
-        first = results[0]
-        results[0] = replace(first, seconds=first.seconds + (time.perf_counter() - started) - sum(r.seconds for r in results))
-    return results
+    return [Checked(case, line.file, line.number, None, claims_text, share) for case in cases]
 
 
 # --- running many lines --------------------------------------------------------------------------------
@@ -437,6 +372,8 @@ def _ignore_interrupt() -> None:
 
 def run(units: list[Unit], settings: Settings, jobs: int = 1, on_result: Callable[[Unit], None] | None = None) -> Iterator[Checked]:
     """Results in file order; with jobs > 1 lines are checked in worker processes (fork where available)."""
+    if settings.options.exact:
+        from . import exact  # noqa: F401  (SymPy's import time is not the first case's; forked workers inherit it)
     worker = _Worker(settings)
     if jobs <= 1 or len(units) <= 1:
         for unit in units:
@@ -446,8 +383,6 @@ def run(units: list[Unit], settings: Settings, jobs: int = 1, on_result: Callabl
         return
     import multiprocessing
 
-    if settings.options.exact:
-        from . import exact  # noqa: F401  (imported once here, inherited by forked workers)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     chunk = max(1, min(8, len(units) // (jobs * 8)))  # small chunks: SymPy time varies a lot between lines

@@ -26,9 +26,15 @@ def _run_with_progress(units, settings, jobs: int):
     from .report import make_console
 
     columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"), TimeRemainingColumn())
-    with Progress(*columns, console=make_console(stderr=True), transient=True) as progress:
+    # no refresh thread: the worker pool is forked inside this block, and forking a threaded process is unsafe
+    with Progress(*columns, console=make_console(stderr=True), transient=True, auto_refresh=False) as progress:
         task = progress.add_task("check", total=len(units))
-        return list(batch.run(units, settings, jobs, on_result=lambda unit: progress.advance(task)))
+
+        def advance(unit) -> None:
+            progress.advance(task)
+            progress.refresh()
+
+        return list(batch.run(units, settings, jobs, on_result=advance))
 
 
 def _fail(message: str) -> None:

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import backward, first_nonfinite, first_nonfinite_gradient, forward, value_scale, variable_gradients
+from .engine import (backward, first_nonfinite, first_nonfinite_gradient, forward, nonfinite_points, value_scales,
+                     variable_gradients)
 from .errors import ParseError, PointError, Position
 from .gates import GATES
 from .graph import Graph, build_graph
-from .numeric import complex_step, finite_differences
-from .parser import CONSTANTS, Expr, parse, parse_constant
+from .numeric import Differences, complex_step, finite_differences
+from .parser import CONSTANTS, Expr, parse, parse_constant, shorten
 from .verdict import Kink, Tolerances, judge, worst
 
 
@@ -46,6 +47,7 @@ class CaseResult:
     exact_method: str | None = None
     exact_note: str | None = None
     trace: tuple[TraceRow, ...] = ()
+    expected_value: float | None = None  # a claimed value of f (expression files' `=> f=...`)
 
 
 # --- points and claims --------------------------------------------------------------------------------
@@ -79,9 +81,9 @@ def parse_assignments(text: str, what: str = "point", source_name: str | None = 
         name = name_part.strip()
         name_offset = offset + len(name_part) - len(name_part.lstrip())
         if not eq:
-            raise PointError(f"expected NAME=VALUE in {what}, got '{piece.strip()}'", at(name_offset))
+            raise PointError(f"expected NAME=VALUE in {what}, got {shorten(piece.strip())!r}", at(name_offset))
         if not name.isidentifier() or not name.isascii():
-            raise PointError(f"'{name}' is not a variable name", at(name_offset))
+            raise PointError(f"{shorten(name)!r} is not a variable name", at(name_offset))
         value_offset = offset + len(name_part) + 1
         if not value_part.strip():
             raise PointError(f"no value after '{name}='", at(value_offset))
@@ -156,32 +158,6 @@ def parse_claims(text: str, variables: tuple[str, ...], source_name: str | None 
     return claims
 
 
-SAMPLE_LOW, SAMPLE_HIGH = -3.0, 3.0  # random points are uniform in this box (documented in README)
-
-
-def sample_points(graph: Graph, count: int, seed: int, claims: dict[str, Claim] | None = None,
-                  rounds: int = 20) -> list[dict[str, float]]:
-    """`count` seeded random points where f, its gradient and every claim are finite (drawn in batches)."""
-    rng = np.random.default_rng(seed)
-    names = graph.variables
-    found: list[dict[str, float]] = []
-    for _ in range(rounds):
-        if len(found) >= count:
-            break
-        draws = rng.uniform(SAMPLE_LOW, SAMPLE_HIGH, size=(max(4 * (count - len(found)), 16), len(names)))
-        batch = {n: draws[:, k] for k, n in enumerate(names)}
-        values = forward(graph, batch)
-        gradients = variable_gradients(graph, backward(graph, values))
-        finite = np.isfinite(values[graph.output]) & np.all([np.isfinite(v) for v in values], axis=0)
-        for g in gradients.values():
-            finite &= np.isfinite(g)
-        for claim in (claims or {}).values():
-            finite &= np.isfinite(claim.values_at([dict(zip(names, row)) for row in draws]))
-        for row in draws[finite][:count - len(found)]:
-            found.append({n: float(x) for n, x in zip(names, row)})
-    return found
-
-
 # --- the check ----------------------------------------------------------------------------------------
 
 def _gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gradient: bool) -> str:
@@ -194,18 +170,18 @@ def _gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gr
     else:
         result = values[index][k]
         what = f"{node.op}({inputs}) = {result}" if node.op not in ("add", "sub", "mul", "div", "pow") else f"{node.op} of {inputs} gives {result}"
-    return f"{what} at column {column} ('{_shorten(text)}')" + (f": {domain}" if domain else "")
+    return f"{what} at column {column} ('{shorten(text)}')" + (f": {domain}" if domain else "")
 
 
-def _shorten(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _kink(graph: Graph, gates: tuple[int, ...], tied: tuple[int, ...], d) -> Kink:
+def _kink(graph: Graph, d: Differences) -> Kink | None:
+    """The kink the stencil of `d` crossed, described for the user (None when it crossed none)."""
+    gates, tied = d.crossed_gates, d.tied_gates
+    if not gates:
+        return None
     parts = []
     for g in gates[:3]:
         column, text = graph.location(g)
-        parts.append(f"{graph.nodes[g].op} at column {column} ('{_shorten(text)}')")
+        parts.append(f"{graph.nodes[g].op} at column {column} ('{shorten(text)}')")
     where = "; ".join(parts) + (f" and {len(gates) - 3} more" if len(gates) > 3 else "")
     if tied:
         return Kink(f"kink: the point sits on the kink of {where}; left derivative {d.left:.10g}, right {d.right:.10g}", True)
@@ -216,72 +192,69 @@ def _kink(graph: Graph, gates: tuple[int, ...], tied: tuple[int, ...], d) -> Kin
 def check_points(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...], options: Options,
                  claims: dict[str, Claim] | None = None, source: str | None = None) -> list[CaseResult]:
     """Every column at every point, the points going through the graph as one numpy batch."""
-    expr = graph.expr
-    claims = claims or {}
     if not points:
         return []
     values = forward(graph, {v: np.array([p[v] for p in points]) for v in graph.variables})
     result = backward(graph, values, with_magnitudes=True)
     analytic = variable_gradients(graph, result)
-    expected = {v: c.values_at(points) for v, c in claims.items()}
-    problems: list[str | None] = []
-    for k in range(len(points)):
-        problems.append(_first_problem(graph, values, result, analytic, expected, wrt, k))
+    expected = {v: c.values_at(points) for v, c in (claims or {}).items()}
+    suspect = nonfinite_points([*values, *(analytic[v] for v in wrt), *expected.values()])
+    problems = [_first_problem(graph, values, result, analytic, expected, wrt, k) if suspect[k] else None
+                for k in range(len(points))]
     good = [k for k, problem in enumerate(problems) if problem is None]
     good_points = [points[k] for k in good]
-    differences = finite_differences(graph, good_points, wrt, [value_scale(values, k) for k in good], options.h)
+    scales = value_scales(values)
+    differences = finite_differences(graph, good_points, wrt, [float(scales[k]) for k in good], options.h)
     complex_slopes = complex_step(graph, good_points, wrt)
+    exact = None
     if options.exact and good_points:
         from .exact import exact_gradients  # SymPy only when the exact column is asked for
 
-        exact = exact_gradients(expr, good_points, wrt, options.exact_timeout)
-    else:
-        exact = None
+        exact = exact_gradients(graph.expr, good_points, wrt, options.exact_timeout)
     magnitudes = {name: result.magnitudes[i] for name, i in zip(graph.variables, graph.variable_nodes)}
-    cases: list[CaseResult] = []
     position = {k: j for j, k in enumerate(good)}
+    cases: list[CaseResult] = []
     for k, point in enumerate(points):
         f_value = float(values[graph.output][k])
-        trace = tuple(
-            TraceRow(n.label, graph.describe(i), expr.source(n.expr_index), float(values[i][k]),
-                     float(result.node_grads[i][k]) if n.needs_grad or i == graph.output else None)
-            for i, n in enumerate(graph.nodes)
-        ) if options.trace else ()
+        trace = _trace(graph, values, result, k) if options.trace else ()
         if problems[k] is not None:
-            cases.append(CaseResult(expr.text, source, point, f_value, "error", problems[k], (), None, None, trace))
+            cases.append(CaseResult(graph.expr.text, source, point, f_value, "error", problems[k], (), None, None, trace))
             continue
         j = position[k]
         ex = exact[j] if exact is not None else None
-        checks = []
-        for v in wrt:
-            d = differences[j][v]
-            kink = _kink(graph, d.crossed_gates, d.tied_gates, d) if d.crossed_gates else None
-            checks.append(judge(
-                v, float(analytic[v][k]), float(magnitudes[v][k]), point[v], d,
-                ex.values[v] if ex else None, ex.formulas[v] if ex else None,
-                float(expected[v][k]) if v in expected else None, complex_slopes[j][v], options.tolerances, kink))
+        checks = tuple(
+            judge(v, float(analytic[v][k]), float(magnitudes[v][k]), point[v], differences[j][v],
+                  ex.values[v] if ex else None, ex.formulas[v] if ex else None,
+                  float(expected[v][k]) if v in expected else None, complex_slopes[j][v], options.tolerances,
+                  _kink(graph, differences[j][v]))
+            for v in wrt)
         status = worst([c.status for c in checks])
         notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
-        cases.append(CaseResult(expr.text, source, point, f_value, status, "; ".join(notes) or None, tuple(checks),
+        cases.append(CaseResult(graph.expr.text, source, point, f_value, status, "; ".join(notes) or None, checks,
                                 ex.method if ex else None, ex.note if ex else "not computed (--no-exact)", trace))
     return cases
+
+
+def _trace(graph: Graph, values: list[np.ndarray], result, k: int) -> tuple[TraceRow, ...]:
+    return tuple(
+        TraceRow(n.label, graph.describe(i), graph.expr.source(n.expr_index), float(values[i][k]),
+                 float(result.node_grads[i][k]) if n.needs_grad or i == graph.output else None)
+        for i, n in enumerate(graph.nodes))
 
 
 def _first_problem(graph: Graph, values: list[np.ndarray], result, analytic: dict[str, np.ndarray],
                    expected: dict[str, np.ndarray], wrt: tuple[str, ...], k: int) -> str | None:
     """Why point k cannot be checked (a gate left its domain, a gradient or claim is not finite), or None."""
-    if not np.isfinite(values[graph.output][k]) or not all(np.isfinite(values[i][k]) for i in graph.variable_nodes):
-        bad = first_nonfinite(graph, values, k)
-        if bad is not None:
-            return _gate_problem(graph, bad, values, k, gradient=False)
+    bad = first_nonfinite(graph, values, k)  # also a nan that a later max/relu swallowed
+    if bad is not None:
+        return _gate_problem(graph, bad, values, k, gradient=False)
     if any(not np.isfinite(analytic[v][k]) for v in wrt):
         bad = first_nonfinite_gradient(graph, values, result.node_grads, k)
         return _gate_problem(graph, bad, values, k, gradient=True) if bad is not None else "the gradient is not finite"
     for v, e in expected.items():
         if not np.isfinite(e[k]):
             return f"the claimed d{v} is not finite at this point ({e[k]})"
-    bad = first_nonfinite(graph, values, k)  # a nan swallowed by max/relu downstream still makes the point invalid
-    return _gate_problem(graph, bad, values, k, gradient=False) if bad is not None else None
+    return None
 
 
 def check_case(graph: Graph, point: dict[str, float], wrt: tuple[str, ...], options: Options,

@@ -5,6 +5,7 @@ Nothing heavy is imported at module level, so `gradcheck --help` loads neither n
 
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -31,7 +32,48 @@ def read_expression(argument: str) -> str:
     return argument
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _check_step(h: float, points: list[dict[str, float]], names: tuple[str, ...]) -> None:
+    """--h must move every variable: below the float spacing at x, x+h/4 == x and every difference is 0/0."""
+    for point in points:
+        for name in names:
+            x = point[name]
+            if x + h / 4 == x:
+                raise UsageError(f"--h {h:g} is below the spacing of floats at {name}={x:g}; use a larger --h")
+
+
+class _Group(click.Group):
+    """One-line usage errors (exit 2), and the last line of defence: a bug still ends in one line, never a traceback."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # bare `gradcheck`: the help itself (click >= 8.2)
+                click.echo(error.format_message(), err=True)
+                sys.exit(ExitCode.TOOL_ERROR)
+            command = error.ctx.command_path if error.ctx else "gradcheck"
+            click.echo(f"{command}: {error.format_message()} (see {command} --help)", err=True)
+            sys.exit(ExitCode.TOOL_ERROR)
+        except click.ClickException as error:
+            click.echo(f"gradcheck: {error.format_message()}", err=True)
+            sys.exit(ExitCode.TOOL_ERROR)
+        except click.Abort:
+            click.echo("gradcheck: aborted", err=True)
+            sys.exit(ExitCode.TOOL_ERROR)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GradcheckError as error:
+            _fail(error)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as problem:  # noqa: BLE001
+            click.echo(f"gradcheck: internal error: {type(problem).__name__}: {problem} (please report it with the command)", err=True)
+            sys.exit(ExitCode.TOOL_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="gradcheck", prog_name="gradcheck")
 def main() -> None:
     """Check hand-derived gradients: backprop through a gate graph, finite differences and SymPy, side by side.
@@ -50,11 +92,11 @@ def main() -> None:
 @click.option("--rtol", type=float, default=1e-6, show_default=True, help="Relative tolerance of every comparison.")
 @click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance added to every comparison.")
 @click.option("--expect", metavar="dx=VALUE,dy=EXPR", help="Your claimed gradient: numbers or expressions in the variables.")
-@click.option("--exact-timeout", type=float, default=5.0, show_default=True, help="Seconds the SymPy column may take per point (0 = no limit).")
+@click.option("--exact-timeout", type=click.FloatRange(min=0), default=5.0, show_default=True, help="Seconds the SymPy column may take per point (0 = no limit).")
 @click.option("--no-exact", is_flag=True, help="Skip the SymPy column.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--trace", is_flag=True, help="Show the staged computation: every gate's value and gradient.")
-@click.option("--samples", type=click.IntRange(min=1), help="Also check N seeded random points (uniform in [-3, 3]) where f is finite.")
+@click.option("--samples", type=click.IntRange(min=1), help="Also check N seeded random points (uniform in [-3, 3], 4 decimals) where f is finite and off kinks.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
 @click.option("--methods", metavar="LIST",
               help="Numerical columns of the table, from forward, centered, richardson, complex, best "
@@ -72,7 +114,8 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
       gradcheck eval "(x+sigma(y))/(sigma(x)+(x+y)**2)" --at x=3,y=-4 --trace
     """
     try:
-        from .check import Options, check_points, parse_claims, parse_point, sample_points
+        from .check import Options, check_points, parse_claims, parse_point
+        from .sampling import sample_points
         from .graph import build_graph
         from .parser import parse
         from .verdict import Tolerances, exit_code
@@ -84,10 +127,10 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
         for m in shown_methods:
             if m not in NUMERICAL_METHODS:
                 raise UsageError(f"--methods: unknown method '{m}' (choose from {', '.join(NUMERICAL_METHODS)})")
-        if h is not None and not (h > 0):
-            raise UsageError("--h must be a positive number")
-        if rtol < 0 or atol < 0:
-            raise UsageError("--rtol and --atol must be >= 0")
+        if h is not None and not (math.isfinite(h) and h > 0):
+            raise UsageError(f"--h must be a positive finite number, not {h}")
+        if not (math.isfinite(rtol) and math.isfinite(atol) and rtol >= 0 and atol >= 0):
+            raise UsageError(f"--rtol and --atol must be finite and >= 0 (got --rtol {rtol}, --atol {atol})")
         expr = parse(read_expression(expression))
         graph = build_graph(expr)
         if not points and not samples:
@@ -96,7 +139,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
             points = ("",)
         chosen = graph.variables
         if wrt:
-            chosen = tuple(name.strip() for name in wrt.split(","))
+            chosen = tuple(dict.fromkeys(name.strip() for name in wrt.split(",")))  # x,x checks x once
             for name in chosen:
                 if name not in graph.variables:
                     raise UsageError(f"--wrt names '{name}', which is not a variable of the expression ({', '.join(graph.variables)})")
@@ -104,10 +147,12 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
         options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout, trace=trace)
         parsed_points = [parse_point(p, graph.variables) if graph.variables else {} for p in points]
         if samples:
-            drawn = sample_points(graph, samples, seed, claims)
+            drawn, tried = sample_points(graph, claims, samples, seed)
             if not drawn:
-                raise UsageError(f"no point in [-3, 3] where the expression is finite (tried with --seed {seed})")
+                raise UsageError(f"no usable point among {tried} drawn from [-3, 3]: f, its gradient or a claim is not finite (--seed {seed})")
             parsed_points += drawn
+        if h is not None:
+            _check_step(h, parsed_points, chosen)
     except GradcheckError as error:
         _fail(error)
         return

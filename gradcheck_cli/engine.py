@@ -117,10 +117,21 @@ def first_nonfinite(graph: Graph, values: list[Array], point: int = 0) -> int | 
     return None
 
 
-def value_scale(values: list[Array], point: int = 0) -> float:
-    """The largest |intermediate value|: what rounding errors in f are relative to."""
-    column = np.abs(np.array([v[point] for v in values]))
-    return float(np.max(column[np.isfinite(column)], initial=0.0))
+def value_scales(values: list[Array]) -> Array:
+    """Per point, the largest finite |intermediate value|: what rounding errors in f are relative to."""
+    scales = np.zeros_like(values[0], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        for v in values:
+            scales = np.fmax(scales, np.where(np.isfinite(v), np.abs(v), 0.0))
+    return scales
+
+
+def nonfinite_points(arrays: list[Array]) -> Array:
+    """Per point: does any of `arrays` hold nan or inf there (one vector op per array, not a loop per point)?"""
+    bad = np.zeros(np.shape(arrays[0]), dtype=bool)
+    for a in arrays:
+        bad |= ~np.isfinite(a)
+    return bad
 
 
 def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Array], point: int = 0) -> int | None:

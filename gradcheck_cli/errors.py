@@ -89,3 +89,11 @@ class UsageError(GradcheckError):
 
 class InputLimitError(GradcheckError):
     """The input is larger than gradcheck will process (bounds the work on hostile input)."""
+
+
+class FormatError(GradcheckError):
+    """A line of an expression file that does not follow the file format (`@`, `;`, `=>`, `#`)."""
+
+
+class FileError(GradcheckError):
+    """A path that cannot be read as an expression file (missing, unreadable, not text)."""

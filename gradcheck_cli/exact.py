@@ -35,6 +35,15 @@ class sigma(sympy.Function):
     def definition(t: sympy.Expr) -> sympy.Expr:
         return 1 / (1 + sympy.exp(-t))
 
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+    def _eval_is_positive(self) -> bool | None:
+        return self.args[0].is_real  # 1/(1+e^-t) > 0 for every real t; Max/Min compare through this
+
+    def _eval_evalf(self, prec: int) -> sympy.Expr:
+        return self.definition(self.args[0])._eval_evalf(prec)
+
     def fdiff(self, argindex: int = 1) -> sympy.Expr:
         t = sympy.Dummy("t", real=True)
         return sympy.diff(self.definition(t), t).subs(t, self.args[0])
@@ -331,11 +340,11 @@ def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], rules: dic
         for partial, a in zip(rule.partials, node.args):
             if depends[a]:
                 adjoint[a] += adjoint[index] * partial(env)
-    result: dict[str, float | None] = {name: 0.0 for name in wrt}
+    totals = {name: mpmath.mpf(0) for name in wrt}  # summed at 50 digits, rounded to float once
     for index, node in enumerate(nodes):
-        if node.op == "var" and node.name in result:
-            result[node.name] += float(adjoint[index])
-    return ExactResult(result, {name: None for name in wrt}, "chain")
+        if node.op == "var" and node.name in totals:
+            totals[node.name] += adjoint[index]
+    return ExactResult({name: float(total) for name, total in totals.items()}, {name: None for name in wrt}, "chain")
 
 
 def _skipped(wrt: tuple[str, ...], reasons: list[str], seconds: float) -> ExactResult:
@@ -343,45 +352,57 @@ def _skipped(wrt: tuple[str, ...], reasons: list[str], seconds: float) -> ExactR
     return ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "skipped", f"skipped: {why}", seconds)
 
 
+_SYMPY_TROUBLE = (RecursionError, ValueError, TypeError)  # SymPy refusing an expression: a missing column, not a crash
+
+
+def _trouble(problem: BaseException) -> str:
+    return "too deep for SymPy" if isinstance(problem, RecursionError) else f"SymPy: {problem}"
+
+
+def _symbolic(expr: Expr, wrt: tuple[str, ...], budget: float) -> tuple[tuple | None, list[str]]:
+    """(derivatives, symbols) of the whole expression when it is small enough and fits the budget."""
+    if len(expr.nodes) > WHOLE_EXPRESSION_LIMIT:
+        return None, []
+    try:
+        with time_budget(budget):
+            return _derivatives(expr, wrt), []
+    except BudgetExceeded:
+        return None, ["time budget"]
+    except _SYMPY_TROUBLE as problem:
+        return None, [_trouble(problem)]
+
+
+def _at_point(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], symbolic: tuple | None, rules: dict,
+              reasons: list[str], budget: float) -> ExactResult:
+    """The symbolic derivative evaluated at `point`, else the chain method, each within `budget` seconds."""
+    started = time.perf_counter()
+    methods: list[Callable[[], ExactResult]] = [lambda: _chain(expr, point, wrt, rules)]
+    if symbolic is not None:
+        methods.insert(0, lambda: _evaluate_derivatives(*symbolic, point))
+    reasons = list(reasons)
+    for method in methods:
+        try:
+            with time_budget(budget):
+                result = method()
+        except BudgetExceeded:
+            reasons.append("time budget")
+            continue
+        except NotReal as problem:
+            result = ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "chain", str(problem))
+        except _SYMPY_TROUBLE as problem:
+            reasons.append(_trouble(problem))
+            continue
+        return ExactResult(result.values, result.formulas, result.method, result.note, time.perf_counter() - started)
+    return _skipped(wrt, reasons, time.perf_counter() - started)
+
+
 def exact_gradients(expr: Expr, points: list[dict[str, float]], wrt: tuple[str, ...], budget: float = 5.0) -> list[ExactResult]:
     """Exact df/d(each of wrt) at each point: one symbolic derivative for all points while it fits
     `budget` seconds, else the chain method, which gets `budget` seconds per point."""
-    derivatives = None
-    reasons: list[str] = []
     with mpmath.workdps(DIGITS):
-        if len(expr.nodes) <= WHOLE_EXPRESSION_LIMIT:
-            try:
-                with time_budget(budget):
-                    derivatives, symbols = _derivatives(expr, wrt)
-            except BudgetExceeded:
-                reasons.append("time budget")
-            except RecursionError:
-                reasons.append("too deep for SymPy")
-        results = []
+        symbolic, reasons = _symbolic(expr, wrt, budget)
         rules: dict = {}  # local rules are derived once and shared by every point
-        for point in points:
-            started = time.perf_counter()
-            methods = ([lambda: _evaluate_derivatives(derivatives, symbols, point)] if derivatives is not None else []) + [lambda: _chain(expr, point, wrt, rules)]
-            point_reasons = list(reasons)
-            result = None
-            for method in methods:
-                try:
-                    with time_budget(budget):
-                        result = method()
-                    break
-                except BudgetExceeded:
-                    point_reasons.append("time budget")
-                except NotReal as problem:
-                    result = ExactResult({n: None for n in wrt}, {n: None for n in wrt}, "chain", str(problem))
-                    break
-                except RecursionError:
-                    point_reasons.append("too deep for SymPy")
-            seconds = time.perf_counter() - started
-            if result is None:
-                results.append(_skipped(wrt, point_reasons, seconds))
-            else:
-                results.append(ExactResult(result.values, result.formulas, result.method, result.note, seconds))
-        return results
+        return [_at_point(expr, point, wrt, symbolic, rules, reasons, budget) for point in points]
 
 
 def exact_gradient(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], budget: float = 5.0) -> ExactResult:

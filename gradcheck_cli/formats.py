@@ -13,11 +13,12 @@ import xml.etree.ElementTree as ET
 from typing import Iterable
 
 from . import report
-from .batch import Checked
+from .batch import VALUE_CLAIM, Checked
+from .check import split_top_level
 from .errors import ExitCode
 from .verdict import exit_code
 
-EXPR_WIDTH = 48  # characters of an expression shown in a table row or a test name
+EXPR_WIDTH = 40  # characters of an expression shown in a table row or a test name
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -59,9 +60,7 @@ def _gradient_claims(claims: str | None) -> str | None:
     """The claims without a value claim `f=...` (eval's --expect takes gradients only)."""
     if not claims:
         return None
-    from .check import split_top_level
-
-    kept = [piece.strip() for piece, _ in split_top_level(claims) if piece.split("=", 1)[0].strip() != "f"]
+    kept = [piece.strip() for piece, _ in split_top_level(claims) if piece.split("=", 1)[0].strip() != VALUE_CLAIM]
     return ", ".join(kept) or None
 
 
@@ -82,6 +81,8 @@ def details(checked: Checked) -> str:
         claim = f", claimed {report.number(g.expected)}" if g.expected is not None else ""
         lines.append(f"d{g.var}: {g.status}; analytic {report.number(g.analytic)}, centered {report.number(g.centered)}, "
                      f"exact {report.number(g.exact)}{claim}, rel. error {g.rel_error:.2e}")
+    if checked.caret:
+        lines.append(checked.caret)
     command = reproduce(checked)
     if command:
         lines.append(f"reproduce: {command}")
@@ -138,11 +139,17 @@ def summary_text(cases, seconds: float | None = None) -> str:
 def short_summary(checked: list[Checked], strict: bool, seconds: float | None = None, limit: int = 20) -> str:
     """What the terminal still gets with --output: one line per failing case (at most `limit`), then the counts."""
     failing = [item for item in checked if fails(item.case.status, strict)]
-    lines = [f"{item.case.source or item.file}: {item.case.status}: {_one_line(item.case.message or '')}" for item in failing[:limit]]
+    lines = [_failure_line(item) for item in failing[:limit]]
     if len(failing) > limit:
         lines.append(f"… and {len(failing) - limit} more failing cases")
     lines.append(summary_text([item.case for item in checked], seconds))
     return "\n".join(lines)
+
+
+def _failure_line(item: Checked) -> str:
+    """`FILE:LINE: status: message`; a message that already starts with its FILE:LINE:COL stands alone."""
+    source, message = item.case.source or item.file, _one_line(item.case.message or "")
+    return message if message.startswith(f"{source}:") else f"{source}: {item.case.status}: {message}"
 
 
 def _one_line(text: str) -> str:
@@ -183,11 +190,12 @@ def _testcase(item: Checked, strict: bool) -> tuple[ET.Element, str | None]:
     if outcome:
         child = ET.SubElement(element, outcome, {"type": case.status, "message": _xml_text(_one_line(case.message or case.status))})
         child.text = _xml_text(details(item))
-    elif case.status != "pass":
+        return element, outcome
+    if case.status != "pass":  # a kink (or inconclusive point) passes, marked
         properties = ET.SubElement(element, "properties")
         ET.SubElement(properties, "property", {"name": "gradcheck.status", "value": case.status})
         ET.SubElement(properties, "property", {"name": "gradcheck.message", "value": _xml_text(_one_line(case.message or ""))})
-    if case.point:
+    if case.point:  # a passing case still shows its point and columns (a failing one has them in its body)
         ET.SubElement(element, "system-out").text = _xml_text(f"point: {report.point_text(case.point)}\n" + details(item))
     return element, outcome
 

@@ -47,14 +47,14 @@ GATES: dict[str, Gate] = {g.name: g for g in (
     Gate("div", lambda a, b: a / b, (lambda ans, a, b: 1 / b, lambda ans, a, b: -ans / b), domain="division by zero"),
     Gate("pow", lambda a, b: a ** b, (lambda ans, a, b: b * a ** (b - 1), lambda ans, a, b: ans * np.log(a)), domain="a**b needs a > 0 unless b is an integer, and a != 0 when b < 0"),
     Gate("neg", lambda a: -a, (lambda ans, a: -np.ones_like(ans),)),
-    Gate("sigma", _sigma, (lambda ans, a: ans * (1 - ans),)),
+    Gate("sigma", _sigma, (lambda ans, a: ans * _sigma(-a),)),  # = ans*(1-ans), without 1-ans cancelling when saturated
     Gate("exp", np.exp, (lambda ans, a: ans,), domain="exp overflows above 709.78"),
     Gate("log", np.log, (lambda ans, a: 1 / a,), domain="log needs an argument > 0"),
     Gate("sqrt", np.sqrt, (lambda ans, a: 0.5 / ans,), domain="sqrt needs an argument >= 0 (and > 0 for its derivative)"),
     Gate("sin", np.sin, (lambda ans, a: np.cos(a),)),
     Gate("cos", np.cos, (lambda ans, a: -np.sin(a),)),
     Gate("tan", np.tan, (lambda ans, a: 1 + ans * ans,), domain="tan has poles at pi/2 + k*pi"),
-    Gate("tanh", np.tanh, (lambda ans, a: 1 - ans * ans,)),
+    Gate("tanh", np.tanh, (lambda ans, a: 1 / np.cosh(a) ** 2,)),  # = 1-ans**2, without cancelling when saturated
     Gate("relu", lambda a: np.where(a.real > 0, a, 0 * a), (lambda ans, a: _step(a),), branch=lambda a: np.sign(a.real)),
     Gate("abs", lambda a: np.where(a.real < 0, -a, a), (lambda ans, a: np.sign(a.real),), branch=lambda a: np.sign(a.real)),
     Gate("max", lambda a, b: np.where(a.real >= b.real, a, b), (lambda ans, a, b: _step(a - b), lambda ans, a, b: _step(b - a)), branch=lambda a, b: np.sign((a - b).real)),

@@ -28,7 +28,9 @@ _MAX_BATCH = 4096  # points per forward pass: bounds memory for 10^5-gate graphs
 
 def representable_step(x: float, h: float) -> float:
     """h adjusted so that x+h is a float and (x+h)-x == h exactly (no rounding in the difference quotient)."""
-    return float((np.float64(x) + np.float64(h)) - np.float64(x)) or h
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = float((np.float64(x) + np.float64(h)) - np.float64(x))
+    return step if step and np.isfinite(step) else h
 
 
 def centered_step(x: float, override: float | None = None) -> float:
@@ -89,8 +91,9 @@ def finite_differences(graph: Graph, points: list[dict[str, float]], wrt: tuple[
         block = rows[p * per_point:(p + 1) * per_point]
         block[:] = base
         for k, (column, (hc, hf)) in enumerate(zip(columns, point_steps)):
-            for j, shift in enumerate((*(factor * hc for factor in _OFFSETS), hf)):
-                block[1 + k * _PER_VARIABLE + j, column] = base[column] + shift
+            with np.errstate(over="ignore"):  # x near the largest float: x+h is inf, and f there says so
+                for j, shift in enumerate((*(factor * hc for factor in _OFFSETS), hf)):
+                    block[1 + k * _PER_VARIABLE + j, column] = base[column] + shift
     f, branch_signs = evaluate_rows(graph, rows, watch_branches=True)
     results = []
     with np.errstate(all="ignore"):
@@ -100,8 +103,8 @@ def finite_differences(graph: Graph, points: list[dict[str, float]], wrt: tuple[
             result: dict[str, Differences] = {}
             for k, (v, (hc, hf)) in enumerate(zip(wrt, steps[p])):
                 first = origin + 1 + k * _PER_VARIABLE
-                plus, minus, plus_half, minus_half, plus_quarter, minus_quarter, plus_forward = (
-                    float(x) for x in f[first:first + _PER_VARIABLE])
+                plus, minus, plus_half, minus_half, plus_quarter, minus_quarter, plus_forward = f[first:first + _PER_VARIABLE]
+                hc, hf = np.float64(hc), np.float64(hf)  # numpy scalars: overflow gives inf, not an exception
                 centered = (plus - minus) / (2 * hc)
                 centered_half = (plus_half - minus_half) / hc
                 centered_quarter = (plus_quarter - minus_quarter) / (hc / 2)

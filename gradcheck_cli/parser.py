@@ -40,7 +40,7 @@ _TOKEN = re.compile(
 )
 _HINTS = {
     "^": "use '**' for powers",
-    "=": "'=' is not an operator here; points go in --at",
+    "=": "'=' is not an operator; a point is given separately (--at, or after '@' in a file)",
     ";": "one expression at a time",
     "[": "subscripts are not supported",
     ".": "attribute access is not supported",
@@ -114,7 +114,12 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 def _describe(token: _Token) -> str:
-    return "the end of the expression" if token.kind == "end" else repr(token.text)
+    return "the end of the expression" if token.kind == "end" else repr(shorten(token.text))
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """Long user text inside a one-line message: its start and an ellipsis (the caret shows where)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _arity_message(function: str, got: str) -> str:
@@ -183,7 +188,7 @@ class _Parser:
         if token.kind == "num":
             value = float(token.text)
             if not math.isfinite(value):
-                raise self.error(f"number {token.text} is too large for a float", token.start)
+                raise self.error(f"number {shorten(token.text)} is too large for a float", token.start)
             self.push(Node("num", (), token.start, end, "", value))
             return i, False
         if token.kind == "name":
@@ -192,7 +197,7 @@ class _Parser:
                 if name not in FUNCTIONS:
                     guess = difflib.get_close_matches(token.text, [*FUNCTIONS, *ALIASES], n=1)
                     hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-                    raise self.error(f"unknown function '{token.text}'{hint}; known: {', '.join(FUNCTIONS)}", token.start)
+                    raise self.error(f"unknown function '{shorten(token.text)}'{hint}; known: {', '.join(FUNCTIONS)}", token.start)
                 self.stack.append(_Frame(self.tokens[i + 1].start, name, token.start))
                 return i + 1, True  # the '(' is consumed with the name
             if name in FUNCTIONS:

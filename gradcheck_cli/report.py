@@ -75,6 +75,7 @@ def case_json(case: CaseResult) -> dict[str, Any]:
         "gradients": [gradient_json(g) for g in case.gradients],
         "exact_method": case.exact_method,
         "exact_note": case.exact_note,
+        "expected_value": json_float(case.expected_value),
     }
     if case.trace:
         data["trace"] = [
@@ -105,7 +106,8 @@ def make_console(stderr: bool = False, file: Any = None):
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     interactive = hasattr(stream, "isatty") and stream.isatty()
     width = None if interactive else int(os.environ.get("COLUMNS", "200"))
-    return Console(file=stream, width=width, no_color="NO_COLOR" in os.environ or None, highlight=False,
+    plain = bool(os.environ.get("NO_COLOR"))  # no-color.org; no bold either, so output greps cleanly
+    return Console(file=stream, width=width, color_system=None if plain else "auto", highlight=False,
                    soft_wrap=False, emoji=False)
 
 
@@ -169,7 +171,8 @@ def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_MET
     if case.trace:
         console.print(trace_table(case))
     if case.status == "error":
-        console.print(Text.assemble(("✗ error", "bold red"), f"  {case.expr}  at  {point_text(case.point)}: {case.message}"))
+        where = f"  at  {point_text(case.point)}" if case.point else ""
+        console.print(Text.assemble(("✗ error", "bold red"), f"  {case.expr}{where}: {case.message}"))
         return
     console.print(case_table(case, methods))
     if "best" in methods:

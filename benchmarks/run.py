@@ -1,0 +1,450 @@
+"""gradcheck benchmarks: start-up, scale, the exact column, batch throughput and many points.
+
+    python benchmarks/run.py [--quick] [--repeats N]
+
+Prints markdown tables on stdout. Installs nothing; torch and JAX are compared only when importable.
+Every figure is a median of repeats; heavy measurements run in a fresh subprocess each, so peak
+memory (ru_maxrss) and SymPy's cache belong to one measurement. On a shared machine the figures
+are noisy: compare ratios taken in the same run rather than absolute times across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve()
+GRADCHECK = str(Path(sys.executable).with_name("gradcheck"))
+SAMPLE_EVAL = [GRADCHECK, "eval", "(x+y)*z", "--at", "x=-2,y=5,z=-4"]
+
+
+def code_version() -> str:
+    """HEAD of the repo and whether gradcheck_cli has uncommitted changes (read-only git; no index refresh)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, env=env).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "gradcheck_cli"], capture_output=True, text=True, env=env).stdout.strip()
+    except OSError:
+        return "unknown"
+    return head + (" + uncommitted changes in gradcheck_cli" if dirty else "") if head else "unknown"
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+def median_time(action: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def wall(command: list[str], repeats: int, stdin: str | None = None, long_enough: float = 20.0) -> float:
+    """Median wall time of a subprocess (its exit code is not judged: a failing check still did the work).
+
+    A first run longer than `long_enough` seconds is taken alone: it already averages over many cases.
+    """
+    def once() -> float:
+        started = time.perf_counter()
+        subprocess.run(command, input=stdin, capture_output=True, text=True)
+        return time.perf_counter() - started
+
+    first = once()
+    if first > long_enough:
+        return first
+    return statistics.median([first] + [once() for _ in range(repeats - 1)])
+
+
+def worker(*args: str) -> dict:
+    """Run one measurement of this script in a fresh interpreter and read back its JSON line."""
+    done = subprocess.run([sys.executable, str(HERE), "--worker", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def table(header: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def seconds(x: float) -> str:
+    return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
+
+
+# --- generated expressions ---------------------------------------------------------------------------
+
+# (template, gates it adds); each input appears once, so no subtree is ever copied; values stay bounded.
+UNARY = [("tanh({})", 1), ("sigma({})", 1), ("sin({})", 1), ("cos({})", 1),
+         ("log(1 + ({})**2)", 3), ("sqrt(1 + ({})**2)", 3), ("exp(-({})**2)", 3)]
+BINARY = [("({} + {})", 1), ("({} - {})", 1), ("sin({})*{}", 2), ("{}/(1 + ({})**2)", 3), ("({} * {})", 1)]
+
+
+def random_expression(gates: int, variables: int, seed: int) -> str:
+    """A random smooth tree of about `gates` gates over x0..x{variables-1}, every variable used."""
+    rng = random.Random(seed)
+    pool = [f"x{i}" for i in range(variables)]
+    rng.shuffle(pool)
+    count = 0
+    while count < gates:
+        if len(pool) < 2 or rng.random() < 0.15:
+            pool.append(f"x{rng.randrange(variables)}" if rng.random() < 0.9 else "0.5")
+        if rng.random() < 0.45:
+            template, cost = rng.choice(UNARY)
+            k = rng.randrange(len(pool))
+            pool[k] = template.format(pool[k])
+        else:
+            template, cost = rng.choice(BINARY)
+            a = pool.pop(rng.randrange(len(pool)))
+            b = pool.pop(rng.randrange(len(pool)))
+            if template.startswith("({} * {})"):
+                a = f"tanh({a})"  # keeps products bounded
+                cost += 1
+            pool.append(template.format(a, b))
+        count += cost
+    return " + ".join(pool)
+
+
+def random_point(variables: int, seed: int) -> dict[str, float]:
+    rng = random.Random(seed + 1)
+    return {f"x{i}": rng.uniform(-1, 1) for i in range(variables)}
+
+
+def rnn_expression(steps: int) -> str:
+    return "tanh(w*" * steps + "x" + "+b)" * steps
+
+
+def nested_expression(depth: int) -> str:
+    return "sin(" * depth + "x" + ")" * depth
+
+
+# --- workers (run in a fresh interpreter) ------------------------------------------------------------
+
+def scale_worker(kind: str, size: int, repeats: int) -> dict:
+    """parse + build + forward + backward + differences (check_case without exact): stage times and peak RSS."""
+    import numpy as np
+
+    from gradcheck_cli.check import Options, check_case
+    from gradcheck_cli.engine import backward, forward
+    from gradcheck_cli.graph import build_graph
+    from gradcheck_cli.parser import parse
+
+    if kind == "random":
+        text, point = random_expression(size, 100, seed=size), random_point(100, seed=size)
+    elif kind == "rnn":
+        text, point = rnn_expression(size), {"w": 0.9, "x": 0.5, "b": 0.1}
+    else:
+        text, point = nested_expression(size), {"x": 0.7}
+    baseline = peak_rss_mb()
+    expr = parse(text)
+    graph = build_graph(expr)
+    inputs = {v: np.array([point[v]]) for v in graph.variables}
+    values = forward(graph, inputs)
+    stages = {
+        "parse": median_time(lambda: parse(text), repeats),
+        "build": median_time(lambda: build_graph(expr), repeats),
+        "forward": median_time(lambda: forward(graph, inputs), repeats),
+        "backward": median_time(lambda: backward(graph, values, with_magnitudes=True), repeats),
+        "check_case": median_time(lambda: check_case(graph, point, graph.variables, Options(exact=False)), repeats),
+    }
+    status = check_case(graph, point, graph.variables, Options(exact=False)).status
+    gates = sum(1 for n in graph.nodes if n.inputs)
+    return {"gates": gates, "variables": len(graph.variables), "chars": len(text), "status": status,
+            "stages": stages, "total": stages["parse"] + stages["build"] + stages["check_case"],
+            "baseline_mb": baseline, "peak_mb": peak_rss_mb()}
+
+
+def exact_worker(method: str, size: int, repeats: int) -> dict:
+    """One exact-column method on a random expression of `size` gates (SymPy's cache cleared per repeat).
+
+    The method is forced through exact.WHOLE_EXPRESSION_LIMIT, so only the public exact_gradient is called.
+    """
+    from sympy.core.cache import clear_cache
+
+    from gradcheck_cli import exact
+    from gradcheck_cli.parser import parse
+
+    exact.WHOLE_EXPRESSION_LIMIT = 10**9 if method == "sympy" else -1
+    variables = min(10, max(2, size // 4))
+    expr = parse(random_expression(size, variables, seed=size))
+    point = random_point(variables, seed=size)
+    times = []
+    for _ in range(repeats):
+        clear_cache()
+        started = time.perf_counter()
+        result = exact.exact_gradient(expr, point, expr.variables, budget=5.0)
+        times.append(time.perf_counter() - started)
+        if result.method != method or any(v is None for v in result.values.values()):
+            return {"gates": size, "seconds": None, "note": result.note or result.method}
+    return {"gates": size, "seconds": statistics.median(times)}
+
+
+POINTS_EXPRESSION = "sigma(x*y + b)*tanh(x - y)**2 + log(1 + x**2)/sqrt(1 + y**2) + exp(-b**2)*sin(x*b)"
+
+
+def points_worker(count: int, repeats: int) -> dict:
+    """Point-gradients per second on one numpy batch; torch autograd eager on the same data when importable."""
+    import numpy as np
+
+    from gradcheck_cli.engine import backward, forward
+    from gradcheck_cli.graph import build_graph
+    from gradcheck_cli.parser import parse
+
+    graph = build_graph(parse(POINTS_EXPRESSION))
+    rng = np.random.default_rng(0)
+    inputs = {v: rng.uniform(-2, 2, count) for v in graph.variables}
+    values = forward(graph, inputs)
+    result = {"gates": sum(1 for n in graph.nodes if n.inputs), "points": count,
+              "engine": median_time(lambda: backward(graph, forward(graph, inputs)), repeats),
+              "engine_forward": median_time(lambda: forward(graph, inputs), repeats),
+              "engine_backward": median_time(lambda: backward(graph, values), repeats)}
+    result.update(torch_points(inputs, repeats, graph))
+    return result
+
+
+def torch_points(inputs: dict, repeats: int, graph) -> dict:
+    try:
+        import torch
+    except ImportError:
+        return {}
+    torch.set_num_threads(1)  # the engine is single-threaded numpy: compare like with like
+
+    def run() -> tuple:
+        x, y, b = (torch.tensor(inputs[v], requires_grad=True) for v in ("x", "y", "b"))
+        f = torch.sigmoid(x * y + b) * torch.tanh(x - y) ** 2 + torch.log(1 + x ** 2) / torch.sqrt(1 + y ** 2) \
+            + torch.exp(-b ** 2) * torch.sin(x * b)
+        return torch.autograd.grad(f.sum(), (x, y, b))
+
+    seconds_torch = median_time(run, repeats)
+    agrees = grads_agree(run(), graph, inputs)
+    return {"torch": seconds_torch, "torch_version": torch.__version__, "torch_agrees": agrees}
+
+
+def grads_agree(torch_grads: tuple, graph, inputs: dict) -> bool:
+    """The comparison only means something if both compute the same gradient."""
+    import numpy as np
+
+    from gradcheck_cli.engine import backward, forward, variable_gradients
+
+    ours = variable_gradients(graph, backward(graph, forward(graph, inputs)))
+    return all(np.allclose(ours[v], g.numpy(), rtol=1e-12, atol=1e-14) for v, g in zip(("x", "y", "b"), torch_grads))
+
+
+def run_worker(args: list[str]) -> None:
+    kind, *rest = args
+    if kind == "scale":
+        result = scale_worker(rest[0], int(rest[1]), int(rest[2]))
+    elif kind == "exact":
+        result = exact_worker(rest[0], int(rest[1]), int(rest[2]))
+    else:
+        result = points_worker(int(rest[0]), int(rest[1]))
+    print(json.dumps(result))
+
+
+# --- sections ----------------------------------------------------------------------------------------
+
+def spin(count: int) -> int:
+    total = 0
+    for i in range(count):
+        total += i
+    return total
+
+
+def parallel_speedup(count: int = 10_000_000) -> float:
+    """Two CPU-bound processes vs the same work serially: ~2 on an idle 2-core machine, ~1 when a core is taken."""
+    import multiprocessing
+
+    serial = median_time(lambda: (spin(count), spin(count)), 1)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pool.map(spin, [1, 1])  # start-up is not what we measure
+        parallel = median_time(lambda: pool.map(spin, [count, count]), 1)
+    return serial / parallel
+
+
+def machine_section() -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"Machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}; code {code_version()}; load average before the run {load}; "
+            f"parallel speedup of 2 spinning processes: {parallel_speedup():.2f}x (2.0 = both cores free). "
+            "Shared with other jobs, so figures are noisy.")
+
+
+def startup_section(repeats: int) -> str:
+    sympy_import = wall([sys.executable, "-c", "import sympy"], repeats)
+    rows = [["`python -c \"import sympy\"`", seconds(sympy_import), "1.00"]]
+    for label, command in (("`gradcheck --help`", [GRADCHECK, "--help"]),
+                           ("`gradcheck eval \"(x+y)*z\" --at x=-2,y=5,z=-4`", SAMPLE_EVAL)):
+        t = wall(command, repeats)
+        rows.append([label, seconds(t), f"{t / sympy_import:.2f}"])
+    return "### Start-up (wall time, median of %d)\n\n" % repeats + table(["command", "time", "ratio to import sympy"], rows)
+
+
+def scale_rows(cases: list[tuple[str, str, int]], repeats: int) -> list[list[object]]:
+    rows = []
+    for label, kind, size in cases:
+        r = worker("scale", kind, str(size), str(repeats))
+        if "error" in r:
+            rows.append([label, "error", r["error"], "", "", "", "", "", ""])
+            continue
+        s = r["stages"]
+        rows.append([label, f"{r['gates']:,}", r["variables"], seconds(s["parse"]), seconds(s["build"]),
+                     seconds(s["forward"]), seconds(s["backward"]), seconds(s["check_case"]),
+                     f"**{seconds(r['total'])}**", f"{r['peak_mb'] - r['baseline_mb']:.0f} MB ({r['peak_mb']:.0f} MB)",
+                     r["status"]])
+    return rows
+
+
+def scale_section(quick: bool, repeats: int) -> str:
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
+    cases = [(f"random, 10^{len(str(n)) - 1}", "random", n) for n in sizes]
+    steps = 1_000 if quick else 10_000
+    cases += [(f"tanh RNN, {steps:,} steps", "rnn", steps), (f"sin nested {steps:,} deep", "nested", steps)]
+    header = ["expression", "gates", "vars", "parse", "build", "forward", "backward",
+              "check_case (fwd+bwd+differences)", "total", "peak RSS added (process)", "status"]
+    return (f"### Scale (median of {repeats}; check_case with Options(exact=False); target <= 2 s at 10^5 gates)\n\n"
+            + table(header, scale_rows(cases, repeats)))
+
+
+def largest_within(method: str, limit: float, repeats: int, quick: bool) -> tuple[int, float, int | None, float | None]:
+    """Grow the expression x2 until the method takes > limit, then bisect that octave twice (geometrically)."""
+    def measure(size: int) -> float | None:
+        t = worker("exact", method, str(size), str(repeats)).get("seconds")
+        return None if t is None or t > limit else t
+
+    size, best, best_time, over, over_time = 4, 0, 0.0, None, None
+    while size <= (1_000 if quick else 200_000):
+        t = measure(size)
+        if t is None:
+            over = size
+            break
+        best, best_time = size, t
+        size *= 2
+    for _ in range(2 if over is not None and best else 0):
+        middle = round((best * over) ** 0.5)
+        t = measure(middle)
+        if t is None:
+            over = middle
+        else:
+            best, best_time = middle, t
+    if over is not None:
+        over_time = worker("exact", method, str(over), "1").get("seconds")
+    return best, best_time, over, over_time
+
+
+def exact_section(quick: bool, repeats: int) -> str:
+    rows = []
+    for method in ("sympy", "chain"):
+        best, best_time, over, over_time = largest_within(method, 1.0, repeats, quick)
+        beyond = "—" if over is None else f"{over:,} gates: " + ("> 5 s (budget)" if over_time is None else seconds(over_time))
+        rows.append([f"`{method}`", f"{best:,}", seconds(best_time), beyond])
+    return (f"### Exact column: largest random expression within 1 s (sizes x2, then 2 bisections; median of {repeats}, cache cleared)\n\n"
+            + table(["method", "gates", "time", "next size"], rows))
+
+
+def check_command_available() -> tuple[bool, str]:
+    done = subprocess.run([GRADCHECK, "check", "--help"], capture_output=True, text=True)
+    text = done.stdout + done.stderr
+    if done.returncode != 0 or "not implemented" in text.lower():
+        return False, text
+    with tempfile.TemporaryDirectory() as folder:
+        probe = Path(folder) / "probe.gc"
+        probe.write_text("x*y @ x=1, y=2\n")
+        done = subprocess.run([GRADCHECK, "check", str(probe)], capture_output=True, text=True)
+    return "not implemented" not in (done.stdout + done.stderr).lower(), text
+
+
+def batch_file(lines: int, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    rows = []
+    for k in range(lines):
+        variables = rng.randint(1, 3)
+        text = random_expression(rng.randint(5, 20), variables, seed=seed * 100_003 + k)
+        point = ", ".join(f"{v}={x:.6g}" for v, x in random_point(variables, seed=k).items())
+        rows.append(f"{text} @ {point}")
+    return "\n".join(rows) + "\n"
+
+
+def batch_section(quick: bool, repeats: int) -> str:
+    title = "### Batch throughput: `gradcheck check FILE`, generated 1,000-line file\n\n"
+    available, help_text = check_command_available()
+    if not available:
+        return title + "n/a (check command not available)"
+    lines = 100 if quick else 1_000
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "batch.gc"
+        path.write_text(batch_file(lines))
+        for flags in ([], ["--no-exact"]):
+            for jobs in ("1", "2"):
+                options = [*flags, "--jobs", jobs]
+                if any(o.startswith("--") and o not in help_text for o in options):
+                    rows.append([" ".join(options), "n/a (option not available)", ""])
+                    continue
+                t = wall([GRADCHECK, "check", str(path), *options], repeats)
+                rows.append([" ".join(options), seconds(t), f"{lines / t:.0f}"])
+    return title + table(["options", "wall", "cases/s"], rows)
+
+
+def points_section(quick: bool, repeats: int) -> str:
+    count = 100_000 if quick else 1_000_000
+    r = worker("points", str(count), str(repeats))
+    if "error" in r:
+        return "### Many points\n\nerror: " + r["error"]
+    split = f"forward {seconds(r['engine_forward'])}, backward {seconds(r['engine_backward'])}"
+    rows = [[f"gradcheck engine (numpy batch; {split})", seconds(r["engine"]), f"{count / r['engine']:.3g}", "1.00"]]
+    if "torch" in r:
+        note = "" if r["torch_agrees"] else " (gradients DIFFER)"
+        rows.append([f"torch {r['torch_version']} autograd eager, 1 thread{note}", seconds(r["torch"]),
+                     f"{count / r['torch']:.3g}", f"{r['torch'] / r['engine']:.2f}"])
+    else:
+        rows.append(["torch", "not installed", "", ""])
+    try:
+        import jax  # noqa: F401
+        rows.append(["jax", "installed but not measured", "", ""])
+    except ImportError:
+        rows.append(["jax", "not installed (skipped)", "", ""])
+    return (f"### Many points: {count:,} points of a {r['gates']}-gate expression (median of {repeats})\n\n"
+            f"`{POINTS_EXPRESSION}`\n\n"
+            + table(["implementation", "time", "point-gradients/s", "time ratio to engine"], rows))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="gradcheck benchmarks (markdown on stdout)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        run_worker(args.worker)
+        return
+    repeats = args.repeats
+    sections = [machine_section, lambda: startup_section(repeats), lambda: scale_section(args.quick, max(3, repeats // 2)),
+                lambda: exact_section(args.quick, 3), lambda: batch_section(args.quick, 3),
+                lambda: points_section(args.quick, repeats)]
+    print("## gradcheck benchmarks\n", flush=True)
+    for section in sections:
+        print(section() + "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Shared fixtures and the Hypothesis profiles.
+
+Profiles: "dev" (default) and "ci" (loaded when the CI environment variable is set: derandomized,
+no example database, so a CI run is reproducible). Neither has a deadline: the machine running the
+tests is shared and SymPy's first call in a process is slow.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "dev",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture
+def check():
+    """check(text, at, wrt=None, expect=None, **options) -> CaseResult, through the library pipeline.
+
+    `at` is either the --at text ("x=3,y=-4") or a dict of floats.
+    """
+    from gradcheck_cli.check import Options, check_case, parse_claims, parse_point
+    from gradcheck_cli.graph import build_graph
+    from gradcheck_cli.parser import parse
+
+    def run(text: str, at="", wrt=None, expect=None, **options):
+        graph = build_graph(parse(text))
+        if isinstance(at, str):
+            point = parse_point(at, graph.variables) if at.strip() else {}
+        else:
+            point = dict(at)
+        claims = parse_claims(expect, graph.variables) if expect else None
+        chosen = tuple(wrt) if wrt is not None else graph.variables
+        return check_case(graph, point, chosen, Options(**options), claims)
+
+    return run
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """cli(*args, input=None, env=None) -> click Result of `gradcheck ARGS` (stdout and stderr kept apart)."""
+    from click.testing import CliRunner
+
+    from gradcheck_cli.cli import main
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def run(*args: str, input: str | None = None, env: dict | None = None):
+        runner = CliRunner()
+        return runner.invoke(main, list(args), input=input, env=env, catch_exceptions=True)
+
+    return run
+
+
+def assert_clean_tool_error(result, *fragments: str) -> str:
+    """Exit code 2, no traceback, no stray exception, a one-line `gradcheck:`/`Error:` message (plus caret).
+
+    Returns stderr so the caller can check more.
+    """
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"unexpected exception {result.exception!r}\n{result.output}"
+    )
+    assert result.exit_code == 2, f"exit code {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    err = result.stderr
+    assert "Traceback" not in err and "Traceback" not in result.stdout
+    assert "internal error" not in err, f"a crash, not a tool error: {err}"
+    assert result.stdout == "", f"a tool error printed to stdout: {result.stdout!r}"
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in {err!r}"
+    return err
+
+
+@pytest.fixture
+def tool_error():
+    return assert_clean_tool_error
