@@ -84,7 +84,7 @@ def main() -> None:
     """
 
 
-@main.command("eval")
+@main.command("eval", context_settings={"ignore_unknown_options": True})  # so "-x**2" is an expression, not an option
 @click.argument("expression")
 @click.option("--at", "points", multiple=True, metavar="x=3,y=-4", help="A point; values may be constant expressions (pi/4). Repeat for several points.")
 @click.option("--wrt", metavar="x,y", help="Check only these variables (default: all, in order of appearance).")
@@ -166,7 +166,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
     sys.exit(exit_code([c.status for c in cases], strict))
 
 
-@main.command("sweep")
+@main.command("sweep", context_settings={"ignore_unknown_options": True})
 @click.argument("expression")
 @click.option("--at", "point_text", required=True, metavar="x=3,y=-4", help="The point.")
 @click.option("--wrt", metavar="x", help="The variable (default: the first one).")
