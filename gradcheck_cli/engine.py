@@ -77,23 +77,24 @@ class Backward:
 
 def backward(graph: Graph, values: list[Array], with_magnitudes: bool = False) -> Backward:
     """df/df = 1, then each gate multiplies the upstream gradient by its local derivative, in reverse order."""
-    output = graph.output
-    grads: list[Array | None] = [None] * len(graph.nodes)
-    mags: list[Array | None] = [None] * len(graph.nodes)
+    nodes, output = graph.nodes, graph.output
+    needs_grad = [node.needs_grad for node in nodes]
+    grads: list[Array | None] = [None] * len(nodes)
+    mags: list[Array | None] = [None] * len(nodes)
     grads[output] = np.ones_like(values[output])
     mags[output] = np.ones_like(values[output])
     with np.errstate(all="ignore"):
         for index in range(output, -1, -1):
-            node = graph.nodes[index]
             upstream = grads[index]
-            if upstream is None or not node.inputs:
+            inputs = nodes[index].inputs
+            if upstream is None or not inputs:
                 continue
-            gate = GATES[node.op]
-            args = [values[i] for i in node.inputs]
-            for position, i in enumerate(node.inputs):
-                if not graph.nodes[i].needs_grad:
+            partials = GATES[nodes[index].op].partials
+            args = [values[i] for i in inputs]
+            for position, i in enumerate(inputs):
+                if not needs_grad[i]:
                     continue  # constants need no gradient (and pow's log(base) may not exist)
-                local = gate.partials[position](values[index], *args)
+                local = partials[position](values[index], *args)
                 contribution = upstream * local
                 grads[i] = contribution if grads[i] is None else grads[i] + contribution
                 if with_magnitudes:
@@ -117,21 +118,27 @@ def first_nonfinite(graph: Graph, values: list[Array], point: int = 0) -> int | 
     return None
 
 
+_STACK_LIMIT = 20_000_000  # values (nodes x points) stacked into one array at most: ~160 MB
+
+
+def _per_point(arrays: list[Array], measure, combine: np.ufunc) -> Array:
+    """combine(measure(array)) over all arrays, per point: one numpy call when the stack fits in memory."""
+    if len(arrays) * np.size(arrays[0]) <= _STACK_LIMIT:
+        return combine.reduce(measure(np.array(arrays)), axis=0)
+    result = measure(arrays[0])
+    for a in arrays[1:]:  # too large to stack: one vector op per node instead
+        result = combine(result, measure(a))
+    return result
+
+
 def value_scales(values: list[Array]) -> Array:
     """Per point, the largest finite |intermediate value|: what rounding errors in f are relative to."""
-    scales = np.zeros_like(values[0], dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        for v in values:
-            scales = np.fmax(scales, np.where(np.isfinite(v), np.abs(v), 0.0))
-    return scales
+    return _per_point(values, lambda v: np.where(np.isfinite(v), np.abs(v), 0.0), np.maximum)
 
 
 def nonfinite_points(arrays: list[Array]) -> Array:
-    """Per point: does any of `arrays` hold nan or inf there (one vector op per array, not a loop per point)?"""
-    bad = np.zeros(np.shape(arrays[0]), dtype=bool)
-    for a in arrays:
-        bad |= ~np.isfinite(a)
-    return bad
+    """Per point: does any of `arrays` hold nan or inf there?"""
+    return _per_point(arrays, lambda v: ~np.isfinite(v), np.logical_or)
 
 
 def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Array], point: int = 0) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .parser import OP_SYMBOLS, Expr
+from .parser import OP_SYMBOLS, Expr, paused_gc
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,11 @@ class Graph:
 
 
 def build_graph(expr: Expr) -> Graph:
+    with paused_gc():
+        return _build(expr)
+
+
+def _build(expr: Expr) -> Graph:
     nodes: list[GraphNode] = []
     graph_index: list[int] = []  # Expr node index -> Graph node index
     variable_node: dict[str, int] = {}
@@ -72,10 +77,10 @@ def build_graph(expr: Expr) -> Graph:
             label = enode.name or f"{enode.value:g}"
             nodes.append(GraphNode("const", (), label, expr_index, enode.value))
         else:
-            inputs = tuple(graph_index[a] for a in enode.args)
+            inputs = tuple([graph_index[a] for a in enode.args])
             counters[enode.op] = counters.get(enode.op, 0) + 1
             label = f"{enode.op}{counters[enode.op]}"
-            needs_grad = any(nodes[i].needs_grad for i in inputs)
+            needs_grad = any([nodes[i].needs_grad for i in inputs])
             nodes.append(GraphNode(enode.op, inputs, label, expr_index, needs_grad=needs_grad))
         graph_index.append(len(nodes) - 1)
     last = nodes[-1]  # the root is always created last; a bare variable or constant keeps its own label
