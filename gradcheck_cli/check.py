@@ -14,7 +14,7 @@ from .gates import GATES
 from .graph import Graph, build_graph
 from .numeric import Differences, complex_step, finite_differences
 from .parser import CONSTANTS, Expr, parse, parse_constant, shorten
-from .verdict import Kink, Tolerances, judge, worst
+from .verdict import GradientCheck, Kink, Tolerances, judge, worst
 
 
 @dataclass(frozen=True, slots=True)
