@@ -404,40 +404,37 @@ def test_subprocess_mismatch_exit_code():
     assert "mismatch" in out.stdout
 
 
-def test_importing_the_cli_loads_neither_sympy_nor_numpy():
-    code = (
-        "import sys, gradcheck_cli.cli\n"
-        "heavy = sorted(m for m in ('sympy', 'numpy', 'mpmath') if m in sys.modules)\n"
-        "print(','.join(heavy))\n"
-    )
+def _python_output(code: str) -> str:
+    """Run `code` in a fresh interpreter (so sys.modules starts empty) and return what it printed."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
+
+
+def test_importing_the_cli_loads_neither_sympy_nor_numpy():
+    assert _python_output(
+        "import sys, gradcheck_cli.cli\n"
+        "print(','.join(sorted(m for m in ('sympy', 'numpy', 'mpmath') if m in sys.modules)))\n"
+    ) == ""
 
 
 def test_help_loads_neither_sympy_nor_numpy():
-    code = (
+    assert _python_output(
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from gradcheck_cli.cli import main\n"
         "r = CliRunner().invoke(main, ['eval', '--help'])\n"
         "assert r.exit_code == 0 and '--at' in r.output, r.output\n"
         "print(','.join(m for m in ('sympy', 'numpy') if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == ""
+    ) == ""
 
 
 def test_no_exact_never_imports_sympy():
-    code = (
+    assert _python_output(
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from gradcheck_cli.cli import main\n"
         "r = CliRunner().invoke(main, ['eval', 'sigma(x)', '--at', 'x=1', '--no-exact'])\n"
         "assert r.exit_code == 0, r.output\n"
         "print('sympy' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    ) == "False"
