@@ -98,7 +98,7 @@ def backward(graph: Graph, values: list[Array], with_magnitudes: bool = False) -
                 contribution = upstream * local
                 grads[i] = contribution if grads[i] is None else grads[i] + contribution
                 if with_magnitudes:
-                    magnitude = mags[index] * np.abs(local)
+                    magnitude = mags[index] * abs(local)
                     mags[i] = magnitude if mags[i] is None else mags[i] + magnitude
     zero = np.zeros_like(values[output])
     return Backward([g if g is not None else zero for g in grads], [m if m is not None else zero for m in mags])

@@ -63,25 +63,28 @@ def build_graph(expr: Expr) -> Graph:
 
 def _build(expr: Expr) -> Graph:
     nodes: list[GraphNode] = []
+    needs_grad: list[bool] = []  # parallel to nodes: read once per input below
     graph_index: list[int] = []  # Expr node index -> Graph node index
     variable_node: dict[str, int] = {}
     counters: dict[str, int] = {}
     for expr_index, enode in enumerate(expr.nodes):
-        if enode.op == "var":
+        op = enode.op
+        if op == "var":
             if enode.name not in variable_node:
                 variable_node[enode.name] = len(nodes)
-                nodes.append(GraphNode("var", (), enode.name, expr_index, needs_grad=True))
+                nodes.append(GraphNode("var", (), enode.name, expr_index, 0.0, True))
+                needs_grad.append(True)
             graph_index.append(variable_node[enode.name])
             continue
-        if enode.op in ("num", "const"):
-            label = enode.name or f"{enode.value:g}"
-            nodes.append(GraphNode("const", (), label, expr_index, enode.value))
+        if op == "num" or op == "const":
+            nodes.append(GraphNode("const", (), enode.name or f"{enode.value:g}", expr_index, enode.value, False))
+            needs_grad.append(False)
         else:
             inputs = tuple([graph_index[a] for a in enode.args])
-            counters[enode.op] = counters.get(enode.op, 0) + 1
-            label = f"{enode.op}{counters[enode.op]}"
-            needs_grad = any([nodes[i].needs_grad for i in inputs])
-            nodes.append(GraphNode(enode.op, inputs, label, expr_index, needs_grad=needs_grad))
+            count = counters[op] = counters.get(op, 0) + 1
+            grad = any([needs_grad[i] for i in inputs])
+            nodes.append(GraphNode(op, inputs, f"{op}{count}", expr_index, 0.0, grad))
+            needs_grad.append(grad)
         graph_index.append(len(nodes) - 1)
     last = nodes[-1]  # the root is always created last; a bare variable or constant keeps its own label
     if last.op not in ("var", "const"):
