@@ -36,17 +36,17 @@ def _step(a: Array) -> Array:
     return np.heaviside(a.real, 0.5)
 
 
-def _one(ans: Array, *inputs: Array) -> float:
-    return 1.0  # a scalar broadcasts: no array of ones per add gate
+def _one(ans: Array, *inputs: Array) -> Array:
+    return np.ones_like(ans)
 
 
 GATES: dict[str, Gate] = {g.name: g for g in (
     Gate("add", lambda a, b: a + b, (_one, _one)),
-    Gate("sub", lambda a, b: a - b, (_one, lambda ans, a, b: -1.0)),
+    Gate("sub", lambda a, b: a - b, (_one, lambda ans, a, b: -np.ones_like(ans))),
     Gate("mul", lambda a, b: a * b, (lambda ans, a, b: b, lambda ans, a, b: a)),
     Gate("div", lambda a, b: a / b, (lambda ans, a, b: 1 / b, lambda ans, a, b: -ans / b), domain="division by zero"),
     Gate("pow", lambda a, b: a ** b, (lambda ans, a, b: b * a ** (b - 1), lambda ans, a, b: ans * np.log(a)), domain="a**b needs a > 0 unless b is an integer, and a != 0 when b < 0"),
-    Gate("neg", lambda a: -a, (lambda ans, a: -1.0,)),
+    Gate("neg", lambda a: -a, (lambda ans, a: -np.ones_like(ans),)),
     Gate("sigma", _sigma, (lambda ans, a: ans * _sigma(-a),)),  # = ans*(1-ans), without 1-ans cancelling when saturated
     Gate("exp", np.exp, (lambda ans, a: ans,), domain="exp overflows above 709.78"),
     Gate("log", np.log, (lambda ans, a: 1 / a,), domain="log needs an argument > 0"),
