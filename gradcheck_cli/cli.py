@@ -27,8 +27,11 @@ def read_expression(argument: str) -> str:
         try:
             with open(path, encoding="utf-8") as handle:
                 return handle.read().strip()
-        except (OSError, UnicodeDecodeError) as problem:
-            raise UsageError(f"cannot read expression file {path}: {getattr(problem, 'strerror', None) or problem}")
+        except (OSError, UnicodeDecodeError, ValueError) as problem:  # ValueError: a NUL in the path
+            from .parser import shorten
+
+            reason = getattr(problem, "strerror", None) or str(problem)
+            raise UsageError(f"cannot read expression file {shorten(path)!r}: {reason}") from None
     return argument
 
 

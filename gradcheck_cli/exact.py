@@ -24,7 +24,8 @@ import sympy
 from .parser import Expr
 
 DIGITS = 50
-WHOLE_EXPRESSION_LIMIT = 200  # nodes; above this the formula is unreadable and symbolic diff slow: the chain method takes over
+WHOLE_EXPRESSION_LIMIT = 80  # nodes; above this the formula is unreadable and symbolic diff slow: the chain method takes over
+SYMBOLIC_BUDGET = 2.0  # seconds at most for the symbolic attempt, so a slow one leaves time for the chain method
 FORMULA_LIMIT = 2000  # characters of a printed derivative kept
 
 
@@ -35,11 +36,11 @@ class sigma(sympy.Function):
     def definition(t: sympy.Expr) -> sympy.Expr:
         return 1 / (1 + sympy.exp(-t))
 
-    def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real
-
-    def _eval_is_positive(self) -> bool | None:
-        return self.args[0].is_real  # 1/(1+e^-t) > 0 for every real t; Max/Min compare through this
+    # declared, not derived: asking SymPy about the argument costs seconds on mid-size trees, and gradcheck
+    # only evaluates sigma where the float forward pass found a real argument; Max/Min compare through these
+    is_extended_real = True
+    is_real = True
+    is_positive = True
 
     def _eval_evalf(self, prec: int) -> sympy.Expr:
         return self.definition(self.args[0])._eval_evalf(prec)
@@ -364,12 +365,25 @@ def _symbolic(expr: Expr, wrt: tuple[str, ...], budget: float) -> tuple[tuple | 
     if len(expr.nodes) > WHOLE_EXPRESSION_LIMIT:
         return None, []
     try:
-        with time_budget(budget):
+        with time_budget(min(budget, SYMBOLIC_BUDGET) if budget > 0 else SYMBOLIC_BUDGET):
             return _derivatives(expr, wrt), []
     except BudgetExceeded:
         return None, ["time budget"]
     except _SYMPY_TROUBLE as problem:
         return None, [_trouble(problem)]
+
+
+def _stable(method: Callable[[], ExactResult]) -> ExactResult:
+    """Evaluate at 50 digits, then at twice as many until two precisions round to the same floats:
+    cancellation (1 - tanh(60)**2 needs 70 digits) can eat any fixed number of digits."""
+    previous = None
+    for digits in (DIGITS, 2 * DIGITS, 4 * DIGITS, 8 * DIGITS, 16 * DIGITS):
+        with mpmath.workdps(digits):
+            result = method()
+        if previous is not None and previous.values == result.values:
+            break
+        previous = result
+    return result
 
 
 def _at_point(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], symbolic: tuple | None, rules: dict,
@@ -383,7 +397,7 @@ def _at_point(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], symboli
     for method in methods:
         try:
             with time_budget(budget):
-                result = method()
+                result = _stable(method)
         except BudgetExceeded:
             reasons.append("time budget")
             continue

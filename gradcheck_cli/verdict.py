@@ -20,6 +20,7 @@ from .numeric import COMPLEX_STEP, EPS, Differences
 SEVERITY = ("pass", "kink", "inconclusive", "mismatch", "error")
 SAFETY = 10.0  # how many estimated errors apart two numbers may be before we call them different
 JUDGEABLE = 0.01  # a numerical estimate whose relative error may exceed this cannot judge
+UNDERFLOW = 1e-300  # below this float64 is subnormal or nearly so: differences there say nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +89,21 @@ def _numerical_judge(analytic: float, x: float, d: Differences, complex_step: fl
         slack = SAFETY * d.error_estimate + 1e-6 * max(abs(low), abs(high)) + tol.atol
         return d.centered, "centered", low - slack <= analytic <= high + slack, True, slack
     if complex_step is not None and math.isfinite(complex_step):  # no subtraction: as accurate as f itself
-        allowance = 4 * rounding + 10 * COMPLEX_STEP ** 2 * max(1.0, abs(x), abs(d.second))  # its O(h**2) truncation
+        # its truncation is h**2 * (third derivative)/6, as the centered one's: scale that measured error down
+        truncation = (COMPLEX_STEP * max(1.0, abs(x)) / d.h_centered) ** 2 * d.error_estimate
+        allowance = 4 * rounding + SAFETY * truncation
         return complex_step, "complex", _close(analytic, complex_step, tol, allowance), True, allowance
     allowance = rounding + SAFETY * d.error_estimate
     judgeable = d.reliable and d.error_estimate <= JUDGEABLE * max(abs(analytic), abs(d.centered), 1e-300)
     return d.richardson, "richardson", _close(analytic, d.centered, tol, allowance), judgeable, allowance
 
 
-def judge(var: str, analytic: float, magnitude: float, x: float, d: Differences, exact: float | None,
+def judge(var: str, analytic: float, magnitude: float, noise: float, x: float, d: Differences, exact: float | None,
           exact_expr: str | None, expected: float | None, complex_step: float | None, tol: Tolerances,
           kink: Kink | None) -> GradientCheck:
-    rounding = 16 * EPS * (magnitude + abs(x * d.second) if math.isfinite(d.second) else magnitude)
+    """`magnitude`: the backward pass on absolute values; `noise`: how far forward rounding moves the gradient."""
+    backprop_rounding = 16 * EPS * (magnitude + abs(x * d.second) if math.isfinite(d.second) else magnitude) + UNDERFLOW
+    rounding = backprop_rounding + noise
     best, best_method, numeric_ok, judgeable, allowance = _numerical_judge(analytic, x, d, complex_step, kink, tol, rounding)
     exact_ok = exact is None or _close(analytic, exact, tol, rounding)
     reference = exact if exact is not None else analytic
@@ -125,6 +130,9 @@ def judge(var: str, analytic: float, magnitude: float, x: float, d: Differences,
         status = "inconclusive"
         diagnosis = (f"finite differences cannot judge here (estimated error {d.error_estimate:.3g}"
                      f"{'' if d.reliable else ', and halving h does not shrink it as h**2 should'}) and there is no exact value")
+    elif exact is not None and not _close(analytic, exact, tol, backprop_rounding):
+        diagnosis = (f"ill-conditioned in float64: rounding of the forward values moves this gradient by up to ~{noise:.2g}, "
+                     f"and exact differs by {abs(analytic - exact):.2g} — within that, so not a wrong rule")
     elif not centered_ok and best_method != "centered" and kink is None:
         diagnosis = (f"finite-difference trouble (step size or conditioning): the centered difference is off by "
                      f"{relative_error(analytic, d.centered):.2g} relative; {best_method}"

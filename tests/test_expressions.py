@@ -30,11 +30,14 @@ def test_every_example_file_is_green_even_with_strict(report):
     assert data["summary"]["total"] == data["summary"]["pass"] >= 150
 
 
-def test_every_example_file_holds_cases_and_every_case_used_sympy(report):
+def test_every_example_file_holds_cases_and_every_case_has_an_exact_value(report):
     files = sorted(p.name for p in EXPRESSIONS.glob("*.gc"))
     assert files == ["cs231n.gc", "hacker_guide.gc", "identities.gc", "micrograd.gc", "sigmoid.gc"]
     assert all(cases_of(report, name) for name in files)
-    assert all(c["exact_method"] == "sympy" for c in report[1]["cases"])
+    # small expressions get SymPy's whole formula; the long ones (micrograd's) the chained local rules
+    assert all(c["exact_method"] in ("sympy", "chain") for c in report[1]["cases"])
+    assert all(g["exact"] is not None for c in report[1]["cases"] for g in c["gradients"])
+    assert sum(c["exact_method"] == "sympy" for c in report[1]["cases"]) > len(report[1]["cases"]) // 2
 
 
 def gradient(case: dict, var: str) -> dict:
