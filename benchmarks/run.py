@@ -33,7 +33,12 @@ def code_version() -> str:
     """HEAD of the repo and whether gradcheck_cli has uncommitted changes (read-only git; no index refresh)."""
     import subprocess
 
+    import importlib.util
+
     root = Path(__file__).resolve().parent.parent
+    package = Path(importlib.util.find_spec("gradcheck_cli").origin).resolve().parent
+    if root not in package.parents:
+        return f"gradcheck_cli from {package} (not this repo's tree)"
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, env=env).stdout.strip()
@@ -326,28 +331,32 @@ def scale_section(quick: bool, repeats: int) -> str:
 
 
 def largest_within(method: str, limit: float, repeats: int, quick: bool) -> tuple[int, float, int | None, float | None]:
-    """Grow the expression x2 until the method takes > limit, then bisect that octave twice (geometrically)."""
+    """Grow the expression x2 until the method takes > limit, then bisect that octave twice (geometrically).
+
+    Returns the largest size within the limit, its time, the smallest size found beyond it and its time
+    (None: the 5 s budget ran out).
+    """
     def measure(size: int) -> float | None:
-        t = worker("exact", method, str(size), str(repeats)).get("seconds")
-        return None if t is None or t > limit else t
+        return worker("exact", method, str(size), str(repeats)).get("seconds")
+
+    def within(t: float | None) -> bool:
+        return t is not None and t <= limit
 
     size, best, best_time, over, over_time = 4, 0, 0.0, None, None
     while size <= (1_000 if quick else 200_000):
         t = measure(size)
-        if t is None:
-            over = size
+        if not within(t):
+            over, over_time = size, t
             break
         best, best_time = size, t
         size *= 2
     for _ in range(2 if over is not None and best else 0):
         middle = round((best * over) ** 0.5)
         t = measure(middle)
-        if t is None:
-            over = middle
-        else:
+        if within(t):
             best, best_time = middle, t
-    if over is not None:
-        over_time = worker("exact", method, str(over), "1").get("seconds")
+        else:
+            over, over_time = middle, t
     return best, best_time, over, over_time
 
 
@@ -385,11 +394,11 @@ def batch_file(lines: int, seed: int = 7) -> str:
 
 
 def batch_section(quick: bool, repeats: int) -> str:
-    title = "### Batch throughput: `gradcheck check FILE`, generated 1,000-line file\n\n"
+    lines = 100 if quick else 1_000
+    title = f"### Batch throughput: `gradcheck check FILE`, generated {lines:,}-line file (median of {repeats}; a run over 20 s counts alone)\n\n"
     available, help_text = check_command_available()
     if not available:
         return title + "n/a (check command not available)"
-    lines = 100 if quick else 1_000
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "batch.gc"

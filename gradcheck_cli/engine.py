@@ -58,7 +58,10 @@ def perturbed_forward(graph: Graph, inputs: dict[str, Array], seed: int = 0) -> 
     with np.errstate(all="ignore"):
         for index, node in enumerate(graph.nodes):
             value = leaf(index) if not node.inputs else GATES[node.op].forward(*[values[i] for i in node.inputs])
-            values.append(value * (1 + eps * rng.uniform(-1, 1, size=np.shape(value))))  # constants too: pi, 0.1
+            if node.op == "const" and float(node.value).is_integer():
+                values.append(value)  # integers are exact, and (-x)**2.0000000000000004 would be nan
+            else:
+                values.append(value * (1 + eps * rng.uniform(-1, 1, size=np.shape(value))))  # pi and 0.1 are rounded too
     return values
 
 
