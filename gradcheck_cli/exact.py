@@ -374,13 +374,14 @@ def _symbolic(expr: Expr, wrt: tuple[str, ...], budget: float) -> tuple[tuple | 
 
 
 def _stable(method: Callable[[], ExactResult]) -> ExactResult:
-    """Evaluate at 50 digits, then at twice as many until two precisions round to the same floats:
-    cancellation (1 - tanh(60)**2 needs 70 digits) can eat any fixed number of digits."""
+    """Evaluate at 50 digits, then at twice as many until two precisions round to the same nonzero floats
+    (up to 800 digits): cancellation (1 - tanh(60)**2 needs 70 digits) can eat any fixed number of digits."""
     previous = None
     for digits in (DIGITS, 2 * DIGITS, 4 * DIGITS, 8 * DIGITS, 16 * DIGITS):
         with mpmath.workdps(digits):
             result = method()
-        if previous is not None and previous.values == result.values:
+        settled = all(v != 0 for v in result.values.values() if v is not None)  # 0 may be all digits cancelling
+        if previous is not None and previous.values == result.values and settled:
             break
         previous = result
     return result
