@@ -23,6 +23,7 @@ class Options:
     tolerances: Tolerances = Tolerances()
     exact: bool = True
     exact_timeout: float = 5.0
+    exact_method: str = "auto"  # auto: SymPy's whole formula for small expressions, else chain; chain: always chain
     trace: bool = False
 
 
@@ -210,7 +211,7 @@ def check_points(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, .
     if options.exact and good_points:
         from .exact import exact_gradients  # SymPy only when the exact column is asked for
 
-        exact = exact_gradients(graph.expr, good_points, wrt, options.exact_timeout)
+        exact = exact_gradients(graph.expr, good_points, wrt, options.exact_timeout, options.exact_method == "auto")
     magnitudes = {name: result.magnitudes[i] for name, i in zip(graph.variables, graph.variable_nodes)}
 
     def judge_point(k: int, j: int, noise: dict[str, float]) -> tuple[GradientCheck, ...]:

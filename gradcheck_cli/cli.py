@@ -96,6 +96,8 @@ def main() -> None:
 @click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance added to every comparison.")
 @click.option("--expect", metavar="dx=VALUE,dy=EXPR", help="Your claimed gradient: numbers or expressions in the variables.")
 @click.option("--exact-timeout", type=click.FloatRange(min=0), default=5.0, show_default=True, help="Seconds the SymPy column may take per point (0 = no limit).")
+@click.option("--exact-method", type=click.Choice(["auto", "chain"]), default="auto", show_default=True,
+              help="auto: SymPy's whole formula for small expressions (slow: ~10-30 ms each), else chained local rules; chain: always the chained rules (no formula, ~10x faster).")
 @click.option("--no-exact", is_flag=True, help="Skip the SymPy column.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--trace", is_flag=True, help="Show the staged computation: every gate's value and gradient.")
@@ -106,7 +108,7 @@ def main() -> None:
                    "[default: forward,centered,best; forward,centered with --expect].")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: float | None, rtol: float, atol: float,
-                 expect: str | None, exact_timeout: float, no_exact: bool, output_format: str, trace: bool,
+                 expect: str | None, exact_timeout: float, exact_method: str, no_exact: bool, output_format: str, trace: bool,
                  samples: int | None, seed: int, methods: str | None, strict: bool) -> None:
     """Check the gradient of EXPRESSION at one or more points.
 
@@ -147,7 +149,8 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
                 if name not in graph.variables:
                     raise UsageError(f"--wrt names '{name}', which is not a variable of the expression ({', '.join(graph.variables)})")
         claims = parse_claims(expect, graph.variables) if expect else {}
-        options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout, trace=trace)
+        options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
+                          exact_method=exact_method, trace=trace)
         parsed_points = [parse_point(p, graph.variables) if graph.variables else {} for p in points]
         if samples:
             drawn, tried = sample_points(graph, claims, samples, seed)

@@ -46,8 +46,11 @@ class sigma(sympy.Function):
         return self.definition(self.args[0])._eval_evalf(prec)
 
     def fdiff(self, argindex: int = 1) -> sympy.Expr:
-        t = sympy.Dummy("t", real=True)
-        return sympy.diff(self.definition(t), t).subs(t, self.args[0])
+        return _SIGMA_DERIVATIVE.xreplace({_T: self.args[0]})
+
+
+_T = sympy.Dummy("t", real=True)
+_SIGMA_DERIVATIVE = sympy.diff(sigma.definition(_T), _T)  # once, at import: diff + subs per use cost ~10 ms
 
 
 # SymPy counterpart of each operation (independent of gates.py).
@@ -228,9 +231,19 @@ def evaluate(expression: sympy.Basic, env: dict[sympy.Basic, mpmath.mpf]) -> mpm
 
 # --- the two methods ---------------------------------------------------------------------------------
 
-def _derivatives(expr: Expr, wrt: tuple[str, ...]) -> tuple[dict[str, sympy.Expr], dict[str, sympy.Symbol]]:
+@dataclass(frozen=True, slots=True)
+class _Symbolic:
+    """The whole expression's derivatives, their printed formulas and the symbols to evaluate them at."""
+
+    derivatives: dict[str, sympy.Expr]
+    formulas: dict[str, str]
+    symbols: dict[str, sympy.Symbol]
+
+
+def _derivatives(expr: Expr, wrt: tuple[str, ...]) -> _Symbolic:
     f, symbols = to_sympy(expr)
-    return {name: sympy.diff(f, symbols[name]) for name in wrt}, symbols
+    derivatives = {name: sympy.diff(f, symbols[name]) for name in wrt}
+    return _Symbolic(derivatives, {n: _formula(d) for n, d in derivatives.items()}, symbols)
 
 
 def _formula(derivative: sympy.Expr) -> str:
@@ -238,18 +251,17 @@ def _formula(derivative: sympy.Expr) -> str:
     return text if len(text) <= FORMULA_LIMIT else text[:FORMULA_LIMIT] + "…"
 
 
-def _evaluate_derivatives(derivatives: dict[str, sympy.Expr], symbols: dict[str, sympy.Symbol],
-                          point: dict[str, float]) -> ExactResult:
-    env = {symbols[name]: mpmath.mpf(point[name]) for name in symbols}
+def _evaluate_derivatives(symbolic: _Symbolic, point: dict[str, float]) -> ExactResult:
+    env = {symbolic.symbols[name]: mpmath.mpf(point[name]) for name in symbolic.symbols}
     values: dict[str, float | None] = {}
     notes = []
-    for name, derivative in derivatives.items():
+    for name, derivative in symbolic.derivatives.items():
         try:
             values[name] = float(evaluate(derivative, env))
         except (NotReal, ZeroDivisionError) as problem:
             values[name] = None
             notes.append(f"d/d{name}: {problem}")
-    return ExactResult(values, {n: _formula(d) for n, d in derivatives.items()}, "sympy", "; ".join(notes) or None)
+    return ExactResult(values, dict(symbolic.formulas), "sympy", "; ".join(notes) or None)
 
 
 _ARITY = {"neg": 1, "add": 2, "sub": 2, "mul": 2, "div": 2, "pow": 2, "max": 2, "min": 2}
@@ -360,7 +372,7 @@ def _trouble(problem: BaseException) -> str:
     return "too deep for SymPy" if isinstance(problem, RecursionError) else f"SymPy: {problem}"
 
 
-def _symbolic(expr: Expr, wrt: tuple[str, ...], budget: float) -> tuple[tuple | None, list[str]]:
+def _symbolic(expr: Expr, wrt: tuple[str, ...], budget: float) -> tuple[_Symbolic | None, list[str]]:
     """(derivatives, symbols) of the whole expression when it is small enough and fits the budget."""
     if len(expr.nodes) > WHOLE_EXPRESSION_LIMIT:
         return None, []
@@ -387,13 +399,13 @@ def _stable(method: Callable[[], ExactResult]) -> ExactResult:
     return result
 
 
-def _at_point(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], symbolic: tuple | None, rules: dict,
+def _at_point(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], symbolic: _Symbolic | None, rules: dict,
               reasons: list[str], budget: float) -> ExactResult:
     """The symbolic derivative evaluated at `point`, else the chain method, each within `budget` seconds."""
     started = time.perf_counter()
     methods: list[Callable[[], ExactResult]] = [lambda: _chain(expr, point, wrt, rules)]
     if symbolic is not None:
-        methods.insert(0, lambda: _evaluate_derivatives(*symbolic, point))
+        methods.insert(0, lambda: _evaluate_derivatives(symbolic, point))
     reasons = list(reasons)
     for method in methods:
         try:
@@ -411,11 +423,12 @@ def _at_point(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], symboli
     return _skipped(wrt, reasons, time.perf_counter() - started)
 
 
-def exact_gradients(expr: Expr, points: list[dict[str, float]], wrt: tuple[str, ...], budget: float = 5.0) -> list[ExactResult]:
+def exact_gradients(expr: Expr, points: list[dict[str, float]], wrt: tuple[str, ...], budget: float = 5.0,
+                    formula: bool = True) -> list[ExactResult]:
     """Exact df/d(each of wrt) at each point: one symbolic derivative for all points while it fits
-    `budget` seconds, else the chain method, which gets `budget` seconds per point."""
+    `budget` seconds, else (or with formula=False) the chain method, which gets `budget` seconds per point."""
     with mpmath.workdps(DIGITS):
-        symbolic, reasons = _symbolic(expr, wrt, budget)
+        symbolic, reasons = _symbolic(expr, wrt, budget) if formula else (None, [])
         rules: dict = {}  # local rules are derived once and shared by every point
         return [_at_point(expr, point, wrt, symbolic, rules, reasons, budget) for point in points]
 

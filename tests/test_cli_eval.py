@@ -438,3 +438,12 @@ def test_no_exact_never_imports_sympy():
         "assert r.exit_code == 0, r.output\n"
         "print('sympy' in sys.modules)\n"
     ) == "False"
+
+
+def test_exact_method_chain_gives_the_same_exact_value_without_a_formula(cli):
+    auto = json.loads(cli("eval", "sigma(x)*tanh(y)", "--at", "x=0.3,y=-1.2", "--format", "json").stdout)["cases"][0]
+    chain = json.loads(cli("eval", "sigma(x)*tanh(y)", "--at", "x=0.3,y=-1.2", "--format", "json",
+                           "--exact-method", "chain").stdout)["cases"][0]
+    assert (auto["exact_method"], chain["exact_method"]) == ("sympy", "chain")
+    assert [g["exact"] for g in chain["gradients"]] == [g["exact"] for g in auto["gradients"]]
+    assert all(g["exact_expr"] is None for g in chain["gradients"])
