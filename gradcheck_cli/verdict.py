@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import ExitCode
 from .numeric import COMPLEX_STEP, EPS, Differences
 
@@ -90,7 +92,8 @@ def _numerical_judge(analytic: float, x: float, d: Differences, complex_step: fl
         return d.centered, "centered", low - slack <= analytic <= high + slack, True, slack
     if complex_step is not None and math.isfinite(complex_step):  # no subtraction: as accurate as f itself
         # its truncation is h**2 * (third derivative)/6, as the centered one's: scale that measured error down
-        truncation = (COMPLEX_STEP * max(1.0, abs(x)) / d.h_centered) ** 2 * d.error_estimate
+        with np.errstate(over="ignore"):  # a tiny --h makes this ratio huge: then inf, an allowance that forgives all
+            truncation = float((COMPLEX_STEP * max(1.0, abs(x)) / np.float64(d.h_centered)) ** 2 * d.error_estimate)
         allowance = 4 * rounding + SAFETY * truncation
         return complex_step, "complex", _close(analytic, complex_step, tol, allowance), True, allowance
     allowance = rounding + SAFETY * d.error_estimate
