@@ -30,31 +30,13 @@ from gradcheck_cli.engine import forward
 from gradcheck_cli.graph import build_graph
 from gradcheck_cli.parser import parse
 from gradcheck_cli.verdict import relative_error
+from run import code_version  # benchmarks/run.py: this script's directory is sys.path[0]
 
 VARIABLES = ("x", "y", "z")
 CONSTANTS = ("0.5", "2", "3", "0.1", "1.5", "10")  # 0.1 on purpose: the exact column reads it as 1/10
 METHODS = ("analytic", "forward", "centered", "richardson", "complex_step")
 UNARY = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigma")
 BINARY = ("add", "sub", "mul", "div", "pow")
-
-
-def code_version() -> str:
-    """HEAD of the repo and whether gradcheck_cli has uncommitted changes (read-only git; no index refresh)."""
-    import subprocess
-
-    import importlib.util
-
-    root = Path(__file__).resolve().parent.parent
-    package = Path(importlib.util.find_spec("gradcheck_cli").origin).resolve().parent
-    if root not in package.parents:
-        return f"gradcheck_cli from {package} (not this repo's tree)"
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, env=env).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "gradcheck_cli"], capture_output=True, text=True, env=env).stdout.strip()
-    except OSError:
-        return "unknown"
-    return head + (" + uncommitted changes in gradcheck_cli" if dirty else "") if head else "unknown"
 
 
 # --- case generation ---------------------------------------------------------------------------------
