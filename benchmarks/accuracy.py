@@ -21,7 +21,6 @@ import sys
 import time
 from dataclasses import dataclass
 from multiprocessing import Pool
-from pathlib import Path
 
 import numpy as np
 

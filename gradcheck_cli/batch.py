@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import time
-import zlib
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator
 
@@ -22,7 +21,6 @@ import numpy as np
 
 from .check import CaseResult, Claim, Options, check_points, parse_assignments, parse_claims, parse_point, split_top_level
 from .errors import FileError, FormatError, GradcheckError, Position
-from .gates import GATES
 from .graph import Graph, build_graph
 from .sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
 from .parser import parse, parse_constant
