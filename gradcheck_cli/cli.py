@@ -6,6 +6,7 @@ Nothing heavy is imported at module level, so `gradcheck --help` loads neither n
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 import click
@@ -71,6 +72,9 @@ class _Group(click.Group):
             _fail(error)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # `gradcheck ... | head`: the reader left; say nothing more, and flush nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(ExitCode.TOOL_ERROR)
         except Exception as problem:  # noqa: BLE001
             click.echo(f"gradcheck: internal error: {type(problem).__name__}: {problem} (please report it with the command)", err=True)
             sys.exit(ExitCode.TOOL_ERROR)
