@@ -65,8 +65,8 @@ def _open_output(path: str | None):
 @click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True, help="Relative tolerance of every comparison.")
 @click.option("--atol", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Absolute tolerance added to every comparison.")
 @click.option("--exact-timeout", type=float, default=5.0, show_default=True, help="Seconds the SymPy column may take per point (0 = no limit).")
-@click.option("--exact-method", type=click.Choice(["auto", "chain"]), default="auto", show_default=True,
-              help="auto: SymPy's whole formula for small expressions (slow: ~10-30 ms each), else chained local rules; chain: always the chained rules (no formula, ~10x faster).")
+@click.option("--exact-method", type=click.Choice(["auto", "chain"]), default="chain", show_default=True,
+              help="chain: SymPy's local derivatives chained at 50 digits (exact value, no formula); auto: also SymPy's whole formula for small expressions (in JSON; ~10x slower).")
 @click.option("--no-exact", is_flag=True, help="Skip the SymPy column (much faster).")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def check_command(paths: tuple[str, ...], output_format: str, output: str | None, samples: int, seed: int, jobs: int,

@@ -34,10 +34,23 @@ def test_every_example_file_holds_cases_and_every_case_has_an_exact_value(report
     files = sorted(p.name for p in EXPRESSIONS.glob("*.gc"))
     assert files == ["cs231n.gc", "hacker_guide.gc", "identities.gc", "micrograd.gc", "sigmoid.gc"]
     assert all(cases_of(report, name) for name in files)
-    # small expressions get SymPy's whole formula; the long ones (micrograd's) the chained local rules
-    assert all(c["exact_method"] in ("sympy", "chain") for c in report[1]["cases"])
-    assert all(g["exact"] is not None for c in report[1]["cases"] for g in c["gradients"])
-    assert sum(c["exact_method"] == "sympy" for c in report[1]["cases"]) > len(report[1]["cases"]) // 2
+    # check's default exact column chains SymPy's local derivatives: a value for every case, no formula
+    assert all(c["exact_method"] == "chain" for c in report[1]["cases"])
+    assert all(g["exact"] is not None and g["exact_expr"] is None for c in report[1]["cases"] for g in c["gradients"])
+
+
+def test_exact_method_auto_adds_sympy_formulas_and_agrees_with_chain(report):
+    result = CliRunner().invoke(main, ["check", str(EXPRESSIONS / "cs231n.gc"), "--format", "json", "--exact-method", "auto"],
+                                catch_exceptions=False)
+    auto = json.loads(result.stdout)["cases"]
+    chain = cases_of(report, "cs231n.gc")
+    assert result.exit_code == 0 and len(auto) == len(chain) > 5
+    # small expressions get SymPy's whole formula (the long ones would fall back to the chain)
+    assert sum(c["exact_method"] == "sympy" for c in auto) > len(auto) // 2
+    assert all(g["exact_expr"] for c in auto if c["exact_method"] == "sympy" for g in c["gradients"])
+    for a, c in zip(auto, chain):
+        for ga, gc in zip(a["gradients"], c["gradients"]):
+            assert ga["exact"] == pytest.approx(gc["exact"], rel=1e-15, abs=1e-300)
 
 
 def gradient(case: dict, var: str) -> dict:
