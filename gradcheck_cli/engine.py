@@ -18,24 +18,33 @@ Array = np.ndarray
 
 
 class _Leaves:
-    """Input arrays for the variables and constants of one pass (equal constants share one array)."""
+    """Input arrays for the variables of one pass; a constant is one float64 scalar shared by every point
+    (x**2 with a scalar exponent takes numpy's fast path: ~20x faster than an array of 2.0s on 701 points)."""
 
     def __init__(self, graph: Graph, inputs: dict[str, Array], dtype: type):
         self.size = max((np.size(v) for v in inputs.values()), default=1)
         self.graph, self.inputs, self.dtype = graph, inputs, dtype
-        self.constants: dict[float, Array] = {}
 
     def __call__(self, index: int) -> Array:
         node = self.graph.nodes[index]
         if node.op == "var":
             return np.broadcast_to(np.asarray(self.inputs[node.label], dtype=self.dtype), (self.size,))
-        if node.value not in self.constants:
-            self.constants[node.value] = np.full(self.size, node.value, dtype=self.dtype)
-        return self.constants[node.value]
+        return np.float64(node.value)
+
+    def full(self, value: Array) -> Array:
+        """`value` as one entry per point (constants and constant-only gates are scalars)."""
+        return np.broadcast_to(value, (self.size,))
+
+
+def at_point(value: Array, k: int) -> Array:
+    """A node's value at point k: constants and constant-only gates are one scalar for every point."""
+    return value[k] if np.ndim(value) else value
 
 
 def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> list[Array]:
-    """Every node's value (the staged forward pass); `inputs` maps each variable to an array of points."""
+    """Every node's value (the staged forward pass); `inputs` maps each variable to an array of points.
+
+    Nodes that depend on no variable hold one scalar (read them with at_point); f has one entry per point."""
     leaf = _Leaves(graph, inputs, dtype)
     values: list[Array] = []
     with np.errstate(all="ignore"):
@@ -44,6 +53,7 @@ def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) ->
                 values.append(leaf(index))
             else:
                 values.append(GATES[node.op].forward(*[values[i] for i in node.inputs]))
+    values[-1] = leaf.full(values[-1])
     return values
 
 
@@ -61,7 +71,8 @@ def perturbed_forward(graph: Graph, inputs: dict[str, Array], seed: int = 0) -> 
             if node.op == "const" and float(node.value).is_integer():
                 values.append(value)  # integers are exact, and (-x)**2.0000000000000004 would be nan
             else:
-                values.append(value * (1 + eps * rng.uniform(-1, 1, size=np.shape(value))))  # pi and 0.1 are rounded too
+                values.append(value * (1 + eps * rng.uniform(-1, 1, size=leaf.size)))  # pi and 0.1 are rounded too
+    values[-1] = leaf.full(values[-1])
     return values
 
 
@@ -84,7 +95,7 @@ def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.floa
                 branches[index] = gate.branch(*args)
             for i in drops[index]:
                 del values[i]
-    return values[graph.output], branches
+    return leaf.full(values[graph.output]), {g: leaf.full(sign) for g, sign in branches.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +139,7 @@ def variable_gradients(graph: Graph, result: Backward) -> dict[str, Array]:
 
 def first_nonfinite(graph: Graph, values: list[Array], point: int = 0) -> int | None:
     """The first gate whose value is nan/inf although its inputs are finite (where the trouble starts)."""
-    column = np.array([v[point] for v in values])
+    column = np.array([at_point(v, point) for v in values])
     finite = np.isfinite(column)
     for index in np.flatnonzero(~finite).tolist():
         if all(finite[i] for i in graph.nodes[index].inputs):
@@ -141,10 +152,15 @@ _STACK_LIMIT = 20_000_000  # values (nodes x points) stacked into one array at m
 
 def _per_point(arrays: list[Array], measure, combine: np.ufunc) -> Array:
     """combine(measure(array)) over all arrays, per point: one numpy call when the stack fits in memory."""
-    if len(arrays) * np.size(arrays[0]) <= _STACK_LIMIT:
-        return combine.reduce(measure(np.array(arrays)), axis=0)
-    result = measure(arrays[0])
-    for a in arrays[1:]:  # too large to stack: one vector op per node instead
+    scalars: list[Array] = []  # constants: one value for every point
+    full: list[Array] = []
+    for a in arrays:
+        (full if a.ndim else scalars).append(a)
+    size, arrays = len(full[0]), full  # f is always full, so there is one
+    result = np.broadcast_to(combine.reduce(measure(np.array(scalars))), (size,)) if scalars else measure(arrays.pop())
+    if len(arrays) * size <= _STACK_LIMIT:
+        return combine(result, combine.reduce(measure(np.array(arrays)), axis=0)) if arrays else np.array(result)
+    for a in arrays:  # too large to stack: one vector op per node instead
         result = combine(result, measure(a))
     return result
 
@@ -167,9 +183,9 @@ def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Arra
             if not node.inputs or not np.isfinite(grads[index][point]):
                 continue
             gate = GATES[node.op]
-            args = [values[i][point:point + 1] for i in node.inputs]
+            args = [np.atleast_1d(at_point(values[i], point)) for i in node.inputs]
             for position, i in enumerate(node.inputs):
-                local = gate.partials[position](values[index][point:point + 1], *args)
+                local = gate.partials[position](np.atleast_1d(at_point(values[index], point)), *args)
                 if graph.nodes[i].needs_grad and not np.all(np.isfinite(local * grads[index][point])):
                     return index
     return None
