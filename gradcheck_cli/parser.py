@@ -12,7 +12,7 @@ import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
 from .errors import InputLimitError, ParseError, Position
 
@@ -91,10 +91,8 @@ class Expr:
         return f"Expr({self.text[:60]!r}, {len(self.nodes)} nodes)"
 
 
-class _Token(NamedTuple):
-    kind: str
-    text: str
-    start: int
+# (kind, text, start): plain tuples, as a NamedTuple's Python-level constructor doubles tokenizing time
+_Token = tuple[str, str, int]
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -110,13 +108,14 @@ def _tokenize(text: str) -> list[_Token]:
             hint = _HINTS.get(char)
             shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
             raise ParseError(f"unexpected character {shown}" + (f" ({hint})" if hint else ""), Position(text, pos))
-        append(_Token(kind, match.group(), match.start()))
-    append(_Token("end", "", len(text)))
+        append((kind, match.group(), match.start()))
+    append(("end", "", len(text)))
     return tokens
 
 
 def _describe(token: _Token) -> str:
-    return "the end of the expression" if token.kind == "end" else repr(shorten(token.text))
+    kind, text, _ = token
+    return "the end of the expression" if kind == "end" else repr(shorten(text))
 
 
 def shorten(text: str, limit: int = 40) -> str:
@@ -157,27 +156,27 @@ class _Parser:
         self.operands.append(len(self.nodes) - 1)
 
     def parse(self) -> Expr:
-        tokens = self.tokens
+        tokens, stack = self.tokens, self.stack
         expect_operand = True
         i = 0
         while True:
-            token = tokens[i]
+            kind, text, start = tokens[i]
             if expect_operand:
                 i, expect_operand = self.operand(i)
-            elif token.kind == "op":
-                op = BINARY_OPS[token.text]
+            elif kind == "op":
+                op = BINARY_OPS[text]
                 self.pop_operators(_PRECEDENCE[op], op in _RIGHT_ASSOC)
-                self.stack.append((op, token.start))
+                stack.append((op, start))
                 expect_operand = True
-            elif token.kind == "end":
+            elif kind == "rparen" or kind == "comma":
+                expect_operand = self.close(tokens[i])
+            elif kind == "end":
                 self.pop_operators(0, False)
-                if self.stack:
-                    raise self.error("unclosed '(' (missing ')')", self.stack[-1].start)
+                if stack:
+                    raise self.error("unclosed '(' (missing ')')", stack[-1].start)
                 break
-            elif token.kind in ("rparen", "comma"):
-                expect_operand = self.close(token)
             else:
-                raise self.error(f"missing operator before {_describe(token)}", token.start)
+                raise self.error(f"missing operator before {_describe(tokens[i])}", start)
             i += 1
         if not self.nodes:
             raise self.error("empty expression", 0)
@@ -185,57 +184,58 @@ class _Parser:
 
     def operand(self, i: int) -> tuple[int, bool]:
         """Read what may stand where an operand is expected; returns (last token used, expect_operand)."""
-        token = self.tokens[i]
-        end = token.start + len(token.text)
-        if token.kind == "num":
-            value = float(token.text)
-            if not math.isfinite(value):
-                raise self.error(f"number {shorten(token.text)} is too large for a float", token.start)
-            self.push(Node("num", (), token.start, end, "", value))
-            return i, False
-        if token.kind == "name":
-            name = ALIASES.get(token.text, token.text)
-            if self.tokens[i + 1].kind == "lparen":
+        kind, text, start = self.tokens[i]
+        end = start + len(text)
+        if kind == "name":
+            name = ALIASES.get(text, text)
+            if self.tokens[i + 1][0] == "lparen":
                 if name not in FUNCTIONS:
-                    guess = difflib.get_close_matches(token.text, [*FUNCTIONS, *ALIASES], n=1)
+                    guess = difflib.get_close_matches(text, [*FUNCTIONS, *ALIASES], n=1)
                     hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-                    raise self.error(f"unknown function '{shorten(token.text)}'{hint}; known: {', '.join(FUNCTIONS)}", token.start)
-                self.stack.append(_Frame(self.tokens[i + 1].start, name, token.start))
+                    raise self.error(f"unknown function '{shorten(text)}'{hint}; known: {', '.join(FUNCTIONS)}", start)
+                self.stack.append(_Frame(self.tokens[i + 1][2], name, start))
                 return i + 1, True  # the '(' is consumed with the name
             if name in FUNCTIONS:
-                raise self.error(f"'{token.text}' is a function; call it as {token.text}(...)", token.start)
-            if token.text in CONSTANTS:
-                self.push(Node("const", (), token.start, end, token.text, CONSTANTS[token.text]))
+                raise self.error(f"'{text}' is a function; call it as {text}(...)", start)
+            if text in CONSTANTS:
+                self.push(Node("const", (), start, end, text, CONSTANTS[text]))
             else:
-                self.push(Node("var", (), token.start, end, token.text))
+                self.push(Node("var", (), start, end, text))
             return i, False
-        if token.kind == "lparen":
-            self.stack.append(_Frame(token.start, None, token.start))
+        if kind == "num":
+            value = float(text)
+            if not math.isfinite(value):
+                raise self.error(f"number {shorten(text)} is too large for a float", start)
+            self.push(Node("num", (), start, end, "", value))
+            return i, False
+        if kind == "lparen":
+            self.stack.append(_Frame(start, None, start))
             return i, True
-        if token.kind == "op" and token.text in "+-":
-            self.stack.append(("neg" if token.text == "-" else "pos", token.start))
+        if kind == "op" and text in "+-":
+            self.stack.append(("neg" if text == "-" else "pos", start))
             return i, True
         top = self.stack[-1] if self.stack else None
-        if token.kind == "rparen" and isinstance(top, _Frame) and top.function:
+        if kind == "rparen" and isinstance(top, _Frame) and top.function:
             if top.arg_count:
-                raise self.error(f"missing argument after ',' in {top.function}()", token.start)
+                raise self.error(f"missing argument after ',' in {top.function}()", start)
             raise self.error(_arity_message(top.function, "0"), top.name_start)
-        what = "expression ends too early" if token.kind == "end" else f"unexpected {_describe(token)}"
-        raise self.error(f"{what}: expected a number, a variable, a function call or '('", token.start)
+        what = "expression ends too early" if kind == "end" else f"unexpected {_describe(self.tokens[i])}"
+        raise self.error(f"{what}: expected a number, a variable, a function call or '('", start)
 
     def close(self, token: _Token) -> bool:
         """A ')' or ',' after an operand: finish the argument; returns expect_operand."""
+        kind, _, start = token
         self.pop_operators(0, False)
         if not self.stack:
-            raise self.error(f"unmatched {_describe(token)}" if token.kind == "rparen" else "',' outside a function call", token.start)
+            raise self.error(f"unmatched {_describe(token)}" if kind == "rparen" else "',' outside a function call", start)
         frame = self.stack[-1]
         assert isinstance(frame, _Frame)
         frame.arg_count += 1
-        if token.kind == "comma":
+        if kind == "comma":
             if frame.function is None:
-                raise self.error("',' outside a function call", token.start)
+                raise self.error("',' outside a function call", start)
             if frame.arg_count >= FUNCTIONS[frame.function]:
-                raise self.error(_arity_message(frame.function, "more"), token.start)
+                raise self.error(_arity_message(frame.function, "more"), start)
             return True
         self.stack.pop()
         if frame.function is not None:
@@ -244,11 +244,11 @@ class _Parser:
                 raise self.error(_arity_message(frame.function, str(frame.arg_count)), frame.name_start)
             args = tuple(self.operands[-arity:])
             del self.operands[-arity:]
-            self.push(Node(frame.function, args, frame.name_start, token.start + 1))
+            self.push(Node(frame.function, args, frame.name_start, start + 1))
         else:
             inner = self.operands[-1]  # widen the span to cover the parentheses, for carets and --trace
             n = self.nodes[inner]
-            self.nodes[inner] = Node(n.op, n.args, min(n.start, frame.start), token.start + 1, n.name, n.value)
+            self.nodes[inner] = Node(n.op, n.args, min(n.start, frame.start), start + 1, n.name, n.value)
         return False
 
     def pop_operators(self, min_precedence: int, right_assoc: bool) -> None:
