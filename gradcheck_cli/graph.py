@@ -63,43 +63,51 @@ def build_graph(expr: Expr) -> Graph:
 
 def _build(expr: Expr) -> Graph:
     nodes: list[GraphNode] = []
+    append = nodes.append
     needs_grad: list[bool] = []  # parallel to nodes: read once per input below
+    last_use: list[int] = []  # parallel to nodes: the last node reading it (itself if none)
     graph_index: list[int] = []  # Expr node index -> Graph node index
     variable_node: dict[str, int] = {}
     counters: dict[str, int] = {}
     for expr_index, enode in enumerate(expr.nodes):
         op = enode.op
+        index = len(nodes)
         if op == "var":
             if enode.name not in variable_node:
-                variable_node[enode.name] = len(nodes)
-                nodes.append(GraphNode("var", (), enode.name, expr_index, 0.0, True))
+                variable_node[enode.name] = index
+                append(GraphNode("var", (), enode.name, expr_index, 0.0, True))
                 needs_grad.append(True)
+                last_use.append(index)
             graph_index.append(variable_node[enode.name])
             continue
         if op == "num" or op == "const":
-            nodes.append(GraphNode("const", (), enode.name or f"{enode.value:g}", expr_index, enode.value, False))
+            append(GraphNode("const", (), enode.name or f"{enode.value:g}", expr_index, enode.value, False))
             needs_grad.append(False)
         else:
             inputs = tuple([graph_index[a] for a in enode.args])
+            grad = False
+            for i in inputs:
+                grad = grad or needs_grad[i]
+                last_use[i] = index
             count = counters[op] = counters.get(op, 0) + 1
-            grad = any([needs_grad[i] for i in inputs])
-            nodes.append(GraphNode(op, inputs, f"{op}{count}", expr_index, 0.0, grad))
+            append(GraphNode(op, inputs, f"{op}{count}", expr_index, 0.0, grad))
             needs_grad.append(grad)
-        graph_index.append(len(nodes) - 1)
+        last_use.append(index)
+        graph_index.append(index)
     last = nodes[-1]  # the root is always created last; a bare variable or constant keeps its own label
     if last.op not in ("var", "const"):
         nodes[-1] = GraphNode(last.op, last.inputs, "f", last.expr_index, last.value, last.needs_grad)
     variables = tuple(variable_node)
-    return Graph(expr, tuple(nodes), variables, tuple(variable_node[v] for v in variables), _dead_after(nodes))
+    return Graph(expr, tuple(nodes), variables, tuple(variable_node[v] for v in variables), _dead_after(last_use))
 
 
-def _dead_after(nodes: list[GraphNode]) -> tuple[tuple[int, ...], ...]:
-    last = list(range(len(nodes)))
-    for index, node in enumerate(nodes):
-        for i in node.inputs:
-            last[i] = index
-    grouped: dict[int, list[int]] = {}
-    for i, index in enumerate(last[:-1]):  # the output is never dropped
+def _dead_after(last_use: list[int]) -> tuple[tuple[int, ...], ...]:
+    """Per node, the inputs it reads for the last time (the output is never dropped)."""
+    grouped: list[list[int] | tuple[()]] = [()] * len(last_use)
+    for i, index in enumerate(last_use[:-1]):
         if index != i:
-            grouped.setdefault(index, []).append(i)
-    return tuple(tuple(grouped.get(index, ())) for index in range(len(nodes)))
+            if grouped[index]:
+                grouped[index].append(i)
+            else:
+                grouped[index] = [i]
+    return tuple([tuple(g) for g in grouped])
