@@ -174,6 +174,10 @@ def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_MET
         where = f"  at  {point_text(case.point)}" if case.point else ""
         console.print(Text.assemble(("✗ error", "bold red"), f"  {case.expr}{where}: {case.message}"))
         return
+    if not case.gradients:  # a constant expression, or --wrt naming nothing: f is all there is to show
+        console.print(Text.assemble(("f = ", "bold"), case.expr, ("  →  f = ", "bold"), number(case.value),
+                                    "  (no variables: nothing to differentiate)"))
+        return
     console.print(case_table(case, methods))
     if "best" in methods:
         console.print("  best: the most accurate numerical estimate — (cx) complex step, (ri) Richardson, (ce) centered at a kink")

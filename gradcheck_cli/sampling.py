@@ -52,6 +52,8 @@ def sample_points(graph: Graph, claims: dict[str, Claim], count: int, seed: int)
     """Up to `count` points (and how many were drawn), uniform in [-3, 3] rounded to 4 decimals, where everything is
     finite; points on a kink only when too few others exist."""
     names = graph.variables
+    if not names:  # a constant expression has one point, the empty one
+        return [{}], 0
     rng = _rng(seed, graph.expr.text.strip())
     scale = 10.0 ** SAMPLE_DECIMALS
     cap = max(16, _CANDIDATE_CELLS // max(1, len(graph.nodes)))

@@ -447,3 +447,15 @@ def test_exact_method_chain_gives_the_same_exact_value_without_a_formula(cli):
     assert (auto["exact_method"], chain["exact_method"]) == ("sympy", "chain")
     assert [g["exact"] for g in chain["gradients"]] == [g["exact"] for g in auto["gradients"]]
     assert all(g["exact_expr"] is None for g in chain["gradients"])
+
+
+# --- constant expressions -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("extra", [[], ["--samples", "3"]])
+def test_a_constant_expression_shows_its_value_and_passes(extra, cli):
+    result = cli("eval", "2*pi + sin(1)**2", *extra)
+    assert result.exit_code == 0, result.output
+    assert "no variables: nothing to differentiate" in result.output
+    case = strict_json(cli("eval", "2*pi + sin(1)**2", *extra, "--format", "json").stdout)["cases"]
+    assert len(case) == 1 and case[0]["point"] == {} and case[0]["gradients"] == []
+    assert case[0]["value"] == pytest.approx(2 * math.pi + math.sin(1) ** 2, rel=1e-15)
