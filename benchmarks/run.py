@@ -403,7 +403,7 @@ def batch_section(quick: bool, repeats: int) -> str:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "batch.gc"
         path.write_text(batch_file(lines))
-        for flags in ([], ["--no-exact"]):
+        for flags in ([], ["--exact-method", "auto"], ["--no-exact"]):  # default: the chained exact column
             for jobs in ("1", "2"):
                 options = [*flags, "--jobs", jobs]
                 if any(o.startswith("--") and o not in help_text for o in options):
