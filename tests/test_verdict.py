@@ -79,3 +79,30 @@ def test_exit_codes_come_from_the_statuses():
     assert exit_code(["pass", "mismatch"]) == ExitCode.FAILED
     assert exit_code(["error"]) == ExitCode.FAILED
     assert exit_code(["kink"], strict=True) == ExitCode.FAILED
+
+
+# check_points judges first without rounding allowances and measures them only where that is not a clean pass:
+# sound only if allowances never turn a clean pass into anything else (and never change what it reports)
+from hypothesis import given, strategies as st  # noqa: E402
+
+_relative = st.one_of(st.just(0.0), st.floats(-1e-5, 1e-5), st.floats(-1e-12, 1e-12))
+_optional = st.one_of(st.none(), _relative)
+
+
+@given(base=st.floats(-1e6, 1e6), analytic=_relative, centered=_relative, estimate=st.floats(0, 1e-3),
+       reliable=st.booleans(), exact=_optional, complex_step=_optional, expected=_optional,
+       magnitude=st.floats(0, 1e12), noise=st.floats(0, 1e3), second=st.floats(-1e6, 1e6))
+def test_rounding_allowances_never_change_a_clean_pass(base, analytic, centered, estimate, reliable, exact, complex_step,
+                                                       expected, magnitude, noise, second):
+    d = Differences(forward=base * (1 + centered), centered=base * (1 + centered), richardson=base * (1 + centered),
+                    error_estimate=abs(base) * estimate, reliable=reliable, left=base, right=base, second=second,
+                    h_forward=1.5e-8, h_centered=6e-6, crossed_gates=(), tied_gates=())
+
+    def at(m: float, n: float):
+        return judge("x", base * (1 + analytic), m, n, 1.0, d, None if exact is None else base * (1 + exact), None,
+                     None if expected is None else base * (1 + expected),
+                     None if complex_step is None else base * (1 + complex_step), Tolerances(), None)
+
+    clean = at(0.0, 0.0)
+    if clean.status == "pass" and clean.diagnosis is None:
+        assert at(magnitude, noise) == clean
