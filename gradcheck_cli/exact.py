@@ -11,6 +11,7 @@ Evaluation never goes through code generation: a small iterative evaluator maps 
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 import time
@@ -118,6 +119,12 @@ def number(value: float) -> sympy.Expr:
     if value == int(value) and abs(value) < 2 ** 53:
         return sympy.Integer(int(value))
     return sympy.Rational(repr(value))
+
+
+@functools.lru_cache(maxsize=4096)  # sympy.Rational parses the decimal: too slow to repeat per node and precision
+def _fraction(value: float) -> tuple[int, int]:
+    rational = number(value)
+    return int(rational.p), int(rational.q)
 
 
 def to_sympy(expr: Expr) -> tuple[sympy.Expr, dict[str, sympy.Symbol]]:
@@ -279,9 +286,10 @@ def compile_template(template: sympy.Expr, arguments: tuple[sympy.Symbol, ...]) 
         if node in arguments:
             k = arguments.index(node)
             built[node] = lambda env, k=k: env[k]
-        elif not node.args:
-            constant = _leaf_value(node, {})
-            built[node] = lambda env, c=constant: c
+        elif node.is_Integer:  # exact at every precision
+            built[node] = lambda env, c=mpmath.mpf(int(node)): c
+        elif not node.args:  # evaluated when called: a rule compiled at 50 digits may run at 800
+            built[node] = lambda env, c=node: _leaf_value(c, {})
         elif not expanded:
             stack.append((node, True))
             stack.extend((a, False) for a in node.args if a not in built)
@@ -300,11 +308,12 @@ class _LocalRule:
     partials: tuple[Compiled, ...]
 
 
-def _local_rule(op: str, exponent: sympy.Expr | None) -> _LocalRule:
+@functools.lru_cache(maxsize=1024)  # a pure function of its key: each process derives a rule once, not once per line
+def _local_rule(op: str, exponent: float | None) -> _LocalRule:
     """SymPy differentiates the operation's definition (sigma through its definition; a constant power as such)."""
     arguments = tuple(sympy.Symbol(f"t{k}", real=True) for k in range(_ARITY.get(op, 1)))
     if exponent is not None:  # x**2 as t0**2: d/dt0 = 2*t0, defined at 0 (t0**t1*t1/t0 is not)
-        value = arguments[0] ** exponent
+        value = arguments[0] ** number(exponent)
         partials = (sympy.diff(value, arguments[0]), sympy.Integer(0))
     else:
         value = SYMPY_OPS[op](*arguments)
@@ -320,7 +329,7 @@ def _rule_key(expr: Expr, index: int) -> tuple[str, float | None]:
     return node.op, None
 
 
-def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], rules: dict) -> ExactResult:
+def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactResult:
     """Forward values and adjoints in 50-digit mpmath, each node through its SymPy-derived local rule."""
     nodes = expr.nodes
     depends = [False] * len(nodes)
@@ -332,14 +341,13 @@ def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], rules: dic
             values.append(mpmath.mpf(point[node.name]))
             depends[index] = True
         elif node.op == "num":
-            values.append(_leaf_value(number(node.value), {}))
+            numerator, denominator = _fraction(node.value)
+            values.append(mpmath.mpf(numerator) / denominator)
         elif node.op == "const":
             values.append(_leaf_value(_CONSTANTS[node.name], {}))
         else:
             key = _rule_key(expr, index)
-            if key not in rules:
-                rules[key] = _local_rule(key[0], None if key[1] is None else number(key[1]))
-            values.append(rules[key].value(tuple(values[a] for a in node.args)))
+            values.append(_local_rule(*key).value(tuple(values[a] for a in node.args)))
             depends[index] = any(depends[a] for a in node.args)
         keys.append(key)
     adjoint: list[mpmath.mpf] = [mpmath.mpf(0)] * len(nodes)
@@ -348,7 +356,7 @@ def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], rules: dic
         node = nodes[index]
         if not node.args or adjoint[index] == 0:
             continue
-        rule = rules[keys[index]]
+        rule = _local_rule(*keys[index])
         env = tuple(values[a] for a in node.args)
         for partial, a in zip(rule.partials, node.args):
             if depends[a]:
@@ -399,11 +407,11 @@ def _stable(method: Callable[[], ExactResult]) -> ExactResult:
     return result
 
 
-def _at_point(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], symbolic: _Symbolic | None, rules: dict,
+def _at_point(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], symbolic: _Symbolic | None,
               reasons: list[str], budget: float) -> ExactResult:
     """The symbolic derivative evaluated at `point`, else the chain method, each within `budget` seconds."""
     started = time.perf_counter()
-    methods: list[Callable[[], ExactResult]] = [lambda: _chain(expr, point, wrt, rules)]
+    methods: list[Callable[[], ExactResult]] = [lambda: _chain(expr, point, wrt)]
     if symbolic is not None:
         methods.insert(0, lambda: _evaluate_derivatives(symbolic, point))
     reasons = list(reasons)
@@ -429,8 +437,7 @@ def exact_gradients(expr: Expr, points: list[dict[str, float]], wrt: tuple[str, 
     `budget` seconds, else (or with formula=False) the chain method, which gets `budget` seconds per point."""
     with mpmath.workdps(DIGITS):
         symbolic, reasons = _symbolic(expr, wrt, budget) if formula else (None, [])
-        rules: dict = {}  # local rules are derived once and shared by every point
-        return [_at_point(expr, point, wrt, symbolic, rules, reasons, budget) for point in points]
+        return [_at_point(expr, point, wrt, symbolic, reasons, budget) for point in points]
 
 
 def exact_gradient(expr: Expr, point: dict[str, float], wrt: tuple[str, ...], budget: float = 5.0) -> ExactResult:
