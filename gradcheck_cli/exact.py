@@ -47,11 +47,13 @@ class sigma(sympy.Function):
         return self.definition(self.args[0])._eval_evalf(prec)
 
     def fdiff(self, argindex: int = 1) -> sympy.Expr:
-        return _SIGMA_DERIVATIVE.xreplace({_T: self.args[0]})
+        return _sigma_derivative().xreplace({_T: self.args[0]})
 
 
 _T = sympy.Dummy("t", real=True)
-_SIGMA_DERIVATIVE = sympy.diff(sigma.definition(_T), _T)  # once, at import: diff + subs per use cost ~10 ms
+@functools.cache  # derived once (diff + subs per use cost ~10 ms), and only by expressions that use sigma
+def _sigma_derivative() -> sympy.Expr:
+    return sympy.diff(sigma.definition(_T), _T)
 
 
 # SymPy counterpart of each operation (independent of gates.py).
