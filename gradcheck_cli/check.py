@@ -144,7 +144,8 @@ def parse_claims(text: str, variables: tuple[str, ...], source_name: str | None 
         var = name[1:] if name.startswith("d") else ""
         if var not in variables:
             hint = f"'d{name}'" if name in variables else "d<variable>"
-            raise PointError(f"claim '{name}' names no variable of the expression (write {hint}; variables: {', '.join(variables)})", Position(text, name_offset, source_name=source_name))
+            known = f"write {hint}; variables: {', '.join(variables)}" if variables else "the expression has no variables"
+            raise PointError(f"claim '{name}' names no variable of the expression ({known})", Position(text, name_offset, source_name=source_name))
         if var in claims:
             raise PointError(f"'{name}' is claimed twice", Position(text, name_offset, source_name=source_name))
         try:

@@ -50,7 +50,7 @@ GATES: dict[str, Gate] = {g.name: g for g in (
     Gate("add", lambda a, b: a + b, (_one, _one)),
     Gate("sub", lambda a, b: a - b, (_one, _minus_one)),
     Gate("mul", lambda a, b: a * b, (lambda ans, a, b: b, lambda ans, a, b: a)),
-    Gate("div", lambda a, b: a / b, (lambda ans, a, b: 1 / b, lambda ans, a, b: -ans / b), domain="division by zero"),
+    Gate("div", lambda a, b: a / b, (lambda ans, a, b: 1 / b, lambda ans, a, b: -ans / b), domain="division by zero, or a quotient beyond the float range"),
     Gate("pow", lambda a, b: a ** b, (lambda ans, a, b: b * a ** (b - 1), lambda ans, a, b: ans * np.log(a)), domain="a**b needs a > 0 unless b is an integer, and a != 0 when b < 0"),
     Gate("neg", lambda a: -a, (_minus_one,)),
     Gate("sigma", _sigma, (lambda ans, a: ans * _sigma(-a),)),  # = ans*(1-ans), without 1-ans cancelling when saturated

@@ -459,3 +459,7 @@ def test_a_constant_expression_shows_its_value_and_passes(extra, cli):
     case = strict_json(cli("eval", "2*pi + sin(1)**2", *extra, "--format", "json").stdout)["cases"]
     assert len(case) == 1 and case[0]["point"] == {} and case[0]["gradients"] == []
     assert case[0]["value"] == pytest.approx(2 * math.pi + math.sin(1) ** 2, rel=1e-15)
+
+
+def test_a_claim_on_a_constant_expression_says_there_are_no_variables(cli, tool_error):
+    tool_error(cli("eval", "2*pi", "--expect", "dx=1"), "claim 'dx' names no variable", "the expression has no variables")
