@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 import os
 import subprocess
 import sys
@@ -135,6 +136,22 @@ def test_cli_eval_on_nearly_valid_expressions(expression, x, y, cli):
     result = cli("eval", "--at", f"x={x},y={y}", "--wrt", "x", "--exact-timeout", "1", "--format", "json", "--",
                  expression + "+x+y")
     _assert_clean_cli_result(result)
+
+
+_CONSTANTISH = st.lists(st.sampled_from(["2", "pi", "+", "*", "-", "/", "**", "(", ")", "sigma(", "log(", "max(1,",
+                                         "relu(", "0", "1e300", "exp(", "x"]), min_size=1, max_size=12).map("".join)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(expression=_CONSTANTISH, extra=st.sampled_from([[], ["--trace"], ["--samples", "12"], ["--wrt", "x"]]))
+def test_cli_table_output_on_nearly_valid_and_constant_expressions(expression, extra, cli):
+    """The table renderer too (the other tests read JSON): constant expressions, traces, many-point summaries."""
+    result = cli("eval", "--samples", "2", "--exact-timeout", "1", *extra, "--", expression)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 1, 2), result.exit_code
+    assert "Traceback" not in result.output and "internal error" not in result.stderr, result.stderr
+    if result.exit_code != 2:
+        assert re.search(r"\d+ cases?: ", result.stdout), result.stdout
 
 
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
