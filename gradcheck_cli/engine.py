@@ -157,16 +157,18 @@ _STACK_LIMIT = 20_000_000  # values (nodes x points) stacked into one array at m
 
 
 def _per_point(arrays: list[Array], measure, combine: np.ufunc) -> Array:
-    """combine(measure(array)) over all arrays, per point: one numpy call when the stack fits in memory."""
-    scalars: list[Array] = []  # constants: one value for every point
-    full: list[Array] = []
-    for a in arrays:
-        (full if a.ndim else scalars).append(a)
-    size, arrays = len(full[0]), full  # f is always full, so there is one
-    result = np.broadcast_to(combine.reduce(measure(np.array(scalars))), (size,)) if scalars else measure(arrays.pop())
-    if len(arrays) * size <= _STACK_LIMIT:
-        return combine(result, combine.reduce(measure(np.array(arrays)), axis=0)) if arrays else np.array(result)
-    for a in arrays:  # too large to stack: one vector op per node instead
+    """combine(measure(array)) over all arrays, per point: one numpy call when the stack fits in memory.
+
+    A scalar (a constant) counts at every point; the first full array (f has one entry per point) sets the size."""
+    full = [a for a in arrays if a.ndim]
+    scalars = [a for a in arrays if not a.ndim]
+    result = measure(full[0])
+    if scalars:
+        result = combine(result, combine.reduce(measure(np.array(scalars))))
+    rest = full[1:]
+    if len(rest) * len(result) <= _STACK_LIMIT:
+        return combine(result, combine.reduce(measure(np.array(rest)), axis=0)) if rest else result
+    for a in rest:  # too large to stack: one vector op per node instead
         result = combine(result, measure(a))
     return result
 

@@ -51,6 +51,8 @@ class sigma(sympy.Function):
 
 
 _T = sympy.Dummy("t", real=True)
+
+
 @functools.cache  # derived once (diff + subs per use cost ~10 ms), and only by expressions that use sigma
 def _sigma_derivative() -> sympy.Expr:
     return sympy.diff(sigma.definition(_T), _T)
