@@ -150,8 +150,9 @@ def scale_worker(kind: str, size: int, repeats: int) -> dict:
     import numpy as np
 
     from gradcheck_cli.check import Options, check_case
-    from gradcheck_cli.engine import backward, forward
+    from gradcheck_cli.engine import backward, forward, value_scales
     from gradcheck_cli.graph import build_graph
+    from gradcheck_cli.numeric import complex_step, finite_differences
     from gradcheck_cli.parser import parse
 
     if kind == "random":
@@ -165,17 +166,22 @@ def scale_worker(kind: str, size: int, repeats: int) -> dict:
     graph = build_graph(expr)
     inputs = {v: np.array([point[v]]) for v in graph.variables}
     values = forward(graph, inputs)
+    scale = [float(value_scales(values)[0])]
     stages = {
         "parse": median_time(lambda: parse(text), repeats),
         "build": median_time(lambda: build_graph(expr), repeats),
         "forward": median_time(lambda: forward(graph, inputs), repeats),
-        "backward": median_time(lambda: backward(graph, values, with_magnitudes=True), repeats),
+        "backward": median_time(lambda: backward(graph, values), repeats),
+        "differences": median_time(lambda: finite_differences(graph, [point], graph.variables, scale), repeats),
+        "complex": median_time(lambda: complex_step(graph, [point], graph.variables), repeats),
         "check_case": median_time(lambda: check_case(graph, point, graph.variables, Options(exact=False)), repeats),
     }
     status = check_case(graph, point, graph.variables, Options(exact=False)).status
     gates = sum(1 for n in graph.nodes if n.inputs)
+    # the list (parse, forward, backward, forward/centered differences) and all that eval does without exact
+    listed = sum(stages[k] for k in ("parse", "build", "forward", "backward", "differences"))
     return {"gates": gates, "variables": len(graph.variables), "chars": len(text), "status": status,
-            "stages": stages, "total": stages["parse"] + stages["build"] + stages["check_case"],
+            "stages": stages, "listed": listed, "total": stages["parse"] + stages["build"] + stages["check_case"],
             "baseline_mb": baseline, "peak_mb": peak_rss_mb()}
 
 
@@ -309,11 +315,11 @@ def scale_rows(cases: list[tuple[str, str, int]], repeats: int) -> list[list[obj
     for label, kind, size in cases:
         r = worker("scale", kind, str(size), str(repeats))
         if "error" in r:
-            rows.append([label, "error", r["error"], "", "", "", "", "", ""])
+            rows.append([label, "error", r["error"], *[""] * 11])
             continue
         s = r["stages"]
-        rows.append([label, f"{r['gates']:,}", r["variables"], seconds(s["parse"]), seconds(s["build"]),
-                     seconds(s["forward"]), seconds(s["backward"]), seconds(s["check_case"]),
+        rows.append([label, f"{r['gates']:,}", r["variables"], *(seconds(s[k]) for k in ("parse", "build", "forward", "backward",
+                     "differences", "complex")), f"**{seconds(r['listed'])}**", seconds(s["check_case"]),
                      f"**{seconds(r['total'])}**", f"{r['peak_mb'] - r['baseline_mb']:.0f} MB ({r['peak_mb']:.0f} MB)",
                      r["status"]])
     return rows
@@ -324,9 +330,11 @@ def scale_section(quick: bool, repeats: int) -> str:
     cases = [(f"random, 10^{len(str(n)) - 1}", "random", n) for n in sizes]
     steps = 1_000 if quick else 10_000
     cases += [(f"tanh RNN, {steps:,} steps", "rnn", steps), (f"sin nested {steps:,} deep", "nested", steps)]
-    header = ["expression", "gates", "vars", "parse", "build", "forward", "backward",
-              "check_case (fwd+bwd+differences)", "total", "peak RSS added (process)", "status"]
-    return (f"### Scale (median of {repeats}; check_case with Options(exact=False); target <= 2 s at 10^5 gates)\n\n"
+    header = ["expression", "gates", "vars", "parse", "build", "forward", "backward", "differences (7n+1 rows)",
+              "complex step (n rows)", "parse→differences", "check_case", "parse→check_case", "peak RSS added (process)", "status"]
+    return (f"### Scale (median of {repeats}; one point; target <= 2 s at 10^5 gates)\n\n"
+            "parse→differences: the issue's list (parse, build, forward, backward, the forward/centered/Richardson stencil);"
+            " parse→check_case: all that `gradcheck eval --no-exact` does (adds the complex step and the verdicts)\n\n"
             + table(header, scale_rows(cases, repeats)))
 
 
