@@ -184,8 +184,8 @@ def _tan(x: mpmath.mpf) -> mpmath.mpf:
 
 
 _APPLY: dict[type, Callable[..., mpmath.mpf]] = {
-    sympy.Add: lambda *a: mpmath.fsum(a),
-    sympy.Mul: lambda *a: mpmath.fprod(a),
+    sympy.Add: lambda *a: a[0] + a[1] if len(a) == 2 else mpmath.fsum(a),  # each rounds once
+    sympy.Mul: lambda *a: a[0] * a[1] if len(a) == 2 else mpmath.fprod(a),
     sympy.Pow: _power,
     sympy.exp: mpmath.exp,
     sympy.log: _log,
@@ -302,7 +302,12 @@ def compile_template(template: sympy.Expr, arguments: tuple[sympy.Symbol, ...]) 
             if apply is None:
                 raise NotReal(f"no numeric value for {type(node).__name__}")
             children = tuple(built[a] for a in node.args)
-            built[node] = lambda env, f=apply, cs=children: _real(f(*(c(env) for c in cs)))
+            if len(children) == 1:  # closures by arity: the chain method calls these once per node per precision
+                built[node] = lambda env, f=apply, c=children[0]: _real(f(c(env)))
+            elif len(children) == 2:
+                built[node] = lambda env, f=apply, c=children[0], d=children[1]: _real(f(c(env), d(env)))
+            else:
+                built[node] = lambda env, f=apply, cs=children: _real(f(*[c(env) for c in cs]))
     return built[template]
 
 
@@ -333,6 +338,10 @@ def _rule_key(expr: Expr, index: int) -> tuple[str, float | None]:
     return node.op, None
 
 
+def _arguments(values: list[mpmath.mpf], args: tuple[int, ...]) -> tuple[mpmath.mpf, ...]:
+    return (values[args[0]],) if len(args) == 1 else (values[args[0]], values[args[1]])
+
+
 def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactResult:
     """Forward values and adjoints in 50-digit mpmath, each node through its SymPy-derived local rule."""
     nodes = expr.nodes
@@ -346,12 +355,12 @@ def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactRe
             depends[index] = True
         elif node.op == "num":
             numerator, denominator = _fraction(node.value)
-            values.append(mpmath.mpf(numerator) / denominator)
+            values.append(mpmath.mpf(numerator) if denominator == 1 else mpmath.mpf(numerator) / denominator)
         elif node.op == "const":
             values.append(_leaf_value(_CONSTANTS[node.name], {}))
         else:
             key = _rule_key(expr, index)
-            values.append(_local_rule(*key).value(tuple(values[a] for a in node.args)))
+            values.append(_local_rule(*key).value(_arguments(values, node.args)))
             depends[index] = any(depends[a] for a in node.args)
         keys.append(key)
     adjoint: list[mpmath.mpf] = [mpmath.mpf(0)] * len(nodes)
@@ -361,7 +370,7 @@ def _chain(expr: Expr, point: dict[str, float], wrt: tuple[str, ...]) -> ExactRe
         if not node.args or adjoint[index] == 0:
             continue
         rule = _local_rule(*keys[index])
-        env = tuple(values[a] for a in node.args)
+        env = _arguments(values, node.args)
         for partial, a in zip(rule.partials, node.args):
             if depends[a]:
                 adjoint[a] += adjoint[index] * partial(env)
