@@ -299,8 +299,15 @@ def parse(text: str) -> Expr:
         return _Parser(text).parse()
 
 
+_PLAIN_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
+
+
 def parse_constant(text: str) -> float:
     """Parse a variable-free expression such as `pi/4` or `-1e-3` (used for --at values)."""
+    if _PLAIN_NUMBER.fullmatch(text):  # most point values: no parse, graph and numpy pass needed
+        value = float(text)
+        if math.isfinite(value):  # 1e400 goes the long way, to its error message
+            return value
     expr = parse(text)
     for node in expr.nodes:
         if node.op == "var":

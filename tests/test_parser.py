@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from gradcheck_cli.engine import backward, evaluate_constant, forward, variable_gradients
 from gradcheck_cli.errors import GradcheckError, ParseError
 from gradcheck_cli.graph import build_graph
-from gradcheck_cli.parser import FUNCTIONS, parse
+from gradcheck_cli.parser import FUNCTIONS, parse, parse_constant
 
 
 def value(text: str, **point: float) -> float:
@@ -367,3 +367,10 @@ def test_ten_thousand_term_left_associative_difference():
     n = 10_000
     text = "x" + "-1" * n  # ((x-1)-1)-...: a right-associative parse would alternate signs
     assert value(text, x=0.0) == -n
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["{!r}", "{:.3e}", "{:.17g}", " {!r} ", "+{!r}"]))
+def test_plain_numbers_take_the_fast_path_to_the_same_value(value, template):
+    text = template.format(value)
+    slow = evaluate_constant(parse(text))  # the parser and a numpy forward pass
+    assert math.copysign(1, parse_constant(text)) == math.copysign(1, slow) and parse_constant(text) == slow
