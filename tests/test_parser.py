@@ -372,5 +372,10 @@ def test_ten_thousand_term_left_associative_difference():
 @given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["{!r}", "{:.3e}", "{:.17g}", " {!r} ", "+{!r}"]))
 def test_plain_numbers_take_the_fast_path_to_the_same_value(value, template):
     text = template.format(value)
-    slow = evaluate_constant(parse(text))  # the parser and a numpy forward pass
+    try:
+        slow = evaluate_constant(parse(text))  # the parser and a numpy forward pass
+    except ParseError:  # rounded up past the largest float (1.798e+308): the same error either way
+        with pytest.raises(ParseError, match="too large for a float"):
+            parse_constant(text)
+        return
     assert math.copysign(1, parse_constant(text)) == math.copysign(1, slow) and parse_constant(text) == slow
