@@ -250,7 +250,7 @@ def _annotation(item: Checked, strict: bool) -> str | None:
     if item.column is not None:
         props.append(f"col={item.column}")
     props.append(f"title={_escape_property('gradcheck ' + case.status)}")
-    where = f"{case.expr} at {report.point_text(case.point)}: " if case.point else ""
+    where = f"{report.expression_text(case.expr)} at {report.point_text(case.point)}: " if case.point else ""
     message = where + _one_line(case.message or case.status)
     command = reproduce(item)
     if command and level == "error":

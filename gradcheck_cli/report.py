@@ -111,6 +111,14 @@ def make_console(stderr: bool = False, file: Any = None):
                    soft_wrap=False, emoji=False)
 
 
+SHOWN_EXPRESSION = 200  # characters of an expression shown in a title or message; JSON keeps all of it
+
+
+def expression_text(text: str) -> str:
+    """A 10^5-gate expression is ~1 MB: show its start and its length, not a screenful per case."""
+    return text if len(text) <= SHOWN_EXPRESSION else f"{text[:SHOWN_EXPRESSION - 1]}… ({len(text):,} characters)"
+
+
 def point_text(point: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.16g}" for k, v in point.items())
 
@@ -131,7 +139,7 @@ def case_table(case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS):
     from rich.text import Text
 
     with_claims = any(g.expected is not None for g in case.gradients)
-    title = Text.assemble(("f = ", "bold"), case.expr, "  at  ", point_text(case.point), ("  →  f = ", "bold"), number(case.value))
+    title = Text.assemble(("f = ", "bold"), expression_text(case.expr), "  at  ", point_text(case.point), ("  →  f = ", "bold"), number(case.value))
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("var", style="bold", no_wrap=True, min_width=max(3, *(len(g.var) for g in case.gradients)))
     for name in ("analytic", *methods, "exact", *(("expected",) if with_claims else ())):
@@ -172,10 +180,10 @@ def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_MET
         console.print(trace_table(case))
     if case.status == "error":
         where = f"  at  {point_text(case.point)}" if case.point else ""
-        console.print(Text.assemble(("✗ error", "bold red"), f"  {case.expr}{where}: {case.message}"))
+        console.print(Text.assemble(("✗ error", "bold red"), f"  {expression_text(case.expr)}{where}: {case.message}"))
         return
     if not case.gradients:  # a constant expression, or --wrt naming nothing: f is all there is to show
-        console.print(Text.assemble(("f = ", "bold"), case.expr, ("  →  f = ", "bold"), number(case.value),
+        console.print(Text.assemble(("f = ", "bold"), expression_text(case.expr), ("  →  f = ", "bold"), number(case.value),
                                     "  (no variables: nothing to differentiate)"))
         return
     console.print(case_table(case, methods))
@@ -208,7 +216,7 @@ def points_summary_table(cases: list[CaseResult]):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"f = {cases[0].expr}  over {len(cases)} points", title_justify="left")
+    table = Table(title=f"f = {expression_text(cases[0].expr)}  over {len(cases)} points", title_justify="left")
     for name, justify in (("var", "left"), ("worst rel. error", "right"), ("at", "left"), ("verdicts", "left")):
         table.add_column(name, justify=justify)
     by_var: dict[str, list[tuple[GradientCheck, CaseResult]]] = {}

@@ -463,3 +463,14 @@ def test_a_constant_expression_shows_its_value_and_passes(extra, cli):
 
 def test_a_claim_on_a_constant_expression_says_there_are_no_variables(cli, tool_error):
     tool_error(cli("eval", "2*pi", "--expect", "dx=1"), "claim 'dx' names no variable", "the expression has no variables")
+
+
+def test_a_long_expression_is_shortened_in_the_table_but_whole_in_json(cli):
+    text = " + ".join(f"sin({k}*x)" for k in range(1, 2001))  # ~25,000 characters
+    table = cli("eval", text, "--at", "x=0.5", "--no-exact")
+    assert table.exit_code == 0, table.output
+    shown = "".join(table.stdout.split())  # rich wraps the title: compare without whitespace
+    assert f"…({len(text):,}characters)" in shown and "".join(text.split()) not in shown
+    assert len(table.stdout) < 5_000
+    data = strict_json(cli("eval", text, "--at", "x=0.5", "--no-exact", "--format", "json").stdout)
+    assert data["cases"][0]["expr"] == text
