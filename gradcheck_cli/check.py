@@ -303,6 +303,14 @@ def _first_problem(graph: Graph, values: list[np.ndarray], result, analytic: dic
     return None
 
 
+def point_problem(graph: Graph, point: dict[str, float], wrt: tuple[str, ...]) -> str | None:
+    """Why `point` cannot be differentiated at all (a gate outside its domain, a gradient not finite), or None."""
+    values = forward(graph, {v: np.array([point[v]]) for v in graph.variables})
+    result = backward(graph, values)
+    analytic = variable_gradients(graph, result)
+    return _first_problem(graph, values, result, analytic, {}, wrt, 0)
+
+
 def check_case(graph: Graph, point: dict[str, float], wrt: tuple[str, ...], options: Options,
                claims: dict[str, Claim] | None = None, source: str | None = None) -> CaseResult:
     """One point (see check_points)."""

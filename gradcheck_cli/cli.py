@@ -185,7 +185,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
 def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: str | None, output_format: str) -> None:
     """Error of forward, centered and Richardson differences against the exact derivative, for h = 1e-1 … 1e-15."""
     try:
-        from .check import parse_point
+        from .check import parse_point, point_problem
         from .graph import build_graph
         from .parser import parse
 
@@ -197,6 +197,9 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
         if var not in graph.variables:
             raise UsageError(f"--wrt names '{var}', which is not a variable of the expression ({', '.join(graph.variables)})")
         point = parse_point(point_text, graph.variables)
+        problem = point_problem(graph, point, (var,))
+        if problem is not None:  # no derivative to approach: nothing to sweep
+            raise UsageError(f"cannot sweep at {point_text.strip()}: {problem}")
         if plot_path:
             try:
                 import matplotlib  # noqa: F401
@@ -226,15 +229,16 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
     else:
         from rich.table import Table
 
-        from .report import make_console, number
+        from .report import expression_text, make_console, number
 
         console = make_console()
-        table = Table(title=f"d/d{var} of {expr.text} at {point_text}: reference {number(reference)} ({method})", title_justify="left")
+        table = Table(title=f"d/d{var} of {expression_text(expr.text)} at {point_text}: reference {number(reference)} ({method})", title_justify="left")
         table.add_column("h", justify="right")
         for m in ("forward", "centered", "richardson"):
             table.add_column(f"{m} rel. error", justify="right")
+        nearest = {kind: min(result.rows, key=lambda r: abs(math.log10(r.h / h))).h for kind, h in result.chosen.items()}
         for r in result.rows:
-            marks = " ◀ centered h" if abs(r.h / result.chosen["centered"] - 1) < 0.7 else (" ◀ forward h" if abs(r.h / result.chosen["forward"] - 1) < 0.7 else "")
+            marks = "".join(f" ◀ {kind} h" for kind in ("centered", "forward") if nearest[kind] == r.h)
             table.add_row(f"{r.h:.0e}{marks}", *(f"{r.errors[m]:.2e}" for m in ("forward", "centered", "richardson")))
         console.print(table)
         console.print(f"gradcheck's steps here: forward h = {result.chosen['forward']:.3g}, centered h = {result.chosen['centered']:.3g}")
