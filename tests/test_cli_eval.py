@@ -474,3 +474,21 @@ def test_a_long_expression_is_shortened_in_the_table_but_whole_in_json(cli):
     assert len(table.stdout) < 5_000
     data = strict_json(cli("eval", text, "--at", "x=0.5", "--no-exact", "--format", "json").stdout)
     assert data["cases"][0]["expr"] == text
+
+
+@pytest.mark.parametrize("methods,shown,hidden", [
+    ("complex,richardson", ["complex", "richardson"], ["forward", "centered", "best"]),
+    ("forward", ["forward"], ["centered", "complex", "richardson", "best"]),
+    (None, ["forward", "centered", "best"], ["richardson", "complex"]),
+])
+def test_methods_chooses_the_numerical_columns(methods, shown, hidden, cli):
+    result = cli("eval", "sin(x)*y", "--at", "x=1,y=2", *(["--methods", methods] if methods else []))
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.stdout.splitlines() if "analytic" in line)
+    columns = [c.strip() for c in re.split(r"[┃│]", header) if c.strip()]
+    assert all(m in columns for m in shown) and not any(m in columns for m in hidden), columns
+    assert columns.index("analytic") < min(columns.index(m) for m in shown) < columns.index("exact")
+
+
+def test_methods_rejects_an_unknown_name(cli, tool_error):
+    tool_error(cli("eval", "x", "--at", "x=1", "--methods", "centered,secant"), "unknown method 'secant'")
