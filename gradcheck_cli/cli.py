@@ -19,21 +19,37 @@ def _fail(error: GradcheckError) -> None:
     sys.exit(ExitCode.TOOL_ERROR)
 
 
-def read_expression(argument: str) -> str:
-    """EXPR itself, `-` for standard input, or `@FILE` (for expressions longer than a command line)."""
+def read_expression(argument: str) -> tuple[str, str | None]:
+    """(text, where it came from): EXPR itself (None), `-` for standard input, or `@FILE` (for expressions longer
+    than a command line). A byte-order mark is dropped, as editors on Windows write one."""
     if argument == "-":
-        return sys.stdin.read().strip()
+        return sys.stdin.read().removeprefix("\ufeff"), "<stdin>"
     if argument.startswith("@"):
         path = argument[1:]
         try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.read().strip()
+            with open(path, encoding="utf-8-sig") as handle:
+                return handle.read(), path
         except (OSError, UnicodeDecodeError, ValueError) as problem:  # ValueError: a NUL in the path
             from .parser import shorten
 
             reason = getattr(problem, "strerror", None) or str(problem)
             raise UsageError(f"cannot read expression file {shorten(path)!r}: {reason}") from None
-    return argument
+    return argument, None
+
+
+def parse_expression(argument: str):
+    """Parse EXPR, `-` or `@FILE`; a syntax error in a file or stdin is reported as NAME:LINE:COL."""
+    from .errors import ParseError
+    from .parser import parse
+
+    whole, source = read_expression(argument)
+    text = whole.strip()
+    try:
+        return parse(text)
+    except ParseError as error:
+        if source is None:
+            raise
+        raise error.in_source(source, whole, len(whole) - len(whole.lstrip()) if text else 0) from None
 
 
 def _check_step(h: float, points: list[dict[str, float]], names: tuple[str, ...]) -> None:
@@ -126,7 +142,6 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
         from .check import Options, check_points, parse_claims, parse_point
         from .sampling import sample_points
         from .graph import build_graph
-        from .parser import parse
         from .verdict import Tolerances, exit_code
 
         from .report import NUMERICAL_METHODS
@@ -140,7 +155,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
             raise UsageError(f"--h must be a positive finite number, not {h}")
         if not (math.isfinite(rtol) and math.isfinite(atol) and rtol >= 0 and atol >= 0):
             raise UsageError(f"--rtol and --atol must be finite and >= 0 (got --rtol {rtol}, --atol {atol})")
-        expr = parse(read_expression(expression))
+        expr = parse_expression(expression)
         graph = build_graph(expr)
         if not points and not samples:
             if graph.variables:
@@ -187,9 +202,8 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
     try:
         from .check import parse_point, point_problem
         from .graph import build_graph
-        from .parser import parse
 
-        expr = parse(read_expression(expression))
+        expr = parse_expression(expression)
         graph = build_graph(expr)
         if not graph.variables:
             raise UsageError("the expression has no variables to differentiate")

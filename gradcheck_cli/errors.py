@@ -45,6 +45,17 @@ class GradcheckError(Exception):
         p = self.position
         return type(self)(self.message, Position(p.text, p.offset, file, line, column_base, p.source_name))
 
+    def in_source(self, name: str, whole: str, shift: int) -> "GradcheckError":
+        """The same error placed at NAME:LINE:COL, for an expression read from a file or stdin that may span lines;
+        `shift`: characters of `whole` before the parsed text (stripped whitespace)."""
+        if self.position is None:
+            return self
+        offset = self.position.offset + shift
+        start = whole.rfind("\n", 0, offset) + 1
+        end = whole.find("\n", offset)
+        line_text = whole[start:end if end >= 0 else len(whole)]
+        return type(self)(self.message, Position(line_text, offset - start, name, whole.count("\n", 0, offset) + 1))
+
     def headline(self) -> str:
         """`FILE:LINE:COL: message`, or `COL: message` for a bare expression."""
         p = self.position

@@ -295,6 +295,8 @@ def parse(text: str) -> Expr:
     """Parse `text` into an Expr, or raise ParseError pointing at the offending column."""
     if len(text) > MAX_INPUT_CHARS:
         raise InputLimitError(f"expression is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}")
+    if not text.strip():
+        raise ParseError("empty expression", Position(text, 0))
     with paused_gc():
         return _Parser(text).parse()
 

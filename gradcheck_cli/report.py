@@ -115,7 +115,10 @@ SHOWN_EXPRESSION = 200  # characters of an expression shown in a title or messag
 
 
 def expression_text(text: str) -> str:
-    """A 10^5-gate expression is ~1 MB: show its start and its length, not a screenful per case."""
+    """A 10^5-gate expression is ~1 MB: show its start and its length, not a screenful per case; one line
+    even when it came from a file written over several."""
+    if "\n" in text or "\t" in text:
+        text = " ".join(text.split())
     return text if len(text) <= SHOWN_EXPRESSION else f"{text[:SHOWN_EXPRESSION - 1]}… ({len(text):,} characters)"
 
 
@@ -168,7 +171,8 @@ def trace_table(case: CaseResult):
     for name, justify in (("#", "right"), ("node", "left"), ("operation", "left"), ("source", "left"), ("value", "right"), ("df/dnode", "right")):
         table.add_column(name, justify=justify)
     for k, row in enumerate(case.trace, 1):
-        source = row.source if len(row.source) <= 40 else row.source[:39] + "…"
+        source = " ".join(row.source.split())
+        source = source if len(source) <= 40 else source[:39] + "…"
         table.add_row(str(k), row.label, row.operation, source, number(row.value), number(row.gradient))
     return table
 

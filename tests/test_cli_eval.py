@@ -302,6 +302,33 @@ def test_expression_from_file(cli, tmp_path):
     assert gradients[0]["analytic"] == pytest.approx(0.3149807562105195, rel=1e-14, abs=0)
 
 
+def test_a_file_written_over_several_lines_with_a_byte_order_mark(cli, tmp_path):
+    path = tmp_path / "loss.txt"
+    path.write_text("\ufeff\n  x**2 +\n\tsin(x)\n", encoding="utf-8")
+    result = cli("eval", f"@{path}", "--at", "x=1", "--no-exact")
+    assert result.exit_code == 0, result.output
+    assert "f = x**2 + sin(x)  at  x=1" in result.stdout  # shown on one line
+
+
+@pytest.mark.parametrize("text,line,column,shown", [
+    ("\n\n  x**2 +\n  sin(x)\n  x\n", 5, 3, "  x"),  # lines and columns of the file, not of the joined text
+    ("x +\n", 1, 4, "x +"),
+    ("sin(x\n", 1, 4, "sin(x"),
+])
+def test_a_syntax_error_in_a_file_or_stdin_points_at_line_and_column(text, line, column, shown, cli, tool_error, tmp_path):
+    path = tmp_path / "expr.txt"
+    path.write_text(text, encoding="utf-8")
+    for source, name, given in ((f"@{path}", str(path), None), ("-", "<stdin>", text)):
+        err = tool_error(cli("eval", source, "--at", "x=1", input=given), f"{name}:{line}:{column}: ")
+        first, text_line, caret = err.rstrip("\n").split("\n")
+        assert text_line == "  " + shown and caret.index("^") == 2 + column - 1
+
+
+@pytest.mark.parametrize("given", ["", "  \n\t\n"])
+def test_empty_input_is_an_empty_expression(given, cli, tool_error):
+    tool_error(cli("eval", "-", "--at", "x=1", input=given), "<stdin>:1:1: empty expression")
+
+
 def test_long_expression_from_file(cli, tmp_path):
     terms = 2000
     path = tmp_path / "long.gc"

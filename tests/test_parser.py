@@ -251,7 +251,8 @@ def _caret_column(rendered: str) -> int:
     ("2x", ["missing operator before 'x'"], 1),
     ("3 4", ["missing operator before '4'"], 2),
     ("x^2", ["'^'", "use '**' for powers"], 1),
-    ("", ["expression ends too early"], 0),
+    ("", ["empty expression"], 0),
+    ("   ", ["empty expression"], 0),
     ("x +", ["expression ends too early"], 3),
     ("x, y", ["',' outside a function call"], 1),
     ("tanh x", ["'tanh' is a function"], 0),
@@ -273,11 +274,11 @@ def test_error_message_and_column(text, fragments, offset):
     assert _caret_column(rendered) == offset
 
 
-def test_whitespace_only_input_is_an_error_at_its_end():
+@pytest.mark.parametrize("text", ["", " ", "\n\t \r\n"])
+def test_whitespace_only_input_is_an_empty_expression(text):
     with pytest.raises(ParseError) as info:
-        parse("   ")
-    assert "expression ends too early" in info.value.message
-    assert info.value.position.offset == 3
+        parse(text)
+    assert info.value.message == "empty expression" and info.value.position.offset == 0
 
 
 def test_trailing_comma_in_call_does_not_claim_zero_arguments():
