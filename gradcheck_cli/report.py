@@ -199,7 +199,7 @@ def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_MET
     if case.exact_method != "sympy" and case.exact_note:
         console.print(f"  exact: {case.exact_note}")
     elif case.exact_method == "chain":
-        console.print("  exact: SymPy's local derivatives chained in multi-precision mpmath (no whole formula: over 80 nodes, or --exact-method chain)")
+        console.print("  exact: SymPy's local derivatives chained in multi-precision mpmath (no whole formula; --exact-method auto gives one up to 80 nodes)")
     for g in case.gradients:
         if g.diagnosis:
             label, style = VERDICT_STYLE[g.status] if g.status != "pass" else ("note", "dim")
