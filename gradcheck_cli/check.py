@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import (at_point, backward, first_nonfinite, first_nonfinite_gradient, forward, nonfinite_points, perturbed_forward,
+from .engine import (GradientBreak, at_point, backward, first_nonfinite, first_nonfinite_gradient, forward, nonfinite_points, perturbed_forward,
                      value_scales, variable_gradients)
 from .errors import ParseError, PointError, Position
 from .gates import GATES
@@ -162,17 +162,21 @@ def parse_claims(text: str, variables: tuple[str, ...], source_name: str | None 
 
 # --- the check ----------------------------------------------------------------------------------------
 
-def _gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gradient: bool) -> str:
+def _gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gradient: GradientBreak | None = None) -> str:
     node = graph.nodes[index]
     column, text = graph.location(index)
+    where = f"at column {column} ('{shorten(text)}')"
     inputs = ", ".join(f"{at_point(values[i], k):.6g}" for i in node.inputs)
     domain = GATES[node.op].domain
-    if gradient:
+    if gradient is not None and math.isfinite(gradient.local):  # a finite rule times a finite gradient: overflow
+        return (f"the gradient overflows {where}: df/d({node.label}) = {gradient.upstream:.6g} times the local "
+                f"derivative of {node.op} ({gradient.local:.6g}) is beyond the float range")
+    if gradient is not None:
         what = f"the derivative of {node.op} is not finite at {inputs}"
     else:
         result = at_point(values[index], k)
         what = f"{node.op}({inputs}) = {result}" if node.op not in ("add", "sub", "mul", "div", "pow") else f"{node.op} of {inputs} gives {result}"
-    return f"{what} at column {column} ('{shorten(text)}')" + (f": {domain}" if domain else "")
+    return f"{what} {where}" + (f": {domain}" if domain else "")
 
 
 def _kink(graph: Graph, d: Differences) -> Kink | None:
@@ -293,10 +297,10 @@ def _first_problem(graph: Graph, values: list[np.ndarray], result, analytic: dic
     """Why point k cannot be checked (a gate left its domain, a gradient or claim is not finite), or None."""
     bad = first_nonfinite(graph, values, k)  # also a nan that a later max/relu swallowed
     if bad is not None:
-        return _gate_problem(graph, bad, values, k, gradient=False)
+        return _gate_problem(graph, bad, values, k)
     if any(not np.isfinite(analytic[v][k]) for v in wrt):
-        bad = first_nonfinite_gradient(graph, values, result.node_grads, k)
-        return _gate_problem(graph, bad, values, k, gradient=True) if bad is not None else "the gradient is not finite"
+        broken = first_nonfinite_gradient(graph, values, result.node_grads, k)
+        return _gate_problem(graph, broken.index, values, k, broken) if broken is not None else "the gradient is not finite"
     for v, e in expected.items():
         if not np.isfinite(e[k]):
             return f"the claimed d{v} is not finite at this point ({e[k]})"

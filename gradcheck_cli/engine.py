@@ -183,7 +183,16 @@ def nonfinite_points(arrays: list[Array]) -> Array:
     return _per_point(arrays, lambda v: ~np.isfinite(v), np.logical_or)
 
 
-def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Array], point: int = 0) -> int | None:
+@dataclass(frozen=True, slots=True)
+class GradientBreak:
+    """Where the backward pass first stops being finite: gate `index`, the gradient reaching it, its local derivative."""
+
+    index: int
+    upstream: float
+    local: float
+
+
+def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Array], point: int = 0) -> GradientBreak | None:
     """The gate whose local derivative first turns a finite upstream gradient into nan/inf."""
     with np.errstate(all="ignore"):
         for index in range(graph.output, -1, -1):
@@ -195,7 +204,7 @@ def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Arra
             for position, i in enumerate(node.inputs):
                 local = gate.partials[position](np.atleast_1d(at_point(values[index], point)), *args)
                 if graph.nodes[i].needs_grad and not np.all(np.isfinite(local * grads[index][point])):
-                    return index
+                    return GradientBreak(index, float(grads[index][point]), float(np.ravel(local)[0]))
     return None
 
 

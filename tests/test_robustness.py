@@ -288,6 +288,17 @@ def test_numeric_trouble_is_an_error_naming_the_gate(expression, at, gate, cli):
     assert "column" in case["message"]
 
 
+@pytest.mark.parametrize("expression,at,fragments", [
+    # f is finite (e^706 ~ 1e306), the gradient e^(e^x) * e^x is not: no rule is broken, the product overflows
+    ("exp(exp(x))", "x=6.56", ["the gradient overflows at column 5 ('exp(x)')", "df/d(exp1) = 5.369", "(706.27", "float range"]),
+    # sqrt'(0) itself is infinite: that is the rule's domain, not an overflow
+    ("sqrt(x)", "x=0", ["the derivative of sqrt is not finite at 0", "sqrt needs an argument >= 0"]),
+])
+def test_a_gradient_that_overflows_is_told_apart_from_a_derivative_outside_its_domain(expression, at, fragments, cli):
+    case = json.loads(cli("eval", expression, "--at", at, "--format", "json").stdout)["cases"][0]
+    assert case["status"] == "error" and all(f in case["message"] for f in fragments), case["message"]
+
+
 def test_huge_but_finite_values_are_checked(check):
     case = check("x*y", "x=1e300,y=1e-300")
     assert case.status == "pass"
