@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .errors import ExitCode, GradcheckError, UsageError
+from .errors import ExitCode, GradcheckError, ParseError, UsageError
 
 
 def _fail(error: GradcheckError) -> None:
@@ -39,7 +39,6 @@ def read_expression(argument: str) -> tuple[str, str | None]:
 
 def parse_expression(argument: str):
     """Parse EXPR, `-` or `@FILE`; a syntax error in a file or stdin is reported as NAME:LINE:COL."""
-    from .errors import ParseError
     from .parser import parse
 
     whole, source = read_expression(argument)
