@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from .options import CHECK_SAMPLES_TYPE, JOBS_TYPE, numeric_options
+
 MIN_PROGRESS = 8  # lines: fewer finish before a progress bar would be worth drawing
 
 
@@ -58,16 +60,12 @@ def _open_output(path: str | None):
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "junit", "github"]), default="table", show_default=True, help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file; the terminal still gets a short summary.")
-@click.option("--samples", type=click.IntRange(1, 1000), default=5, show_default=True, help="Random points for a line without '@'.")
+@click.option("--samples", type=CHECK_SAMPLES_TYPE, default=5, show_default=True,
+              help=f"Random points for a line without '@' ({CHECK_SAMPLES_TYPE.range_text()}).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of those random points (with the line's text).")
-@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1, show_default=True, help="Worker processes (0 = one per CPU).")
-@click.option("--h", "h", type=float, help="Finite-difference step (default: scaled to each variable).")
-@click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True, help="Relative tolerance of every comparison.")
-@click.option("--atol", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Absolute tolerance added to every comparison.")
-@click.option("--exact-timeout", type=float, default=5.0, show_default=True, help="Seconds the SymPy column may take per point (0 = no limit).")
-@click.option("--exact-method", type=click.Choice(["auto", "chain"]), default="chain", show_default=True,
-              help="chain: SymPy's local derivatives chained at 50 digits (exact value, no formula); auto: also SymPy's whole formula for small expressions (in JSON; ~10x slower).")
-@click.option("--no-exact", is_flag=True, help="Skip the SymPy column (much faster).")
+@click.option("--jobs", "-j", type=JOBS_TYPE, default=1, show_default=True, help=f"Worker processes, {JOBS_TYPE.range_text()}.")
+@numeric_options("chain", "chain: SymPy's local derivatives chained at 50 digits (exact value, no formula); "
+                 "auto: also SymPy's whole formula for small expressions (in JSON; ~10x slower).", "Skip the SymPy column (much faster).")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def check_command(paths: tuple[str, ...], output_format: str, output: str | None, samples: int, seed: int, jobs: int,
                   h: float | None, rtol: float, atol: float, exact_timeout: float, exact_method: str, no_exact: bool, strict: bool) -> None:
@@ -84,8 +82,6 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     """
     import time
 
-    if h is not None and not h > 0:
-        _fail("--h must be a positive number")
     handle = _open_output(output)
     try:
         from . import batch

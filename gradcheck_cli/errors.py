@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .display import visible, visible_width_before
+
 
 class ExitCode(enum.IntEnum):
     """The only exit codes gradcheck uses (verdict.exit_code picks between the first two)."""
@@ -77,8 +79,9 @@ class GradcheckError(Exception):
         end = min(len(text), start + width)
         prefix = "…" if start > 0 else ""
         suffix = "…" if end < len(text) else ""
-        shown = prefix + text[start:end] + suffix
-        pad = len(prefix) + p.offset - start
+        window = text[start:end]
+        shown = prefix + visible(window, newlines=False) + suffix  # control characters never reach the terminal raw
+        pad = len(prefix) + visible_width_before(window, p.offset - start)
         return f"  {shown}\n  {' ' * pad}^"
 
     def render(self) -> str:
@@ -108,3 +111,11 @@ class FormatError(GradcheckError):
 
 class FileError(GradcheckError):
     """A path that cannot be read as an expression file (missing, unreadable, not text)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, turned into the same clean path as Ctrl-C (a KeyboardInterrupt, so `except Exception` never eats it)."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number

@@ -9,6 +9,7 @@ import sys
 from typing import Any, Iterable
 
 from .check import CaseResult
+from .display import cap_message, short_assignments, visible
 from .verdict import SEVERITY, GradientCheck
 
 SCHEMA = "gradcheck/1"
@@ -107,8 +108,9 @@ def make_console(stderr: bool = False, file: Any = None):
     interactive = hasattr(stream, "isatty") and stream.isatty()
     width = None if interactive else int(os.environ.get("COLUMNS", "200"))
     plain = bool(os.environ.get("NO_COLOR"))  # no-color.org; no bold either, so output greps cleanly
+    # markup=False: a '[/b]' in an expression or a file name is text, never a rich tag (a MarkupError lost the report)
     return Console(file=stream, width=width, color_system=None if plain else "auto", highlight=False,
-                   soft_wrap=False, emoji=False)
+                   soft_wrap=False, emoji=False, markup=False)
 
 
 SHOWN_EXPRESSION = 200  # characters of an expression shown in a title or message; JSON keeps all of it
@@ -119,11 +121,22 @@ def expression_text(text: str) -> str:
     even when it came from a file written over several."""
     if "\n" in text or "\t" in text:
         text = " ".join(text.split())
-    return text if len(text) <= SHOWN_EXPRESSION else f"{text[:SHOWN_EXPRESSION - 1]}… ({len(text):,} characters)"
+    shown = text if len(text) <= SHOWN_EXPRESSION else f"{text[:SHOWN_EXPRESSION - 1]}… ({len(text):,} characters)"
+    return visible(shown)
 
 
-def point_text(point: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:.16g}" for k, v in point.items())
+def point_text(point: dict[str, float], short: bool = False) -> str:
+    """`x=3, y=-4`; `short`: the first few assignments and the count (`… (3,000 values)`), for titles and messages."""
+    if not short:
+        return ", ".join(f"{k}={v:.16g}" for k, v in point.items())
+    from itertools import islice
+
+    return short_assignments([f"{k}={v:.16g}" for k, v in islice(point.items(), 16)], len(point))
+
+
+def message_text(text: str | None) -> str:
+    """A case's message for people: visible characters, and capped when thousands of variables each add a note."""
+    return visible(cap_message(text or ""))
 
 
 NUMERICAL_METHODS = ("forward", "centered", "richardson", "complex", "best")
@@ -137,21 +150,31 @@ def _numerical(g: GradientCheck, method: str) -> str:
     return number({"forward": g.forward, "centered": g.centered, "richardson": g.richardson, "complex": g.complex_step}[method])
 
 
-def case_table(case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS):
+def shown_gradients(case: CaseResult, limit: int | None) -> tuple[tuple[GradientCheck, ...], int]:
+    """The gradients to show, at most `limit` (those that did not pass first, then in order), and how many are left out."""
+    if limit is None or len(case.gradients) <= limit:
+        return case.gradients, 0
+    rank = sorted(range(len(case.gradients)), key=lambda i: (case.gradients[i].status == "pass", i))[:limit]
+    return tuple(case.gradients[i] for i in sorted(rank)), len(case.gradients) - limit
+
+
+def case_table(case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS, limit: int | None = None):
     from rich.table import Table
     from rich.text import Text
 
-    with_claims = any(g.expected is not None for g in case.gradients)
-    title = Text.assemble(("f = ", "bold"), expression_text(case.expr), "  at  ", point_text(case.point), ("  →  f = ", "bold"), number(case.value))
+    gradients, _ = shown_gradients(case, limit)
+    with_claims = any(g.expected is not None for g in gradients)
+    title = Text.assemble(("f = ", "bold"), expression_text(case.expr), "  at  ", point_text(case.point, short=True),
+                          ("  →  f = ", "bold"), number(case.value))
     table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column("var", style="bold", no_wrap=True, min_width=max(3, *(len(g.var) for g in case.gradients)))
+    table.add_column("var", style="bold", no_wrap=True, min_width=max(3, *(len(g.var) for g in gradients)))
     for name in ("analytic", *methods, "exact", *(("expected",) if with_claims else ())):
         table.add_column(name, justify="right", overflow="fold")  # never hide digits behind an ellipsis
     table.add_column("rel. error", justify="right", no_wrap=True, min_width=10)
     if with_claims:
         table.add_column("claim error", justify="right", no_wrap=True, min_width=11)
-    table.add_column("verdict", no_wrap=True, min_width=max(len(VERDICT_STYLE[g.status][0]) for g in case.gradients))
-    for g in case.gradients:
+    table.add_column("verdict", no_wrap=True, min_width=max(len(VERDICT_STYLE[g.status][0]) for g in gradients))
+    for g in gradients:
         label, style = VERDICT_STYLE[g.status]
         row = [g.var, number(g.analytic), *(_numerical(g, m) for m in methods), number(g.exact)]
         if with_claims:
@@ -173,41 +196,49 @@ def trace_table(case: CaseResult):
     for k, row in enumerate(case.trace, 1):
         source = " ".join(row.source.split())
         source = source if len(source) <= 40 else source[:39] + "…"
-        table.add_row(str(k), row.label, row.operation, source, number(row.value), number(row.gradient))
+        table.add_row(str(k), visible(row.label), visible(row.operation), visible(source), number(row.value), number(row.gradient))
     return table
 
 
-def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS) -> None:
+def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS, limit: int | None = None) -> None:
+    """One case as `eval` shows it; `limit`: at most this many variables' rows (a batch report of a huge case)."""
     from rich.text import Text
 
     if case.trace:
         console.print(trace_table(case))
     if case.status == "error":
-        where = f"  at  {point_text(case.point)}" if case.point else ""
-        console.print(Text.assemble(("✗ error", "bold red"), f"  {expression_text(case.expr)}{where}: {case.message}"))
+        where = f"  at  {point_text(case.point, short=True)}" if case.point else ""
+        console.print(Text.assemble(("✗ error", "bold red"), f"  {expression_text(case.expr)}{where}: {message_text(case.message)}"))
         return
     if not case.gradients:  # a constant expression, or --wrt naming nothing: f is all there is to show
         console.print(Text.assemble(("f = ", "bold"), expression_text(case.expr), ("  →  f = ", "bold"), number(case.value),
                                     "  (no variables: nothing to differentiate)"))
         return
-    console.print(case_table(case, methods))
+    console.print(case_table(case, methods, limit))
+    gradients, left_out = shown_gradients(case, limit)
+    if left_out:
+        console.print(Text(f"  … and {left_out:,} more variables that pass (the JSON report has every one)"))
     if "best" in methods:
         console.print("  best: the most accurate numerical estimate — (cx) complex step, (ri) Richardson, (ce) centered at a kink")
-    formulas = [g for g in case.gradients if g.exact_expr]
-    for g in formulas:
-        console.print(f"  exact df/d{g.var} = {g.exact_expr}")
+    for g in gradients:
+        if g.exact_expr:
+            console.print(Text(visible(f"  exact df/d{g.var} = {g.exact_expr}")))
     if case.exact_method != "sympy" and case.exact_note:
-        console.print(f"  exact: {case.exact_note}")
+        console.print(Text(visible(f"  exact: {case.exact_note}")))
     elif case.exact_method == "chain":
         console.print("  exact: SymPy's local derivatives chained in multi-precision mpmath (no whole formula; --exact-method auto gives one up to 80 nodes)")
-    for g in case.gradients:
+    for g in gradients:
         if g.diagnosis:
             label, style = VERDICT_STYLE[g.status] if g.status != "pass" else ("note", "dim")
-            console.print(Text.assemble(("  " + label, style), f"  d{g.var}: {g.diagnosis}"))
+            console.print(Text.assemble(("  " + label, style), visible(f"  d{g.var}: {g.diagnosis}")))
 
 
 def summary_line(cases: list[CaseResult]) -> str:
-    counts = summary(cases)
+    return counts_line(summary(cases))
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    """`11 cases: 8 pass, 1 kink, 1 mismatch, 1 error` from summary()'s counts."""
     parts = [f"{counts[s]} {s}" for s in SEVERITY if counts[s]]
     return f"{counts['total']} case{'s' if counts['total'] != 1 else ''}: " + ", ".join(parts)
 
@@ -220,7 +251,7 @@ def points_summary_table(cases: list[CaseResult]):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"f = {expression_text(cases[0].expr)}  over {len(cases)} points", title_justify="left")
+    table = Table(title=Text(f"f = {expression_text(cases[0].expr)}  over {len(cases)} points"), title_justify="left")
     for name, justify in (("var", "left"), ("worst rel. error", "right"), ("at", "left"), ("verdicts", "left")):
         table.add_column(name, justify=justify)
     by_var: dict[str, list[tuple[GradientCheck, CaseResult]]] = {}
@@ -234,7 +265,7 @@ def points_summary_table(cases: list[CaseResult]):
             counts[row.status] = counts.get(row.status, 0) + 1
         label, style = VERDICT_STYLE[worst_status(counts)]
         verdicts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda c: SEVERITY.index(c[0])))
-        table.add_row(var, f"{g.rel_error:.2e}", point_text(case.point), Text(verdicts, style=style))
+        table.add_row(var, f"{g.rel_error:.2e}", point_text(case.point, short=True), Text(verdicts, style=style))
     return table
 
 

@@ -119,3 +119,49 @@ def save_plot(result: Sweep, path: str) -> None:
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
+
+
+def run_sweep(expr, graph: Graph, point: dict[str, float], var: str) -> Sweep:
+    """The sweep against the exact derivative (the complex step where SymPy has no value)."""
+    from .exact import exact_gradient
+    from .numeric import complex_step
+
+    exact = exact_gradient(expr, point, (var,))
+    reference, method = exact.values[var], "exact"
+    if reference is None:
+        reference, method = complex_step(graph, [point], (var,))[0][var], "complex step"
+    return sweep(graph, point, var, reference, method)
+
+
+def sweep_json(result: Sweep, point: dict[str, float]) -> str:
+    import json
+
+    from .report import json_float
+
+    return json.dumps({"schema": "gradcheck-sweep/1", "var": result.var, "point": point, "reference": json_float(result.reference),
+                       "reference_method": result.reference_method, "chosen_h": result.chosen,
+                       "rows": [{"h": r.h, **{m: json_float(v) for m, v in r.estimates.items()},
+                                 "errors": {m: json_float(v) for m, v in r.errors.items()}} for r in result.rows]}, indent=2)
+
+
+def print_sweep(result: Sweep, text: str, point: dict[str, float]) -> None:
+    """The table of relative errors per h (gradcheck's own steps marked), then the ASCII plot."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .report import expression_text, make_console, number, point_text
+
+    console = make_console()
+    title = Text(f"d/d{result.var} of {expression_text(text)} at {point_text(point, short=True)}: "
+                 f"reference {number(result.reference)} ({result.reference_method})")
+    table = Table(title=title, title_justify="left")
+    table.add_column("h", justify="right")
+    for m in METHODS:
+        table.add_column(f"{m} rel. error", justify="right")
+    nearest = {kind: min(result.rows, key=lambda r: abs(math.log10(r.h / h))).h for kind, h in result.chosen.items()}
+    for r in result.rows:
+        marks = "".join(f" ◀ {kind} h" for kind in ("centered", "forward") if nearest[kind] == r.h)
+        table.add_row(f"{r.h:.0e}{marks}", *(f"{r.errors[m]:.2e}" for m in METHODS))
+    console.print(table)
+    console.print(f"gradcheck's steps here: forward h = {result.chosen['forward']:.3g}, centered h = {result.chosen['centered']:.3g}")
+    console.print(ascii_plot(result))

@@ -316,3 +316,51 @@ def test_extreme_points(at, check):
     case = check("x", at)
     assert case.status == "pass", case.message
     assert case.gradients[0].analytic == 1.0
+
+
+# --- input is read with its limit enforced while reading ------------------------------------------------
+
+def _run_with_stdin(args: list[str], stdin, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gradcheck_cli", *args], stdin=stdin, capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, NO_COLOR="1"))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_an_endless_expression_file_ends_in_a_limit_error():
+    done = _run_with_stdin(["eval", "@/dev/zero", "--at", "x=1"], subprocess.DEVNULL)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == "gradcheck: expression file '/dev/zero': the expression is longer than the limit of 20,000,000 characters\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pipe writer that never stops")
+def test_an_endless_standard_input_ends_in_a_limit_error():
+    writer = subprocess.Popen([sys.executable, "-c", "import sys\nwhile True: sys.stdout.write('x+' * 65536)"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        done = _run_with_stdin(["eval", "-", "--at", "x=1"], writer.stdout)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert done.returncode == 2 and "<stdin>: the expression is longer than the limit of 20,000,000 characters" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_expression_file_is_read_up_to_the_limit(cli, monkeypatch, tmp_path):
+    from gradcheck_cli import inputs
+
+    monkeypatch.setattr(inputs, "MAX_EXPRESSION_CHARS", 1000)
+    path = tmp_path / "long.txt"
+    path.write_text("x+" * 600 + "x", encoding="utf-8")
+    result = cli("eval", f"@{path}", "--at", "x=1")
+    assert result.exit_code == 2 and "longer than the limit of 1,000 characters" in result.stderr
+    path.write_text("x+" * 400 + "x", encoding="utf-8")
+    assert cli("eval", f"@{path}", "--at", "x=1", "--no-exact").exit_code == 0
+
+
+@pytest.mark.parametrize("data, fragment", [(b"x+\xff", "invalid UTF-8 at byte 3"), (b"\xef\xbb\xbfx", None)])
+def test_standard_input_is_decoded_strictly(data, fragment, cli):
+    result = cli("eval", "-", "--at", "x=1", "--no-exact", input=data)
+    if fragment is None:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 2 and fragment in result.stderr and "Traceback" not in result.stderr

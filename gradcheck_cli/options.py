@@ -1,0 +1,164 @@
+"""The numeric options every command shares, validated in one place (click only: `--help` stays light).
+
+Each option has one range (README "Points, claims, many points" and "Batch files"); a value outside it —
+nan, inf, negative, absurdly large — is a usage error (exit 2) naming the option and the range, before any
+work starts. The ranges:
+
+    --rtol           finite, in [0, 1)
+    --atol           finite, in [0, 1e6]
+    --h              finite, in [1e-300, 1e3]   (and eval checks it moves every variable of every point)
+    --exact-timeout  finite, in [0, 3600] s     (0 = no limit)
+    --samples        1 .. 10,000 in eval; 1 .. 1,000 per line in check
+    --jobs           0 .. 256                   (0 = one per CPU)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import click
+
+RTOL = (0.0, 1.0)  # [low, high): a relative tolerance of 1 or more accepts any value
+ATOL_MAX = 1e6
+H_RANGE = (1e-300, 1e3)
+EXACT_TIMEOUT_MAX = 3600.0
+EVAL_SAMPLES_MAX = 10_000  # points of one expression go through the graph as one batch: bounds its memory
+CHECK_SAMPLES_MAX = 1_000  # per line of a file
+JOBS_MAX = 256
+
+
+def _short(x: float) -> str:
+    """1e6, 1e-300, 3600: how a person writes a bound."""
+    return f"{x:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+class OptionValueError(click.UsageError):
+    """A numeric option outside its range: printed as `gradcheck: --rtol must be ... (got nan)`, exit 2."""
+
+
+def _fail(param: click.Parameter | None, what: str, got: object) -> None:
+    name = param.opts[0] if isinstance(param, click.Option) and param.opts else "the value"
+    raise OptionValueError(f"{name} must be {what} (got {got})")
+
+
+class BoundedFloat(click.ParamType):
+    """A finite float in [low, high] (or [low, high) with high_open): nan, inf and out-of-range are usage errors."""
+
+    name = "float"
+
+    def __init__(self, low: float, high: float, high_open: bool = False, note: str = ""):
+        self.low, self.high, self.high_open, self.note = low, high, high_open, note
+
+    def range_text(self) -> str:
+        return f"[{_short(self.low)}, {_short(self.high)}{')' if self.high_open else ']'}" + (f", {self.note}" if self.note else "")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                _fail(param, f"a finite number in {self.range_text()}", repr(value))
+        above = number >= self.high if self.high_open else number > self.high
+        if not math.isfinite(number) or number < self.low or above:
+            _fail(param, f"a finite number in {self.range_text()}", _short(number))
+        return number
+
+
+class BoundedInt(click.ParamType):
+    """An integer in [low, high]; the message names the range."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int, note: str = ""):
+        self.low, self.high, self.note = low, high, note
+
+    def range_text(self) -> str:
+        return f"{self.low}..{self.high:,}" + (f", {self.note}" if self.note else "")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            text = str(value).strip()
+            try:
+                number = int(text)
+            except ValueError:
+                _fail(param, f"a whole number in {self.range_text()}", repr(value) if len(text) < 40 else "a long text")
+        if not self.low <= number <= self.high:
+            _fail(param, f"a whole number in {self.range_text()}", f"{number:,}" if abs(number) < 10 ** 30 else "a huge number")
+        return number
+
+
+RTOL_TYPE = BoundedFloat(*RTOL, high_open=True)
+ATOL_TYPE = BoundedFloat(0.0, ATOL_MAX)
+H_TYPE = BoundedFloat(*H_RANGE)
+EXACT_TIMEOUT_TYPE = BoundedFloat(0.0, EXACT_TIMEOUT_MAX, note="0 = no limit")
+EVAL_SAMPLES_TYPE = BoundedInt(1, EVAL_SAMPLES_MAX)
+CHECK_SAMPLES_TYPE = BoundedInt(1, CHECK_SAMPLES_MAX)
+JOBS_TYPE = BoundedInt(0, JOBS_MAX, note="0 = one per CPU")
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def numeric_options(exact_method_default: str, exact_method_help: str, no_exact_help: str) -> Decorator:
+    """--h, --rtol, --atol, --exact-timeout, --exact-method, --no-exact: the same types for eval and check."""
+    decorators = [
+        click.option("--h", "h", type=H_TYPE, help=f"Finite-difference step, {H_TYPE.range_text()} (default: scaled to each variable, see README)."),
+        click.option("--rtol", type=RTOL_TYPE, default=1e-6, show_default=True, help=f"Relative tolerance of every comparison, {RTOL_TYPE.range_text()}."),
+        click.option("--atol", type=ATOL_TYPE, default=0.0, show_default=True, help=f"Absolute tolerance added to every comparison, {ATOL_TYPE.range_text()}."),
+        click.option("--exact-timeout", type=EXACT_TIMEOUT_TYPE, default=5.0, show_default=True,
+                     help=f"Seconds the SymPy column may take per point, {EXACT_TIMEOUT_TYPE.range_text()}."),
+        click.option("--exact-method", type=click.Choice(["auto", "chain"]), default=exact_method_default, show_default=True,
+                     help=exact_method_help),
+        click.option("--no-exact", is_flag=True, help=no_exact_help),
+    ]
+
+    def apply(function: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+class ExpressionCommand(click.Command):
+    """A command whose first argument is an expression that may start with '-' (`-tanh(x)`, `-1`, `--x`).
+
+    click would read `-tanh(x)` as the bundled short options -t -a -n -h ... and show the help; so before click
+    parses, the first token that is not an option (or an option's value) is moved behind a `--`, where click
+    takes it literally. A token that is exactly an option name (`-h`, `--at`) is still that option; `-` alone is
+    standard input."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, expression_last(args, self.get_params(ctx)))
+
+
+def expression_last(args: list[str], params: list[click.Parameter]) -> list[str]:
+    """`args` with the expression (the first positional token) placed after `--` when it starts with '-'."""
+    takes_value: set[str] = set()
+    flags: set[str] = set()
+    for param in params:
+        if isinstance(param, click.Option):
+            names = set(param.opts) | set(param.secondary_opts)
+            (flags if param.is_flag or param.count else takes_value).update(names)
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token == "--" or token == "-" or not token.startswith("-"):
+            return args  # `--`: everything after is literal already; otherwise the expression needs no help
+        name = token.split("=", 1)[0] if token.startswith("--") else token
+        if name in takes_value:
+            i += 1 if "=" in token and token.startswith("--") else 2
+            continue
+        if token in flags:
+            i += 1
+            continue
+        rest = args[:i] + args[i + 1:]
+        if "--" in rest:  # the user's own `--` comes later: the expression is the first literal after it
+            k = rest.index("--") + 1
+            return rest[:k] + [token] + rest[k:]
+        return rest + ["--", token]
+    return args
