@@ -1,4 +1,4 @@
-"""The expression-file format (.gc): finding and reading files, parsing lines, sampling points, running cases.
+"""The expression-file format (.gc): parsing lines, sampling points, checking a line (files.py reads files, runner.py runs lines).
 
 One case per line (README "Expression files"):
 
@@ -12,7 +12,6 @@ and every claim are finite and no piecewise gate sits on its kink. Workers get l
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator
@@ -73,68 +72,10 @@ class LineParts:
     claims: Piece | None
 
 
-# --- finding and reading files -------------------------------------------------------------------------
-
-def _walk(directory: str) -> list[str]:
-    """Every .gc file under `directory`, sorted by path, skipping hidden directories (.git, .venv)."""
-    found = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(os.path.join(root, f) for f in files if f.endswith(EXTENSION))
-    return sorted(found, key=lambda path: os.path.relpath(path, directory).split(os.sep))
-
-
 def file_problem(path: str, message: str) -> Checked:
+    """A result for a path that yields no lines (missing, unreadable, skipped, not text): an error case naming it."""
     case = CaseResult(expr="", source=path, point={}, value=math.nan, status="error", message=f"{path}: {message}", gradients=())
     return Checked(case, path, None)
-
-
-def expand_paths(paths: Iterable[str]) -> list[str | Checked]:
-    """Files to read, in the order given (directories expanded); a Checked for a path that yields nothing."""
-    items: list[str | Checked] = []
-    seen: set[str] = set()
-    for path in paths:
-        if os.path.isdir(path):
-            files = _walk(path)
-            if not files:
-                items.append(file_problem(path, f"no {EXTENSION} files in this directory"))
-        elif os.path.exists(path):
-            files = [path]
-        else:
-            items.append(file_problem(path, "no such file or directory"))
-            continue
-        for f in files:
-            key = os.path.realpath(f)
-            if key not in seen:
-                seen.add(key)
-                items.append(f)
-    return items
-
-
-def _decode(raw: bytes) -> tuple[str, int | None]:
-    """The line as text, and the 1-based column of its first invalid byte (shown as U+FFFD)."""
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError as problem:
-        return raw.decode("utf-8", errors="replace"), len(raw[:problem.start].decode("utf-8", errors="replace")) + 1
-
-
-def read_lines(path: str) -> list[Line] | Checked:
-    """Numbered lines of a file (split on \\n only, as editors count them), or a Checked naming the problem."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as problem:
-        return file_problem(path, f"cannot read: {problem.strerror or problem}")
-    if b"\0" in data:
-        return file_problem(path, "not a text file (contains NUL bytes)")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]  # a UTF-8 byte order mark is not part of the first line
-    lines = []
-    for number, raw in enumerate(data.split(b"\n"), 1):
-        text, bad = _decode(raw.removesuffix(b"\r"))
-        lines.append(Line(path, number, text, bad))
-    return lines
 
 
 # --- one line → its parts ------------------------------------------------------------------------------
@@ -290,6 +231,17 @@ def _points(parts: LineParts, graph: Graph, claims: Claims, settings: Settings, 
     return found
 
 
+def _check_step(h: float | None, points: list[dict[str, float]], line: Line, parts: LineParts) -> None:
+    """--h must move every variable (as eval checks): below the float spacing at x, every difference is 0/0."""
+    if h is None:
+        return
+    for point in points:
+        for name, x in point.items():
+            if x + h / 4 == x:
+                raise FormatError(f"--h {h:g} is below the spacing of floats at {name}={x:g}; use a larger --h",
+                                  Position(line.text, parts.points[0].offset if parts.points else parts.expr.offset, line.file, line.number, 0))
+
+
 def _run_points(graph: Graph, points: list[dict[str, float]], claims: Claims, options: Options, source: str) -> list[CaseResult]:
     """All points of a line as one numpy batch (and one SymPy differentiation); a crash costs this line only."""
     try:
@@ -317,6 +269,7 @@ def check_line(line: Line, settings: Settings) -> list[Checked]:
         graph = build_graph(expr)
         claims = read_claims(parts.claims, graph.variables, line) if parts.claims else Claims({}, None, 0)
         points = _points(parts, graph, claims, settings, line)
+        _check_step(settings.options.h, points, line, parts)
     except GradcheckError as error:
         return [line_error(line, _located(error, line, 0) if error.position is None or error.position.file is None else error)]
     except Exception as problem:  # never a traceback; the rest of the file still runs
@@ -327,65 +280,18 @@ def check_line(line: Line, settings: Settings) -> list[Checked]:
     return [Checked(case, line.file, line.number, None, claims_text, share) for case in cases]
 
 
-# --- running many lines --------------------------------------------------------------------------------
+# --- running many lines (files.py reads them, runner.py checks them) -------------------------------------
 
-Unit = Line | Checked
+def collect(paths: Iterable[str]) -> Iterator[Line | Checked]:
+    """Every line that holds a case, in file order, read lazily (see files.py)."""
+    from .files import expand_paths, units
 
-
-def _check_unit(unit: Unit, settings: Settings) -> list[Checked]:
-    return check_line(unit, settings) if isinstance(unit, Line) else [unit]
-
-
-def _has_case(line: Line) -> bool:
-    return line.bad_byte is not None or bool(line.text.split("#", 1)[0].strip())
+    return units(expand_paths(paths))
 
 
-def collect(paths: Iterable[str]) -> list[Unit]:
-    """Every line that holds a case, in file order; problems with paths and files as ready-made results."""
-    units: list[Unit] = []
-    for item in expand_paths(paths):
-        if isinstance(item, Checked):
-            units.append(item)
-            continue
-        lines = read_lines(item)
-        units.extend([lines] if isinstance(lines, Checked) else filter(_has_case, lines))
-    return units
+def run(units: Iterable[Line | Checked], settings: Settings, jobs: int = 1,
+        on_result: Callable[[Line | Checked], None] | None = None) -> Iterator[Checked]:
+    """Results in file order; with jobs > 1 lines are checked in worker processes (see runner.py)."""
+    from .runner import run as run_units
 
-
-class _Worker:
-    """The pool's function: holds the settings so each task only carries a Line (picklable, module-level class)."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-
-    def __call__(self, unit: Unit) -> list[Checked]:
-        return _check_unit(unit, self.settings)
-
-
-def _ignore_interrupt() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: no traceback per worker
-
-
-def run(units: list[Unit], settings: Settings, jobs: int = 1, on_result: Callable[[Unit], None] | None = None) -> Iterator[Checked]:
-    """Results in file order; with jobs > 1 lines are checked in worker processes (fork where available)."""
-    if settings.options.exact:
-        from . import exact  # noqa: F401  (SymPy's import time is not the first case's; forked workers inherit it)
-    worker = _Worker(settings)
-    if jobs <= 1 or len(units) <= 1:
-        for unit in units:
-            yield from worker(unit)
-            if on_result:
-                on_result(unit)
-        return
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    chunk = max(1, min(8, len(units) // (jobs * 8)))  # small chunks: SymPy time varies a lot between lines
-    with context.Pool(min(jobs, len(units)), initializer=_ignore_interrupt) as pool:
-        for unit, results in zip(units, pool.imap(worker, units, chunksize=chunk)):
-            yield from results
-            if on_result:
-                on_result(unit)
+    return run_units(units, settings, jobs, on_result)

@@ -1,9 +1,15 @@
-"""`gradcheck check`: the click command for expression files (only click is imported at module level)."""
+"""`gradcheck check`: the click command for expression files (only click is imported at module level).
+
+A run streams: files are read lazily (files.py), lines checked in order (runner.py), each result handed to the
+report writer (writers.py) and forgotten. `--output FILE` is written beside FILE and renamed into place; Ctrl-C or
+SIGTERM ends the report with an `interrupted` case, puts it in place and exits 2.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from contextlib import closing, nullcontext
 
 import click
 
@@ -18,42 +24,38 @@ def _show_progress(lines: int) -> bool:
     return lines >= MIN_PROGRESS and sys.stderr.isatty() and not ci
 
 
-def _run_with_progress(units, settings, jobs: int):
-    from . import batch
+def _progress(items, report_on_terminal: bool):
+    """(a context that draws a progress bar or nothing, the callback that advances it). The report itself is the
+    progress when it streams to the terminal; counting the lines costs a first pass over the files."""
+    from . import files
 
-    if not _show_progress(len(units)):
-        return list(batch.run(units, settings, jobs))
+    if report_on_terminal or not _show_progress(MIN_PROGRESS):
+        return nullcontext(), None
+    total = sum(1 for _ in files.units(items))
+    if not _show_progress(total):
+        return nullcontext(), None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .report import make_console
 
     columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"), TimeRemainingColumn())
-    # no refresh thread: the worker pool is forked inside this block, and forking a threaded process is unsafe
-    with Progress(*columns, console=make_console(stderr=True), transient=True, auto_refresh=False) as progress:
-        task = progress.add_task("check", total=len(units))
+    # no refresh thread: worker processes are forked inside this block, and forking a threaded process is unsafe
+    progress = Progress(*columns, console=make_console(stderr=True), transient=True, auto_refresh=False)
+    task = progress.add_task("check", total=total)
 
-        def advance(unit) -> None:
-            progress.advance(task)
-            progress.refresh()
+    def advance(unit) -> None:
+        progress.advance(task)
+        progress.refresh()
 
-        return list(batch.run(units, settings, jobs, on_result=advance))
+    return progress, advance
 
 
 def _fail(message: str) -> None:
+    from .display import visible
     from .errors import ExitCode
 
-    click.echo(f"gradcheck: {message}", err=True)
+    click.echo(visible(f"gradcheck: {message}"), err=True)
     sys.exit(ExitCode.TOOL_ERROR)
-
-
-def _open_output(path: str | None):
-    """Opened before any work, so an unwritable --output fails at once (exit 2), not after a long run."""
-    if path is None:
-        return None
-    try:
-        return open(path, "w", encoding="utf-8")
-    except OSError as problem:
-        _fail(f"cannot write --output {path}: {problem.strerror or problem}")
 
 
 @click.command("check")
@@ -82,41 +84,70 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     """
     import time
 
-    handle = _open_output(output)
+    from . import files
+    from .check import Options
+    from .inputs import ReportFile, input_named_by
+    from .verdict import Tolerances
+
+    items = files.expand_paths(paths)  # names only, so --output can be compared with every input first
+    if output is not None:
+        clash = input_named_by(output, [item for item in items if isinstance(item, str)])
+        if clash is not None:
+            _fail(f"--output {output} is one of the input files ({clash}); it would be overwritten: write the report elsewhere")
+    options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout, exact_method=exact_method)
+    from .batch import Settings
+
+    settings = Settings(options, samples, seed)
+    report_file = ReportFile(output) if output is not None else None  # fails here, before any work, if unwritable
+    started = time.perf_counter()
     try:
-        from . import batch
-        from .check import Options
-        from .verdict import Tolerances, exit_code
-
-        options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
-                          exact_method=exact_method)
-        settings = batch.Settings(options, samples, seed)
-        started = time.perf_counter()
-        units = batch.collect(paths)
-        checked = _run_with_progress(units, settings, jobs or os.cpu_count() or 1)
-        seconds = time.perf_counter() - started
-        _write_report(checked, output_format, handle, strict, seconds)
-    except KeyboardInterrupt:
-        _fail("interrupted")
+        tally, interrupted = _run(items, settings, jobs or os.cpu_count() or 1, output_format, report_file, strict, started)
+    except BrokenPipeError:
+        raise  # the reader of stdout left: the group exits quietly
+    except OSError as problem:  # a full disk, a failed fork: one line, and --output's previous report is intact
+        _fail(f"could not finish the run: {problem.strerror or problem}")
         return
-    finally:
-        if handle is not None:
-            handle.close()
-    if not any(item.line is not None for item in checked):
-        _fail("nothing to check: " + ("; ".join(item.case.message for item in checked) if checked else "the files hold no cases"))
-    sys.exit(exit_code([item.case.status for item in checked], strict))
+    seconds = time.perf_counter() - started
+    if report_file is not None:
+        click.echo(tally.short_summary(seconds))
+    if interrupted:
+        _fail("interrupted")
+    problem = tally.nothing_checked()
+    if problem is not None:
+        _fail(problem)
+    sys.exit(tally.exit_code())
 
 
-def _write_report(checked, output_format: str, handle, strict: bool, seconds: float) -> None:
-    from . import formats
-    from .report import make_console
+def _run(items, settings, jobs: int, output_format: str, report_file, strict: bool, started: float):
+    """Check every unit and stream the results into the report; (tally, whether the run was interrupted).
+    On Ctrl-C or SIGTERM the report still ends properly: the cases so far, then an `interrupted` error case."""
+    import time
 
-    if output_format == "table":
-        formats.print_table(make_console(file=handle) if handle else make_console(), checked, strict,
-                            None if handle else seconds)
-    elif handle is not None:
-        handle.write(formats.formatted(output_format, checked, strict))
-    else:
-        click.echo(formats.formatted(output_format, checked, strict), nl=False)
-    if handle is not None:
-        click.echo(formats.short_summary(checked, strict, seconds))
+    from . import files, runner, writers
+    from .interrupts import signals_ignored
+
+    tally = writers.Tally(strict)
+    try:
+        writer = writers.make_writer(output_format, report_file.handle if report_file else None, strict)
+        interrupted = None
+        bar, advance = _progress(items, report_file is None and sys.stdout.isatty())
+        try:
+            with bar, closing(runner.run(files.units(items), settings, jobs, on_result=advance)) as results:
+                for item in results:
+                    tally.add(item)
+                    writer.add(item)
+        except KeyboardInterrupt as stop:
+            interrupted = stop
+        with signals_ignored():  # a second Ctrl-C must not cut the report short
+            if interrupted is not None:
+                marker = writers.interrupted_case(tally, getattr(interrupted, "signal_number", None))
+                tally.add(marker)
+                writer.add(marker)
+            writer.close(tally, time.perf_counter() - started)
+            if report_file is not None:
+                report_file.commit()
+    except BaseException:
+        if report_file is not None:
+            report_file.discard()  # the previous report stays, and no temporary file is left behind
+        raise
+    return tally, interrupted is not None

@@ -1,8 +1,10 @@
-"""Batch results → the `check` report formats: the table (built on report.py), JUnit XML and GitHub annotations.
+"""One batch result → its pieces in each `check` report format: table rows and failure details (built on report.py),
+a JUnit <testcase>, a GitHub annotation; writers.py streams them into whole reports.
 
-JSON is report.to_json unchanged. JUnit: one testsuite per file, one testcase per case; a mismatch is a
-<failure>, an error an <error>; a kink (or inconclusive point) passes, with a `gradcheck.status` property,
-unless --strict, where it is a <failure>. Nothing here is <skipped>: every case ran.
+JUnit: a mismatch is a <failure>, an error an <error>; a kink (or inconclusive point) passes, with a
+`gradcheck.status` property, unless --strict, where it is a <failure>. Nothing here is <skipped>: every case ran.
+Everything meant for people goes through display.visible (no raw control characters) and is shortened: points
+of thousands of values, messages of thousands of notes, reproduce commands pages long.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import re
 import shlex
 import xml.etree.ElementTree as ET
-from typing import Iterable
 
 from . import report
 from .batch import VALUE_CLAIM, Checked
 from .check import split_top_level
+from .display import POINT_ITEMS, visible
 from .errors import ExitCode
 from .verdict import exit_code
 
 EXPR_WIDTH = 40  # characters of an expression shown in a table row or a test name
+DETAIL_VARIABLES = 20  # rows of a failing case's table in a batch report (those that did not pass first)
+REPRODUCE_LIMIT = 2000  # characters: a longer `gradcheck eval` command is a note instead
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -56,6 +60,18 @@ def reproduce(checked: Checked) -> str | None:
     return " ".join(parts)
 
 
+def reproduce_line(checked: Checked) -> str | None:
+    """`reproduce: gradcheck eval …`, or a note when that command would be pages long (a point of 3,000 values)."""
+    command = reproduce(checked)
+    if command is None:
+        return None
+    if len(command) > REPRODUCE_LIMIT:
+        values = f"a point of {len(checked.case.point):,} values, " if len(checked.case.point) > POINT_ITEMS else ""
+        return (f"reproduce: (the command would be {len(command):,} characters: {values}too long to show; "
+                "--format json has the expression and every value)")
+    return visible(f"reproduce: {command}", newlines=False)
+
+
 def _gradient_claims(claims: str | None) -> str | None:
     """The claims without a value claim `f=...` (eval's --expect takes gradients only)."""
     if not claims:
@@ -65,210 +81,159 @@ def _gradient_claims(claims: str | None) -> str | None:
 
 
 def label(checked: Checked) -> str:
-    """`line 3: EXPR @ POINT`, the name of a case in JUnit and in messages."""
+    """`line 3: EXPR @ POINT`, the name of a case in JUnit and in messages (the point shortened)."""
     case = checked.case
     if checked.line is None:
         return "file"
-    where = f" @ {report.point_text(case.point)}" if case.point else ""
-    return f"line {checked.line}: {shorten(case.expr)}{where}"
+    where = f" @ {report.point_text(case.point, short=True)}" if case.point else ""
+    return visible(f"line {checked.line}: {shorten(case.expr)}{where}", newlines=False)
 
 
 def details(checked: Checked) -> str:
-    """Plain-text body of a failure: one line per variable, the diagnosis, and how to reproduce it."""
+    """Plain-text body of a failure: one line per variable (at most DETAIL_VARIABLES), the diagnosis, how to reproduce."""
     case = checked.case
-    lines = [case.message or case.status]
-    for g in case.gradients:
+    lines = [report.message_text(case.message or case.status)]
+    gradients, left_out = report.shown_gradients(case, DETAIL_VARIABLES)
+    for g in gradients:
         claim = f", claimed {report.number(g.expected)}" if g.expected is not None else ""
         lines.append(f"d{g.var}: {g.status}; analytic {report.number(g.analytic)}, centered {report.number(g.centered)}, "
                      f"exact {report.number(g.exact)}{claim}, rel. error {g.rel_error:.2e}")
+    if left_out:
+        lines.append(f"… and {left_out:,} more variables that pass")
     if checked.caret:
         lines.append(checked.caret)
-    command = reproduce(checked)
+    command = reproduce_line(checked)
     if command:
-        lines.append(f"reproduce: {command}")
+        lines.append(command)
     return "\n".join(lines)
 
 
-# --- table -----------------------------------------------------------------------------------------------
-
-def rows_table(checked: list[Checked]):
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="gradcheck check", title_justify="left")
-    for name, justify in (("source", "left"), ("expression", "left"), ("point", "left"), ("worst rel. error", "right"), ("verdict", "left")):
-        table.add_column(name, justify=justify, no_wrap=name != "point")
-    for item in checked:
-        case = item.case
-        verdict, style = report.VERDICT_STYLE[case.status]
-        error = worst_error(item)
-        table.add_row(case.source or item.file, shorten(case.expr), report.point_text(case.point),
-                      "—" if error is None else f"{error:.2e}", Text(verdict, style=style))
-    return table
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
-def print_table(console, checked: list[Checked], strict: bool, seconds: float | None = None) -> None:
-    """The rows, then `eval`'s full table for every failing case (with the command to reproduce it), then the summary."""
-    from rich.text import Text
-
-    console.print(rows_table(checked))
-    failing = [item for item in checked if fails(item.case.status, strict)]
-    for item in failing:
-        console.print()
-        console.print(Text(item.case.source or item.file, style="bold"))
-        if item.case.point or item.case.gradients:
-            report.print_case(console, item.case)
-        else:  # a malformed line or a file problem: its message and caret, not an empty point
-            console.print(Text.assemble(("✗ error", "bold red"), f"  {item.case.message}"))
-            if item.caret:
-                console.print(item.caret, highlight=False, markup=False)
-        command = reproduce(item)
-        if command:
-            console.print(f"  reproduce: {command}", soft_wrap=True)
-    console.print()
-    console.print(summary_text([item.case for item in checked], seconds))
+def source_of(item: Checked) -> str:
+    return visible(item.case.source or item.file, newlines=False)
 
 
-def summary_text(cases, seconds: float | None = None) -> str:
-    line = report.summary_line(cases)
-    if seconds is not None and seconds > 0:
-        line += f" in {seconds:.2f} s ({len(cases) / seconds:.0f} cases/s)"
-    return line
-
-
-def short_summary(checked: list[Checked], strict: bool, seconds: float | None = None, limit: int = 20) -> str:
-    """What the terminal still gets with --output: one line per failing case (at most `limit`), then the counts."""
-    failing = [item for item in checked if fails(item.case.status, strict)]
-    lines = [_failure_line(item) for item in failing[:limit]]
-    if len(failing) > limit:
-        lines.append(f"… and {len(failing) - limit} more failing cases")
-    lines.append(summary_text([item.case for item in checked], seconds))
-    return "\n".join(lines)
-
-
-def _failure_line(item: Checked) -> str:
+def failure_line(item: Checked) -> str:
     """`FILE:LINE: status: message`; a message that already starts with its FILE:LINE:COL stands alone."""
-    source, message = item.case.source or item.file, _one_line(item.case.message or "")
+    source, message = source_of(item), report.message_text(one_line(item.case.message or ""))
     return message if message.startswith(f"{source}:") else f"{source}: {item.case.status}: {message}"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def summary_text(counts: dict[str, int], seconds: float | None = None) -> str:
+    """`N cases: a pass, b mismatch … in S s (R cases/s)`."""
+    line = report.counts_line(counts)
+    if seconds is not None and seconds > 0:
+        line += f" in {seconds:.2f} s ({counts['total'] / seconds:.0f} cases/s)"
+    return line
+
+
+# --- table rows ------------------------------------------------------------------------------------------
+
+ROW_COLUMNS = (("source", "left"), ("expression", "left"), ("point", "left"), ("worst rel. error", "right"), ("verdict", "left"))
+
+
+def row_cells(item: Checked) -> list[str]:
+    error = worst_error(item)
+    return [source_of(item), visible(shorten(item.case.expr), newlines=False), report.point_text(item.case.point, short=True),
+            "—" if error is None else f"{error:.2e}", report.VERDICT_STYLE[item.case.status][0]]
+
+
+def rows_table(checked: list[Checked], title: str | None = "gradcheck check", widths: list[int] | None = None):
+    """One row per case; `widths`: the widest cell of each column so far, so later blocks line up with earlier ones."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    for k, (name, justify) in enumerate(ROW_COLUMNS):
+        table.add_column(name, justify=justify, no_wrap=name != "point", min_width=widths[k] if widths else None)
+    for item in checked:
+        cells = row_cells(item)
+        table.add_row(*cells[:-1], Text(cells[-1], style=report.VERDICT_STYLE[item.case.status][1]))
+    return table
+
+
+def print_failure(console, item: Checked) -> None:
+    """`eval`'s table for a failing case (at most DETAIL_VARIABLES rows), or a malformed line's message and caret."""
+    from rich.text import Text
+
+    console.print()
+    console.print(Text(source_of(item), style="bold"))
+    if item.case.point or item.case.gradients:
+        report.print_case(console, item.case, limit=DETAIL_VARIABLES)
+    else:  # a malformed line or a file problem: its message and caret, not an empty point
+        console.print(Text.assemble(("✗ error", "bold red"), f"  {report.message_text(item.case.message)}"))
+        if item.caret:
+            console.print(Text(item.caret))
+    command = reproduce_line(item)
+    if command:
+        console.print(Text(f"  {command}"), soft_wrap=True)
 
 
 # --- JUnit XML -------------------------------------------------------------------------------------------
 
-def _xml_text(text: str) -> str:
-    """Characters XML 1.0 cannot carry (control bytes from a broken file) become U+FFFD."""
-    return _XML_INVALID.sub("\ufffd", text)
+def xml_text(text: str) -> str:
+    """Characters XML 1.0 cannot carry, and terminal controls, become visible escapes (any file name, any content)."""
+    return _XML_INVALID.sub("\ufffd", visible(text))
 
 
-def _by_file(checked: Iterable[Checked]) -> dict[str, list[Checked]]:
-    files: dict[str, list[Checked]] = {}
-    for item in checked:
-        files.setdefault(item.file, []).append(item)
-    return files
-
-
-def _classname(path: str) -> str:
+def classname(path: str) -> str:
     """`expressions/seeds.gc` → `expressions.seeds` (consumers read dots as packages)."""
     stem = path[:-len(".gc")] if path.endswith(".gc") else path
-    return ".".join(part for part in re.split(r"[\\/]+", stem) if part not in ("", ".")).replace(" ", "_") or "gradcheck"
+    return xml_text(".".join(part for part in re.split(r"[\\/]+", stem) if part not in ("", ".")).replace(" ", "_") or "gradcheck")
 
 
-def _testcase(item: Checked, strict: bool) -> tuple[ET.Element, str | None]:
+def testcase(item: Checked, strict: bool) -> tuple[ET.Element, str | None]:
+    """The <testcase> of one case, and its outcome: "failure", "error" or None (passed)."""
     case = item.case
-    element = ET.Element("testcase", {"classname": _classname(item.file), "name": _xml_text(label(item)),
-                                      "file": _xml_text(item.file), "time": f"{item.seconds:.6f}"})
+    element = ET.Element("testcase", {"classname": classname(item.file), "name": xml_text(label(item)),
+                                      "file": xml_text(item.file), "time": f"{item.seconds:.6f}"})
     if item.line is not None:
         element.set("line", str(item.line))
-    outcome = None
-    if case.status == "error":
-        outcome = "error"
-    elif fails(case.status, strict):
-        outcome = "failure"
+    outcome = "error" if case.status == "error" else "failure" if fails(case.status, strict) else None
     if outcome:
-        child = ET.SubElement(element, outcome, {"type": case.status, "message": _xml_text(_one_line(case.message or case.status))})
-        child.text = _xml_text(details(item))
+        child = ET.SubElement(element, outcome, {"type": case.status, "message": xml_text(one_line(report.message_text(case.message or case.status)))})
+        child.text = xml_text(details(item))
         return element, outcome
     if case.status != "pass":  # a kink (or inconclusive point) passes, marked
         properties = ET.SubElement(element, "properties")
         ET.SubElement(properties, "property", {"name": "gradcheck.status", "value": case.status})
-        ET.SubElement(properties, "property", {"name": "gradcheck.message", "value": _xml_text(_one_line(case.message or ""))})
+        ET.SubElement(properties, "property", {"name": "gradcheck.message", "value": xml_text(one_line(report.message_text(case.message)))})
     if case.point:  # a passing case still shows its point and columns (a failing one has them in its body)
-        ET.SubElement(element, "system-out").text = _xml_text(f"point: {report.point_text(case.point)}\n" + details(item))
+        ET.SubElement(element, "system-out").text = xml_text(f"point: {report.point_text(case.point, short=True)}\n" + details(item))
     return element, outcome
-
-
-def junit(checked: list[Checked], strict: bool) -> str:
-    root = ET.Element("testsuites", {"name": "gradcheck"})
-    totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
-    for path, items in _by_file(checked).items():
-        suite = ET.SubElement(root, "testsuite", {"name": _xml_text(path), "file": _xml_text(path)})
-        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        seconds = 0.0
-        for item in items:
-            element, outcome = _testcase(item, strict)
-            suite.append(element)
-            counts["tests"] += 1
-            seconds += item.seconds
-            if outcome == "error":
-                counts["errors"] += 1
-            elif outcome == "failure":
-                counts["failures"] += 1
-        for key, value in counts.items():
-            suite.set(key, str(value))
-        suite.set("time", f"{seconds:.6f}")
-        for key in ("tests", "failures", "errors"):
-            totals[key] += counts[key]
-        totals["time"] += seconds
-    for key in ("tests", "failures", "errors"):
-        root.set(key, str(totals[key]))
-    root.set("time", f"{totals['time']:.6f}")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 # --- GitHub Actions workflow commands ----------------------------------------------------------------------
 
-def _escape_data(text: str) -> str:
+def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _annotation(item: Checked, strict: bool) -> str | None:
+_escape_property = escape_property  # the name the tests know
+
+
+def annotation(item: Checked, strict: bool) -> str | None:
+    """`::error file=F,line=L,title=gradcheck mismatch::…` for a failing case, `::warning …` for a kink; None for a pass."""
     case = item.case
     if case.status == "pass" or (not fails(case.status, strict) and case.status not in ("kink", "inconclusive")):
         return None
     level = "error" if fails(case.status, strict) else "warning"
-    props = [f"file={_escape_property(item.file)}"]
+    props = [] if item.file.startswith("<") else [f"file={escape_property(visible(item.file))}"]  # <interrupted>: no file
     if item.line is not None:
         props.append(f"line={item.line}")
     if item.column is not None:
         props.append(f"col={item.column}")
-    props.append(f"title={_escape_property('gradcheck ' + case.status)}")
-    where = f"{report.expression_text(case.expr)} at {report.point_text(case.point)}: " if case.point else ""
-    message = where + _one_line(case.message or case.status)
-    command = reproduce(item)
+    props.append(f"title={escape_property('gradcheck ' + case.status)}")
+    where = f"{report.expression_text(case.expr)} at {report.point_text(case.point, short=True)}: " if case.point else ""
+    message = where + report.message_text(one_line(case.message or case.status))
+    command = reproduce_line(item)
     if command and level == "error":
-        message += f"\nreproduce: {command}"
-    return f"::{level} {','.join(props)}::{_escape_data(message)}"
-
-
-def github(checked: list[Checked], strict: bool) -> str:
-    """`::error file=F,line=L,title=gradcheck mismatch::…` per failing case, `::warning` per kink, then the counts."""
-    lines = [a for a in (_annotation(item, strict) for item in checked) if a]
-    lines.append(summary_text([item.case for item in checked]))
-    return "\n".join(lines) + "\n"
-
-
-def formatted(name: str, checked: list[Checked], strict: bool) -> str:
-    """The report as text, for every format but the table (which rich renders)."""
-    if name == "json":
-        return report.to_json([item.case for item in checked]) + "\n"
-    if name == "junit":
-        return junit(checked, strict)
-    return github(checked, strict)
+        message += f"\n{command}"
+    return f"::{level} {','.join(props)}::{escape_data(message)}"

@@ -85,8 +85,8 @@ def not_regular(path: str) -> str | None:
         return f"cannot read: {problem.strerror or problem}"
     if stat.S_ISREG(mode):
         return None
-    via = " (through a symlink)" if os.path.islink(path) else ""
-    return f"skipped: {_kind(mode)}{via}, not a regular file; only regular files are read"
+    link = "a symlink to " if os.path.islink(path) else ""
+    return f"skipped: {link}{_kind(mode)}, not a regular file; only regular files are read"
 
 
 def open_regular(path: str) -> BinaryIO:
@@ -117,3 +117,72 @@ def same_file(a: str, b: str) -> bool:
         return os.path.samefile(a, b)
     except (OSError, ValueError):
         return False
+
+
+# --- report files: written beside their target, renamed into place ------------------------------------------
+
+class ReportFile:
+    """`--output FILE`: written to a temporary file in FILE's directory and renamed over FILE at the end
+    (os.replace), so FILE is either the previous report or a whole new one — never empty or half-written. A FIFO or
+    a device (`/dev/null`, `/dev/stdout`) cannot be replaced: it is written directly."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.target = os.path.realpath(path) if os.path.islink(path) else path  # a symlink keeps pointing at the report
+        self.temp: str | None = None
+        try:
+            existing = os.stat(self.target)
+        except OSError:
+            existing = None
+        try:
+            if existing is not None and not stat.S_ISREG(existing.st_mode):
+                self.handle = open(self.target, "w", encoding="utf-8")
+            else:
+                self.handle = self._temporary(None if existing is None else stat.S_IMODE(existing.st_mode))
+        except OSError as problem:
+            raise UsageError(f"cannot write --output {path}: {problem.strerror or problem}") from None
+
+    def _temporary(self, mode: int | None):
+        import secrets
+
+        directory, name = os.path.split(os.path.abspath(self.target))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        for _ in range(100):
+            candidate = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.gradcheck-tmp")
+            try:
+                fd = os.open(candidate, flags, 0o666 if mode is None else mode)  # new files: 0666 less the umask
+            except FileExistsError:
+                continue
+            self.temp = candidate
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)  # the report keeps the mode of the file it replaces
+            return os.fdopen(fd, "w", encoding="utf-8")
+        raise OSError(f"no free temporary name in {directory}")
+
+    def commit(self) -> None:
+        """The report is complete: put it in place."""
+        self.handle.close()
+        if self.temp is not None:
+            os.replace(self.temp, self.target)
+            self.temp = None
+
+    def discard(self) -> None:
+        """The run failed before a report could be finished: FILE stays as it was, and no temporary file is left."""
+        try:
+            self.handle.close()
+        except OSError:
+            pass
+        if self.temp is not None:
+            try:
+                os.unlink(self.temp)
+            except OSError:
+                pass
+            self.temp = None
+
+
+def input_named_by(output: str, inputs: list[str]) -> str | None:
+    """The input file that `output` is (`check mine.gc -o mine.gc` would destroy mine.gc), or None."""
+    target = os.path.realpath(output)
+    if not os.path.exists(target):
+        return None
+    return next((path for path in inputs if same_file(path, target)), None)

@@ -364,3 +364,18 @@ def test_standard_input_is_decoded_strictly(data, fragment, cli):
         assert result.exit_code == 0, result.output
     else:
         assert result.exit_code == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32" or not os.path.isdir("/proc"), reason="needs SIGTERM and /proc")
+def test_sigterm_takes_the_clean_path_of_ctrl_c():
+    process = subprocess.Popen([sys.executable, "-m", "gradcheck_cli", "eval", "-", "--at", "x=1"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:  # blocked reading standard input that never ends: as a CI job stuck on a step
+        deadline = time.monotonic() + 30
+        while "pipe" not in open(f"/proc/{process.pid}/wchan").read() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(__import__("signal").SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 2 and out == "" and err == "gradcheck: interrupted\n"

@@ -1,0 +1,145 @@
+"""Finding expression files and reading their lines lazily, one file open at a time, in bounded memory.
+
+Only regular files are opened (a FIFO, a device or a symlink to /dev/stdin would block forever: git can store such
+a symlink, so a pull request could hang CI); anything else found by a directory walk, or named explicitly, is an
+`error` case saying it was skipped. A file is read up to MAX_FILE_BYTES; lines are produced one by one.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO, Iterable, Iterator
+
+from .batch import EXTENSION, Checked, Line, file_problem
+from .errors import FileError
+from .inputs import MAX_FILE_BYTES, not_regular, open_regular
+
+Unit = Line | Checked  # a line to check, or a ready-made result for a path that yields no lines
+
+
+def _walk(directory: str) -> list[tuple[str, str | None]]:
+    """Every .gc entry under `directory`, sorted by path, with why it cannot be read (None: a regular file);
+    hidden directories (.git, .venv) are skipped, symlinked directories are not followed (no loops)."""
+    found: list[tuple[str, str | None]] = []
+    unreadable: list[tuple[str, str | None]] = []
+
+    def note(error: OSError) -> None:  # os.walk would skip an unreadable directory in silence
+        unreadable.append((error.filename or directory, f"cannot read this directory: {error.strerror or error}"))
+
+    for root, dirs, names in os.walk(directory, onerror=note):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            if name.endswith(EXTENSION):
+                path = os.path.join(root, name)
+                found.append((path, not_regular(path)))  # stat only: opening a FIFO would block
+    entries = found + unreadable
+    return sorted(entries, key=lambda entry: os.path.relpath(entry[0], directory).split(os.sep))
+
+
+def expand_paths(paths: Iterable[str]) -> list[str | Checked]:
+    """Files to read, in the order given (directories expanded); a Checked for a path that yields nothing.
+    File names only, so the list is small even for a huge tree."""
+    items: list[str | Checked] = []
+    seen: set[str] = set()
+    for path in paths:
+        if os.path.isdir(path):
+            entries = _walk(path)
+            if not entries:
+                items.append(file_problem(path, f"no {EXTENSION} files in this directory"))
+        elif os.path.exists(path):
+            entries = [(path, None)]
+        else:
+            items.append(file_problem(path, "no such file or directory"))
+            continue
+        for found, problem in entries:
+            if problem is not None:
+                items.append(file_problem(found, problem))
+                continue
+            key = os.path.realpath(found)
+            if key not in seen:
+                seen.add(key)
+                items.append(found)
+    return items
+
+
+def _decode(raw: bytes) -> tuple[str, int | None]:
+    """The line as text, and the 1-based column of its first invalid byte (shown as U+FFFD)."""
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as problem:
+        return raw.decode("utf-8", errors="replace"), len(raw[:problem.start].decode("utf-8", errors="replace")) + 1
+
+
+def has_case(line: Line) -> bool:
+    return line.bad_byte is not None or bool(line.text.split("#", 1)[0].strip())
+
+
+def _too_big(size: int) -> str:
+    return f"larger than the limit of {MAX_FILE_BYTES:,} bytes ({MAX_FILE_BYTES // (1 << 20)} MiB) for one file; split it"
+
+
+def _scan(handle: BinaryIO) -> str | None:
+    """Why the file cannot be read as text (too large, NUL bytes), reading it once in chunks; None when it can."""
+    size = os.fstat(handle.fileno()).st_size
+    if size > MAX_FILE_BYTES:
+        return _too_big(size)
+    total = 0
+    while True:
+        chunk = handle.read(1 << 20)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > MAX_FILE_BYTES:
+            return _too_big(total)
+        if b"\0" in chunk:
+            return "not a text file (contains NUL bytes)"
+    handle.seek(0)
+    return None
+
+
+def _lines(handle: BinaryIO, path: str) -> Iterator[Unit]:
+    """Numbered lines (split on \\n only, as editors count them) that hold a case, one at a time."""
+    budget = MAX_FILE_BYTES
+    number = 0
+    while True:
+        raw = handle.readline(budget + 1)
+        if not raw:
+            return
+        budget -= len(raw)
+        if budget < 0:  # the file grew while it was read
+            yield file_problem(path, _too_big(MAX_FILE_BYTES + 1))
+            return
+        number += 1
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte order mark is not part of the first line
+        text, bad = _decode(raw.removesuffix(b"\n").removesuffix(b"\r"))
+        line = Line(path, number, text, bad)
+        if has_case(line):
+            yield line
+
+
+def read_units(path: str) -> Iterator[Unit]:
+    """The case lines of one file, or one Checked naming why it cannot be read."""
+    try:
+        handle = open_regular(path)
+    except FileError as error:
+        yield file_problem(path, error.message)
+        return
+    with handle:
+        try:
+            problem = _scan(handle)
+        except OSError as error:
+            problem = f"cannot read: {error.strerror or error}"
+        if problem is not None:
+            yield file_problem(path, problem)
+            return
+        yield from _lines(handle, path)
+
+
+def units(items: Iterable[str | Checked]) -> Iterator[Unit]:
+    """Every line that holds a case, in file order, read lazily; problems with paths as ready-made results."""
+    for item in items:
+        if isinstance(item, Checked):
+            yield item
+        else:
+            yield from read_units(item)
