@@ -124,7 +124,7 @@ def _run(items, settings, jobs: int, output_format: str, report_file, strict: bo
     import time
 
     from . import files, runner, writers
-    from .interrupts import signals_ignored
+    from .interrupts import deferred, signals_ignored
 
     tally = writers.Tally(strict)
     try:
@@ -134,8 +134,9 @@ def _run(items, settings, jobs: int, output_format: str, report_file, strict: bo
         try:
             with bar, closing(runner.run(files.units(items), settings, jobs, on_result=advance)) as results:
                 for item in results:
-                    tally.add(item)
-                    writer.add(item)
+                    with deferred():
+                        tally.add(item)
+                        writer.add(item)
         except KeyboardInterrupt as stop:
             interrupted = stop
         with signals_ignored():  # a second Ctrl-C must not cut the report short

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
-import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
 
 from . import report
 from .batch import VALUE_CLAIM, Checked
@@ -23,6 +23,7 @@ from .verdict import exit_code
 EXPR_WIDTH = 40  # characters of an expression shown in a table row or a test name
 DETAIL_VARIABLES = 20  # rows of a failing case's table in a batch report (those that did not pass first)
 REPRODUCE_LIMIT = 2000  # characters: a longer `gradcheck eval` command is a note instead
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -185,25 +186,34 @@ def classname(path: str) -> str:
     return xml_text(".".join(part for part in re.split(r"[\\/]+", stem) if part not in ("", ".")).replace(" ", "_") or "gradcheck")
 
 
-def testcase(item: Checked, strict: bool) -> tuple[ET.Element, str | None]:
-    """The <testcase> of one case, and its outcome: "failure", "error" or None (passed)."""
+def _attrs(pairs: dict[str, str]) -> str:
+    return "".join(f' {key}="{escape(xml_text(value), _ATTRIBUTE_ENTITIES)}"' for key, value in pairs.items())
+
+
+def testcase(item: Checked, strict: bool) -> tuple[str, str | None]:
+    """The <testcase> of one case as XML text (indented for its place in a <testsuite>), and its outcome: "failure",
+    "error" or None (passed). Built as text: an ElementTree per case cost a fifth of a large run."""
     case = item.case
-    element = ET.Element("testcase", {"classname": classname(item.file), "name": xml_text(label(item)),
-                                      "file": xml_text(item.file), "time": f"{item.seconds:.6f}"})
+    attributes = {"classname": classname(item.file), "name": label(item), "file": item.file, "time": f"{item.seconds:.6f}"}
     if item.line is not None:
-        element.set("line", str(item.line))
+        attributes["line"] = str(item.line)
+    head = f"    <testcase{_attrs(attributes)}"
     outcome = "error" if case.status == "error" else "failure" if fails(case.status, strict) else None
     if outcome:
-        child = ET.SubElement(element, outcome, {"type": case.status, "message": xml_text(one_line(report.message_text(case.message or case.status)))})
-        child.text = xml_text(details(item))
-        return element, outcome
+        message = one_line(report.message_text(case.message or case.status))
+        return (f"{head}>\n      <{outcome}{_attrs({'type': case.status, 'message': message})}>{escape(xml_text(details(item)))}"
+                f"</{outcome}>\n    </testcase>\n"), outcome
+    body = []
     if case.status != "pass":  # a kink (or inconclusive point) passes, marked
-        properties = ET.SubElement(element, "properties")
-        ET.SubElement(properties, "property", {"name": "gradcheck.status", "value": case.status})
-        ET.SubElement(properties, "property", {"name": "gradcheck.message", "value": xml_text(one_line(report.message_text(case.message)))})
+        body += ["      <properties>", f'        <property{_attrs({"name": "gradcheck.status", "value": case.status})} />',
+                 f'        <property{_attrs({"name": "gradcheck.message", "value": one_line(report.message_text(case.message))})} />',
+                 "      </properties>"]
     if case.point:  # a passing case still shows its point and columns (a failing one has them in its body)
-        ET.SubElement(element, "system-out").text = xml_text(f"point: {report.point_text(case.point, short=True)}\n" + details(item))
-    return element, outcome
+        text = f"point: {report.point_text(case.point, short=True)}\n" + details(item)
+        body.append(f"      <system-out>{escape(xml_text(text))}</system-out>")
+    if not body:
+        return f"{head} />\n", None
+    return f"{head}>\n" + "\n".join(body) + "\n    </testcase>\n", None
 
 
 # --- GitHub Actions workflow commands ----------------------------------------------------------------------

@@ -127,7 +127,7 @@ def expression_text(text: str) -> str:
 
 def point_text(point: dict[str, float], short: bool = False) -> str:
     """`x=3, y=-4`; `short`: the first few assignments and the count (`… (3,000 values)`), for titles and messages."""
-    if not short:
+    if not short or len(point) <= 4:  # a few values are always shown whole
         return ", ".join(f"{k}={v:.16g}" for k, v in point.items())
     from itertools import islice
 

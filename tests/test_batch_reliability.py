@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gradcheck_cli import batch, files, runner, writers
 from gradcheck_cli.check import Options
@@ -267,6 +269,8 @@ def test_sigterm_mid_run_finishes_the_report_with_an_interrupted_case(tmp_path, 
     data = json.loads(report.read_text())
     assert data["cases"][-1]["status"] == "error" and "interrupted (SIGTERM)" in data["cases"][-1]["message"]
     assert 0 < data["summary"]["total"] == len(data["cases"]) < 30_001
+    statuses = [c["status"] for c in data["cases"]]
+    assert all(data["summary"][s] == statuses.count(s) for s in ("pass", "error", "mismatch"))  # counted = written
     assert [c["source"] for c in data["cases"][:3]] == [f"{path}:{n}" for n in (1, 2, 3)]
     assert sorted(os.listdir(tmp_path)) == ["report.json", path.name]  # no temporary file left
     assert "interrupted (SIGTERM)" in out
@@ -364,3 +368,18 @@ def test_a_case_with_thousands_of_variables_stays_readable(tmp_path):
     assert len(data["cases"][0]["point"]) == 1000 and len(data["cases"][0]["gradients"]) == 1000
     _, table, _ = run(str(path), "--no-exact")
     assert "reproduce: (the command would be" in table and "… and 980 more variables that pass" in table
+
+
+KILLER = "x*y @ x=1, y=666"
+
+
+@POSIX
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(killers=st.sets(st.integers(0, 29), max_size=4), jobs=st.sampled_from([2, 3]))
+def test_every_line_gets_exactly_one_result_in_order_whichever_lines_kill_their_worker(killers, jobs, monkeypatch):
+    monkeypatch.setenv(runner.KILL_ON_ENV, KILLER)  # read by the forked workers only
+    lines = [batch.Line("f.gc", n + 1, KILLER if n in killers else f"x*{n} @ x=1") for n in range(30)]
+    results = list(runner.run(iter(lines), FAST, jobs=jobs))
+    assert [r.line for r in results] == list(range(1, 31))
+    assert [r.case.status for r in results] == ["error" if n in killers else "pass" for n in range(30)]
+    assert all("worker process died (signal 9" in results[n].case.message for n in killers)

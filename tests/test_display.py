@@ -92,3 +92,32 @@ def test_chars_outside_the_basic_plane_and_combining_marks_survive():
     text = "x\u0301 😀"
     assert visible(text) == text
     assert unicodedata.category("\u0301") == "Mn"
+
+
+@FUZZ
+@given(text=st.one_of(MARKUP, st.text(max_size=40)), status=st.sampled_from(["pass", "mismatch", "error", "kink"]),
+       line=st.sampled_from([None, 3]))
+def test_every_batch_writer_takes_markup_and_control_characters_literally(text, status, line, base_case):
+    import xml.etree.ElementTree as ET
+
+    from gradcheck_cli import writers
+    from gradcheck_cli.batch import Checked
+
+    item = Checked(replace(base_case, expr=text, message=text, status=status, source=f"{text}:3"), text, line,
+                   claims="dx=3", caret=f"  {text}\n  ^")
+    tally = writers.Tally(strict=False)
+    tally.add(item)
+    outputs = {}
+    for name in ("table", "github", "junit", "json"):
+        buffer = io.StringIO()
+        writer = writers.TableWriter(_console(buffer), False, True) if name == "table" else writers.make_writer(name, buffer, False)
+        writer.add(item)
+        writer.close(tally, 1.0)
+        outputs[name] = buffer.getvalue()
+    for name in ("table", "github", "junit"):
+        assert not UNSAFE.search(outputs[name].replace("\n", "")), name
+    assert not UNSAFE.search(tally.short_summary(1.0).replace("\n", ""))
+    assert ET.fromstring(outputs["junit"]).get("tests") == "1"
+    assert __import__("json").loads(outputs["json"])["cases"][0]["expr"] == text  # JSON keeps the text itself
+    if status != "pass":
+        assert _squeeze(visible(text)) in _squeeze(outputs["table"])
