@@ -127,6 +127,7 @@ def _run(items, settings, jobs: int, output_format: str, report_file, strict: bo
     from .interrupts import deferred, signals_ignored
 
     tally = writers.Tally(strict)
+    writer = None
     try:
         writer = writers.make_writer(output_format, report_file.handle if report_file else None, strict)
         interrupted = None
@@ -148,6 +149,8 @@ def _run(items, settings, jobs: int, output_format: str, report_file, strict: bo
             if report_file is not None:
                 report_file.commit()
     except BaseException:
+        if hasattr(writer, "discard"):
+            writer.discard()
         if report_file is not None:
             report_file.discard()  # the previous report stays, and no temporary file is left behind
         raise

@@ -142,18 +142,39 @@ def row_cells(item: Checked) -> list[str]:
             "—" if error is None else f"{error:.2e}", report.VERDICT_STYLE[item.case.status][0]]
 
 
-def rows_table(checked: list[Checked], title: str | None = "gradcheck check", widths: list[int] | None = None):
-    """One row per case; `widths`: the widest cell of each column so far, so later blocks line up with earlier ones."""
-    from rich.table import Table
+def rows_block(checked: list[Checked], title: str | None, widths: list[int]):
+    """The rows as rich's default table draws them (same box and columns), built as one Text: rich's Table measures
+    every cell and took ~0.3 ms a row, longer than checking it. `widths` (the widest cell of each column so far) is
+    updated in place, so later blocks line up with earlier ones."""
+    from rich.cells import cell_len
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
-    for k, (name, justify) in enumerate(ROW_COLUMNS):
-        table.add_column(name, justify=justify, no_wrap=name != "point", min_width=widths[k] if widths else None)
-    for item in checked:
-        cells = row_cells(item)
-        table.add_row(*cells[:-1], Text(cells[-1], style=report.VERDICT_STYLE[item.case.status][1]))
-    return table
+    cells = [row_cells(item) for item in checked]
+    for k, (name, _) in enumerate(ROW_COLUMNS):
+        widths[k] = max(widths[k], cell_len(name), *(cell_len(row[k]) for row in cells))
+
+    def pad(text: str, k: int) -> str:
+        gap = " " * (widths[k] - cell_len(text))
+        return gap + text if ROW_COLUMNS[k][1] == "right" else text + gap
+
+    def rule(left: str, fill: str, middle: str, right: str) -> str:
+        return left + middle.join(fill * (width + 2) for width in widths) + right + "\n"
+
+    block = Text()
+    if title:
+        block.append(title + "\n", style="italic")
+    block.append(rule("┏", "━", "┳", "┓") + "┃")
+    for k, (name, _) in enumerate(ROW_COLUMNS):
+        block.append(" ")
+        block.append(pad(name, k), style="bold")
+        block.append(" ┃")
+    block.append("\n" + rule("┡", "━", "╇", "┩"))
+    for item, row in zip(checked, cells):
+        block.append("│ " + " │ ".join(pad(cell, k) for k, cell in enumerate(row[:-1])) + " │ ")
+        block.append(pad(row[-1], len(row) - 1), style=report.VERDICT_STYLE[item.case.status][1])
+        block.append(" │\n")
+    block.append(rule("└", "─", "┴", "┘").rstrip("\n"))
+    return block
 
 
 def print_failure(console, item: Checked) -> None:

@@ -2,7 +2,7 @@
 
 JSON: the same `gradcheck/1` document as `eval` (same keys, same layout), one case at a time. JUnit: a
 <testsuites> element needs its totals first, so cases are spooled to temporary files (one suite at a time) and
-assembled at the end. GitHub: one annotation per line. Table: rich tables of up to BLOCK rows, each followed by
+assembled at the end. GitHub: one annotation per line. Table: tables of up to BLOCK rows, each followed by
 the details of its failing cases (so a run of up to BLOCK cases looks exactly as before), then the summary.
 """
 
@@ -157,12 +157,16 @@ class JUnitWriter:
         self.body.seek(0)
         shutil.copyfileobj(self.body, self.out)
         self.out.write("</testsuites>\n")
+        self.discard()
+
+    def discard(self) -> None:
+        """The spools are temporary files: close (and so delete) them, whether or not the report was finished."""
         self.body.close()
         self.suite.close()
 
 
 class TableWriter:
-    """Rows in rich tables of up to BLOCK rows (column widths only grow, so blocks line up), each followed by
+    """Rows in tables of up to BLOCK rows (column widths only grow, so blocks line up), each followed by
     eval's table for its failing cases with the command that reproduces them; then the summary with the time."""
 
     def __init__(self, console, strict: bool, timed: bool):
@@ -179,9 +183,7 @@ class TableWriter:
     def flush(self) -> None:
         if not self.rows:
             return
-        for item in self.rows:
-            self.widths = [max(w, len(cell)) for w, cell in zip(self.widths, formats.row_cells(item))]
-        self.console.print(formats.rows_table(self.rows, "gradcheck check" if self.first else None, self.widths))
+        self.console.print(formats.rows_block(self.rows, "gradcheck check" if self.first else None, self.widths), soft_wrap=True)
         for item in self.rows:
             if formats.fails(item.case.status, self.strict):
                 formats.print_failure(self.console, item)

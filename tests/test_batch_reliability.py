@@ -93,6 +93,7 @@ def test_a_fifo_and_a_symlink_to_stdin_in_a_tree_are_skipped_with_a_note_not_rea
     finally:
         reader.kill()
         reader.wait()
+        reader.stdout.close()
     cases = json.loads(out)["cases"]
     assert process.returncode == 1 and err == ""
     by_source = {Path(c["source"]).name: c for c in cases}
@@ -173,7 +174,9 @@ def _peak_rss_kb(args: list[str]) -> int:
             process.kill()
             pytest.fail("the run took over 120 s")
         time.sleep(0.05)
-    assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read()
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    with process.stderr:
+        assert process.returncode == 0, process.stderr.read()
     return usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss // 1024
 
 
@@ -383,3 +386,25 @@ def test_every_line_gets_exactly_one_result_in_order_whichever_lines_kill_their_
     assert [r.line for r in results] == list(range(1, 31))
     assert [r.case.status for r in results] == ["error" if n in killers else "pass" for n in range(30)]
     assert all("worker process died (signal 9" in results[n].case.message for n in killers)
+
+
+def test_the_row_blocks_are_drawn_as_rich_draws_the_table(tmp_path):
+    import io
+
+    from rich.table import Table
+
+    from gradcheck_cli import formats, report
+
+    items = [c for text in ("x*y @ x=1, y=2; x=-3, y=4.5", "sigmoidd(x) @ x=1", "relu(x) @ x=0", "tanh(x) => dx=2")
+             for c in batch.check_line(batch.Line("dir/some file.gc", 7, text), FAST)]
+    table = Table(title="gradcheck check", title_justify="left")
+    for name, justify in formats.ROW_COLUMNS:
+        table.add_column(name, justify=justify, no_wrap=True)
+    for item in items:
+        table.add_row(*formats.row_cells(item))
+    drawn = {}
+    for name, renderable in (("rich", table), ("block", formats.rows_block(items, "gradcheck check", [0] * 5))):
+        buffer = io.StringIO()
+        report.make_console(file=buffer).print(renderable, soft_wrap=name == "block")
+        drawn[name] = [line.rstrip() for line in buffer.getvalue().splitlines()]
+    assert drawn["block"] == drawn["rich"]

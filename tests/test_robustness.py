@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -341,6 +342,7 @@ def test_an_endless_standard_input_ends_in_a_limit_error():
     finally:
         writer.kill()
         writer.wait()
+        writer.stdout.close()
     assert done.returncode == 2 and "<stdin>: the expression is longer than the limit of 20,000,000 characters" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -372,7 +374,7 @@ def test_sigterm_takes_the_clean_path_of_ctrl_c():
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:  # blocked reading standard input that never ends: as a CI job stuck on a step
         deadline = time.monotonic() + 30
-        while "pipe" not in open(f"/proc/{process.pid}/wchan").read() and time.monotonic() < deadline:
+        while "pipe" not in Path(f"/proc/{process.pid}/wchan").read_text() and time.monotonic() < deadline:
             time.sleep(0.02)
         process.send_signal(__import__("signal").SIGTERM)
         out, err = process.communicate(timeout=30)
