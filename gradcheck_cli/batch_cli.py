@@ -131,8 +131,8 @@ def _run(items, settings, jobs: int, output_format: str, report_file, strict: bo
     try:
         writer = writers.make_writer(output_format, report_file.handle if report_file else None, strict)
         interrupted = None
-        bar, advance = _progress(items, report_file is None and sys.stdout.isatty())
         try:
+            bar, advance = _progress(items, report_file is None and sys.stdout.isatty())
             with bar, closing(runner.run(files.units(items), settings, jobs, on_result=advance)) as results:
                 for item in results:
                     with deferred():

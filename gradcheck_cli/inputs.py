@@ -1,6 +1,6 @@
 """Reading input with its size limit enforced while reading, opening only regular files for batches, and report
 files written beside their target and renamed into place (so an interrupted run never leaves a half-written or
-empty report). Standard library only: `--help` stays light.
+empty report). Standard library and the parser's limit only: `--help` stays light.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import sys
 from typing import BinaryIO
 
 from .errors import FileError, InputLimitError, UsageError
+from .parser import MAX_INPUT_CHARS
 
-MAX_EXPRESSION_CHARS = 20_000_000  # the parser's MAX_INPUT_CHARS (not imported: parser.py is not light to load)
+MAX_EXPRESSION_CHARS = MAX_INPUT_CHARS  # what the parser accepts is all that is read
 MAX_FILE_BYTES = 64 * 1024 * 1024  # one .gc file; ~3 million typical lines
 CHUNK = 1 << 20
 

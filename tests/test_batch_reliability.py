@@ -408,3 +408,17 @@ def test_the_row_blocks_are_drawn_as_rich_draws_the_table(tmp_path):
         report.make_console(file=buffer).print(renderable, soft_wrap=name == "block")
         drawn[name] = [line.rstrip() for line in buffer.getvalue().splitlines()]
     assert drawn["block"] == drawn["rich"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_progress_bar_counts_the_lines_first_and_leaves_the_report_alone(tmp_path, monkeypatch, jobs):
+    from gradcheck_cli import batch_cli
+
+    totals = []
+    monkeypatch.setattr(batch_cli, "_show_progress", lambda lines: totals.append(lines) or True)
+    path = tmp_path / "t.gc"
+    path.write_text("# a comment\n" + "".join(f"x*{k} @ x=1\n" for k in range(12)))
+    report = tmp_path / "r.json"
+    code, out, _ = run(str(path), "--no-exact", "--format", "json", "-o", str(report), "--jobs", jobs)
+    assert code == 0 and totals[-1] == 12 and out.startswith("12 cases: 12 pass")
+    assert json.loads(report.read_text())["summary"]["total"] == 12
