@@ -124,20 +124,20 @@ def same_file(a: str, b: str) -> bool:
 
 class ReportFile:
     """`--output FILE`: written to a temporary file in FILE's directory and renamed over FILE at the end
-    (os.replace), so FILE is either the previous report or a whole new one — never empty or half-written. A FIFO or
-    a device (`/dev/null`, `/dev/stdout`) cannot be replaced: it is written directly."""
+    (os.replace), so FILE is either the previous report or a whole new one — never empty or half-written. A FIFO, a
+    device (`/dev/null`) or a symlink (`/dev/stdout`, `/dev/fd/1`: renaming over what it points to would replace the
+    caller's own log file) is written directly, as before."""
 
     def __init__(self, path: str):
-        self.path = path
-        self.target = os.path.realpath(path) if os.path.islink(path) else path  # a symlink keeps pointing at the report
+        self.path = self.target = path
         self.temp: str | None = None
         try:
-            existing = os.stat(self.target)
+            existing = os.stat(path)
         except OSError:
             existing = None
         try:
-            if existing is not None and not stat.S_ISREG(existing.st_mode):
-                self.handle = open(self.target, "w", encoding="utf-8")
+            if os.path.islink(path) or (existing is not None and not stat.S_ISREG(existing.st_mode)):
+                self.handle = open(path, "w", encoding="utf-8")
             else:
                 self.handle = self._temporary(None if existing is None else stat.S_IMODE(existing.st_mode))
         except OSError as problem:

@@ -422,3 +422,15 @@ def test_the_progress_bar_counts_the_lines_first_and_leaves_the_report_alone(tmp
     code, out, _ = run(str(path), "--no-exact", "--format", "json", "-o", str(report), "--jobs", jobs)
     assert code == 0 and totals[-1] == 12 and out.startswith("12 cases: 12 pass")
     assert json.loads(report.read_text())["summary"]["total"] == 12
+
+
+def test_a_symlinked_output_is_written_through_and_stays_a_symlink(tmp_path):
+    path = tmp_path / "t.gc"
+    path.write_text("x @ x=1\n")
+    real = tmp_path / "reports" / "latest.json"
+    real.parent.mkdir()
+    real.write_text("previous")
+    link = tmp_path / "report.json"
+    os.symlink(real, link)  # also how /dev/stdout and /dev/fd/1 look: renaming over their target would replace it
+    code, _, _ = run(str(path), "--no-exact", "--format", "json", "-o", str(link))
+    assert code == 0 and link.is_symlink() and json.loads(real.read_text())["summary"]["total"] == 1
