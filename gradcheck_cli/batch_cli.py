@@ -124,30 +124,31 @@ def _run(items, settings, jobs: int, output_format: str, report_file, strict: bo
     import time
 
     from . import files, runner, writers
-    from .interrupts import deferred, signals_ignored
+    from .interrupts import StopSignals
 
     tally = writers.Tally(strict)
     writer = None
     try:
         writer = writers.make_writer(output_format, report_file.handle if report_file else None, strict)
         interrupted = None
-        try:
-            bar, advance = _progress(items, report_file is None and sys.stdout.isatty())
-            with bar, closing(runner.run(files.units(items), settings, jobs, on_result=advance)) as results:
-                for item in results:
-                    with deferred():
-                        tally.add(item)
-                        writer.add(item)
-        except KeyboardInterrupt as stop:
-            interrupted = stop
-        with signals_ignored():  # a second Ctrl-C must not cut the report short
-            if interrupted is not None:
-                marker = writers.interrupted_case(tally, getattr(interrupted, "signal_number", None))
-                tally.add(marker)
-                writer.add(marker)
-            writer.close(tally, time.perf_counter() - started)
-            if report_file is not None:
-                report_file.commit()
+        with StopSignals() as stops:
+            try:
+                bar, advance = _progress(items, report_file is None and sys.stdout.isatty())
+                with bar, closing(runner.run(files.units(items), settings, jobs, on_result=advance)) as results:
+                    for item in results:
+                        with stops.held():  # counted and written together, or not at all
+                            tally.add(item)
+                            writer.add(item)
+            except KeyboardInterrupt as stop:
+                interrupted = stop
+            with stops.held(deliver=False):  # a second Ctrl-C must not cut the report short
+                if interrupted is not None:
+                    marker = writers.interrupted_case(tally, getattr(interrupted, "signal_number", None))
+                    tally.add(marker)
+                    writer.add(marker)
+                writer.close(tally, time.perf_counter() - started)
+                if report_file is not None:
+                    report_file.commit()
     except BaseException:
         if hasattr(writer, "discard"):
             writer.discard()
