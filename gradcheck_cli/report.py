@@ -150,12 +150,16 @@ def _numerical(g: GradientCheck, method: str) -> str:
     return number({"forward": g.forward, "centered": g.centered, "richardson": g.richardson, "complex": g.complex_step}[method])
 
 
-def shown_gradients(case: CaseResult, limit: int | None) -> tuple[tuple[GradientCheck, ...], int]:
-    """The gradients to show, at most `limit` (those that did not pass first, then in order), and how many are left out."""
+def shown_gradients(case: CaseResult, limit: int | None) -> tuple[tuple[GradientCheck, ...], str | None]:
+    """The gradients to show, at most `limit` (those that did not pass first, then in order), and a note on the rest."""
     if limit is None or len(case.gradients) <= limit:
-        return case.gradients, 0
-    rank = sorted(range(len(case.gradients)), key=lambda i: (case.gradients[i].status == "pass", i))[:limit]
-    return tuple(case.gradients[i] for i in sorted(rank)), len(case.gradients) - limit
+        return case.gradients, None
+    rank = sorted(range(len(case.gradients)), key=lambda i: (case.gradients[i].status == "pass", i))
+    shown = set(rank[:limit])
+    failing = sum(1 for i in rank[limit:] if case.gradients[i].status != "pass")
+    rest = len(case.gradients) - limit
+    note = f"… and {rest:,} more variables " + (f"({failing:,} of them did not pass)" if failing else "that pass")
+    return tuple(g for i, g in enumerate(case.gradients) if i in shown), note
 
 
 def case_table(case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS, limit: int | None = None):
@@ -217,7 +221,7 @@ def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_MET
     console.print(case_table(case, methods, limit))
     gradients, left_out = shown_gradients(case, limit)
     if left_out:
-        console.print(Text(f"  … and {left_out:,} more variables that pass (the JSON report has every one)"))
+        console.print(Text(f"  {left_out} (the JSON report has every one)"))
     if "best" in methods:
         console.print("  best: the most accurate numerical estimate — (cx) complex step, (ri) Richardson, (ce) centered at a kink")
     for g in gradients:
