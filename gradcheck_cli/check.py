@@ -1,20 +1,27 @@
-"""One case, end to end: Expr + point → every column → verdicts. The library entry point."""
+"""One case end to end: a graph and its points → every column → verdicts. The library's session.
+
+All points go through the graph as one numpy batch; every element of every checked variable gets
+the numerical columns, the exact column (one time budget for the whole case) and a verdict. The
+allowances for float64 rounding are measured only where a clean verdict needs them.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .engine import (GradientBreak, at_point, backward, first_nonfinite, first_nonfinite_gradient, forward, nonfinite_points, perturbed_forward,
-                     value_scales, variable_gradients)
-from .errors import ParseError, PointError, Position
-from .gates import GATES
-from .graph import Graph, build_graph
+from .claims import VALUE_CLAIM, Claim, claim_values
+from .engine import Backward, backward, branch_signs, forward, nonfinite_points, perturbed_forward, value_scales
+from .ir import Graph
 from .numeric import Differences, complex_step, finite_differences
-from .parser import CONSTANTS, Expr, parse, parse_constant, shorten
-from .verdict import GradientCheck, Kink, Tolerances, judge, worst
+from .problems import element_text, first_problem, kink_text, tie_counts
+from .results import CaseResult, GradientCheck, TraceRow
+from .verdict import METHODS, PASS, SEVERITY, Evidence, Judgement, Tolerances, describe, judge, worst
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+FAILING_SHOWN = 20  # failing elements listed per variable (JSON keeps every element's values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,300 +29,295 @@ class Options:
     h: float | None = None
     tolerances: Tolerances = Tolerances()
     exact: bool = True
-    exact_timeout: float = 5.0
-    exact_method: str = "auto"  # auto: SymPy's whole formula for small expressions, else chain; chain: always chain
+    exact_timeout: float = 5.0  # seconds for the exact column of a whole case (all its points)
+    exact_method: str = "auto"  # auto: SymPy's whole formula for small scalar expressions, else chain; chain: always
     trace: bool = False
+    dtype: str = "float64"  # the analytic pass runs in this precision (the numerical reference stays float64)
 
 
-@dataclass(frozen=True, slots=True)
-class TraceRow:
-    label: str
-    operation: str
-    source: str
-    value: float
-    gradient: float | None  # None for constants: nothing flows back into them
+def effective_output(graph: Graph) -> tuple[int, ...]:
+    """The output's shape as the gradient sees it: () for a scalar or one-element output (a (1, 1) loss)."""
+    shape = graph.nodes[-1].shape
+    return () if math.prod(shape) == 1 else shape
 
 
-@dataclass(frozen=True, slots=True)
-class CaseResult:
-    expr: str
-    source: str | None
-    point: dict[str, float]
-    value: float
-    status: str
-    message: str | None
-    gradients: tuple[GradientCheck, ...]
-    exact_method: str | None = None
-    exact_note: str | None = None
-    trace: tuple[TraceRow, ...] = ()
-    expected_value: float | None = None  # a claimed value of f (expression files' `=> f=...`)
+def jacobian(graph: Graph, values: list[np.ndarray], wrt: tuple[str, ...], with_magnitudes: bool = False
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[Backward]]:
+    """d(each output element)/d(each checked variable), shape (B, *output, *variable), by one backward pass per
+    output element; with the magnitude pass when asked; and the passes themselves (for traces and messages)."""
+    out = graph.nodes[-1].shape
+    count, size = math.prod(out), values[-1].shape[0]
+    index = dict(zip(graph.variables, graph.variable_nodes))
+    passes = []
+    for o in range(count):
+        seed = np.zeros((size, count), values[-1].dtype)
+        seed[:, o] = 1
+        passes.append(backward(graph, values, seed.reshape((size, *out)), with_magnitudes))
+    effective = effective_output(graph)
+
+    def stack(field: str) -> dict[str, np.ndarray]:
+        return {v: np.stack([getattr(p, field)[index[v]] for p in passes], axis=1).reshape(
+            (size, *effective, *graph.nodes[index[v]].shape)) for v in wrt}
+
+    return stack("node_grads"), stack("magnitudes") if with_magnitudes else {}, passes
 
 
-# --- points and claims --------------------------------------------------------------------------------
-
-def split_top_level(text: str, separator: str = ",") -> list[tuple[str, int]]:
-    """Split on `separator` outside parentheses; each piece with its offset (so errors can point into it)."""
-    pieces, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == separator and depth == 0:
-            pieces.append((text[start:i], start))
-            start = i + 1
-    pieces.append((text[start:], start))
-    return pieces
+def _stacked(points: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {v: np.stack([np.asarray(p[v], dtype=np.float64) for p in points]) for v in names}
 
 
-def parse_assignments(text: str, what: str = "point", source_name: str | None = None) -> list[tuple[str, str, int, int]]:
-    """`x=3, y=-4` → [(name, value_text, name_offset, value_offset)], with carets on malformed items."""
-    items = []
-
-    def at(offset: int) -> Position:
-        return Position(text, offset, source_name=source_name)
-
-    for piece, offset in split_top_level(text):
-        if not piece.strip():
-            raise PointError(f"empty item in {what} (stray ',')", at(offset))
-        name_part, eq, value_part = piece.partition("=")
-        name = name_part.strip()
-        name_offset = offset + len(name_part) - len(name_part.lstrip())
-        if not eq:
-            raise PointError(f"expected NAME=VALUE in {what}, got {shorten(piece.strip())!r}", at(name_offset))
-        if not name.isidentifier() or not name.isascii():
-            raise PointError(f"{shorten(name)!r} is not a variable name", at(name_offset))
-        value_offset = offset + len(name_part) + 1
-        if not value_part.strip():
-            raise PointError(f"no value after '{name}='", at(value_offset))
-        items.append((name, value_part, name_offset, value_offset))
-    return items
-
-
-def _constant(text: str, whole: str, offset: int, source_name: str | None) -> float:
-    try:
-        return parse_constant(text)
-    except ParseError as problem:
-        p = problem.position
-        raise PointError(problem.message, Position(whole, offset + (p.offset if p else 0), source_name=source_name)) from None
-
-
-def parse_point(text: str, variables: tuple[str, ...], source_name: str | None = "--at") -> dict[str, float]:
-    """Values for every variable of the expression; names that are not variables are errors."""
-    point: dict[str, float] = {}
-    for name, value_text, name_offset, value_offset in parse_assignments(text, "point", source_name):
-        if name in CONSTANTS:
-            raise PointError(f"'{name}' is a constant, not a variable", Position(text, name_offset, source_name=source_name))
-        if name not in variables:
-            known = ", ".join(variables) or "none"
-            raise PointError(f"'{name}' is not a variable of the expression (its variables: {known})", Position(text, name_offset, source_name=source_name))
-        if name in point:
-            raise PointError(f"'{name}' is given twice", Position(text, name_offset, source_name=source_name))
-        value = _constant(value_text, text, value_offset, source_name)
-        if not math.isfinite(value):
-            raise PointError(f"value of '{name}' is not finite", Position(text, value_offset, source_name=source_name))
-        point[name] = value
-    missing = [v for v in variables if v not in point]
-    if missing:
-        raise PointError(f"no value for {', '.join(repr(m) for m in missing)} (every variable needs one)", Position(text, len(text), source_name=source_name))
-    return point
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A user's claimed gradient for one variable: a number or an expression in the variables."""
-
-    var: str
-    expr: Expr
-    graph: Graph = field(repr=False)
-
-    def values_at(self, points: list[dict[str, float]]) -> np.ndarray:
-        values = forward(self.graph, {v: np.array([p[v] for p in points]) for v in self.graph.variables})
-        return np.broadcast_to(values[self.graph.output], (len(points),))
-
-    def value_at(self, point: dict[str, float]) -> float:
-        return float(self.values_at([point])[0])
-
-
-def parse_claims(text: str, variables: tuple[str, ...], source_name: str | None = "--expect") -> dict[str, Claim]:
-    """`dx=0.25, dy=sigma(x)*(1-sigma(x))` → a Claim per variable."""
-    claims: dict[str, Claim] = {}
-    for name, value_text, name_offset, value_offset in parse_assignments(text, "claims", source_name):
-        var = name[1:] if name.startswith("d") else ""
-        if var not in variables:
-            hint = f"'d{name}'" if name in variables else "d<variable>"
-            known = f"write {hint}; variables: {', '.join(variables)}" if variables else "the expression has no variables"
-            raise PointError(f"claim '{name}' names no variable of the expression ({known})", Position(text, name_offset, source_name=source_name))
-        if var in claims:
-            raise PointError(f"'{name}' is claimed twice", Position(text, name_offset, source_name=source_name))
-        try:
-            expr = parse(value_text)
-        except ParseError as problem:
-            p = problem.position
-            raise PointError(problem.message, Position(text, value_offset + (p.offset if p else 0), source_name=source_name)) from None
-        for node in expr.nodes:
-            if node.op == "var" and node.name not in variables:
-                raise PointError(f"claim for '{name}' uses '{node.name}', which is not a variable of the expression", Position(text, value_offset + node.start, source_name=source_name))
-        claims[var] = Claim(var, expr, build_graph(expr))
-    return claims
-
-
-# --- the check ----------------------------------------------------------------------------------------
-
-def _gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gradient: GradientBreak | None = None) -> str:
-    node = graph.nodes[index]
-    column, text = graph.location(index)
-    where = f"at column {column} ('{shorten(text)}')"
-    inputs = ", ".join(f"{at_point(values[i], k):.6g}" for i in node.inputs)
-    domain = GATES[node.op].domain
-    if gradient is not None and math.isfinite(gradient.local):  # a finite rule times a finite gradient: overflow
-        return (f"the gradient overflows {where}: df/d({node.label}) = {gradient.upstream:.6g} times the local "
-                f"derivative of {node.op} ({gradient.local:.6g}) is beyond the float range")
-    if gradient is not None:
-        what = f"the derivative of {node.op} is not finite at {inputs}"
-    else:
-        result = at_point(values[index], k)
-        what = f"{node.op}({inputs}) = {result}" if node.op not in ("add", "sub", "mul", "div", "pow") else f"{node.op} of {inputs} gives {result}"
-    return f"{what} {where}" + (f": {domain}" if domain else "")
-
-
-def _kink(graph: Graph, d: Differences) -> Kink | None:
-    """The kink the stencil of `d` crossed, described for the user (None when it crossed none)."""
-    gates, tied = d.crossed_gates, d.tied_gates
-    if not gates:
-        return None
-    parts = []
-    for g in gates[:3]:
-        column, text = graph.location(g)
-        parts.append(f"{graph.nodes[g].op} at column {column} ('{shorten(text)}')")
-    where = "; ".join(parts) + (f" and {len(gates) - 3} more" if len(gates) > 3 else "")
-    if tied:
-        return Kink(f"kink: the point sits on the kink of {where}; left derivative {d.left:.10g}, right {d.right:.10g}", True)
-    return Kink(f"the finite-difference stencil (h={d.h_centered:.3g}) crosses a kink of {where} near the point "
-                "(not at it): forward/centered straddle it, the complex step judges; shrink --h or move the point", False)
-
-
-def check_points(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...], options: Options,
-                 claims: dict[str, Claim] | None = None, source: str | None = None) -> list[CaseResult]:
-    """Every column at every point, the points going through the graph as one numpy batch."""
+def check_points(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[str, ...], options: Options,
+                 claims: dict[str, Claim] | None = None, source: str | None = None, program=None) -> list[CaseResult]:
+    """Every column at every point, the points going through the graph as one numpy batch.
+    `program`: (bindings, definitions) for the oracle when the graph came from a program."""
     if not points:
         return []
-    values = forward(graph, {v: np.array([p[v] for p in points]) for v in graph.variables})
-    result = backward(graph, values)
-    analytic = variable_gradients(graph, result)
-    expected = {v: c.values_at(points) for v, c in (claims or {}).items()}
-    suspect = nonfinite_points([*values, *(analytic[v] for v in wrt), *expected.values()])
-    problems = [_first_problem(graph, values, result, analytic, expected, wrt, k) if suspect[k] else None
-                for k in range(len(points))]
+    claims = claims or {}
+    inputs = _stacked(points, graph.variables)
+    dtype = DTYPES[options.dtype]
+    values = forward(graph, inputs, dtype)
+    analytic, _, passes = jacobian(graph, values, wrt)
+    expected = {v: claim_values(c, graph.registry, graph.shapes, inputs, effective_output(graph) + graph.shapes[v] if v != VALUE_CLAIM
+                                else graph.nodes[-1].shape, len(points)) for v, c in claims.items()}
+    suspect = nonfinite_points([*values, *analytic.values(), *expected.values()], len(points))
+    problems = [first_problem(graph, values, passes, analytic, expected, k) if suspect[k] else None for k in range(len(points))]
     good = [k for k, problem in enumerate(problems) if problem is None]
-    good_points = [points[k] for k in good]
-    scales = value_scales(values)
-    differences = finite_differences(graph, good_points, wrt, [float(scales[k]) for k in good], options.h)
-    complex_slopes = complex_step(graph, good_points, wrt)
-    exact = None
-    if options.exact and good_points:
-        from .exact import exact_gradients  # SymPy only when the exact column is asked for
-
-        exact = exact_gradients(graph.expr, good_points, wrt, options.exact_timeout, options.exact_method == "auto")
-
-    def judge_point(k: int, j: int, magnitude: dict[str, float], noise: dict[str, float]) -> tuple[GradientCheck, ...]:
-        ex = exact[j] if exact is not None else None
-        return tuple(
-            judge(v, float(analytic[v][k]), magnitude.get(v, 0.0), noise.get(v, 0.0), points[k][v], differences[j][v],
-                  ex.values[v] if ex else None, ex.formulas[v] if ex else None,
-                  float(expected[v][k]) if v in expected else None, complex_slopes[j][v], options.tolerances,
-                  _kink(graph, differences[j][v]))
-            for v in wrt)
-
-    position = {k: j for j, k in enumerate(good)}
-    checks = {k: judge_point(k, j, {}, {}) for j, k in enumerate(good)}
-    # rounding allowances only widen tolerances, so a clean pass without them stays one: measure them elsewhere only
-    unclean = [(j, k) for j, k in enumerate(good) if any(c.status != "pass" or c.diagnosis for c in checks[k])]
-    if unclean:
-        magnitude = _backprop_magnitudes(graph, [points[k] for _, k in unclean], wrt)
-        magnitude_at = [{v: float(magnitude[v][row]) for v in wrt} for row in range(len(unclean))]
-        for row, (j, k) in enumerate(unclean):
-            checks[k] = judge_point(k, j, magnitude_at[row], {})
-        # a mismatch may be float64 conditioning rather than a wrong rule: measure the rounding noise there only
-        doubtful = [(row, j, k) for row, (j, k) in enumerate(unclean) if any(c.status == "mismatch" for c in checks[k])]
-        if doubtful:
-            noise = _rounding_noise(graph, [points[k] for _, _, k in doubtful], wrt,
-                                    {v: analytic[v][[k for _, _, k in doubtful]] for v in wrt})
-            for n, (row, j, k) in enumerate(doubtful):
-                checks[k] = judge_point(k, j, magnitude_at[row], {v: float(noise[v][n]) for v in wrt})
-    cases: list[CaseResult] = []
-    for k, point in enumerate(points):
-        f_value = float(values[graph.output][k])
-        trace = _trace(graph, values, result, k) if options.trace else ()
-        if problems[k] is not None:
-            cases.append(CaseResult(graph.expr.text, source, point, f_value, "error", problems[k], (), None, None, trace))
-            continue
-        ex = exact[position[k]] if exact is not None else None
-        status = worst([c.status for c in checks[k]])
-        notes = [f"d{c.var}: {c.diagnosis}" for c in checks[k] if c.diagnosis and c.status != "pass"]
-        cases.append(CaseResult(graph.expr.text, source, point, f_value, status, "; ".join(notes) or None, checks[k],
-                                ex.method if ex else None, ex.note if ex else "not computed (--no-exact)", trace))
-    return cases
+    checks, exact = _judged(graph, [points[k] for k in good], good, inputs, values, analytic, expected, wrt, options, claims, program)
+    return [_case(graph, points[k], k, values, passes, problems[k], checks.get(k), exact.get(k), expected, options, source)
+            for k in range(len(points))]
 
 
-def _backprop_magnitudes(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Per variable and point, the backward pass on absolute values: the scale backprop's rounding errors are relative to."""
-    values = forward(graph, {v: np.array([p[v] for p in points]) for v in graph.variables})
-    magnitudes = backward(graph, values, with_magnitudes=True).magnitudes
-    return {v: magnitudes[i] for v, i in zip(graph.variables, graph.variable_nodes) if v in wrt}
+def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, options: Options, claims, program=None):
+    """Per good point: its GradientChecks, and its exact result."""
+    if not good:
+        return {}, {}
+    base = {v: a[good] for v, a in inputs.items()}
+    f0 = np.asarray(values[-1][good], dtype=np.float64)
+    scales = value_scales(values)[good]
+    signs = {g: s[good] if s.shape[0] > 1 else s for g, s in branch_signs(graph, forward(graph, base)).items()}
+    differences = finite_differences(graph, base, wrt, scales, f0, signs, options.h)
+    complex_slopes = complex_step(graph, base, wrt)
+    exact = _exact(graph, good_points, wrt, options, claims, program)
+    sample = _Sample(graph, good, base, values, analytic, expected, differences, complex_slopes, exact, signs, options, claims)
+    return sample.checks(wrt), dict(zip(good, exact)) if exact else {}
 
 
-NOISE_SAMPLES = 4  # perturbed copies of each point
-NOISE_BUDGET = 20_000_000  # gate evaluations (nodes x copies): above this the estimate is skipped
+def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
+    if not options.exact:
+        return None
+    from .oracle.exact import exact_case  # SymPy only when the exact column is asked for
+
+    source, definitions = program if program is not None else (graph.expr, None)
+    return exact_case(source, points, wrt, options.exact_timeout, options.exact_method == "auto",
+                      {v: c.expr for v, c in claims.items() if c.expr is not None}, definitions)
 
 
-def _rounding_noise(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...],
-                    analytic: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per variable and point, how far float64 rounding in the forward values can move the analytic gradient:
-    4x the largest change over the perturbed copies (a few samples see a typical, not the worst, pattern)."""
-    if not points or len(graph.nodes) * len(points) * NOISE_SAMPLES > NOISE_BUDGET:
-        return {v: np.zeros(len(points)) for v in wrt}
-    copies = {v: np.repeat([p[v] for p in points], NOISE_SAMPLES) for v in graph.variables}
-    perturbed = variable_gradients(graph, backward(graph, perturbed_forward(graph, copies)))
-    noise = {}
-    with np.errstate(all="ignore"):
-        for v in wrt:
-            change = np.abs(perturbed[v].reshape(len(points), NOISE_SAMPLES) - analytic[v][:, None]).max(axis=1)
-            noise[v] = np.where(np.isfinite(change), 4 * change, 0.0)
-    return noise
+class _Sample:
+    """The columns of the good points, judged variable by variable (arrays of shape (G, *output, *variable))."""
+
+    def __init__(self, graph, good, base, values, analytic, expected, differences, complex_slopes, exact, signs, options, claims):
+        self.graph, self.good, self.base, self.values, self.claims = graph, good, base, values, claims
+        self.analytic, self.expected, self.differences = analytic, expected, differences
+        self.complex, self.exact, self.signs, self.options = complex_slopes, exact, signs, options
+        self.out = effective_output(graph)
+
+    def _shaped(self, array: np.ndarray, var: str) -> np.ndarray:
+        return np.reshape(array, (len(self.good), *self.out, *self.graph.shapes[var]))
+
+    def _per_element(self, array: np.ndarray, var: str) -> np.ndarray:
+        """A (G, *variable) array lined up with (G, *output, *variable)."""
+        return array.reshape((len(self.good),) + (1,) * len(self.out) + self.graph.shapes[var])
+
+    def evidence(self, var: str, magnitude=0.0, noise=0.0) -> Evidence:
+        d: Differences = self.differences[var]
+        crossed, ties = tie_counts(d.crossed, self.signs)
+        no = np.zeros((len(self.good), *self.graph.shapes[var]), bool)
+        crossed = no if crossed is None else crossed
+        ties = no.astype(np.int64) if ties is None else ties
+        exact, claims, tolerance = self._exact_columns(var)
+        shaped = {name: self._shaped(getattr(d, name), var) for name in
+                  ("forward", "centered", "richardson", "error_estimate", "reliable", "left", "right", "second")}
+        return Evidence(self.analytic[var][self.good].astype(np.float64), np.asarray(magnitude), np.asarray(noise),
+                        self._per_element(self.base[var], var), shaped["forward"], shaped["centered"], shaped["richardson"],
+                        shaped["error_estimate"], shaped["reliable"], shaped["left"], shaped["right"], shaped["second"],
+                        self._per_element(d.h_centered, var), self._shaped(self.complex[var], var), exact, claims, tolerance,
+                        self._per_element(crossed, var), self._per_element(ties >= 1, var), self._per_element(ties >= 2, var))
+
+    def _exact_columns(self, var: str):
+        shape = (len(self.good), *self.out, *self.graph.shapes[var])
+        exact = np.full(shape, np.nan)
+        claimed = np.full(shape, np.nan)
+        if var in self.expected:
+            claimed = self.expected[var][self.good].astype(np.float64)
+        for row, result in enumerate(self.exact or ()):
+            if result.values.get(var) is not None:
+                exact[row] = np.reshape(result.values[var], shape[1:])
+            if var in result.claims and result.values.get(var) is not None:
+                claimed[row] = np.reshape(result.claims[var], shape[1:])  # the claim at 50 digits, where there is one
+        tolerance = np.zeros(())
+        if var in self.claims and self.claims[var].approximate:
+            printed = self.claims[var].tolerance()
+            tolerance = printed.reshape(shape[1:]) if printed.size == math.prod(shape[1:]) else np.broadcast_to(printed, shape[1:])
+        return exact, claimed, tolerance
+
+    def checks(self, wrt: tuple[str, ...]) -> dict[int, tuple[GradientCheck, ...]]:
+        judged = {v: self._judge(v) for v in wrt}
+        return {k: tuple(self._gradient(v, row, *judged[v]) for v in wrt) for row, k in enumerate(self.good)}
+
+    def _judge(self, var: str) -> tuple[Evidence, Judgement]:
+        tol = self.options.tolerances
+        evidence = self.evidence(var)
+        judgement = judge(evidence, tol, self._eps())
+        unclean = np.flatnonzero(np.any((judgement.status != PASS) | (judgement.diagnosis != 0)
+                                        | judgement.claim_failed, axis=tuple(range(1, judgement.status.ndim))))
+        if not unclean.size:
+            return evidence, judgement
+        # rounding allowances only widen tolerances, so a clean pass without them stays one: measure them elsewhere only
+        magnitude = np.zeros(evidence.analytic.shape)
+        magnitude[unclean] = self._magnitudes(var, unclean)
+        evidence = self.evidence(var, magnitude)
+        judgement = judge(evidence, tol, self._eps())
+        doubtful = np.flatnonzero(np.any(judgement.status == SEVERITY.index("mismatch"), axis=tuple(range(1, judgement.status.ndim))))
+        if doubtful.size:  # a mismatch may be float64 conditioning rather than a wrong rule: measure the noise there only
+            noise = np.zeros(evidence.analytic.shape)
+            noise[doubtful] = self._noise(var, doubtful)
+            evidence = self.evidence(var, magnitude, noise)
+            judgement = judge(evidence, tol, self._eps())
+        return evidence, judgement
+
+    def _eps(self) -> float:
+        return float(np.finfo(DTYPES[self.options.dtype]).eps)
+
+    def _magnitudes(self, var: str, rows: np.ndarray) -> np.ndarray:
+        subset = {v: a[rows] for v, a in self.base.items()}
+        values = forward(self.graph, subset, DTYPES[self.options.dtype])
+        return jacobian(self.graph, values, (var,), with_magnitudes=True)[1][var]
+
+    def _noise(self, var: str, rows: np.ndarray, samples: int = 4) -> np.ndarray:
+        """How far rounding of the forward values can move the analytic gradient: 4x the largest change over
+        `samples` perturbed copies of each point (Monte Carlo arithmetic)."""
+        if len(self.graph.nodes) * len(rows) * samples * max(1, math.prod(self.graph.nodes[-1].shape)) > 20_000_000:
+            return np.zeros((len(rows), *self.analytic[var].shape[1:]))
+        copies = {v: np.repeat(a[rows], samples, axis=0) for v, a in self.base.items()}
+        perturbed = jacobian(self.graph, perturbed_forward(self.graph, copies, eps=self._eps()), (var,))[0][var]
+        reference = np.repeat(self.analytic[var][self.good][rows], samples, axis=0)
+        with np.errstate(all="ignore"):
+            change = np.abs(perturbed - reference).reshape((len(rows), samples, *perturbed.shape[1:])).max(axis=1)
+        return np.where(np.isfinite(change), 4 * change, 0.0)
+
+    def _gradient(self, var: str, row: int, evidence: Evidence, judgement: Judgement) -> GradientCheck:
+        return gradient_check(self, var, row, evidence, judgement)
 
 
-def _trace(graph: Graph, values: list[np.ndarray], result, k: int) -> tuple[TraceRow, ...]:
-    return tuple(
-        TraceRow(n.label, graph.describe(i), graph.expr.source(n.expr_index), float(at_point(values[i], k)),
-                 float(result.node_grads[i][k]) if n.needs_grad or i == graph.output else None)
-        for i, n in enumerate(graph.nodes))
+def gradient_check(sample: _Sample, var: str, row: int, e: Evidence, j: Judgement) -> GradientCheck:
+    """One variable at one point: floats for a scalar gradient, arrays for a tensor one; the worst element decides."""
+    status = j.status[row]
+    severity = status * 4.0 + np.nan_to_num(np.maximum(j.rel_error[row], np.nan_to_num(j.expected_rel_error[row])), posinf=3.0).clip(0, 3)
+    worst_index = np.unravel_index(int(np.argmax(severity)), status.shape) if status.ndim else ()
+    var_shape = sample.graph.shapes[var]
+    d = sample.differences[var]
+
+    full = _broadcast(e)
+
+    def text(index: tuple[int, ...]) -> str | None:
+        at = (row, *index)
+        kink = kink_text(sample.graph, d.crossed, sample.signs, row, index[len(sample.out):], float(full.left[at]),
+                         float(full.right[at]), float(full.h_centered[at]))
+        said = describe(j, full, at, var, sample.options.tolerances, kink)
+        return said if not index or said is None else f"element {element_text(index)}: {said}"
+
+    failing = []
+    if status.ndim:
+        for index in zip(*np.nonzero(status != PASS)):
+            index = tuple(int(i) for i in index)
+            if len(failing) < FAILING_SHOWN:
+                failing.append((index, SEVERITY[int(status[index])], text(index)))
+    exact_row = sample.exact[row] if sample.exact else None
+
+    def col(array) -> object:
+        value = np.broadcast_to(array, e.analytic.shape)[row] if np.ndim(array) else array
+        return float(value) if np.ndim(value) == 0 else np.array(value)
+
+    has_claim = var in sample.expected
+    return GradientCheck(
+        var=var, analytic=col(e.analytic), forward=col(e.forward), centered=col(e.centered), richardson=col(e.richardson),
+        complex_step=col(e.complex_step), exact=_optional(col(e.exact)), exact_expr=exact_row.formulas.get(var) if exact_row else None,
+        expected=_optional(col(e.expected)) if has_claim else None, rel_error=col(j.rel_error),
+        expected_rel_error=col(j.expected_rel_error) if has_claim else None, error_estimate=col(e.error_estimate),
+        left=_optional(col(j.left)), right=_optional(col(j.right)), status=SEVERITY[int(status.max()) if status.ndim else int(status)],
+        diagnosis=text(worst_index), h_forward=col(sample._per_element(d.h_forward, var)), h_centered=col(e.h_centered),
+        best=col(j.best), best_method=_methods(j.best_method[row]), shape=tuple(e.analytic.shape[1:]), var_shape=var_shape,
+        statuses=_statuses(status), worst=worst_index, failing=tuple(failing))
 
 
-def _first_problem(graph: Graph, values: list[np.ndarray], result, analytic: dict[str, np.ndarray],
-                   expected: dict[str, np.ndarray], wrt: tuple[str, ...], k: int) -> str | None:
-    """Why point k cannot be checked (a gate left its domain, a gradient or claim is not finite), or None."""
-    bad = first_nonfinite(graph, values, k)  # also a nan that a later max/relu swallowed
-    if bad is not None:
-        return _gate_problem(graph, bad, values, k)
-    if any(not np.isfinite(analytic[v][k]) for v in wrt):
-        broken = first_nonfinite_gradient(graph, values, result.node_grads, k)
-        return _gate_problem(graph, broken.index, values, k, broken) if broken is not None else "the gradient is not finite"
-    for v, e in expected.items():
-        if not np.isfinite(e[k]):
-            return f"the claimed d{v} is not finite at this point ({e[k]})"
-    return None
+def _broadcast(e: Evidence) -> Evidence:
+    shape = e.analytic.shape
+    return Evidence(*(np.broadcast_to(getattr(e, f), shape) for f in Evidence.__slots__))
 
 
-def point_problem(graph: Graph, point: dict[str, float], wrt: tuple[str, ...]) -> str | None:
-    """Why `point` cannot be differentiated at all (a gate outside its domain, a gradient not finite), or None."""
-    values = forward(graph, {v: np.array([point[v]]) for v in graph.variables})
-    result = backward(graph, values)
-    analytic = variable_gradients(graph, result)
-    return _first_problem(graph, values, result, analytic, {}, wrt, 0)
+def _optional(value):
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    return value
 
 
-def check_case(graph: Graph, point: dict[str, float], wrt: tuple[str, ...], options: Options,
-               claims: dict[str, Claim] | None = None, source: str | None = None) -> CaseResult:
-    """One point (see check_points)."""
-    return check_points(graph, [point], wrt, options, claims, source)[0]
+def _methods(codes: np.ndarray):
+    if np.ndim(codes) == 0:
+        return METHODS[int(codes)]
+    return np.vectorize(lambda c: METHODS[c])(codes)
+
+
+def _statuses(status: np.ndarray):
+    return np.vectorize(lambda c: SEVERITY[c])(status) if status.ndim else None
+
+
+def _case(graph: Graph, point, k: int, values, passes, problem, checks, exact, expected, options: Options, source) -> CaseResult:
+    value = np.asarray(values[-1][k], dtype=np.float64)
+    f_value = float(value) if value.ndim == 0 else value
+    trace = _trace(graph, values, passes, k) if options.trace else ()
+    shown_point = {name: (float(v) if np.ndim(v) == 0 else np.asarray(v)) for name, v in point.items()}
+    if problem is not None:
+        return CaseResult(graph.expr.text, source, shown_point, f_value, "error", problem, (), None, None, trace)
+    status = worst([c.status for c in checks])
+    notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
+    case = CaseResult(graph.expr.text, source, shown_point, f_value, status, "; ".join(notes) or None, checks,
+                      exact.method if exact else None, exact.note if exact else ("not computed (--no-exact)" if not options.exact else None), trace)
+    if VALUE_CLAIM in expected:
+        case = judge_value(case, expected[VALUE_CLAIM][k], exact, options)
+    return case
+
+
+def judge_value(case: CaseResult, claimed, exact, options: Options) -> CaseResult:
+    """The value claim f=..., against the exact f where there is one (by rtol), else the float f (plus rounding)."""
+    claimed = np.asarray(claimed, dtype=np.float64)
+    f = np.asarray(case.value, dtype=np.float64)
+    tol = options.tolerances
+    reference = np.asarray(exact.value) if exact is not None and exact.value is not None and np.all(np.isfinite(exact.value)) else None
+    against = f if reference is None else reference.reshape(f.shape)
+    allowance = tol.rtol * np.maximum(np.abs(against), np.abs(claimed)) + tol.atol
+    if reference is None:
+        allowance = allowance + 4 * np.finfo(DTYPES[options.dtype]).eps * np.abs(f)
+    shown = float(claimed) if claimed.ndim == 0 else claimed
+    case = replace(case, expected_value=shown)
+    if np.all(np.abs(against - claimed.reshape(against.shape)) <= allowance):
+        return case
+    worst_at = int(np.argmax(np.abs(against - claimed.reshape(against.shape))))
+    problem = (f"claimed f = {claimed.reshape(-1)[worst_at]:.10g} but f is {against.reshape(-1)[worst_at]:.10g}"
+               + (f" (element {element_text(np.unravel_index(worst_at, against.shape))})" if against.ndim else ""))
+    return replace(case, status=worst([case.status, "mismatch"]), message="; ".join(filter(None, (problem, case.message))))
+
+
+def _trace(graph: Graph, values, passes, k: int) -> tuple[TraceRow, ...]:
+    from .engine import at_point
+
+    grads = passes[0].node_grads if len(passes) == 1 else None
+    rows = []
+    for i, n in enumerate(graph.nodes):
+        value = np.asarray(at_point(values[i], k), dtype=np.float64)
+        gradient = None
+        if grads is not None and (n.varies or i == graph.output):
+            gradient = np.asarray(at_point(grads[i], k), dtype=np.float64)
+        rows.append(TraceRow(n.label, graph.describe(i), graph.expr.source(n.expr_index),
+                             float(value) if value.ndim == 0 else value,
+                             None if gradient is None else (float(gradient) if gradient.ndim == 0 else gradient), n.shape))
+    return tuple(rows)

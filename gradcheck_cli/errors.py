@@ -108,3 +108,11 @@ class FormatError(GradcheckError):
 
 class FileError(GradcheckError):
     """A path that cannot be read as an expression file (missing, unreadable, not text)."""
+
+
+class ShapeMismatch(Exception):
+    """Raised by an op's shape rule (no position yet); the graph builder turns it into a ShapeError."""
+
+
+class ShapeError(GradcheckError):
+    """Operand shapes that do not fit an operation (`@` of (3, 1) and (2, 1)), or values of the wrong shape."""
