@@ -180,7 +180,30 @@ def check_program(program: Program, context: PointContext, options, at_text: str
     claims = program_claims(plan, lines.finals, checked)
     case = check_points(graph, [point], checked, options, claims, program.name, (
         [(b.name, b.expr) for b in plan.bindings], definitions(program)))[0]
-    return lines.attach(case, plan)
+    return _with_audits(lines.attach(case, plan), program, plan, graph, point, registry, options)
+
+
+def _with_audits(case: CaseResult, program: Program, plan: Plan, graph, point, registry, options) -> CaseResult:
+    """Every user gate with rules audited on its own; a wrong rule fails the case, named by gate and argument."""
+    from dataclasses import replace
+
+    from .audit import audit, used_points
+    from .engine import forward
+
+    if not plan.rules:
+        return case
+    values = forward(graph, {v: np.asarray(point[v])[None] for v in graph.variables})
+    audits = []
+    for name, rules in plan.rules.items():
+        function = program.functions[name]
+        audits += audit(function, rules, registry, options, used_points(graph, values, name, function.parameters),
+                        definitions(program))
+    extras = {**case.extras, "gates": audits}
+    wrong = [a.message for a in audits if a.status != "pass"]
+    if not wrong:
+        return replace(case, extras=extras)
+    status = "error" if case.status == "error" else "mismatch"
+    return replace(case, status=status, extras=extras, message="; ".join([*wrong, *filter(None, [case.message])]))
 
 
 def _read_names(plan: Plan) -> list[str]:
