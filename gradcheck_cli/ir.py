@@ -224,6 +224,7 @@ class _Builder:
         align = ()
         if op.elementwise and any(len(s) != len(shape) for s in input_shapes):
             align = tuple(len(shape) - len(s) if (s or nodes[i].varies) else 0 for s, i in zip(input_shapes, inputs))
+            align = align if any(align) else ()  # a constant scalar broadcasts as it is
         count = self.counters[enode.op] = self.counters.get(enode.op, 0) + 1
         return IRNode(enode.op, inputs, f"{enode.op}{count}", expr_index, shape, 0.0, enode.params, varies, align, source)
 

@@ -27,6 +27,7 @@ COMPLEX_STEP = 1e-20
 _OFFSETS = (1.0, -1.0, 0.5, -0.5, 0.25, -0.25)  # multiples of the centered step; then the forward step
 ROWS_PER_ELEMENT = len(_OFFSETS) + 1
 MAX_ROWS = 4096  # rows per forward pass at most
+MAX_SPARSE_ROWS = 1 << 13  # ... when rows differ from the point in one entry (delta.py)
 CELLS = 20_000_000  # rows x live values per forward pass at most: ~160 MB of float64
 
 
@@ -131,19 +132,43 @@ def _stencil_inputs(graph: Graph, base: dict[str, np.ndarray], layout: _Layout, 
     return inputs
 
 
+def _delta_inputs(graph: Graph, base, layout: _Layout, point: int, elements: np.ndarray, shifts: np.ndarray):
+    """Each row moves one element: every moved variable as a Delta (rows that move another variable keep it)."""
+    from .delta import Delta
+
+    per = shifts.shape[1]
+    moved = {}
+    for k, name in enumerate(layout.wrt):
+        mine = np.repeat(layout.owner[elements] == k, per)
+        if not mine.any():
+            continue
+        value = np.asarray(base[name][point], dtype=np.float64)
+        flat = np.where(mine, np.repeat(layout.local[elements], per), 0)
+        old = value.reshape(-1)[flat]
+        moved[name] = Delta(value, flat[:, None], np.where(mine, old + shifts.reshape(-1), old)[:, None])
+    return moved
+
+
 def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_signs=None):
     """f at every (point, element, shift) row, chunked; `steps` has shape (P, E, shifts). Also branch changes."""
+    from .delta import worthwhile
+
     n_points, n_elements, per = steps.shape
     out_shape = graph.nodes[-1].shape
     f = np.empty((n_points, n_elements, per, *out_shape), dtype=dtype)
     crossed = {}
     pairs = max(1, _rows_per_pass(graph) // per)
     total = n_points * n_elements
-    for start in range(0, total, pairs):
-        flat = np.arange(start, min(total, start + pairs))
+    sparse = worthwhile(graph, n_elements)
+    start = 0
+    while start < total:
+        stop = min(total, start + pairs, (start // n_elements + 1) * n_elements if sparse else total)
+        flat = np.arange(start, stop)
         points, elements = flat // n_elements, flat % n_elements
-        inputs = _stencil_inputs(graph, base, layout, points, elements, steps[points, elements], dtype)
-        values, changes = forward_output(graph, inputs, dtype, base_signs, np.repeat(points, per))
+        values, changes, cost = _rows(graph, base, layout, points, elements, steps[points, elements], dtype, base_signs, sparse)
+        if sparse:  # rows that differ in one entry are cheap: as many per pass as their footprint allows
+            pairs = int(max(1, min(MAX_SPARSE_ROWS, CELLS // cost) // per))
+        start = stop
         f[points, elements] = np.broadcast_to(values, (len(flat) * per, *out_shape)).reshape(len(flat), per, *out_shape)
         for g, (changed, where) in changes.items():
             if g not in crossed:
@@ -153,6 +178,20 @@ def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_sig
             crossed[g][0][points, elements] = changed.any(axis=1)
             crossed[g][1][points, elements] = where[np.arange(len(flat)), first]
     return f, crossed
+
+
+def _rows(graph, base, layout, points, elements, shifts, dtype, base_signs, sparse: bool):
+    if not sparse:
+        inputs = _stencil_inputs(graph, base, layout, points, elements, shifts, dtype)
+        return (*forward_output(graph, inputs, dtype, base_signs, np.repeat(points, shifts.shape[1])), 0)
+    from .delta import forward_rows
+    from .engine import forward
+
+    point = int(points[0])
+    at_point = forward(graph, {v: base[v][point:point + 1] for v in graph.variables})
+    signs = None if base_signs is None else {g: s[point:point + 1] if s.shape[0] > 1 else s for g, s in base_signs.items()}
+    moved = _delta_inputs(graph, base, layout, point, elements, shifts if np.isrealobj(shifts) else shifts)
+    return forward_rows(graph, at_point, moved, dtype, signs)
 
 
 def _per_variable(array: np.ndarray, layout: _Layout, k: int, graph: Graph, out_ndim: int) -> np.ndarray:
@@ -247,3 +286,25 @@ def evaluate_rows(graph: Graph, rows: np.ndarray) -> np.ndarray:
         values, _ = forward_output(graph, {n: chunk[:, k] for k, n in enumerate(names)}, dtype=rows.dtype.type)
         parts.append(values[:len(chunk)])
     return np.concatenate(parts)
+
+
+def complex_step_elements(graph: Graph, point: dict[str, np.ndarray], var: str, flat: np.ndarray) -> np.ndarray:
+    """The complex step of a scalar f at one point for some elements of one variable (by flat index)."""
+    layout = _Layout((var,), np.zeros(len(flat), np.int64), np.asarray(flat, np.int64), (0, len(flat)))
+    base = {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables}
+    x = base[var].reshape(-1)[layout.local]
+    steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
+    f, _ = _run(graph, base, layout, (1j * steps)[None, :, None], np.complex128)
+    with np.errstate(all="ignore"):
+        return f.reshape(len(flat)).imag / steps
+
+
+def row_cost(graph: Graph, point: dict[str, np.ndarray], var: str) -> int:
+    """Values one perturbed copy of the point holds at its widest node, when it differs in one entry of `var`."""
+    from .delta import forward_rows
+    from .engine import forward
+
+    layout = _Layout((var,), np.zeros(1, np.int64), np.zeros(1, np.int64), (0, 1))
+    base = {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables}
+    moved = _delta_inputs(graph, base, layout, 0, np.zeros(1, np.int64), np.full((1, 1), 1e-3))
+    return forward_rows(graph, forward(graph, base), moved, np.float64)[2]

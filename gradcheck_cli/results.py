@@ -39,6 +39,8 @@ class GradientCheck:
     statuses: object = None  # per element, for tensors
     worst: tuple[int, ...] = ()  # index of the element that decided status and diagnosis
     failing: tuple[tuple[tuple[int, ...], str, str | None], ...] = ()  # (index, status, diagnosis) of elements that did not pass
+    mode: str = "elements"  # elements: every element's columns; directions: random directions (past the size limit)
+    directions: tuple = ()  # directions.Slope per random direction, in directions mode
 
     @property
     def is_tensor(self) -> bool:

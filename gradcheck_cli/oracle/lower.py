@@ -16,6 +16,10 @@ import numpy as np
 from ..lang.expr import Expr
 
 
+class TooLarge(Exception):
+    """The lowered case would have more scalar operations than the oracle evaluates in its budget."""
+
+
 @dataclass(slots=True)
 class Dag:
     """Scalar nodes in topological order: op, argument indices, and a payload (leaf value, or variable element)."""
@@ -23,8 +27,11 @@ class Dag:
     ops: list[str]
     args: list[tuple[int, ...]]
     payload: list[object]  # num: float; const: name; input: (name, flat index, float value)
+    limit: int = 1 << 62
 
     def add(self, op: str, args: tuple[int, ...] = (), payload: object = None) -> "Scalar":
+        if len(self.ops) >= self.limit:
+            raise TooLarge(len(self.ops))
         self.ops.append(op)
         self.args.append(args)
         self.payload.append(payload)
@@ -148,11 +155,11 @@ def _apply(dag: Dag, op: str, args: list, params: dict):
     raise KeyError(f"the oracle has no lowering for {op!r}")
 
 
-def lower(bindings, shapes: Mapping[str, tuple[int, ...]], definitions: Mapping[str, "Definition"] | None = None
-          ) -> tuple[Dag, np.ndarray, dict[str, np.ndarray]]:
+def lower(bindings, shapes: Mapping[str, tuple[int, ...]], definitions: Mapping[str, "Definition"] | None = None,
+          limit: int = 1 << 62) -> tuple[Dag, np.ndarray, dict[str, np.ndarray]]:
     """(the DAG, the output as an object array of handles, each input as an object array of its leaf handles).
     `bindings`: [(name or None, Expr)], a program's forward lines (later ones see earlier names); the last is f."""
-    dag = Dag([], [], [])
+    dag = Dag([], [], [], limit)
     leaves: dict[str, np.ndarray] = {}
     for name, shape in shapes.items():
         size = int(np.prod(shape, dtype=np.int64))
