@@ -289,3 +289,34 @@ def test_float32_runs_the_graph_in_float32_and_judges_with_float32_rounding():
     g = {g.var: g for g in case.gradients}["M"]
     assert np.max(np.abs(g.analytic - g.exact) / np.abs(g.exact)) > 1e-9  # float32's error is there
     assert np.max(np.abs(g.analytic - g.exact) / np.abs(g.exact)) < 1e-5
+
+
+# --- perturbed copies evaluated where they differ (delta.py) ----------------------------------------------
+
+@pytest.mark.parametrize("text,inputs", LOSSES, ids=[t for t, _ in LOSSES])
+def test_sparse_rows_agree_with_dense_rows(text, inputs, monkeypatch):
+    from gradcheck_cli import delta
+
+    sparse = check_text(text, inputs, options=Options(exact=False))
+    monkeypatch.setattr(delta, "worthwhile", lambda graph, elements: False)
+    dense = check_text(text, inputs, options=Options(exact=False))
+    for s, d in zip(sparse.gradients, dense.gradients):
+        np.testing.assert_allclose(s.complex_step, d.complex_step, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(s.centered, d.centered, rtol=1e-6, atol=1e-9)
+        assert s.status == d.status
+
+
+def test_directions_past_the_limit_name_the_faulty_elements():
+    rng = np.random.default_rng(3)
+    X, W = rng.standard_normal((4, 30)), rng.standard_normal((30, 30)) * 0.2
+    options = Options(exact=False, direction_limit=100)
+    case = check_text("sum(tanh(X @ W) ** 2)", {"X": X, "W": W}, wrt="W", options=options)
+    assert case.status == "pass" and case.gradients[0].mode == "directions"
+    assert all(s.agrees for s in case.gradients[0].directions)
+    # a tanh rule wrong only where its argument exceeds 1.5: exactly the elements that feed such a unit are wrong
+    bad = R.replace_op("tanh", partials=(lambda ans, a: np.where(a.real > 1.5, 1.01, 1.0) / np.cosh(a) ** 2,))
+    case = check_text("sum(tanh(X @ W) ** 2)", {"X": X, "W": W}, wrt="W", options=options, registry=bad)
+    g = case.gradients[0]
+    assert case.status == "mismatch" and "bisecting the direction names" in g.diagnosis
+    hot_columns = set(np.flatnonzero(((X @ W) > 1.5).any(axis=0)))
+    assert g.failing and all(index[1] in hot_columns for index, _, _ in g.failing)
