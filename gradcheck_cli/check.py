@@ -137,7 +137,7 @@ def _direction_check(graph, point, var: str, gradient: np.ndarray, claimed, exac
             claimed = np.asarray(claimed, dtype=np.float64)
             claim_wrong = ~(np.abs(claimed - reference) < tol.rtol * (1 - 1e-9) * np.abs(reference)) & ~(np.abs(claimed - reference) <= tol.atol)
             status[claim_wrong] = SEVERITY.index("mismatch")
-    worst_index = np.unravel_index(int(np.argmax(status)), status.shape) if status.size else ()
+    worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(status)), status.shape)) if status.size else ()
     text = _direction_text(result, exact_values, status, claim_wrong, worst_index)
     failing = tuple((tuple(int(i) for i in index), "mismatch", None) for index in zip(*np.nonzero(status))) [:FAILING_SHOWN]
     rel = _relative(gradient, exact_values)
@@ -285,11 +285,11 @@ def gradient_check(sample: _Sample, var: str, row: int, e: Evidence, j: Judgemen
     """One variable at one point: floats for a scalar gradient, arrays for a tensor one; the worst element decides."""
     status = j.status[row]
     severity = status * 4.0 + np.nan_to_num(np.maximum(j.rel_error[row], np.nan_to_num(j.expected_rel_error[row])), posinf=3.0).clip(0, 3)
-    worst_index = np.unravel_index(int(np.argmax(severity)), status.shape) if status.ndim else ()
+    worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(severity)), status.shape)) if status.ndim else ()
     var_shape = sample.graph.shapes[var]
     d = sample.differences[var]
 
-    full = _broadcast(e)
+    full = e.broadcast()
 
     def text(index: tuple[int, ...]) -> str | None:
         at = (row, *index)
@@ -322,11 +322,6 @@ def gradient_check(sample: _Sample, var: str, row: int, e: Evidence, j: Judgemen
         statuses=_statuses(status), worst=worst_index, failing=tuple(failing))
 
 
-def _broadcast(e: Evidence) -> Evidence:
-    shape = e.analytic.shape
-    return Evidence(*(np.broadcast_to(getattr(e, f), shape) for f in Evidence.__slots__))
-
-
 def _optional(value):
     if isinstance(value, float):
         return None if math.isnan(value) else value
@@ -353,7 +348,7 @@ def _case(graph: Graph, point, k: int, values, passes, problem, checks, exact, e
     status = worst([c.status for c in checks])
     notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
     case = CaseResult(graph.expr.text, source, shown_point, f_value, status, "; ".join(notes) or None, checks,
-                      exact.method if exact else None, exact.note if exact else ("not computed (--no-exact)" if not options.exact else None), trace)
+                      exact.method if exact else None, exact.note if exact else ("not computed (the exact column is off)" if not options.exact else None), trace)
     if VALUE_CLAIM in expected:
         case = judge_value(case, expected[VALUE_CLAIM][k], exact, options)
     return case

@@ -87,7 +87,7 @@ def kink_text(graph: Graph, crossed: dict, signs: dict[int, np.ndarray], p: int,
     if tied:
         return f"kink: the point sits on the kink of {text}; left derivative {left:.10g}, right {right:.10g}"
     return (f"the finite-difference stencil (h={h:.3g}) crosses a kink of {text} near the point "
-            "(not at it): forward/centered straddle it, the complex step judges; shrink --h or move the point")
+            "(not at it): forward/centered straddle it, the complex step judges; a smaller step or another point avoids it")
 
 
 def tie_counts(crossed: dict, signs: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

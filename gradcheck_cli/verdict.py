@@ -63,6 +63,11 @@ class Evidence:
     tied: np.ndarray  # ... and the point sits on one
     nested: np.ndarray  # ... on two or more at once
 
+    def broadcast(self) -> "Evidence":
+        """Every field at the analytic column's shape, so one element can be read from each."""
+        shape = np.shape(self.analytic)
+        return Evidence(*(np.broadcast_to(getattr(self, f), shape) for f in Evidence.__slots__))
+
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
@@ -174,29 +179,10 @@ def _claims(e: Evidence, tol: Tolerances, has_exact: np.ndarray, rounding: np.nd
 
 
 def describe(j: Judgement, e: Evidence, index: tuple, var: str, tol: Tolerances, kink_text: str | None) -> str | None:
-    """The diagnosis of one element in words (None for a clean pass)."""
+    """The diagnosis of one element in words (None for a clean pass); `e` broadcast (Evidence.broadcast)."""
     code = int(j.diagnosis[index])
-    method = METHODS[int(j.best_method[index])]
-    a, exact, err = float(e.analytic[index]), float(e.exact[index]), float(e.error_estimate[index])
-    has_exact = np.isfinite(exact)
-    texts = {
-        EXACT_ODD: "the exact column is the odd one out: backprop and finite differences agree",
-        BACKPROP_WRONG: "backprop disagrees with the exact derivative: the derivative rule or backward pass is wrong",
-        ALL_DISAGREE: "analytic, numerical and exact all disagree",
-        BACKPROP_VS_NUMERIC: f"backprop disagrees with the {method} estimate (no exact value to settle it): the derivative rule or backward pass is wrong",
-        FD_TROUBLE_EXACT: f"finite-difference trouble: the {method} estimate is off, backprop agrees with exact",
-        CANNOT_JUDGE: (f"finite differences cannot judge here (estimated error {err:.3g}"
-                       f"{'' if bool(e.reliable[index]) else ', and halving h does not shrink it as h**2 should'}) and there is no exact value"),
-        ILL_CONDITIONED: (f"ill-conditioned in float64: rounding of the forward values moves this gradient by up to ~{float(e.noise[index]):.2g}, "
-                          f"and exact differs by {abs(a - exact):.2g} — within that, so not a wrong rule"),
-        NESTED_KINK: (f"nested kinks: backprop's convention here ({a:.10g}) need not lie between the one-sided derivatives "
-                      f"[{min(float(e.left[index]), float(e.right[index])):.10g}, {max(float(e.left[index]), float(e.right[index])):.10g}]; "
-                      "f is not differentiable there by a single rule"),
-        FD_TROUBLE_CENTERED: (f"finite-difference trouble (step size or conditioning): the centered difference is off by "
-                              f"{float(relative_error(np.float64(a), e.centered[index])):.2g} relative; {method}"
-                              f"{' and exact agree' if has_exact else ' agrees'} with backprop"),
-    }
-    diagnosis = texts.get(code)
+    diagnosis = _TEXTS[code](j, e, index) if code in _TEXTS else None
+    has_exact = bool(np.isfinite(e.exact[index]))
     if bool(j.claim_failed[index]) or bool(j.claim_unjudged[index]):
         claim = _claim_text(j, e, index, var, tol, has_exact)
         diagnosis = claim + (f"; {diagnosis}" if diagnosis else "")
@@ -205,13 +191,42 @@ def describe(j: Judgement, e: Evidence, index: tuple, var: str, tol: Tolerances,
     return diagnosis
 
 
+def _method(j: Judgement, index) -> str:
+    return METHODS[int(j.best_method[index])]
+
+
+def _interval(e: Evidence, index) -> str:
+    left, right = float(e.left[index]), float(e.right[index])
+    return f"[{min(left, right):.10g}, {max(left, right):.10g}]"
+
+
+_TEXTS = {
+    EXACT_ODD: lambda j, e, i: "the exact column is the odd one out: backprop and finite differences agree",
+    BACKPROP_WRONG: lambda j, e, i: "backprop disagrees with the exact derivative: the derivative rule or backward pass is wrong",
+    ALL_DISAGREE: lambda j, e, i: "analytic, numerical and exact all disagree",
+    BACKPROP_VS_NUMERIC: lambda j, e, i: (f"backprop disagrees with the {_method(j, i)} estimate (no exact value to settle it): "
+                                          "the derivative rule or backward pass is wrong"),
+    FD_TROUBLE_EXACT: lambda j, e, i: f"finite-difference trouble: the {_method(j, i)} estimate is off, backprop agrees with exact",
+    CANNOT_JUDGE: lambda j, e, i: (f"finite differences cannot judge here (estimated error {float(e.error_estimate[i]):.3g}"
+                                   f"{'' if bool(e.reliable[i]) else ', and halving h does not shrink it as h**2 should'}) and there is no exact value"),
+    ILL_CONDITIONED: lambda j, e, i: (f"ill-conditioned in float64: rounding of the forward values moves this gradient by up to "
+                                      f"~{float(e.noise[i]):.2g}, and exact differs by {abs(float(e.analytic[i]) - float(e.exact[i])):.2g}"
+                                      " — within that, so not a wrong rule"),
+    NESTED_KINK: lambda j, e, i: (f"nested kinks: backprop's convention here ({float(e.analytic[i]):.10g}) need not lie between the "
+                                  f"one-sided derivatives {_interval(e, i)}; f is not differentiable there by a single rule"),
+    FD_TROUBLE_CENTERED: lambda j, e, i: (f"finite-difference trouble (step size or conditioning): the centered difference is off by "
+                                          f"{float(relative_error(e.analytic[i], e.centered[i])):.2g} relative; {_method(j, i)}"
+                                          f"{' and exact agree' if np.isfinite(e.exact[i]) else ' agrees'} with backprop"),
+}
+
+
 def _claim_text(j: Judgement, e: Evidence, index: tuple, var: str, tol: Tolerances, has_exact: bool) -> str:
     expected, a = float(e.expected[index]), float(e.analytic[index])
     if bool(j.claim_failed[index]):
         against, reference = ("exact", float(e.exact[index])) if has_exact else ("analytic", a)
         return f"claimed d{var} = {expected:.10g} but {against} is {reference:.10g}"
     return (f"claimed d{var} = {expected:.10g} cannot be judged to rtol {tol.rtol:g}: there is no exact value, and float64 "
-            f"rounding leaves analytic ({a:.10g}) uncertain by ~{float(j.rounding[index]):.2g} (drop --no-exact, or raise --exact-timeout)")
+            f"rounding leaves analytic ({a:.10g}) uncertain by ~{float(j.rounding[index]):.2g} (compute the exact column, or give it more time)")
 
 
 def worst(statuses) -> str:
