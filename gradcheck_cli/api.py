@@ -75,7 +75,7 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
     """Check the gradient of `expr` (an expression, or a program's text when it has assignments) at `at`:
     a dict of values (numbers, lists, arrays), an `--at`-style string, or a list of either (one case each).
     `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text."""
-    from .check import Options
+    from .cases import Options
     from .session import check_program_text, check_text
 
     _validate(rtol, atol, h, exact_timeout)

@@ -36,7 +36,7 @@ def used_points(graph, values, gate: str, parameters: tuple[str, ...]) -> list[d
 
 
 def audit(function, rules: dict, registry, options, used: list[dict[str, np.ndarray]], definitions=None) -> list[GateAudit]:
-    from .check import check_points
+    from .cases import check_points
     from .sampling import sample_points
 
     graph = build_graph(function.result, registry, {})

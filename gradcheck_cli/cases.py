@@ -34,7 +34,7 @@ class Options:
     exact_method: str = "auto"  # auto: SymPy's whole formula for small scalar expressions, else chain; chain: always
     trace: bool = False
     dtype: str = "float64"  # the analytic pass runs in this precision (the numerical reference stays float64)
-    directions: int = 8  # random directions per variable past direction_limit checked elements
+    directions: int = 2  # random directions per variable past direction_limit checked elements
     direction_limit: int = 10_000
 
 
@@ -177,6 +177,12 @@ def _direction_text(result, exact_values, status, claim_wrong, worst_index) -> s
 def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
     if not options.exact:
         return None
+    from .oracle.limits import SIZE_LIMIT
+
+    if sum(math.prod(graph.shapes[v]) for v in graph.variables) > SIZE_LIMIT:  # decided before SymPy is imported
+        from .oracle.limits import skipped_for_size
+
+        return [skipped_for_size(wrt)] * len(points)
     from .oracle.exact import exact_case  # SymPy only when the exact column is asked for
 
     source, definitions = program if program is not None else (graph.expr, None)
@@ -331,11 +337,11 @@ def _optional(value):
 def _methods(codes: np.ndarray):
     if np.ndim(codes) == 0:
         return METHODS[int(codes)]
-    return np.vectorize(lambda c: METHODS[c])(codes)
+    return np.array(METHODS)[codes]
 
 
 def _statuses(status: np.ndarray):
-    return np.vectorize(lambda c: SEVERITY[c])(status) if status.ndim else None
+    return np.array(SEVERITY)[status] if status.ndim else None
 
 
 def _case(graph: Graph, point, k: int, values, passes, problem, checks, exact, expected, options: Options, source) -> CaseResult:

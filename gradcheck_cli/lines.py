@@ -154,7 +154,7 @@ def _state(graph, plan: Plan, point, functions, tolerance) -> _State:
                 grouped[line] = grouped.get(line, 0) + share[0]
             uses[name] = grouped
     else:  # f is not a scalar: only the inputs' d-lines (a Jacobian each) are judged
-        from .check import jacobian
+        from .cases import jacobian
 
         full = jacobian(graph, values, graph.variables)[0]
         truth = {v: np.asarray(full[v][0]) for v in graph.variables}

@@ -164,7 +164,7 @@ def inputs_of(graph, plan: Plan, overrides: dict[str, np.ndarray]) -> dict[str, 
 def check_program(program: Program, context: PointContext, options, at_text: str | None = None,
                   wrt: tuple[str, ...] | None = None) -> CaseResult:
     """The whole check of one program: its lines, then its inputs' gradients."""
-    from .check import check_points
+    from .cases import check_points
     from .lines import judge_lines
     from .ops.user import user_gates
 

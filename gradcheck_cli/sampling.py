@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from .check import effective_output, jacobian
+from .cases import effective_output, jacobian
 from .claims import VALUE_CLAIM, Claim, claim_values
 from .engine import branch_signs, forward
 from .ir import Graph

@@ -11,7 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .check import Options, check_points
+from .cases import Options, check_points
 from .claims import VALUE_CLAIM, Claim, parse_claims
 from .errors import PointError, Position, UsageError
 from .ir import Graph, build_graph

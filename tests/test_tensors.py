@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck_cli.check import Options
+from gradcheck_cli.cases import Options
 from gradcheck_cli.engine import backward, forward
 from gradcheck_cli.errors import GradcheckError, ShapeError
 from gradcheck_cli.ir import build_graph

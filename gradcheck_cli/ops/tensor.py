@@ -160,9 +160,18 @@ def _promoted_grad(g: Array, left_vector: bool, right_vector: bool) -> Array:
     return g[..., None] if right_vector else g
 
 
+def _product(a: Array, b: Array) -> Array:
+    """np.matmul, with a real operand kept real against a complex one: two real products, half a complex one's work."""
+    if np.iscomplexobj(b) and not np.iscomplexobj(a):
+        return np.matmul(a, b.real) + 1j * np.matmul(a, b.imag)
+    if np.iscomplexobj(a) and not np.iscomplexobj(b):
+        return np.matmul(a.real, b) + 1j * np.matmul(a.imag, b)
+    return np.matmul(a, b)
+
+
 def _matmul(a: Array, b: Array) -> Array:
     a2, b2, lv, rv = _promote(a, b)
-    return _demote(np.matmul(a2, b2), lv, rv)
+    return _demote(_product(a2, b2), lv, rv)
 
 
 def _matmul_vjp_a(g: Array, ans: Array, a: Array, b: Array) -> Array:

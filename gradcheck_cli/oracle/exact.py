@@ -31,7 +31,8 @@ PRECISIONS = (DIGITS, 2 * DIGITS, 4 * DIGITS, 8 * DIGITS, 16 * DIGITS)
 WHOLE_EXPRESSION_LIMIT = 80  # nodes; above this the formula is unreadable and symbolic diff slow
 SYMBOLIC_BUDGET = 2.0  # seconds at most for the symbolic attempt, so a slow one leaves time for the chain method
 FORMULA_LIMIT = 2000  # characters of a printed derivative kept
-SIZE_LIMIT = 200_000  # scalar operations of a lowered case (~10 us each at two precisions); past this "skipped: size"
+from .limits import SIZE_LIMIT
+from .result import ExactResult
 
 
 class BudgetExceeded(Exception):
@@ -70,18 +71,6 @@ def time_budget(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-@dataclass(frozen=True, slots=True)
-class ExactResult:
-    values: dict[str, np.ndarray | None]  # per variable, shape (*out, *var); NaN where undefined or undecided
-    formulas: dict[str, str | None]
-    method: str  # "sympy", "chain" or "skipped"
-    note: str | None = None  # why values are missing
-    value: np.ndarray | None = None  # f itself, shape (*out)
-    claims: dict[str, np.ndarray] = field(default_factory=dict)  # each claim's value, at the same precision
-    undecided: dict[str, np.ndarray] = field(default_factory=dict)  # True where a kink leaves the derivative undecided
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +204,8 @@ def exact_case(source, points: list[Mapping[str, np.ndarray]], wrt: tuple[str, .
     started = time.perf_counter()
     deadline = Deadline(budget)
     shapes = {name: np.shape(value) for name, value in points[0].items()} if points else {}
+    if sum(int(np.prod(s, dtype=np.int64)) for s in shapes.values()) > SIZE_LIMIT:  # the inputs alone are too many
+        return [_skipped(wrt, f"size (more than {SIZE_LIMIT:,} input elements)")] * len(points)
     try:
         with time_budget(budget + 1.0):
             lowered = _lower(source, shapes, claims or {}, definitions or {})
