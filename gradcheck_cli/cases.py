@@ -99,7 +99,8 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
     base = {v: a[good] for v, a in inputs.items()}
     f0 = np.asarray(values[-1][good], dtype=np.float64)
     scales = value_scales(values)[good]
-    signs = {g: s[good] if s.shape[0] > 1 else s for g, s in branch_signs(graph, forward(graph, base)).items()}
+    reference = values if options.dtype == "float64" else forward(graph, inputs)  # branch signs as float64 sees them
+    signs = {g: s[good] if s.shape[0] > 1 else s for g, s in branch_signs(graph, reference).items()}
     differences = finite_differences(graph, base, wrt, scales, f0, signs, options.h)
     complex_slopes = complex_step(graph, base, wrt)
     exact = _exact(graph, good_points, wrt, options, claims, program)
@@ -208,10 +209,11 @@ class _Sample:
 
     def evidence(self, var: str, magnitude=0.0, noise=0.0) -> Evidence:
         d: Differences = self.differences[var]
-        crossed, ties = tie_counts(d.crossed, self.signs)
+        crossed, ties, jumped = tie_counts(d.crossed, self.signs, self.graph)
         no = np.zeros((len(self.good), *self.graph.shapes[var]), bool)
         crossed = no if crossed is None else crossed
         ties = no.astype(np.int64) if ties is None else ties
+        jumped = no if jumped is None else jumped
         exact, claims, tolerance = self._exact_columns(var)
         shaped = {name: self._shaped(getattr(d, name), var) for name in
                   ("forward", "centered", "richardson", "error_estimate", "reliable", "left", "right", "second")}
@@ -219,7 +221,8 @@ class _Sample:
                         self._per_element(self.base[var], var), shaped["forward"], shaped["centered"], shaped["richardson"],
                         shaped["error_estimate"], shaped["reliable"], shaped["left"], shaped["right"], shaped["second"],
                         self._per_element(d.h_centered, var), self._shaped(self.complex[var], var), exact, claims, tolerance,
-                        self._per_element(crossed, var), self._per_element(ties >= 1, var), self._per_element(ties >= 2, var))
+                        self._per_element(crossed, var), self._per_element(ties >= 1, var), self._per_element(ties >= 2, var),
+                        self._per_element(jumped, var))
 
     def _exact_columns(self, var: str):
         shape = (len(self.good), *self.out, *self.graph.shapes[var])
@@ -246,8 +249,10 @@ class _Sample:
         tol = self.options.tolerances
         evidence = self.evidence(var)
         judgement = judge(evidence, tol, self._eps())
-        unclean = np.flatnonzero(np.any((judgement.status != PASS) | (judgement.diagnosis != 0)
-                                        | judgement.claim_failed, axis=tuple(range(1, judgement.status.ndim))))
+        # a claim without an exact value is judged against analytic: that needs analytic's rounding, so it is measured
+        unsure_claim = ~np.isnan(evidence.expected) & ~np.isfinite(evidence.exact)
+        unclean = np.flatnonzero(np.any((judgement.status != PASS) | (judgement.diagnosis != 0) | judgement.claim_failed
+                                        | unsure_claim, axis=tuple(range(1, judgement.status.ndim))))
         if not unclean.size:
             return evidence, judgement
         # rounding allowances only widen tolerances, so a clean pass without them stays one: measure them elsewhere only

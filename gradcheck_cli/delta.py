@@ -169,5 +169,5 @@ def _branch_change(op, node, inputs, result, base_sign: np.ndarray, rows: int):
 
 def worthwhile(graph: Graph, elements: int) -> bool:
     """Rows that move one element pay off past a few hundred elements of tensors (and never for scalars)."""
-    return elements >= 64 and any(math.prod(n.shape) > 1 for n in graph.nodes)
+    return elements >= 64 and not graph.scalar_only
 

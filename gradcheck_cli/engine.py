@@ -68,15 +68,19 @@ class _Leaves:
 def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> list[Array]:
     """Every node's value (the staged forward pass); `inputs` maps each variable to a (B, *shape) array."""
     leaf = _Leaves(graph, inputs, dtype)
-    registry = graph.registry
+    ops = graph.registry.ops
     values: list[Array] = []
     append = values.append
     with np.errstate(all="ignore"):
         for node in graph.nodes:
             if node.op in _LEAVES:
                 append(leaf(node))
+                continue
+            op = ops[node.op]
+            inputs_ = node.inputs
+            if op.partials is not None and not node.align and not node.params:  # the scalar gates' path: no detours
+                append(op.forward(values[inputs_[0]]) if len(inputs_) == 1 else op.forward(values[inputs_[0]], values[inputs_[1]]))
             else:
-                op = registry[node.op]
                 append(_call(op, node, _args(values, node, op.partials is not None)))
     values[-1] = leaf.full(values[-1], graph.nodes[-1].shape)
     return values
@@ -126,7 +130,7 @@ def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.floa
     points) and `row_point` (each row's base point), also, per piecewise gate, which rows changed branch
     against their base point and at which element (flat index)."""
     leaf = _Leaves(graph, inputs, dtype)
-    registry, drops = graph.registry, graph.dead_after
+    ops, drops = graph.registry.ops, graph.dead_after
     values: dict[int, Array] = {}
     changes: dict[int, tuple[Array, Array]] = {}
     with np.errstate(all="ignore"):
@@ -134,9 +138,9 @@ def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.floa
             if node.op in _LEAVES:
                 values[index] = leaf(node)
                 continue
-            op = registry[node.op]
+            op = ops[node.op]
             args = _args(values, node, op.partials is not None)
-            values[index] = _call(op, node, args)
+            values[index] = op.forward(*args, **dict(node.params)) if node.params else op.forward(*args)
             if base_signs is not None and op.branch is not None:
                 changes[index] = _changed(op.branch(*args), base_signs[index], row_point, node.shape)
             for i in drops[index]:
@@ -159,7 +163,7 @@ class Backward:
 
 def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_magnitudes: bool = False) -> Backward:
     """df/df = seed (ones for a scalar f), then each op's VJP in reverse order, accumulating where a node fans out."""
-    nodes, output, registry = graph.nodes, graph.output, graph.registry
+    nodes, output, ops, scalar_only = graph.nodes, graph.output, graph.registry.ops, graph.scalar_only
     grads: list[Array | None] = [None] * len(nodes)
     mags: list[Array | None] = [None] * len(nodes)
     grads[output] = np.ones_like(values[output]) if seed is None else seed
@@ -170,14 +174,21 @@ def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_
             node = nodes[index]
             if upstream is None or not node.inputs:
                 continue
-            op = registry[node.op]
+            op = ops[node.op]
             args = _args(values, node, op.partials is not None)
             ans = values[index]
             for position, i in enumerate(node.inputs):
                 if not nodes[i].varies:
                     continue  # constants need no gradient (and pow's log(base) may not exist)
-                contribution, magnitude = _contribution(op, node, position, upstream, ans, args,
-                                                        mags[index] if with_magnitudes else None)
+                if scalar_only and not with_magnitudes:  # 10^5 scalar gates: nothing to fit, nothing to measure
+                    contribution = upstream * op.partials[position](ans, *args)
+                    grads[i] = contribution if grads[i] is None else grads[i] + contribution
+                    continue
+                if op.partials is not None and not with_magnitudes:  # the scalar gates' path
+                    contribution, magnitude = upstream * op.partials[position](ans, *args), None
+                else:
+                    contribution, magnitude = _contribution(op, node, position, upstream, ans, args,
+                                                            mags[index] if with_magnitudes else None)
                 target = nodes[i].shape
                 if target != node.shape or op.partials is None:
                     contribution = _fit(contribution, target)
@@ -251,6 +262,11 @@ def _per_point(arrays: list[Array], size: int, measure, combine: np.ufunc) -> Ar
     if flat and len(flat) * size <= _STACK_LIMIT:  # scalar graphs: one numpy call for all nodes
         result = combine.reduce(measure(np.array(flat)), axis=0)
         arrays = [a for a in arrays if not (a.ndim == 1 and a.shape[0] == size)]
+    scalars = [a for a in arrays if a.ndim == 0]
+    if scalars:  # constants: shared by every point, one numpy call for all of them
+        shared = np.broadcast_to(combine.reduce(measure(np.array(scalars))), (size,))
+        result = shared if result is None else combine(result, shared)
+        arrays = [a for a in arrays if a.ndim]
     for a in arrays:
         m = measure(a)
         m = combine.reduce(m.reshape(m.shape[0], -1), axis=1) if m.ndim > 1 else m

@@ -53,6 +53,8 @@ class Graph:
     names: dict = None  # a program's names -> node index of their last value
     origins: tuple = ()  # per expr: (line, column) in the program, or None
     node_lines: tuple = ()  # per node: the program line that created it (None for a plain expression)
+    shapes: dict = None  # each variable's shape
+    scalar_only: bool = True  # every node is a scalar (the fast paths of 10^5-gate expressions)
 
     @property
     def expr(self) -> Expr:
@@ -61,10 +63,6 @@ class Graph:
     @property
     def output(self) -> int:
         return len(self.nodes) - 1
-
-    @property
-    def shapes(self) -> dict[str, Shape]:
-        return {name: self.nodes[i].shape for name, i in zip(self.variables, self.variable_nodes)}
 
     def describe(self, index: int) -> str:
         """`sigma(y)` style text of the operation, with input labels (for --trace)."""
@@ -154,8 +152,11 @@ class _Builder:
         if last.op not in ("var", "const") and bindings[-1].name is None:
             nodes[-1] = _relabel(last, "f")
         variables = tuple(self.variable_node)
+        shapes = {v: nodes[self.variable_node[v]].shape for v in variables}
+        scalar_only = not any(n.shape for n in nodes)
         return Graph(tuple(self.exprs), tuple(nodes), variables, tuple(self.variable_node[v] for v in variables),
-                     _dead_after(self.last_use), self.registry, env, tuple(self.origins), tuple(self.node_lines))
+                     _dead_after(self.last_use), self.registry, env, tuple(self.origins), tuple(self.node_lines),
+                     shapes, scalar_only)
 
     def named(self, root: int, name: str) -> int:
         """The node holding a program's name: a gate's own node, or a copy when the value is another name's."""
@@ -180,16 +181,23 @@ class _Builder:
         self.exprs.append(expr)
         self.origins.append(origin)
         built: list[int] = []  # Expr node index -> graph node index
+        nodes, last_use, node_lines, line = self.nodes, self.last_use, self.node_lines, self.current_line
         for expr_index, enode in enumerate(expr.nodes):
             op = enode.op
             if op == "var" or (op == "const" and (enode.name in env or enode.name in self.shapes)):  # a program's `e = 1 + d`
                 built.append(env[enode.name] if enode.name in env else self.variable(enode.name, expr_index, source))
-            elif op == "num" or op == "const":
-                built.append(self.append(IRNode("const", (), enode.name or f"{enode.value:g}", expr_index, (), enode.value, source=source)))
+                continue
+            if op == "num" or op == "const":
+                node = IRNode("const", (), enode.name or f"{enode.value:g}", expr_index, (), enode.value, source=source)
             elif op in self.functions:
                 built.append(self.inline(self.functions[op], [built[a] for a in enode.args], env))
+                continue
             else:
-                built.append(self.append(self.gate(enode, expr_index, tuple([built[a] for a in enode.args]), source, expr)))
+                node = self.gate(enode, expr_index, tuple([built[a] for a in enode.args]), source, expr)
+            built.append(len(nodes))  # append() inlined: this loop runs once per gate of a 10^5-gate expression
+            last_use.append(len(nodes))
+            node_lines.append(line)
+            nodes.append(node)
         return built[-1]
 
     def inline(self, function, arguments: list[int], env: dict[str, int]) -> int:
@@ -214,18 +222,20 @@ class _Builder:
 
     def gate(self, enode, expr_index: int, inputs: tuple[int, ...], source: int, expr: Expr) -> IRNode:
         nodes, index = self.nodes, len(self.nodes)
-        op = self.registry[enode.op]
+        op = self.registry.ops[enode.op]
         input_shapes = [nodes[i].shape for i in inputs]
         varies = False
         for i in inputs:
             varies = varies or nodes[i].varies
             self.last_use[i] = index
+        count = self.counters[enode.op] = self.counters.get(enode.op, 0) + 1
+        if op.partials is not None and not any(input_shapes):  # scalar gates: nothing to infer or align
+            return IRNode(enode.op, inputs, f"{enode.op}{count}", expr_index, (), 0.0, enode.params, varies, (), source)
         shape = input_shapes[0] if op.elementwise and len(inputs) == 1 else self.shape_of(op, enode, input_shapes, expr)
         align = ()
         if op.elementwise and any(len(s) != len(shape) for s in input_shapes):
             align = tuple(len(shape) - len(s) if (s or nodes[i].varies) else 0 for s, i in zip(input_shapes, inputs))
             align = align if any(align) else ()  # a constant scalar broadcasts as it is
-        count = self.counters[enode.op] = self.counters.get(enode.op, 0) + 1
         return IRNode(enode.op, inputs, f"{enode.op}{count}", expr_index, shape, 0.0, enode.params, varies, align, source)
 
     def shape_of(self, op, enode, input_shapes: list[Shape], expr: Expr) -> Shape:

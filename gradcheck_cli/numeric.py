@@ -106,6 +106,8 @@ def peak_live(graph: Graph) -> int:
 
 
 def _rows_per_pass(graph: Graph) -> int:
+    if graph.scalar_only:  # scalars: the dead-value drop keeps a pass narrow
+        return MAX_ROWS
     return int(max(1, min(MAX_ROWS, CELLS // peak_live(graph))))
 
 

@@ -84,20 +84,27 @@ def kink_text(graph: Graph, crossed: dict, signs: dict[int, np.ndarray], p: int,
         return None
     parts = [f"{graph.nodes[g].op} {_where(graph, g)}" + (f", element {element_text(e)}" if e else "") for g, e in gates[:3]]
     text = "; ".join(parts) + (f" and {len(gates) - 3} more" if len(gates) > 3 else "")
+    jumps = [g for g, _ in gates if graph.registry.ops[graph.nodes[g].op].jump]
+    if jumps:
+        return (f"a jump: {text} changes its value {'at' if tied else 'near'} the point: slopes across it judge "
+                "nothing, and no rule defines the derivative there")
     if tied:
         return f"kink: the point sits on the kink of {text}; left derivative {left:.10g}, right {right:.10g}"
     return (f"the finite-difference stencil (h={h:.3g}) crosses a kink of {text} near the point "
             "(not at it): forward/centered straddle it, the complex step judges; a smaller step or another point avoids it")
 
 
-def tie_counts(crossed: dict, signs: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per (point, *element): did the stencil cross a kink, how many of those gates sit exactly on theirs."""
-    any_crossed, count = None, None
+def tie_counts(crossed: dict, signs: dict[int, np.ndarray], graph=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (point, *element): did the stencil cross a kink, how many of those gates sit exactly on theirs, and did
+    it cross a jump (a gate whose value, not only slope, changes there)."""
+    any_crossed, count, jumped = None, None, None
     for g, (hit, where) in crossed.items():
+        if graph is not None and graph.registry.ops[graph.nodes[g].op].jump:
+            jumped = hit if jumped is None else jumped | hit
         flat = np.asarray(signs[g]).reshape(np.shape(signs[g])[0], -1)
         on_kink = np.take_along_axis(np.broadcast_to(flat, (hit.shape[0], flat.shape[1])),
                                      where.reshape(hit.shape[0], -1), axis=1).reshape(hit.shape) == 0
         any_crossed = hit if any_crossed is None else any_crossed | hit
         tied = (hit & on_kink).astype(np.int64)
         count = tied if count is None else count + tied
-    return any_crossed, count
+    return any_crossed, count, jumped

@@ -62,6 +62,7 @@ class Evidence:
     crossed: np.ndarray  # the stencil crossed a kink
     tied: np.ndarray  # ... and the point sits on one
     nested: np.ndarray  # ... on two or more at once
+    jumped: np.ndarray = False  # ... and one is a jump (sign, a comparison): f itself is not continuous there
 
     def broadcast(self) -> "Evidence":
         """Every field at the analytic column's shape, so one element can be read from each."""
@@ -131,7 +132,7 @@ def judge(e: Evidence, tol: Tolerances, eps: float = EPS) -> Judgement:
     rounding = backprop_rounding + e.noise
     best, method, numeric_ok, judgeable, allowance, ok_tied = _numerical(e, tol, rounding)
     nested_convention = e.tied & e.nested & ~ok_tied  # backprop's midpoints multiply at nested kinks
-    numeric_ok = numeric_ok | nested_convention
+    numeric_ok = numeric_ok | nested_convention | e.jumped  # across a jump, slopes judge nothing
     has_exact = np.isfinite(e.exact)
     exact_ok = ~has_exact | _close(a, e.exact, tol, rounding)
     numeric_vs_exact = has_exact & _close(best, e.exact, tol, rounding + allowance)

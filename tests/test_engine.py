@@ -145,16 +145,11 @@ def test_ill_conditioned_but_smooth_points_pass(text, at, check):
         assert g.analytic == pytest.approx(g.exact, rel=1e-12, abs=0)
 
 
-SYMPY_FORMULA_AT_DOUBLE_PRECISION = pytest.mark.xfail(
-    reason="new core: oracle.exact._with_formulas evaluates the SymPy formula outside mpmath.workdps, i.e. at 53 bits, "
-           "so 1 - tanh(x)**2 cancels (exact 3.74367e-13 instead of 3.74305e-13 at x=15, 0.0 at x=-20)", strict=True)
-
-
 @pytest.mark.parametrize("text,at", [
     ("sigma(x)", "x=30"),
     ("sigma(x)", "x=40"),
-    pytest.param("tanh(x)", "x=15", marks=SYMPY_FORMULA_AT_DOUBLE_PRECISION),
-    pytest.param("tanh(x)", "x=-20", marks=SYMPY_FORMULA_AT_DOUBLE_PRECISION),
+    ("tanh(x)", "x=15"),  # the SymPy formula 1 - tanh(x)**2 cancels: it is evaluated at 50+ digits
+    ("tanh(x)", "x=-20"),
 ])
 def test_saturated_sigma_and_tanh_are_not_mismatches(text, at, check):
     """The derivative of a saturated sigmoid/tanh is tiny but correct; backprop must not be blamed for it."""

@@ -37,9 +37,6 @@ def floats(values: dict) -> dict:
 
 
 
-_FORMULA_PRECISION = pytest.mark.xfail(
-    reason="new core: oracle.exact._with_formulas evaluates the SymPy formula outside mpmath.workdps (53 bits), "
-           "so a formula that cancels (1 - tanh(x)**2, -1 + 1/(1+x)) loses its digits", strict=True)
 
 
 def _sigma(t):
@@ -82,9 +79,7 @@ def _reference_gradient(function, point: dict[str, float]) -> dict[str, float]:
     return result
 
 
-@pytest.mark.parametrize("text,point,function", [
-    pytest.param(*c, marks=_FORMULA_PRECISION) if c[0] == "log(1+x**2)*sin(y)/sqrt(x+y)" else c for c in CASES],
-    ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("text,point,function", CASES, ids=[c[0] for c in CASES])
 def test_exact_matches_independent_mpmath(text, point, function):
     expr = parse(text)
     want = _reference_gradient(function, point)
@@ -108,7 +103,7 @@ def test_chain_method_matches_independent_mpmath(text, point, function):
         assert float(result.values[name]) == pytest.approx(want[name], rel=4e-16, abs=1e-300), name
 
 
-@pytest.mark.parametrize("formula", [pytest.param(True, marks=_FORMULA_PRECISION, id="sympy"), pytest.param(False, id="chain")])
+@pytest.mark.parametrize("formula", [pytest.param(True, id="sympy"), pytest.param(False, id="chain")])  # both at 50+ digits
 def test_exact_is_correctly_rounded_when_a_variable_is_used_twice(formula):
     """d/dx (log(1+x) - x) = -x/(1+x): the two uses of x nearly cancel; 50 digits must survive to the end."""
     x = 1e-8
@@ -119,8 +114,7 @@ def test_exact_is_correctly_rounded_when_a_variable_is_used_twice(formula):
     assert float(result.values["x"]) == pytest.approx(want, rel=1e-15, abs=0)
 
 
-@pytest.mark.parametrize("formula", [pytest.param(True, marks=_FORMULA_PRECISION, id="sympy"),
-                                     pytest.param(False, id="chain")])
+@pytest.mark.parametrize("formula", [pytest.param(True, id="sympy"), pytest.param(False, id="chain")])
 @pytest.mark.parametrize("x", [15.0, -20.0])
 def test_exact_is_correctly_rounded_when_the_formula_cancels(x, formula):
     """d/dx tanh(x) = 1 - tanh(x)**2 as SymPy prints it: 13 digits cancel at x=15; 50 digits must survive."""

@@ -276,12 +276,7 @@ PIPELINE_EXAMPLES = {
     "sigma": [(30.0,), (-40.0,)], "tanh": [(15.0,), (-20.0,)], "exp": [(700.0,)], "log": [(1e8,)],
 }
 
-_FORMULA_PRECISION = pytest.mark.xfail(
-    reason="new core: oracle.exact._with_formulas evaluates the SymPy formula (1 - tanh(x)**2) outside mpmath.workdps "
-           "(53 bits): at tanh(15) exact is 3.74367e-13 instead of 3.74305e-13, so the pipeline says mismatch", strict=True)
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_FORMULA_PRECISION) if n == "tanh" else n for n in ALL_GATES])
+@pytest.mark.parametrize("name", ALL_GATES)
 def test_gate_through_the_pipeline_passes(name, check):
     domain = PIPELINE_DOMAIN.get(name, REFERENCE[name][1])
 

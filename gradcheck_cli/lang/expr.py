@@ -151,11 +151,15 @@ class _Parser:
         """Read what may stand where an operand is expected; returns (last token used, expect_operand)."""
         kind, text, start = self.tokens[i]
         frame = self.stack[-1] if self.stack else None
-        if isinstance(frame, _Frame) and frame.kind == "call":
+        if frame.__class__ is _Frame and frame.kind == "call":
             argument = self.call_argument(i, frame)
             if argument is not None:
                 return argument
         if kind == "name":
+            following = self.tokens[i + 1][0]
+            if following != "lparen" and following != "dot" and text not in CONSTANTS and following != "name":
+                self.push(Node("var", (), start, start + len(text), text))  # the common case, without the detours
+                return i, False
             return self.name(i)
         if kind == "num":
             value = float(text)

@@ -32,6 +32,7 @@ class Op:
     domain: str = ""  # said when the op returns nan/inf from finite inputs
     symbol: str = ""  # how messages show it (`@`, `sum`)
     variadic: bool = False  # any number of inputs (list literals); its one VJP gets `position=`
+    jump: bool = False  # the value itself jumps at the kink (sign, comparisons), not only the slope
 
     @property
     def elementwise(self) -> bool:
@@ -50,10 +51,10 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
 
 
 def elementwise(name: str, forward: Callable[..., Array], partials: tuple[Callable[..., Array], ...],
-                branch: Callable[..., Array] | None = None, domain: str = "", symbol: str = "") -> Op:
+                branch: Callable[..., Array] | None = None, domain: str = "", symbol: str = "", jump: bool = False) -> Op:
     """A gate-table row: numpy broadcasting for the shape, one local derivative per input."""
     return Op(name, forward, lambda *shapes, **_: broadcast_shapes(*shapes), partials=partials, branch=branch,
-              domain=domain, symbol=symbol or name)
+              domain=domain, symbol=symbol or name, jump=jump)
 
 
 def unbroadcast(grad: Array, shape: Shape) -> Array:

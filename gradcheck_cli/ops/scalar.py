@@ -74,11 +74,11 @@ SCALAR_OPS = (
     elementwise("tanh", np.tanh, (lambda ans, a: 1 / np.cosh(a) ** 2,)),  # = 1-ans**2, without cancelling when saturated
     elementwise("relu", lambda a: np.where(a.real > 0, a, 0 * a), (lambda ans, a: _step(a),), branch=lambda a: np.sign(a.real)),
     elementwise("abs", lambda a: np.where(a.real < 0, -a, a), (lambda ans, a: np.sign(a.real),), branch=lambda a: np.sign(a.real)),
-    elementwise("sign", lambda a: np.sign(a.real), (_zero,), branch=lambda a: np.sign(a.real)),
+    elementwise("sign", lambda a: np.sign(a.real), (_zero,), branch=lambda a: np.sign(a.real), jump=True),
     elementwise("max", lambda a, b: np.where(a.real >= b.real, a, b), (lambda ans, a, b: _step(a - b), lambda ans, a, b: _step(b - a)), branch=_difference_sign),
     elementwise("min", lambda a, b: np.where(a.real <= b.real, a, b), (lambda ans, a, b: _step(b - a), lambda ans, a, b: _step(a - b)), branch=_difference_sign),
-    elementwise("gt", lambda a, b: _mask(a.real > b.real, a), (_zero, _zero), branch=_difference_sign, symbol=">"),
-    elementwise("lt", lambda a, b: _mask(a.real < b.real, a), (_zero, _zero), branch=_difference_sign, symbol="<"),
-    elementwise("ge", lambda a, b: _mask(a.real >= b.real, a), (_zero, _zero), branch=_difference_sign, symbol=">="),
-    elementwise("le", lambda a, b: _mask(a.real <= b.real, a), (_zero, _zero), branch=_difference_sign, symbol="<="),
+    elementwise("gt", lambda a, b: _mask(a.real > b.real, a), (_zero, _zero), branch=_difference_sign, symbol=">", jump=True),
+    elementwise("lt", lambda a, b: _mask(a.real < b.real, a), (_zero, _zero), branch=_difference_sign, symbol="<", jump=True),
+    elementwise("ge", lambda a, b: _mask(a.real >= b.real, a), (_zero, _zero), branch=_difference_sign, symbol=">=", jump=True),
+    elementwise("le", lambda a, b: _mask(a.real <= b.real, a), (_zero, _zero), branch=_difference_sign, symbol="<=", jump=True),
 )

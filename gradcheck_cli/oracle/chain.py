@@ -11,7 +11,7 @@ import numpy as np
 import sympy
 
 from .lower import Dag
-from .sympy_ops import ARITY, PIECEWISE, SYMPY_OPS, NotReal, compile_template, fraction, leaf_value, number, sigma, CONSTANTS
+from .sympy_ops import ARITY, CONSTANTS, JUMPS, PIECEWISE, SYMPY_OPS, NotReal, compile_template, fraction, leaf_value, number, sigma
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,8 @@ def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, 
         if deadline is not None and not index & 1023:
             deadline.check()
         args = dag.args[index]
-        if not args or not fwd.depends[index] or (adjoint[index] == 0 and not undecided[index]):
+        jump = fwd.tied[index] and dag.ops[index] in JUMPS  # x*sign(x) at 0: 0 times a jump is no derivative either
+        if not args or not fwd.depends[index] or (adjoint[index] == 0 and not undecided[index] and not jump):
             continue
         rule = fwd.rules[index]
         env = tuple([fwd.values[a] for a in args])

@@ -67,6 +67,7 @@ SYMPY_OPS: dict[str, Callable[..., sympy.Expr]] = {
 ARITY = {"neg": 1, "add": 2, "sub": 2, "mul": 2, "div": 2, "pow": 2, "max": 2, "min": 2,
          "gt": 2, "lt": 2, "ge": 2, "le": 2}
 PIECEWISE = frozenset({"relu", "abs", "sign", "max", "min", "gt", "lt", "ge", "le"})
+JUMPS = frozenset({"sign", "gt", "lt", "ge", "le"})  # the value itself jumps there: nothing upstream is differentiable
 CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
 
 
