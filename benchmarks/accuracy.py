@@ -24,10 +24,12 @@ from multiprocessing import Pool
 
 import numpy as np
 
-from gradcheck_cli.check import Options, check_case
+from gradcheck_cli.cases import Options
 from gradcheck_cli.engine import forward
-from gradcheck_cli.graph import build_graph
-from gradcheck_cli.parser import parse
+from gradcheck_cli.ir import build_graph
+from gradcheck_cli.lang.expr import parse
+from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.session import check_text
 from gradcheck_cli.verdict import relative_error
 from run import code_version  # benchmarks/run.py: this script's directory is sys.path[0]
 
@@ -131,7 +133,7 @@ def ill_conditioned_case(rng: random.Random) -> tuple[str, str, dict[str, float]
 
 def finite_at(text: str, point: dict[str, float]) -> bool:
     """Reject the rare random tree whose value overflows (exp of a large nest): not a smooth case."""
-    graph = build_graph(parse(text))
+    graph = build_graph(parse(text), default_registry())
     value = forward(graph, {v: np.array([point[v]]) for v in graph.variables})[graph.output][0]
     return bool(np.isfinite(value)) and abs(value) < 1e150
 
@@ -167,15 +169,17 @@ class Record:
 ORACLE_CHECK_DIGITS = 1000
 
 
-def precise_value(graph, point: dict[str, float], var: str) -> float | None:
-    """The exact column recomputed at 1000 digits; None if unavailable."""
-    from gradcheck_cli import exact
+def precise_value(text: str, point: dict[str, float], var: str) -> float | None:
+    """The exact column recomputed at 1000 digits (then 2000); None if unavailable."""
+    from gradcheck_cli.oracle import exact
 
-    digits, exact.DIGITS = exact.DIGITS, ORACLE_CHECK_DIGITS
+    saved, exact.PRECISIONS = exact.PRECISIONS, (ORACLE_CHECK_DIGITS, 2 * ORACLE_CHECK_DIGITS)
     try:
-        return exact.exact_gradient(graph.expr, point, (var,), budget=10.0).values[var]
+        values = exact.exact_case(parse(text), [{k: np.asarray(v) for k, v in point.items()}], (var,), 10.0,
+                                  formula=False)[0].values[var]
+        return None if values is None or not np.isfinite(values) else float(values)
     finally:
-        exact.DIGITS = digits
+        exact.PRECISIONS = saved
 
 
 def suspicious(g) -> bool:
@@ -184,11 +188,11 @@ def suspicious(g) -> bool:
         estimate is not None and relative_error(estimate, g.exact) > 1e-6 for estimate in (g.analytic, g.complex_step))
 
 
-def reference(graph, point: dict[str, float], g) -> tuple[float, bool]:
+def reference(text: str, point: dict[str, float], g) -> tuple[float, bool]:
     """The value to measure errors against, and whether the 50-digit exact column was wrong (> 1e-10 off)."""
     if not suspicious(g):
         return g.exact, False
-    precise = precise_value(graph, point, g.var)
+    precise = precise_value(text, point, g.var)
     if precise is None or relative_error(g.exact, precise) <= 1e-10:
         return g.exact, False
     return precise, True
@@ -197,21 +201,20 @@ def reference(graph, point: dict[str, float], g) -> tuple[float, bool]:
 def run_case(case: tuple[str, str, dict[str, float]], timeout: float = 5.0) -> Record:
     family, text, point = case
     started = time.perf_counter()
-    graph = build_graph(parse(text))
-    result = check_case(graph, point, graph.variables, Options(exact_timeout=timeout))
+    result = check_text(text, point, options=Options(exact_timeout=timeout))
     seconds = time.perf_counter() - started
     errors: dict[str, list[float]] = {m: [] for m in METHODS}
     oracle_wrong = 0
     for g in result.gradients:
         if g.exact is None:
             continue
-        truth, wrong = reference(graph, point, g)
+        truth, wrong = reference(text, point, g)
         oracle_wrong += wrong
         for method in METHODS:
             estimate = getattr(g, method)
             errors[method].append(relative_error(estimate, truth) if estimate is not None else math.inf)
     missing = sum(g.exact is None for g in result.gradients)
-    alone = check_case(graph, point, graph.variables, Options(exact=False))
+    alone = check_text(text, point, options=Options(exact=False))
     return Record(family, text, point, result.status, result.message, result.exact_method, errors, missing,
                   alone.status, alone.message, oracle_wrong, seconds)
 

@@ -146,14 +146,15 @@ def nested_expression(depth: int) -> str:
 # --- workers (run in a fresh interpreter) ------------------------------------------------------------
 
 def scale_worker(kind: str, size: int, repeats: int) -> dict:
-    """parse + build + forward + backward + differences (check_case without exact): stage times and peak RSS."""
+    """parse + build + forward + backward + differences (the check without exact): stage times and peak RSS."""
     import numpy as np
 
-    from gradcheck_cli.check import Options, check_case
-    from gradcheck_cli.engine import backward, forward, value_scales
-    from gradcheck_cli.graph import build_graph
+    from gradcheck_cli.cases import Options, check_points
+    from gradcheck_cli.engine import backward, branch_signs, forward, value_scales
+    from gradcheck_cli.ir import build_graph
+    from gradcheck_cli.lang.expr import parse
     from gradcheck_cli.numeric import complex_step, finite_differences
-    from gradcheck_cli.parser import parse
+    from gradcheck_cli.ops.registry import default_registry
 
     if kind == "random":
         text, point = random_expression(size, 100, seed=size), random_point(100, seed=size)
@@ -161,22 +162,24 @@ def scale_worker(kind: str, size: int, repeats: int) -> dict:
         text, point = rnn_expression(size), {"w": 0.9, "x": 0.5, "b": 0.1}
     else:
         text, point = nested_expression(size), {"x": 0.7}
+    registry = default_registry()
     baseline = peak_rss_mb()
     expr = parse(text)
-    graph = build_graph(expr)
+    graph = build_graph(expr, registry)
     inputs = {v: np.array([point[v]]) for v in graph.variables}
+    points = [{v: np.asarray(point[v]) for v in graph.variables}]
     values = forward(graph, inputs)
-    scale = [float(value_scales(values)[0])]
+    scales, signs = value_scales(values), branch_signs(graph, values)
     stages = {
         "parse": median_time(lambda: parse(text), repeats),
-        "build": median_time(lambda: build_graph(expr), repeats),
+        "build": median_time(lambda: build_graph(expr, registry), repeats),
         "forward": median_time(lambda: forward(graph, inputs), repeats),
         "backward": median_time(lambda: backward(graph, values), repeats),
-        "differences": median_time(lambda: finite_differences(graph, [point], graph.variables, scale), repeats),
-        "complex": median_time(lambda: complex_step(graph, [point], graph.variables), repeats),
-        "check_case": median_time(lambda: check_case(graph, point, graph.variables, Options(exact=False)), repeats),
+        "differences": median_time(lambda: finite_differences(graph, inputs, graph.variables, scales, values[-1], signs), repeats),
+        "complex": median_time(lambda: complex_step(graph, inputs, graph.variables), repeats),
+        "check_case": median_time(lambda: check_points(graph, points, graph.variables, Options(exact=False)), repeats),
     }
-    status = check_case(graph, point, graph.variables, Options(exact=False)).status
+    status = check_points(graph, points, graph.variables, Options(exact=False))[0].status
     gates = sum(1 for n in graph.nodes if n.inputs)
     # the issue's list (parse, forward, backward, forward/centered differences) and all that eval does without exact
     listed = sum(stages[k] for k in ("parse", "build", "forward", "backward", "differences"))
@@ -188,22 +191,24 @@ def scale_worker(kind: str, size: int, repeats: int) -> dict:
 def exact_worker(method: str, size: int, repeats: int) -> dict:
     """One exact-column method on a random expression of `size` gates (SymPy's cache cleared per repeat).
 
-    The method is forced through exact.WHOLE_EXPRESSION_LIMIT, so only the public exact_gradient is called.
+    The method is forced through exact.WHOLE_EXPRESSION_LIMIT, so only the public exact_case is called.
     """
+    import numpy as np
     from sympy.core.cache import clear_cache
 
-    from gradcheck_cli import exact
-    from gradcheck_cli.parser import parse
+    from gradcheck_cli.lang.expr import parse
+    from gradcheck_cli.oracle import chain, exact
 
     exact.WHOLE_EXPRESSION_LIMIT = 10**9 if method == "sympy" else -1
     variables = min(10, max(2, size // 4))
     expr = parse(random_expression(size, variables, seed=size))
-    point = random_point(variables, seed=size)
+    point = {k: np.asarray(v) for k, v in random_point(variables, seed=size).items()}
     times = []
     for _ in range(repeats):
         clear_cache()
+        chain.local_rule.cache_clear()
         started = time.perf_counter()
-        result = exact.exact_gradient(expr, point, expr.variables, budget=5.0)
+        result = exact.exact_case(expr, [point], expr.variables, budget=5.0)[0]
         times.append(time.perf_counter() - started)
         if result.method != method or any(v is None for v in result.values.values()):
             return {"gates": size, "seconds": None, "note": result.note or result.method}
@@ -218,10 +223,11 @@ def points_worker(count: int, repeats: int) -> dict:
     import numpy as np
 
     from gradcheck_cli.engine import backward, forward
-    from gradcheck_cli.graph import build_graph
-    from gradcheck_cli.parser import parse
+    from gradcheck_cli.ir import build_graph
+    from gradcheck_cli.lang.expr import parse
+    from gradcheck_cli.ops.registry import default_registry
 
-    graph = build_graph(parse(POINTS_EXPRESSION))
+    graph = build_graph(parse(POINTS_EXPRESSION), default_registry())
     rng = np.random.default_rng(0)
     inputs = {v: rng.uniform(-2, 2, count) for v in graph.variables}
     values = forward(graph, inputs)
@@ -230,6 +236,41 @@ def points_worker(count: int, repeats: int) -> dict:
               "engine_forward": median_time(lambda: forward(graph, inputs), repeats),
               "engine_backward": median_time(lambda: backward(graph, values), repeats)}
     result.update(torch_points(inputs, repeats, graph))
+    return result
+
+
+TENSOR_EXPRESSION = "sum(tanh(X@W)**2)"
+
+
+def tensor_worker(size: int, repeats: int, mode: str) -> dict:
+    """A (size x size) W with X (20 x size): every element (elements) or random directions, against torch's
+    gradcheck (full) or fast_mode on the same function, both on one thread."""
+    import numpy as np
+
+    from gradcheck_cli.cases import Options
+    from gradcheck_cli.session import check_text
+
+    rng = np.random.default_rng(0)
+    X, W = rng.standard_normal((20, size)), rng.standard_normal((size, size)) / np.sqrt(size)
+    options = Options(exact=False)
+    check_text(TENSOR_EXPRESSION, {"X": X, "W": W}, wrt="W", options=options)  # imports and first-call costs apart
+    case = check_text(TENSOR_EXPRESSION, {"X": X, "W": W}, wrt="W", options=options)
+    result = {"size": size, "elements": size * size, "status": case.status, "mode": case.gradients[0].mode,
+              "gradcheck": median_time(lambda: check_text(TENSOR_EXPRESSION, {"X": X, "W": W}, wrt="W", options=options), repeats),
+              "gradcheck_exact": median_time(lambda: check_text(TENSOR_EXPRESSION, {"X": X, "W": W}, wrt="W"), repeats)}
+    try:
+        import torch
+    except ImportError:
+        return result
+    torch.set_num_threads(1)
+    Xt, Wt = torch.tensor(X), torch.tensor(W, requires_grad=True)
+
+    def torch_check() -> bool:
+        return torch.autograd.gradcheck(lambda w: (torch.tanh(Xt @ w) ** 2).sum(), (Wt,), fast_mode=(mode == "fast"))
+
+    torch_check()
+    result.update({"torch": median_time(torch_check, repeats), "torch_mode": "fast_mode" if mode == "fast" else "full",
+                   "torch_version": torch.__version__})
     return result
 
 
@@ -258,6 +299,7 @@ def grads_agree(torch_grads: tuple, graph, inputs: dict) -> bool:
     from gradcheck_cli.engine import backward, forward, variable_gradients
 
     ours = variable_gradients(graph, backward(graph, forward(graph, inputs)))
+    ours = {v: g.reshape(-1) for v, g in ours.items()}
     return all(np.allclose(ours[v], g.numpy(), rtol=1e-12, atol=1e-14) for v, g in zip(("x", "y", "b"), torch_grads))
 
 
@@ -267,6 +309,8 @@ def run_worker(args: list[str]) -> None:
         result = scale_worker(rest[0], int(rest[1]), int(rest[2]))
     elif kind == "exact":
         result = exact_worker(rest[0], int(rest[1]), int(rest[2]))
+    elif kind == "tensor":
+        result = tensor_worker(int(rest[0]), int(rest[1]), rest[2])
     else:
         result = points_worker(int(rest[0]), int(rest[1]))
     print(json.dumps(result))
@@ -445,6 +489,25 @@ def points_section(quick: bool, repeats: int) -> str:
             + table(["implementation", "time", "point-gradients/s", "time ratio to engine"], rows))
 
 
+def tensor_section(quick: bool, repeats: int) -> str:
+    """The tensor targets: every element of a 100x100 W against torch's gradcheck; 10^6 parameters in random-direction
+    mode against torch's fast_mode (both without an exact column; SymPy's column is skipped by size at these sizes)."""
+    rows = []
+    for size, mode in ((30, "full"), (100, "full"), (300 if quick else 1000, "fast")):
+        r = worker("tensor", str(size), str(repeats), mode)
+        if "error" in r:
+            rows.append([f"{size}x{size}", "error: " + r["error"], "", "", "", ""])
+            continue
+        torch_time = r.get("torch")
+        ratio = f"{r['gradcheck'] / torch_time:.3f}" if torch_time else "torch not installed"
+        rows.append([f"{size}x{size} ({r['elements']:,} elements, {r['mode']})", r["status"], seconds(r["gradcheck"]),
+                     seconds(r["gradcheck_exact"]), f"{seconds(torch_time)} ({r.get('torch_mode', '')})" if torch_time else "—", ratio])
+    return (f"### Tensors: `{TENSOR_EXPRESSION}`, X 20 x n, W n x n (median of {repeats}; one thread)\n\n"
+            "targets: every element of a 100x100 W at <= 0.2x torch.autograd.gradcheck; 10^6 parameters (directions) "
+            "at <= 1x torch's fast_mode\n\n"
+            + table(["W", "verdict", "gradcheck (no exact)", "with the exact column tried", "torch", "ratio"], rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="gradcheck benchmarks (markdown on stdout)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -457,7 +520,7 @@ def main() -> None:
     repeats = args.repeats
     sections = [machine_section, lambda: startup_section(repeats), lambda: scale_section(args.quick, max(3, repeats // 2)),
                 lambda: exact_section(args.quick, 3), lambda: batch_section(args.quick, 3),
-                lambda: points_section(args.quick, repeats)]
+                lambda: points_section(args.quick, repeats), lambda: tensor_section(args.quick, 3)]
     print("## gradcheck benchmarks\n", flush=True)
     for section in sections:
         print(section() + "\n", flush=True)

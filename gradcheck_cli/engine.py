@@ -1,7 +1,8 @@
-"""Staged forward and backward passes over a Graph, on numpy arrays (one entry per point of a batch).
+"""Staged forward and backward passes over a Graph, on numpy arrays with a leading batch axis.
 
-Flat loops over the topological order; values and gradients live in lists indexed by node,
-nothing is stored on the nodes themselves.
+A value has shape (B, *node shape): B points (or perturbed copies of points), or B = 1 for what is
+the same everywhere; a constant scalar is one 0-d float (x**2 with a scalar exponent takes numpy's
+fast path). Flat loops over the topological order; nothing is stored on the nodes themselves.
 """
 
 from __future__ import annotations
@@ -10,145 +11,243 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gates import GATES
-from .graph import Graph, build_graph
-from .parser import Expr
+from .ir import Graph, IRNode
+from .ops.registry import unbroadcast
 
 Array = np.ndarray
+_LEAVES = frozenset({"var", "const"})  # ops with no inputs (rand(2, 1)) are computed, not leaves
+
+
+def _expand(value: Array, axes: int) -> Array:
+    """Insert `axes` singleton axes after the batch axis, so an elementwise op broadcasts per element."""
+    if not axes or value.ndim == 0:
+        return value
+    return value.reshape(value.shape[:1] + (1,) * axes + value.shape[1:])
+
+
+def _args(values, node: IRNode, elementwise: bool) -> tuple[Array, ...]:
+    """An op's input values: aligned for elementwise ops, batched (0-d promoted) for the others."""
+    inputs = node.inputs
+    if len(inputs) == 1:
+        args = (values[inputs[0]],)
+    elif len(inputs) == 2:
+        args = (values[inputs[0]], values[inputs[1]])
+    else:
+        args = tuple([values[i] for i in inputs])
+    if node.align:
+        return tuple([_expand(a, k) for a, k in zip(args, node.align)])
+    if not elementwise:
+        return tuple([a.reshape(1) if a.ndim == 0 else a for a in args])
+    return args
+
+
+def _call(op, node: IRNode, args: tuple[Array, ...]) -> Array:
+    if node.params:
+        return op.forward(*args, **dict(node.params))
+    return op.forward(*args)
 
 
 class _Leaves:
-    """Input arrays for the variables of one pass; a constant is one float64 scalar shared by every point
-    (x**2 with a scalar exponent takes numpy's fast path: ~20x faster than an array of 2.0s on 701 points)."""
+    """Variables from `inputs` as (B, *shape) arrays of the working dtype; a constant is one 0-d float."""
 
     def __init__(self, graph: Graph, inputs: dict[str, Array], dtype: type):
-        self.size = max((np.size(v) for v in inputs.values()), default=1)
-        self.graph, self.inputs, self.dtype = graph, inputs, dtype
+        self.inputs, self.dtype = inputs, dtype
+        self.size = max((np.shape(v)[0] for v in inputs.values() if np.ndim(v)), default=1)
 
-    def __call__(self, index: int) -> Array:
-        node = self.graph.nodes[index]
+    def __call__(self, node: IRNode) -> Array:
         if node.op == "var":
-            return np.broadcast_to(np.asarray(self.inputs[node.label], dtype=self.dtype), (self.size,))
-        return np.float64(node.value)
+            value = np.asarray(self.inputs[node.label], dtype=self.dtype)
+            return value.reshape(1, *node.shape) if value.ndim == len(node.shape) else value
+        return self.dtype(node.value) if np.dtype(self.dtype).kind == "f" else np.float64(node.value)
 
-    def full(self, value: Array) -> Array:
-        """`value` as one entry per point (constants and constant-only gates are scalars)."""
-        return np.broadcast_to(value, (self.size,))
-
-
-def _args(values: list[Array] | dict[int, Array], inputs: tuple[int, ...]) -> tuple[Array, ...]:
-    """A gate's input values (every gate takes one or two): half the cost of a comprehension, paid per gate per pass."""
-    return (values[inputs[0]],) if len(inputs) == 1 else (values[inputs[0]], values[inputs[1]])
-
-
-def at_point(value: Array, k: int) -> Array:
-    """A node's value at point k: constants and constant-only gates are one scalar for every point."""
-    return value[k] if np.ndim(value) else value
+    def full(self, value: Array, shape: tuple[int, ...]) -> Array:
+        """`value` with one entry per point (constants and constant-only gates are shared)."""
+        return np.broadcast_to(value, (self.size, *shape))
 
 
 def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> list[Array]:
-    """Every node's value (the staged forward pass); `inputs` maps each variable to an array of points.
-
-    Nodes that depend on no variable hold one scalar (read them with at_point); f has one entry per point."""
+    """Every node's value (the staged forward pass); `inputs` maps each variable to a (B, *shape) array."""
     leaf = _Leaves(graph, inputs, dtype)
+    ops = graph.registry.ops
     values: list[Array] = []
+    append = values.append
     with np.errstate(all="ignore"):
-        for index, node in enumerate(graph.nodes):
-            if not node.inputs:
-                values.append(leaf(index))
+        for node in graph.nodes:
+            if node.op in _LEAVES:
+                append(leaf(node))
+                continue
+            op = ops[node.op]
+            inputs_ = node.inputs
+            if op.partials is not None and not node.align and not node.params:  # the scalar gates' path: no detours
+                append(op.forward(values[inputs_[0]]) if len(inputs_) == 1 else op.forward(values[inputs_[0]], values[inputs_[1]]))
             else:
-                values.append(GATES[node.op].forward(*_args(values, node.inputs)))
-    values[-1] = leaf.full(values[-1])
+                append(_call(op, node, _args(values, node, op.partials is not None)))
+    values[-1] = leaf.full(values[-1], graph.nodes[-1].shape)
     return values
 
 
-def perturbed_forward(graph: Graph, inputs: dict[str, Array], seed: int = 0) -> list[Array]:
+def perturbed_forward(graph: Graph, inputs: dict[str, Array], seed: int = 0, eps: float = float(np.finfo(np.float64).eps)) -> list[Array]:
     """The staged forward pass with every value (gate outputs, inputs, constants) off by a random relative eps:
     what float64 rounding could have done. Run on copies of a point, the spread of the resulting
     gradients measures how many of their digits rounding decides (Monte Carlo arithmetic)."""
     rng = np.random.default_rng(seed)
-    eps = np.finfo(np.float64).eps
     leaf = _Leaves(graph, inputs, np.float64)
+    registry = graph.registry
     values: list[Array] = []
     with np.errstate(all="ignore"):
-        for index, node in enumerate(graph.nodes):
-            value = leaf(index) if not node.inputs else GATES[node.op].forward(*_args(values, node.inputs))
-            if node.op == "const" and float(node.value).is_integer():
-                values.append(value)  # integers are exact, and (-x)**2.0000000000000004 would be nan
+        for node in graph.nodes:
+            if node.op in _LEAVES:
+                value = leaf(node)
             else:
-                values.append(value * (1 + eps * rng.uniform(-1, 1, size=leaf.size)))  # pi and 0.1 are rounded too
-    values[-1] = leaf.full(values[-1])
+                op = registry[node.op]
+                value = _call(op, node, _args(values, node, op.partials is not None))
+            if node.op == "const" and float(node.value).is_integer() and abs(node.value) < 2 ** 53:
+                values.append(value)  # integers are exact, and (-x)**2.0000000000000004 would be nan
+            else:  # pi, 0.1 and 1e23 are rounded too
+                noise = 1 + eps * rng.uniform(-1, 1, size=(leaf.size, *node.shape))
+                values.append(value * noise)
+    values[-1] = leaf.full(values[-1], graph.nodes[-1].shape)
     return values
 
 
-def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64,
-                   watch_branches: bool = False) -> tuple[Array, dict[int, Array]]:
-    """Only f (and optionally every piecewise gate's branch sign), dropping values once dead: memory ~ width, not size."""
-    leaf = _Leaves(graph, inputs, dtype)
-    drops = graph.dead_after
-    values: dict[int, Array] = {}
-    branches: dict[int, Array] = {}
+def branch_signs(graph: Graph, values: list[Array]) -> dict[int, Array]:
+    """For every piecewise gate, the sign of the quantity that picks its branch, shape (B, *shape) (0 = on the kink)."""
+    registry, signs = graph.registry, {}
+    size = values[-1].shape[0]
     with np.errstate(all="ignore"):
         for index, node in enumerate(graph.nodes):
-            if not node.inputs:
-                values[index] = leaf(index)
+            if node.inputs and registry[node.op].branch is not None:
+                op = registry[node.op]
+                sign = op.branch(*_args(values, node, True))
+                signs[index] = np.broadcast_to(sign, (max(size, np.shape(sign)[0] if np.ndim(sign) else 1), *node.shape))
+    return signs
+
+
+def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64,
+                   base_signs: dict[int, Array] | None = None, row_point: Array | None = None
+                   ) -> tuple[Array, dict[int, tuple[Array, Array]]]:
+    """Only f, dropping values once dead (memory ~ width, not size). With `base_signs` (branch signs at the base
+    points) and `row_point` (each row's base point), also, per piecewise gate, which rows changed branch
+    against their base point and at which element (flat index)."""
+    leaf = _Leaves(graph, inputs, dtype)
+    ops, drops = graph.registry.ops, graph.dead_after
+    values: dict[int, Array] = {}
+    changes: dict[int, tuple[Array, Array]] = {}
+    with np.errstate(all="ignore"):
+        for index, node in enumerate(graph.nodes):
+            if node.op in _LEAVES:
+                values[index] = leaf(node)
                 continue
-            gate = GATES[node.op]
-            args = _args(values, node.inputs)
-            values[index] = gate.forward(*args)
-            if watch_branches and gate.branch is not None:
-                branches[index] = gate.branch(*args)
+            op = ops[node.op]
+            args = _args(values, node, op.partials is not None)
+            values[index] = op.forward(*args, **dict(node.params)) if node.params else op.forward(*args)
+            if base_signs is not None and op.branch is not None:
+                changes[index] = _changed(op.branch(*args), base_signs[index], row_point, node.shape)
             for i in drops[index]:
                 del values[i]
-    return leaf.full(values[graph.output]), {g: leaf.full(sign) for g, sign in branches.items()}
+    return leaf.full(values[graph.output], graph.nodes[-1].shape), changes
+
+
+def _changed(sign: Array, base: Array, row_point: Array, shape: tuple[int, ...]) -> tuple[Array, Array]:
+    rows = len(row_point)
+    sign = np.broadcast_to(sign, (rows, *shape)).reshape(rows, -1)
+    differs = sign != base.reshape(base.shape[0], -1)[row_point]
+    return differs.any(axis=1), differs.argmax(axis=1)
 
 
 @dataclass(frozen=True, slots=True)
 class Backward:
-    node_grads: list[Array]  # df/d(node) for every node
+    node_grads: list[Array]  # df/d(node) for every node, (B, *shape)
     magnitudes: list[Array]  # the same pass with |upstream|*|local|: the scale rounding errors are relative to
 
 
-def backward(graph: Graph, values: list[Array], with_magnitudes: bool = False) -> Backward:
-    """df/df = 1, then each gate multiplies the upstream gradient by its local derivative, in reverse order."""
-    nodes, output = graph.nodes, graph.output
-    needs_grad = [node.needs_grad for node in nodes]
+def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_magnitudes: bool = False) -> Backward:
+    """df/df = seed (ones for a scalar f), then each op's VJP in reverse order, accumulating where a node fans out."""
+    nodes, output, ops, scalar_only = graph.nodes, graph.output, graph.registry.ops, graph.scalar_only
     grads: list[Array | None] = [None] * len(nodes)
     mags: list[Array | None] = [None] * len(nodes)
-    grads[output] = np.ones_like(values[output])
-    mags[output] = np.ones_like(values[output])
+    grads[output] = np.ones_like(values[output]) if seed is None else seed
+    mags[output] = np.abs(grads[output])
     with np.errstate(all="ignore"):
         for index in range(output, -1, -1):
             upstream = grads[index]
-            inputs = nodes[index].inputs
-            if upstream is None or not inputs:
+            node = nodes[index]
+            if upstream is None or not node.inputs:
                 continue
-            partials = GATES[nodes[index].op].partials
-            args = _args(values, inputs)
+            op = ops[node.op]
+            args = _args(values, node, op.partials is not None)
             ans = values[index]
-            for position, i in enumerate(inputs):
-                if not needs_grad[i]:
+            for position, i in enumerate(node.inputs):
+                if not nodes[i].varies:
                     continue  # constants need no gradient (and pow's log(base) may not exist)
-                local = partials[position](ans, *args)
-                contribution = upstream * local
+                if scalar_only and not with_magnitudes:  # 10^5 scalar gates: nothing to fit, nothing to measure
+                    contribution = upstream * op.partials[position](ans, *args)
+                    grads[i] = contribution if grads[i] is None else grads[i] + contribution
+                    continue
+                if op.partials is not None and not with_magnitudes:  # the scalar gates' path
+                    contribution, magnitude = upstream * op.partials[position](ans, *args), None
+                else:
+                    contribution, magnitude = _contribution(op, node, position, upstream, ans, args,
+                                                            mags[index] if with_magnitudes else None)
+                target = nodes[i].shape
+                if target != node.shape or op.partials is None:
+                    contribution = _fit(contribution, target)
+                    magnitude = None if magnitude is None else _fit(magnitude, target)
                 grads[i] = contribution if grads[i] is None else grads[i] + contribution
-                if with_magnitudes:
-                    magnitude = mags[index] * abs(local)
+                if magnitude is not None:
                     mags[i] = magnitude if mags[i] is None else mags[i] + magnitude
-    zero = np.zeros_like(values[output])
-    return Backward([g if g is not None else zero for g in grads], [m if m is not None else zero for m in mags])
+    zero = np.zeros(values[output].shape[:1], values[output].dtype)
+    return Backward([g if g is not None else _zeros(zero, n.shape) for g, n in zip(grads, nodes)],
+                    [m if m is not None else _zeros(zero, n.shape) for m, n in zip(mags, nodes)])
+
+
+def _zeros(zero: Array, shape: tuple[int, ...]) -> Array:
+    return np.zeros(zero.shape + shape, zero.dtype) if shape else zero
+
+
+def _fit(contribution: Array, target: tuple[int, ...]) -> Array:
+    return contribution if contribution.shape[1:] == target else unbroadcast(contribution, target)
+
+
+def _contribution(op, node: IRNode, position: int, upstream: Array, ans: Array, args: tuple[Array, ...],
+                  upstream_magnitude: Array | None) -> tuple[Array, Array | None]:
+    """upstream times the local derivative (elementwise) or the op's VJP; with its magnitude when asked."""
+    if op.partials is not None:
+        local = op.partials[position](ans, *args)
+        magnitude = None if upstream_magnitude is None else upstream_magnitude * np.abs(local)
+        return upstream * local, magnitude
+    params = dict(node.params)
+    if op.variadic:
+        params["position"] = position
+    vjp = op.vjps[0 if op.variadic else position]
+    contribution = vjp(upstream, ans, *args, **params)
+    if upstream_magnitude is None:
+        return contribution, None
+    if op.magnitudes is not None:
+        return contribution, op.magnitudes[0 if op.variadic else position](upstream_magnitude, ans, *args, **params)
+    return contribution, np.abs(vjp(upstream_magnitude, ans, *[np.abs(a) for a in args], **params))
 
 
 def variable_gradients(graph: Graph, result: Backward) -> dict[str, Array]:
     return {name: result.node_grads[i] for name, i in zip(graph.variables, graph.variable_nodes)}
 
 
+def at_point(value: Array, k: int) -> Array:
+    """A node's value at point k: constants and constant-only gates are shared by every point."""
+    if not np.ndim(value):
+        return value
+    return value[k] if value.shape[0] > 1 else value[0]
+
+
+def _finite_at(value: Array, k: int) -> bool:
+    return bool(np.all(np.isfinite(at_point(value, k))))
+
+
 def first_nonfinite(graph: Graph, values: list[Array], point: int = 0) -> int | None:
     """The first gate whose value is nan/inf although its inputs are finite (where the trouble starts)."""
-    column = np.array([at_point(v, point) for v in values])
-    finite = np.isfinite(column)
-    for index in np.flatnonzero(~finite).tolist():
-        if all(finite[i] for i in graph.nodes[index].inputs):
+    finite = [_finite_at(v, point) for v in values]
+    for index, ok in enumerate(finite):
+        if not ok and all(finite[i] for i in graph.nodes[index].inputs):
             return index
     return None
 
@@ -156,31 +255,35 @@ def first_nonfinite(graph: Graph, values: list[Array], point: int = 0) -> int | 
 _STACK_LIMIT = 20_000_000  # values (nodes x points) stacked into one array at most: ~160 MB
 
 
-def _per_point(arrays: list[Array], measure, combine: np.ufunc) -> Array:
-    """combine(measure(array)) over all arrays, per point: one numpy call when the stack fits in memory.
-
-    A scalar (a constant) counts at every point; the first full array (f has one entry per point) sets the size."""
-    full = [a for a in arrays if a.ndim]
-    scalars = [a for a in arrays if not a.ndim]
-    result = measure(full[0])
-    if scalars:
-        result = combine(result, combine.reduce(measure(np.array(scalars))))
-    rest = full[1:]
-    if len(rest) * len(result) <= _STACK_LIMIT:
-        return combine(result, combine.reduce(measure(np.array(rest)), axis=0)) if rest else result
-    for a in rest:  # too large to stack: one vector op per node instead
-        result = combine(result, measure(a))
+def _per_point(arrays: list[Array], size: int, measure, combine: np.ufunc) -> Array:
+    """combine(measure(array)) over all arrays and their elements, per point (shared values count at every point)."""
+    result = None
+    flat = [a for a in arrays if a.ndim == 1 and a.shape[0] == size]
+    if flat and len(flat) * size <= _STACK_LIMIT:  # scalar graphs: one numpy call for all nodes
+        result = combine.reduce(measure(np.array(flat)), axis=0)
+        arrays = [a for a in arrays if not (a.ndim == 1 and a.shape[0] == size)]
+    scalars = [a for a in arrays if a.ndim == 0]
+    if scalars:  # constants: shared by every point, one numpy call for all of them
+        shared = np.broadcast_to(combine.reduce(measure(np.array(scalars))), (size,))
+        result = shared if result is None else combine(result, shared)
+        arrays = [a for a in arrays if a.ndim]
+    for a in arrays:
+        m = measure(a)
+        m = combine.reduce(m.reshape(m.shape[0], -1), axis=1) if m.ndim > 1 else m
+        m = np.broadcast_to(m, (size,))
+        result = m if result is None else combine(result, m)
     return result
 
 
 def value_scales(values: list[Array]) -> Array:
     """Per point, the largest finite |intermediate value|: what rounding errors in f are relative to."""
-    return _per_point(values, lambda v: np.where(np.isfinite(v), np.abs(v), 0.0), np.maximum)
+    size = values[-1].shape[0]
+    return _per_point(values, size, lambda v: np.where(np.isfinite(v), np.abs(v), 0.0), np.maximum)
 
 
-def nonfinite_points(arrays: list[Array]) -> Array:
+def nonfinite_points(arrays: list[Array], size: int) -> Array:
     """Per point: does any of `arrays` hold nan or inf there?"""
-    return _per_point(arrays, lambda v: ~np.isfinite(v), np.logical_or)
+    return _per_point(arrays, size, lambda v: ~np.isfinite(v), np.logical_or)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,21 +296,42 @@ class GradientBreak:
 
 
 def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Array], point: int = 0) -> GradientBreak | None:
-    """The gate whose local derivative first turns a finite upstream gradient into nan/inf."""
+    """The gate whose VJP first turns a finite upstream gradient into nan/inf (its first such element)."""
+    registry = graph.registry
     with np.errstate(all="ignore"):
         for index in range(graph.output, -1, -1):
             node = graph.nodes[index]
-            if not node.inputs or not np.isfinite(grads[index][point]):
+            upstream = np.asarray(at_point(grads[index], point))[None]
+            if not node.inputs or not np.all(np.isfinite(upstream)):
                 continue
-            gate = GATES[node.op]
-            args = [np.atleast_1d(at_point(values[i], point)) for i in node.inputs]
+            op = registry[node.op]
+            local_values = [np.asarray(at_point(v, point))[None] for v in values]
+            args = _args(local_values, node, op.partials is not None)
             for position, i in enumerate(node.inputs):
-                local = gate.partials[position](np.atleast_1d(at_point(values[index], point)), *args)
-                if graph.nodes[i].needs_grad and not np.all(np.isfinite(local * grads[index][point])):
-                    return GradientBreak(index, float(grads[index][point]), float(np.ravel(local)[0]))
+                if not graph.nodes[i].varies:
+                    continue
+                contribution, _ = _contribution(op, node, position, upstream, local_values[index], args, None)
+                bad = np.flatnonzero(~np.isfinite(contribution).ravel())
+                if bad.size:
+                    k = bad[0]
+                    local = op.partials[position](local_values[index], *args) if op.partials is not None else contribution
+                    return GradientBreak(index, float(np.broadcast_to(upstream, contribution.shape).ravel()[k]),
+                                         float(np.broadcast_to(local, contribution.shape).ravel()[k]))
     return None
 
 
-def evaluate_constant(expr: Expr) -> float:
-    graph = build_graph(expr)
-    return float(forward(graph, {})[graph.output][0])
+def contributions_into(graph: Graph, values: list[Array], grads: list[Array], target: int) -> list[tuple[int, Array]]:
+    """Every edge's share of df/d(target): (consumer node, upstream gradient times the local derivative), summed
+    back to the target's shape — what a fan-out's `+=` lines add up."""
+    registry, shape, edges = graph.registry, graph.nodes[target].shape, []
+    with np.errstate(all="ignore"):
+        for index, node in enumerate(graph.nodes):
+            if target not in node.inputs or grads[index] is None:
+                continue
+            op = registry[node.op]
+            args = _args(values, node, op.partials is not None)
+            for position, i in enumerate(node.inputs):
+                if i == target:
+                    contribution, _ = _contribution(op, node, position, grads[index], values[index], args, None)
+                    edges.append((index, _fit(contribution, shape)))
+    return edges

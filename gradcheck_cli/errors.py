@@ -119,3 +119,11 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signal_number: int):
         super().__init__(signal_number)
         self.signal_number = signal_number
+
+
+class ShapeMismatch(Exception):
+    """Raised by an op's shape rule (no position yet); the graph builder turns it into a ShapeError."""
+
+
+class ShapeError(GradcheckError):
+    """Operand shapes that do not fit an operation (`@` of (3, 1) and (2, 1)), or values of the wrong shape."""

@@ -1,157 +1,312 @@
-"""Finite differences over engine.forward: every perturbed point of every variable in ONE batched pass.
+"""Finite differences and the complex step over engine.forward_output, per element of every checked variable.
 
-Steps scale with the variable: forward h = sqrt(eps)*max(1,|x|), centered h = cbrt(eps)*max(1,|x|)
-(each balances its truncation error against rounding), rounded so that (x+h)-x == h exactly.
-The centered stencil is also taken at h/2, which gives a Richardson-extrapolated value and an
-estimate of the centered difference's truncation error; one-sided differences give the left and
-right derivatives that judge a kink. Branch signs of piecewise gates are recorded at every
-stencil point: a change means the stencil crossed a kink.
+Steps scale with the element: forward h = sqrt(eps)*max(1,|x|), centered h = cbrt(eps)*max(1,|x|) (each
+balances its truncation error against rounding), rounded so that (x+h)-x == h exactly. The centered
+stencil is also taken at h/2 and h/4, which gives a Richardson-extrapolated value, an estimate of the
+centered difference's truncation error and a check that it shrinks like h**2; one-sided differences give
+the left and right derivatives that judge a kink. Every perturbed copy of a point is one row of a
+batched forward pass (variables not perturbed in a chunk stay one shared row), in chunks that bound
+memory; branch signs of piecewise gates are compared with the point's own: a change means the stencil
+crossed a kink.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .engine import forward_output
-from .graph import Graph
+from .ir import Graph
 
 EPS = float(np.finfo(float).eps)
 FORWARD_STEP = EPS ** 0.5
 CENTERED_STEP = EPS ** (1 / 3)
 COMPLEX_STEP = 1e-20
-_OFFSETS = (1.0, -1.0, 0.5, -0.5, 0.25, -0.25)  # multiples of the centered step, per variable; then the forward step
-_PER_VARIABLE = len(_OFFSETS) + 1
-_MAX_BATCH = 4096  # points per forward pass: bounds memory for 10^5-gate graphs with many variables
+_OFFSETS = (1.0, -1.0, 0.5, -0.5, 0.25, -0.25)  # multiples of the centered step; then the forward step
+ROWS_PER_ELEMENT = len(_OFFSETS) + 1
+MAX_ROWS = 4096  # rows per forward pass at most
+MAX_SPARSE_ROWS = 1 << 13  # ... when rows differ from the point in one entry (delta.py)
+CELLS = 20_000_000  # rows x live values per forward pass at most: ~160 MB of float64
 
 
-def representable_step(x: float, h: float) -> float:
+def representable_steps(x: np.ndarray, h: np.ndarray) -> np.ndarray:
     """h adjusted so that x+h is a float and (x+h)-x == h exactly (no rounding in the difference quotient)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        step = float((np.float64(x) + np.float64(h)) - np.float64(x))
-    return step if step and np.isfinite(step) else h
+        step = (x + h) - x
+    return np.where((step != 0) & np.isfinite(step), step, h)
+
+
+def centered_steps(x: np.ndarray, override: float | None = None) -> np.ndarray:
+    h = np.full(np.shape(x), override) if override is not None else CENTERED_STEP * np.maximum(1.0, np.abs(x))
+    return representable_steps(x, h)
+
+
+def forward_steps(x: np.ndarray, override: float | None = None) -> np.ndarray:
+    h = np.full(np.shape(x), override) if override is not None else FORWARD_STEP * np.maximum(1.0, np.abs(x))
+    return representable_steps(x, h)
 
 
 def centered_step(x: float, override: float | None = None) -> float:
-    return representable_step(x, override if override is not None else CENTERED_STEP * max(1.0, abs(x)))
+    return float(centered_steps(np.float64(x), override))
 
 
 def forward_step(x: float, override: float | None = None) -> float:
-    return representable_step(x, override if override is not None else FORWARD_STEP * max(1.0, abs(x)))
+    return float(forward_steps(np.float64(x), override))
 
 
 @dataclass(frozen=True, slots=True)
 class Differences:
-    """Finite-difference estimates of df/dx for one variable at one point."""
+    """Finite-difference estimates of d(f)/d(element) for one variable: arrays of shape (P, *out, *var)."""
 
-    forward: float
-    centered: float
-    richardson: float
-    error_estimate: float  # estimated |centered - true| (truncation from h vs h/2, plus rounding)
-    reliable: bool  # the steps h, h/2, h/4 shrink the error as h**2 should (else the estimate means little)
-    left: float  # one-sided, Richardson-extrapolated
-    right: float
-    second: float  # d2f/dx2, for the conditioning of the analytic value
-    h_forward: float
-    h_centered: float
-    crossed_gates: tuple[int, ...]  # piecewise gates whose branch differs across the stencil
-    tied_gates: tuple[int, ...]  # ... of those, the ones sitting exactly on their kink at the point
-
-
-def evaluate_rows(graph: Graph, rows: np.ndarray, watch_branches: bool = False) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """f at every row of `rows` (one column per graph variable), in chunks of _MAX_BATCH points per pass."""
-    names = graph.variables
-    f_parts, branch_parts = [], []
-    for start in range(0, max(len(rows), 1), _MAX_BATCH):
-        chunk = rows[start:start + _MAX_BATCH]
-        f_chunk, branches = forward_output(graph, {n: chunk[:, k] for k, n in enumerate(names)},
-                                           dtype=rows.dtype.type, watch_branches=watch_branches)
-        f_parts.append(f_chunk[:len(chunk)])
-        branch_parts.append(branches)
-    branch_signs = {g: np.concatenate([b[g] for b in branch_parts]) for g in branch_parts[0]}
-    return np.concatenate(f_parts), branch_signs
+    forward: np.ndarray
+    centered: np.ndarray
+    richardson: np.ndarray
+    error_estimate: np.ndarray  # estimated |centered - true| (truncation from h vs h/2, plus rounding)
+    reliable: np.ndarray  # the steps h, h/2, h/4 shrink the error as h**2 should (else the estimate means little)
+    left: np.ndarray  # one-sided, Richardson-extrapolated
+    right: np.ndarray
+    second: np.ndarray  # d2f/dx2, for the conditioning of the analytic value
+    h_forward: np.ndarray  # (P, *var)
+    h_centered: np.ndarray
+    crossed: dict[int, tuple[np.ndarray, np.ndarray]]  # piecewise node -> (crossed, element of it) per (P, *var)
 
 
-def finite_differences(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...], value_scales: list[float],
-                       h: float | None = None) -> list[dict[str, Differences]]:
-    """The differences for each variable in `wrt` at each point, all stencils in one batched pass.
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The checked elements, flattened: element e belongs to variable owner[e] at flat index local[e]."""
 
-    `value_scales[p]` is the largest |intermediate value| at point p (what f's rounding is relative to).
-    """
-    names = graph.variables
-    columns = [names.index(v) for v in wrt]
-    per_point = 1 + _PER_VARIABLE * len(wrt)
-    rows = np.empty((len(points) * per_point, len(names)))
-    steps = []
-    for p, point in enumerate(points):
-        base = np.array([point[name] for name in names], dtype=np.float64)
-        point_steps = [(centered_step(point[v], h), forward_step(point[v], h)) for v in wrt]
-        steps.append(point_steps)
-        block = rows[p * per_point:(p + 1) * per_point]
-        block[:] = base
-        for k, (column, (hc, hf)) in enumerate(zip(columns, point_steps)):
-            with np.errstate(over="ignore"):  # x near the largest float: x+h is inf, and f there says so
-                for j, shift in enumerate((*(factor * hc for factor in _OFFSETS), hf)):
-                    block[1 + k * _PER_VARIABLE + j, column] = base[column] + shift
-    f, branch_signs = evaluate_rows(graph, rows, watch_branches=True)
-    results = []
+    wrt: tuple[str, ...]
+    owner: np.ndarray
+    local: np.ndarray
+    starts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, graph: Graph, wrt: tuple[str, ...]) -> "_Layout":
+        sizes = [math.prod(graph.shapes[v]) for v in wrt]
+        owner = np.repeat(np.arange(len(wrt)), sizes)
+        local = np.concatenate([np.arange(n) for n in sizes]) if sizes else np.zeros(0, int)
+        return cls(wrt, owner, local.astype(np.int64), tuple(np.cumsum([0, *sizes]).tolist()))
+
+    @property
+    def size(self) -> int:
+        return len(self.owner)
+
+
+def peak_live(graph: Graph) -> int:
+    """Elements alive at once in a forward pass that drops dead values (what a row costs in memory)."""
+    live = peak = 0
+    for index, node in enumerate(graph.nodes):
+        live += math.prod(node.shape)
+        peak = max(peak, live)
+        for dead in graph.dead_after[index]:
+            live -= math.prod(graph.nodes[dead].shape)
+    return max(peak, 1)
+
+
+def _rows_per_pass(graph: Graph) -> int:
+    if graph.scalar_only:  # scalars: the dead-value drop keeps a pass narrow
+        return MAX_ROWS
+    return int(max(1, min(MAX_ROWS, CELLS // peak_live(graph))))
+
+
+def _stencil_inputs(graph: Graph, base: dict[str, np.ndarray], layout: _Layout, points: np.ndarray,
+                    elements: np.ndarray, shifts: np.ndarray, dtype) -> dict[str, np.ndarray]:
+    """One row per (point, element, shift): the point with that element moved; unmoved variables shared when
+    the rows all belong to one point."""
+    per = shifts.shape[1]
+    row_point = np.repeat(points, per)
+    single = bool(np.all(points == points[0]))
+    inputs = {}
+    for name in graph.variables:
+        value = base[name]
+        k = layout.wrt.index(name) if name in layout.wrt else -1
+        moved = np.flatnonzero(layout.owner[elements] == k) if k >= 0 else np.zeros(0, int)
+        if not moved.size:
+            inputs[name] = value[points[:1]] if single else value[row_point]
+            continue
+        rows = np.array(value[row_point], dtype=dtype)  # a copy: each row moves one element
+        flat = rows.reshape(len(rows), -1)
+        row_index = (moved[:, None] * per + np.arange(per)).reshape(-1)
+        flat[row_index, np.repeat(layout.local[elements[moved]], per)] += shifts[moved].reshape(-1)
+        inputs[name] = rows
+    return inputs
+
+
+def _delta_inputs(graph: Graph, base, layout: _Layout, point: int, elements: np.ndarray, shifts: np.ndarray):
+    """Each row moves one element: every moved variable as a Delta (rows that move another variable keep it)."""
+    from .delta import Delta
+
+    per = shifts.shape[1]
+    moved = {}
+    for k, name in enumerate(layout.wrt):
+        mine = np.repeat(layout.owner[elements] == k, per)
+        if not mine.any():
+            continue
+        value = np.asarray(base[name][point], dtype=np.float64)
+        flat = np.where(mine, np.repeat(layout.local[elements], per), 0)
+        old = value.reshape(-1)[flat]
+        moved[name] = Delta(value, flat[:, None], np.where(mine, old + shifts.reshape(-1), old)[:, None])
+    return moved
+
+
+def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_signs=None):
+    """f at every (point, element, shift) row, chunked; `steps` has shape (P, E, shifts). Also branch changes."""
+    from .delta import worthwhile
+
+    n_points, n_elements, per = steps.shape
+    out_shape = graph.nodes[-1].shape
+    f = np.empty((n_points, n_elements, per, *out_shape), dtype=dtype)
+    crossed = {}
+    pairs = max(1, _rows_per_pass(graph) // per)
+    total = n_points * n_elements
+    sparse = worthwhile(graph, n_elements)
+    start = 0
+    while start < total:
+        stop = min(total, start + pairs, (start // n_elements + 1) * n_elements if sparse else total)
+        flat = np.arange(start, stop)
+        points, elements = flat // n_elements, flat % n_elements
+        values, changes, cost = _rows(graph, base, layout, points, elements, steps[points, elements], dtype, base_signs, sparse)
+        if sparse:  # rows that differ in one entry are cheap: as many per pass as their footprint allows
+            pairs = int(max(1, min(MAX_SPARSE_ROWS, CELLS // cost) // per))
+        start = stop
+        f[points, elements] = np.broadcast_to(values, (len(flat) * per, *out_shape)).reshape(len(flat), per, *out_shape)
+        for g, (changed, where) in changes.items():
+            if g not in crossed:
+                crossed[g] = (np.zeros((n_points, n_elements), bool), np.zeros((n_points, n_elements), np.int64))
+            changed, where = changed.reshape(len(flat), per)[:, :len(_OFFSETS)], where.reshape(len(flat), per)
+            first = changed.argmax(axis=1)
+            crossed[g][0][points, elements] = changed.any(axis=1)
+            crossed[g][1][points, elements] = where[np.arange(len(flat)), first]
+    return f, crossed
+
+
+def _rows(graph, base, layout, points, elements, shifts, dtype, base_signs, sparse: bool):
+    if not sparse:
+        inputs = _stencil_inputs(graph, base, layout, points, elements, shifts, dtype)
+        return (*forward_output(graph, inputs, dtype, base_signs, np.repeat(points, shifts.shape[1])), 0)
+    from .delta import forward_rows
+    from .engine import forward
+
+    point = int(points[0])
+    at_point = forward(graph, {v: base[v][point:point + 1] for v in graph.variables})
+    signs = None if base_signs is None else {g: s[point:point + 1] if s.shape[0] > 1 else s for g, s in base_signs.items()}
+    moved = _delta_inputs(graph, base, layout, point, elements, shifts if np.isrealobj(shifts) else shifts)
+    return forward_rows(graph, at_point, moved, dtype, signs)
+
+
+def _per_variable(array: np.ndarray, layout: _Layout, k: int, graph: Graph, out_ndim: int) -> np.ndarray:
+    """(P, E, *out) → (P, *out, *var) for variable k."""
+    var_shape = graph.shapes[layout.wrt[k]]
+    part = array[:, layout.starts[k]:layout.starts[k + 1]]
+    part = part.reshape(part.shape[:1] + var_shape + part.shape[2:])
+    n_var = len(var_shape)
+    order = (0, *range(1 + n_var, 1 + n_var + out_ndim), *range(1, 1 + n_var))
+    return np.transpose(part, order)
+
+
+def finite_differences(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...], value_scales: np.ndarray,
+                       f0: np.ndarray, base_signs: dict[int, np.ndarray], h: float | None = None) -> dict[str, Differences]:
+    """The differences for every element of every variable in `wrt` at every point (base: name → (P, *shape))."""
+    layout = _Layout.of(graph, wrt)
+    n_points = f0.shape[0]
+    x = np.concatenate([base[v].reshape(n_points, -1) for v in wrt], axis=1) if wrt else np.zeros((n_points, 0))
+    hc, hf = centered_steps(x, h), forward_steps(x, h)
+    steps = np.concatenate([hc[..., None] * np.array(_OFFSETS), hf[..., None]], axis=-1)
+    with np.errstate(over="ignore"):  # x near the largest float: x+h is inf, and f there says so
+        f, crossed = _run(graph, base, layout, steps, np.float64, base_signs)
+    out_ndim = len(graph.nodes[-1].shape)
+    columns = _formulas(f, f0, hc, hf, value_scales, out_ndim)
+    result = {}
+    for k, v in enumerate(wrt):
+        per = {name: _per_variable(col, layout, k, graph, out_ndim) for name, col in columns.items()}
+        var_shape = graph.shapes[v]
+        steps_v = {name: s[:, layout.starts[k]:layout.starts[k + 1]].reshape((n_points, *var_shape)) for name, s in (("hf", hf), ("hc", hc))}
+        kinks = {g: tuple(a[:, layout.starts[k]:layout.starts[k + 1]].reshape((n_points, *var_shape)) for a in pair)
+                 for g, pair in crossed.items()}
+        result[v] = Differences(per["forward"], per["centered"], per["richardson"], per["error_estimate"], per["reliable"],
+                                per["left"], per["right"], per["second"], steps_v["hf"], steps_v["hc"], kinks)
+    return result
+
+
+def _formulas(f: np.ndarray, f0: np.ndarray, hc: np.ndarray, hf: np.ndarray, scales: np.ndarray, out_ndim: int) -> dict[str, np.ndarray]:
+    """Every difference quotient from the stencil rows f (P, E, 7, *out); results (P, E, *out)."""
+    expand = (slice(None), slice(None)) + (None,) * out_ndim
+    hc, hf = hc[expand], hf[expand]
+    f0 = f0[:, None]
+    scale = scales.reshape((-1,) + (1,) * (out_ndim + 1))
+    plus, minus, plus_half, minus_half, plus_quarter, minus_quarter, plus_forward = (f[:, :, j] for j in range(ROWS_PER_ELEMENT))
     with np.errstate(all="ignore"):
-        for p in range(len(points)):
-            origin = p * per_point
-            f0 = float(f[origin])
-            result: dict[str, Differences] = {}
-            for k, (v, (hc, hf)) in enumerate(zip(wrt, steps[p])):
-                first = origin + 1 + k * _PER_VARIABLE
-                plus, minus, plus_half, minus_half, plus_quarter, minus_quarter, plus_forward = f[first:first + _PER_VARIABLE]
-                hc, hf = np.float64(hc), np.float64(hf)  # numpy scalars: overflow gives inf, not an exception
-                centered = (plus - minus) / (2 * hc)
-                centered_half = (plus_half - minus_half) / hc
-                centered_quarter = (plus_quarter - minus_quarter) / (hc / 2)
-                rounding = 2 * EPS * max(value_scales[p], abs(f0), abs(plus), abs(minus)) / hc
-                left_h, left_half = (f0 - minus) / hc, (f0 - minus_half) / (hc / 2)
-                right_h, right_half = (plus - f0) / hc, (plus_half - f0) / (hc / 2)
-                stencil = np.r_[origin, np.arange(first, first + len(_OFFSETS))]
-                crossed = tuple(g for g, signs in branch_signs.items() if len(set(signs[stencil].tolist())) > 1)
-                result[v] = Differences(
-                    forward=(plus_forward - f0) / hf,
-                    centered=centered,
-                    richardson=centered_half + (centered_half - centered) / 3,
-                    error_estimate=abs(centered - centered_half) * 4 / 3 + rounding,
-                    reliable=_shrinks_like_h_squared(centered, centered_half, centered_quarter, 4 * rounding),
-                    left=2 * left_half - left_h,
-                    right=2 * right_half - right_h,
-                    second=(plus_half - 2 * f0 + minus_half) / (hc / 2) ** 2,
-                    h_forward=hf,
-                    h_centered=hc,
-                    crossed_gates=crossed,
-                    tied_gates=tuple(g for g in crossed if branch_signs[g][origin] == 0),
-                )
-            results.append(result)
-    return results
+        centered = (plus - minus) / (2 * hc)
+        centered_half = (plus_half - minus_half) / hc
+        centered_quarter = (plus_quarter - minus_quarter) / (hc / 2)
+        rounding = 2 * EPS * np.maximum.reduce([np.broadcast_to(scale, plus.shape), np.abs(f0) + 0 * plus, np.abs(plus), np.abs(minus)]) / hc
+        left_h, left_half = (f0 - minus) / hc, (f0 - minus_half) / (hc / 2)
+        right_h, right_half = (plus - f0) / hc, (plus_half - f0) / (hc / 2)
+        error_estimate = np.abs(centered - centered_half) * 4 / 3 + rounding
+        return {
+            "forward": (plus_forward - f0) / hf,
+            "centered": centered,
+            "richardson": centered_half + (centered_half - centered) / 3,
+            "error_estimate": np.where(np.isnan(error_estimate), np.inf, error_estimate),
+            "reliable": _shrinks_like_h_squared(centered, centered_half, centered_quarter, 4 * rounding),
+            "left": 2 * left_half - left_h,
+            "right": 2 * right_half - right_h,
+            "second": (plus_half - 2 * f0 + minus_half) / (hc / 2) ** 2,
+        }
 
 
-def _shrinks_like_h_squared(d_h: float, d_half: float, d_quarter: float, noise: float) -> bool:
+def _shrinks_like_h_squared(d_h: np.ndarray, d_half: np.ndarray, d_quarter: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """Halving h should cut the centered error 4x; differences lost in rounding noise are fine too."""
-    first, second = abs(d_h - d_half), abs(d_half - d_quarter)
-    if first <= noise and second <= noise:
-        return True
-    return second > 0 and 2.0 <= first / second <= 8.0
-
-
-def complex_step(graph: Graph, points: list[dict[str, float]], wrt: tuple[str, ...]) -> list[dict[str, float]]:
-    """Im f(x + i*h)/h with h = 1e-20*max(1,|x|): no subtraction, so no rounding error for analytic gates."""
-    names = graph.variables
-    rows = np.empty((len(points) * len(wrt), len(names)), dtype=np.complex128)
-    steps = np.empty(len(rows))
-    for p, point in enumerate(points):
-        base = np.array([point[name] for name in names], dtype=np.complex128)
-        for k, v in enumerate(wrt):
-            r = p * len(wrt) + k
-            rows[r] = base
-            steps[r] = COMPLEX_STEP * max(1.0, abs(point[v]))
-            rows[r, names.index(v)] += 1j * steps[r]
-    f, _ = evaluate_rows(graph, rows)
+    first, second = np.abs(d_h - d_half), np.abs(d_half - d_quarter)
     with np.errstate(all="ignore"):
-        slopes = f.imag / steps
-    return [{v: float(slopes[p * len(wrt) + k]) for k, v in enumerate(wrt)} for p in range(len(points))]
+        ratio = first / second
+    return ((first <= noise) & (second <= noise)) | ((second > 0) & (ratio >= 2.0) & (ratio <= 8.0))
+
+
+def complex_step(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Im f(x + i*h)/h with h = 1e-20*max(1,|x|) per element: no subtraction, so no rounding error for analytic gates."""
+    layout = _Layout.of(graph, wrt)
+    n_points = next(iter(base.values())).shape[0] if base else 1
+    x = np.concatenate([base[v].reshape(n_points, -1) for v in wrt], axis=1) if wrt else np.zeros((n_points, 0))
+    steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
+    f, _ = _run(graph, base, layout, (1j * steps)[..., None], np.complex128)
+    out_ndim = len(graph.nodes[-1].shape)
+    with np.errstate(all="ignore"):
+        slopes = f[:, :, 0].imag / steps[(slice(None), slice(None)) + (None,) * out_ndim]
+    return {v: _per_variable(slopes, layout, k, graph, out_ndim) for k, v in enumerate(wrt)}
+
+
+def evaluate_rows(graph: Graph, rows: np.ndarray) -> np.ndarray:
+    """f at every row of `rows` (one column per scalar variable), chunked: for sweeps over one variable."""
+    names = graph.variables
+    parts = []
+    step = _rows_per_pass(graph)
+    for start in range(0, max(len(rows), 1), step):
+        chunk = rows[start:start + step]
+        values, _ = forward_output(graph, {n: chunk[:, k] for k, n in enumerate(names)}, dtype=rows.dtype.type)
+        parts.append(values[:len(chunk)])
+    return np.concatenate(parts)
+
+
+def complex_step_elements(graph: Graph, point: dict[str, np.ndarray], var: str, flat: np.ndarray) -> np.ndarray:
+    """The complex step of a scalar f at one point for some elements of one variable (by flat index)."""
+    layout = _Layout((var,), np.zeros(len(flat), np.int64), np.asarray(flat, np.int64), (0, len(flat)))
+    base = {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables}
+    x = base[var].reshape(-1)[layout.local]
+    steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
+    f, _ = _run(graph, base, layout, (1j * steps)[None, :, None], np.complex128)
+    with np.errstate(all="ignore"):
+        return f.reshape(len(flat)).imag / steps
+
+
+def row_cost(graph: Graph, point: dict[str, np.ndarray], var: str) -> int:
+    """Values one perturbed copy of the point holds at its widest node, when it differs in one entry of `var`."""
+    from .delta import forward_rows
+    from .engine import forward
+
+    layout = _Layout((var,), np.zeros(1, np.int64), np.zeros(1, np.int64), (0, 1))
+    base = {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables}
+    moved = _delta_inputs(graph, base, layout, 0, np.zeros(1, np.int64), np.full((1, 1), 1e-3))
+    return forward_rows(graph, forward(graph, base), moved, np.float64)[2]

@@ -1,28 +1,35 @@
-"""Compare the columns: pass / mismatch / kink / inconclusive / error per variable, and the exit code.
+"""Compare the columns: pass / mismatch / kink / inconclusive / error per element, and the exit code.
 
-Rules (README "How gradcheck decides"):
+Rules (docs/verdicts.md), applied to every element at once (numpy arrays of one shape):
   * analytic vs exact: |a-e| <= rtol*max(|a|,|e|) + atol + rounding allowance, where the allowance
     16*eps*(m + |x*f''|) covers float64 backprop (m = the gradient's magnitude pass) and input rounding;
-  * analytic vs centered: the same plus 10x the estimated error of the centered difference; when
-    that estimate exceeds 1% of the gradient the numerical column cannot judge anything;
-  * a claim is compared with exact (or analytic when exact is missing) at the same tolerance;
-  * a kink judges the analytic value against [min(left,right), max(left,right)].
+  * analytic vs the numerical judge: the complex step, or the centered difference within 10x its
+    estimated error (which, past 1% of the gradient, cannot judge anything), or at a kink the interval
+    between the one-sided derivatives;
+  * a claim is compared with the exact value by rtol alone (the exact value is exact: no allowance);
+    without an exact value a claim that float64 rounding leaves undecided is "inconclusive", never a pass.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import ExitCode
-from .numeric import COMPLEX_STEP, EPS, Differences
+from .numeric import COMPLEX_STEP, EPS
 
 SEVERITY = ("pass", "kink", "inconclusive", "mismatch", "error")
+PASS, KINK, INCONCLUSIVE, MISMATCH, ERROR = range(5)
 SAFETY = 10.0  # how many estimated errors apart two numbers may be before we call them different
 JUDGEABLE = 0.01  # a numerical estimate whose relative error may exceed this cannot judge
 UNDERFLOW = 1e-300  # below this float64 is subnormal or nearly so: differences there say nothing
+METHODS = ("complex", "richardson", "centered")
+COMPLEX, RICHARDSON, CENTERED = range(3)
+
+# diagnosis codes (texts in describe())
+(NONE, EXACT_ODD, BACKPROP_WRONG, ALL_DISAGREE, BACKPROP_VS_NUMERIC, FD_TROUBLE_EXACT, CANNOT_JUDGE,
+ ILL_CONDITIONED, FD_TROUBLE_CENTERED, NESTED_KINK) = range(10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,136 +39,198 @@ class Tolerances:
 
 
 @dataclass(frozen=True, slots=True)
-class Kink:
-    """A piecewise gate changed branch across the stencil; `tied`: the point sits exactly on it."""
+class Evidence:
+    """Every column for a set of elements; arrays broadcast against each other. NaN means 'no such value'."""
 
-    description: str
-    tied: bool
+    analytic: np.ndarray
+    magnitude: np.ndarray  # the backward pass on absolute values (0 until measured)
+    noise: np.ndarray  # how far forward rounding moves the gradient (0 until measured)
+    x: np.ndarray  # the element's value
+    forward: np.ndarray
+    centered: np.ndarray
+    richardson: np.ndarray
+    error_estimate: np.ndarray
+    reliable: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    second: np.ndarray
+    h_centered: np.ndarray
+    complex_step: np.ndarray
+    exact: np.ndarray
+    expected: np.ndarray  # the claim (NaN: none)
+    claim_tolerance: np.ndarray  # half a unit of the claim's last printed digit (for `~=`), else 0
+    crossed: np.ndarray  # the stencil crossed a kink
+    tied: np.ndarray  # ... and the point sits on one
+    nested: np.ndarray  # ... on two or more at once
+    jumped: np.ndarray = False  # ... and one is a jump (sign, a comparison): f itself is not continuous there
+
+    def broadcast(self) -> "Evidence":
+        """Every field at the analytic column's shape, so one element can be read from each."""
+        shape = np.shape(self.analytic)
+        return Evidence(*(np.broadcast_to(getattr(self, f), shape) for f in Evidence.__slots__))
 
 
 @dataclass(frozen=True, slots=True)
-class GradientCheck:
-    var: str
-    analytic: float
-    forward: float
-    centered: float
-    richardson: float
-    complex_step: float | None
-    exact: float | None
-    exact_expr: str | None
-    expected: float | None
-    rel_error: float  # analytic vs exact (or vs the best numerical estimate when exact is missing)
-    expected_rel_error: float | None
-    error_estimate: float
-    left: float | None  # one-sided derivatives, at kinks
-    right: float | None
-    status: str
-    diagnosis: str | None
-    h_forward: float
-    h_centered: float
-    best: float
-    best_method: str  # complex | richardson | centered
+class Judgement:
+    status: np.ndarray  # codes into SEVERITY
+    diagnosis: np.ndarray  # codes (NONE, EXACT_ODD, ...)
+    claim_failed: np.ndarray
+    claim_unjudged: np.ndarray  # no exact value, and rounding leaves the claim undecided at rtol
+    rel_error: np.ndarray  # analytic vs exact (or vs the best numerical estimate when exact is missing)
+    expected_rel_error: np.ndarray
+    best: np.ndarray
+    best_method: np.ndarray  # codes into METHODS
+    left: np.ndarray  # one-sided derivatives, at kinks (NaN elsewhere)
+    right: np.ndarray
+    rounding: np.ndarray  # the allowance analytic was granted
 
 
-def relative_error(a: float, b: float) -> float:
-    """|a-b| / max(|a|,|b|), 0 when both are 0 (cs231n)."""
-    if a == b:
-        return 0.0
-    if not (math.isfinite(a) and math.isfinite(b)):
-        return math.inf
-    return abs(a - b) / max(abs(a), abs(b))
+def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a-b| / max(|a|,|b|), 0 when both are equal (cs231n); inf when either is not finite."""
+    with np.errstate(all="ignore"):
+        value = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
+    return np.where(a == b, 0.0, np.where(np.isfinite(a) & np.isfinite(b), value, np.inf))
 
 
-def _close(a: float, b: float, tol: Tolerances, allowance: float) -> bool:
-    return abs(a - b) <= tol.rtol * max(abs(a), abs(b)) + tol.atol + allowance
+def _close(a, b, tol: Tolerances, allowance) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) <= tol.rtol * np.maximum(np.abs(a), np.abs(b)) + tol.atol + allowance
 
 
-def _claim_holds(claimed: float, reference: float, tol: Tolerances, rounding: float) -> bool:
-    """Off by a relative rtol or more fails (the 1e-9: a claim typed exactly rtol off still fails after decimal
-    rounding); differences within float64 rounding or --atol pass, which matters where the gradient is ~0."""
-    off = abs(claimed - reference)
-    return off < tol.rtol * (1 - 1e-9) * abs(reference) or off <= tol.atol + rounding
-
-
-def _numerical_judge(analytic: float, x: float, d: Differences, complex_step: float | None, kink: Kink | None,
-                     tol: Tolerances, rounding: float) -> tuple[float, str, bool, bool, float]:
+def _numerical(e: Evidence, tol: Tolerances, rounding: np.ndarray):
     """The best numerical estimate, its method, whether it agrees with analytic, whether it can judge, its allowance."""
-    if kink is not None and kink.tied:  # one-sided derivatives differ: the subgradient interval judges
-        low, high = min(d.left, d.right), max(d.left, d.right)
-        slack = SAFETY * d.error_estimate + 1e-6 * max(abs(low), abs(high)) + tol.atol
-        return d.centered, "centered", low - slack <= analytic <= high + slack, True, slack
-    if complex_step is not None and math.isfinite(complex_step):  # no subtraction: as accurate as f itself
-        # its truncation is h**2 * (third derivative)/6, as the centered one's: scale that measured error down
-        with np.errstate(over="ignore"):  # a tiny --h makes this ratio huge: then inf, an allowance that forgives all
-            truncation = float((COMPLEX_STEP * max(1.0, abs(x)) / np.float64(d.h_centered)) ** 2 * d.error_estimate)
-        allowance = 4 * rounding + SAFETY * truncation
-        return complex_step, "complex", _close(analytic, complex_step, tol, allowance), True, allowance
-    allowance = rounding + SAFETY * d.error_estimate
-    judgeable = d.reliable and d.error_estimate <= JUDGEABLE * max(abs(analytic), abs(d.centered), 1e-300)
-    return d.richardson, "richardson", _close(analytic, d.centered, tol, allowance), judgeable, allowance
+    a, err = e.analytic, e.error_estimate
+    low, high = np.fmin(e.left, e.right), np.fmax(e.left, e.right)
+    with np.errstate(all="ignore"):
+        slack = SAFETY * err + 1e-6 * np.maximum(np.abs(low), np.abs(high)) + tol.atol
+        ok_tied = (low - slack <= a) & (a <= high + slack)
+        # the complex step's truncation is h**2 * f'''/6, as the centered one's: scale that measured error down;
+        # a stencil that left the domain (NaN/inf estimate) says nothing about it
+        truncation = (COMPLEX_STEP * np.maximum(1.0, np.abs(e.x)) / e.h_centered) ** 2 * err
+    truncation = np.where(np.isfinite(truncation), truncation, 0.0)
+    has_complex = np.isfinite(e.complex_step)
+    allowance_cx = 4 * rounding + SAFETY * truncation
+    allowance_c = rounding + SAFETY * err
+    with np.errstate(invalid="ignore"):
+        judgeable_c = e.reliable & (err <= JUDGEABLE * np.maximum(np.maximum(np.abs(a), np.abs(e.centered)), 1e-300))
+    tied = e.tied
+    best = np.where(tied, e.centered, np.where(has_complex, e.complex_step, e.richardson))
+    method = np.where(tied, CENTERED, np.where(has_complex, COMPLEX, RICHARDSON))
+    ok = np.where(tied, ok_tied, np.where(has_complex, _close(a, e.complex_step, tol, allowance_cx),
+                                          _close(a, e.centered, tol, allowance_c)))
+    judgeable = tied | has_complex | judgeable_c
+    allowance = np.where(tied, slack, np.where(has_complex, allowance_cx, allowance_c))
+    return best, method, ok, judgeable, allowance, ok_tied
 
 
-def judge(var: str, analytic: float, magnitude: float, noise: float, x: float, d: Differences, exact: float | None,
-          exact_expr: str | None, expected: float | None, complex_step: float | None, tol: Tolerances,
-          kink: Kink | None) -> GradientCheck:
-    """`magnitude`: the backward pass on absolute values; `noise`: how far forward rounding moves the gradient."""
-    backprop_rounding = 16 * EPS * (magnitude + abs(x * d.second) if math.isfinite(d.second) else magnitude) + UNDERFLOW
-    rounding = backprop_rounding + noise
-    best, best_method, numeric_ok, judgeable, allowance = _numerical_judge(analytic, x, d, complex_step, kink, tol, rounding)
-    exact_ok = exact is None or _close(analytic, exact, tol, rounding)
-    reference = exact if exact is not None else analytic
-    claim_ok = expected is None or _claim_holds(expected, reference, tol, rounding)
-    numeric_vs_exact = exact is not None and _close(best, exact, tol, rounding + allowance)
-    centered_ok = _close(analytic, d.centered, tol, rounding + SAFETY * d.error_estimate)
-
-    status, diagnosis = "pass", None
-    if not exact_ok:
-        status = "mismatch"
-        if numeric_ok and not numeric_vs_exact:
-            diagnosis = "the exact column is the odd one out: backprop and finite differences agree"
-        elif numeric_vs_exact or not judgeable:
-            diagnosis = "backprop disagrees with the exact derivative: the derivative rule or backward pass is wrong"
-        else:
-            diagnosis = "analytic, numerical and exact all disagree"
-    elif not numeric_ok and judgeable:
-        if exact is None:
-            status = "mismatch"
-            diagnosis = f"backprop disagrees with the {best_method} estimate (no exact value to settle it): the derivative rule or backward pass is wrong"
-        else:
-            diagnosis = f"finite-difference trouble: the {best_method} estimate is off, backprop agrees with exact"
-    elif exact is None and not judgeable:
-        status = "inconclusive"
-        diagnosis = (f"finite differences cannot judge here (estimated error {d.error_estimate:.3g}"
-                     f"{'' if d.reliable else ', and halving h does not shrink it as h**2 should'}) and there is no exact value")
-    elif exact is not None and not _close(analytic, exact, tol, backprop_rounding):
-        diagnosis = (f"ill-conditioned in float64: rounding of the forward values moves this gradient by up to ~{noise:.2g}, "
-                     f"and exact differs by {abs(analytic - exact):.2g} — within that, so not a wrong rule")
-    elif not centered_ok and best_method != "centered" and kink is None:
-        diagnosis = (f"finite-difference trouble (step size or conditioning): the centered difference is off by "
-                     f"{relative_error(analytic, d.centered):.2g} relative; {best_method}"
-                     f"{' and exact agree' if exact is not None else ' agrees'} with backprop")
-    if expected is not None and not claim_ok:
-        status = "mismatch"
-        against = "exact" if exact is not None else "analytic"
-        diagnosis = f"claimed d{var} = {expected:.10g} but {against} is {reference:.10g}" + (f"; {diagnosis}" if diagnosis else "")
-    if status == "pass" and kink is not None:
-        status = "kink"
-        diagnosis = kink.description + (f"; {diagnosis}" if diagnosis else "")
-    crossed_only = kink is not None and not kink.tied
-    return GradientCheck(
-        var=var, analytic=analytic, forward=d.forward, centered=d.centered, richardson=d.richardson,
-        complex_step=complex_step, exact=exact, exact_expr=exact_expr, expected=expected,
-        rel_error=relative_error(analytic, exact if exact is not None else best),
-        expected_rel_error=None if expected is None else relative_error(expected, reference),
-        error_estimate=d.error_estimate,
-        left=None if kink is None else (best if crossed_only else d.left),
-        right=None if kink is None else (best if crossed_only else d.right),
-        status=status, diagnosis=diagnosis, h_forward=d.h_forward, h_centered=d.h_centered,
-        best=best, best_method=best_method,
-    )
+def judge(e: Evidence, tol: Tolerances, eps: float = EPS) -> Judgement:
+    """`eps`: the machine epsilon of the precision the analytic pass ran in (float32: what its rounding can do)."""
+    a = e.analytic
+    with np.errstate(all="ignore"):
+        second = np.where(np.isfinite(e.second), np.abs(e.x * e.second), 0.0)
+    backprop_rounding = 16 * eps * (e.magnitude + second) + UNDERFLOW
+    rounding = backprop_rounding + e.noise
+    best, method, numeric_ok, judgeable, allowance, ok_tied = _numerical(e, tol, rounding)
+    nested_convention = e.tied & e.nested & ~ok_tied  # backprop's midpoints multiply at nested kinks
+    numeric_ok = numeric_ok | nested_convention | e.jumped  # across a jump, slopes judge nothing
+    has_exact = np.isfinite(e.exact)
+    exact_ok = ~has_exact | _close(a, e.exact, tol, rounding)
+    numeric_vs_exact = has_exact & _close(best, e.exact, tol, rounding + allowance)
+    centered_ok = _close(a, e.centered, tol, rounding + SAFETY * e.error_estimate)
+    numeric_wrong = exact_ok & ~numeric_ok & judgeable
+    conditions = [
+        ~exact_ok,
+        numeric_wrong & ~has_exact,
+        numeric_wrong,
+        ~has_exact & ~judgeable,
+        has_exact & ~_close(a, e.exact, tol, backprop_rounding),
+        nested_convention,
+        ~centered_ok & (method != CENTERED) & ~e.crossed,
+    ]
+    mismatch_kind = np.where(numeric_ok & ~numeric_vs_exact, EXACT_ODD,
+                             np.where(numeric_vs_exact | ~judgeable, BACKPROP_WRONG, ALL_DISAGREE))
+    status = np.select(conditions, [MISMATCH, MISMATCH, PASS, INCONCLUSIVE, PASS, PASS, PASS], PASS)
+    diagnosis = np.select(conditions, [mismatch_kind, BACKPROP_VS_NUMERIC, FD_TROUBLE_EXACT, CANNOT_JUDGE,
+                                       ILL_CONDITIONED, NESTED_KINK, FD_TROUBLE_CENTERED], NONE)
+    reference = np.where(has_exact, e.exact, a)
+    claim_failed, claim_unjudged = _claims(e, tol, has_exact, rounding)
+    status = np.where(claim_failed, MISMATCH, np.where(claim_unjudged, np.maximum(status, INCONCLUSIVE), status))
+    status = np.where((status == PASS) & e.crossed, KINK, status)
+    crossed_only = e.crossed & ~e.tied
+    return Judgement(status, diagnosis, claim_failed, claim_unjudged, relative_error(a, np.where(has_exact, e.exact, best)),
+                     np.where(np.isnan(e.expected), np.nan, relative_error(e.expected, reference)), best, method,
+                     np.where(e.crossed, np.where(crossed_only, best, e.left), np.nan),
+                     np.where(e.crossed, np.where(crossed_only, best, e.right), np.nan), rounding)
 
 
-def worst(statuses: list[str] | tuple[str, ...]) -> str:
+def _claims(e: Evidence, tol: Tolerances, has_exact: np.ndarray, rounding: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(failed, unjudged): a claim fails when it is off by a relative rtol or more from exact (the 1e-9: a claim
+    typed exactly rtol off still fails after decimal rounding), or by more than the printed digits allow (`~=`)."""
+    has_claim = ~np.isnan(e.expected)
+    with np.errstate(invalid="ignore"):
+        off = np.abs(e.expected - e.exact)
+        holds_exact = (off < tol.rtol * (1 - 1e-9) * np.abs(e.exact)) | (off <= tol.atol) | (off <= e.claim_tolerance)
+        off_a = np.abs(e.expected - e.analytic)
+        limit = np.maximum(np.maximum(tol.rtol * (1 - 1e-9) * np.abs(e.analytic), tol.atol), e.claim_tolerance)
+        sure_wrong = off_a > limit + rounding
+        sure_right = off_a + rounding <= limit
+    failed = has_claim & np.where(has_exact, ~holds_exact, sure_wrong)
+    unjudged = has_claim & ~has_exact & ~sure_wrong & ~sure_right
+    return failed, unjudged
+
+
+def describe(j: Judgement, e: Evidence, index: tuple, var: str, tol: Tolerances, kink_text: str | None) -> str | None:
+    """The diagnosis of one element in words (None for a clean pass); `e` broadcast (Evidence.broadcast)."""
+    code = int(j.diagnosis[index])
+    diagnosis = _TEXTS[code](j, e, index) if code in _TEXTS else None
+    has_exact = bool(np.isfinite(e.exact[index]))
+    if bool(j.claim_failed[index]) or bool(j.claim_unjudged[index]):
+        claim = _claim_text(j, e, index, var, tol, has_exact)
+        diagnosis = claim + (f"; {diagnosis}" if diagnosis else "")
+    if kink_text and int(j.status[index]) == KINK:
+        diagnosis = kink_text + (f"; {diagnosis}" if diagnosis else "")
+    return diagnosis
+
+
+def _method(j: Judgement, index) -> str:
+    return METHODS[int(j.best_method[index])]
+
+
+def _interval(e: Evidence, index) -> str:
+    left, right = float(e.left[index]), float(e.right[index])
+    return f"[{min(left, right):.10g}, {max(left, right):.10g}]"
+
+
+_TEXTS = {
+    EXACT_ODD: lambda j, e, i: "the exact column is the odd one out: backprop and finite differences agree",
+    BACKPROP_WRONG: lambda j, e, i: "backprop disagrees with the exact derivative: the derivative rule or backward pass is wrong",
+    ALL_DISAGREE: lambda j, e, i: "analytic, numerical and exact all disagree",
+    BACKPROP_VS_NUMERIC: lambda j, e, i: (f"backprop disagrees with the {_method(j, i)} estimate (no exact value to settle it): "
+                                          "the derivative rule or backward pass is wrong"),
+    FD_TROUBLE_EXACT: lambda j, e, i: f"finite-difference trouble: the {_method(j, i)} estimate is off, backprop agrees with exact",
+    CANNOT_JUDGE: lambda j, e, i: (f"finite differences cannot judge here (estimated error {float(e.error_estimate[i]):.3g}"
+                                   f"{'' if bool(e.reliable[i]) else ', and halving h does not shrink it as h**2 should'}) and there is no exact value"),
+    ILL_CONDITIONED: lambda j, e, i: (f"ill-conditioned in float64: rounding of the forward values moves this gradient by up to "
+                                      f"~{float(e.noise[i]):.2g}, and exact differs by {abs(float(e.analytic[i]) - float(e.exact[i])):.2g}"
+                                      " — within that, so not a wrong rule"),
+    NESTED_KINK: lambda j, e, i: (f"nested kinks: backprop's convention here ({float(e.analytic[i]):.10g}) need not lie between the "
+                                  f"one-sided derivatives {_interval(e, i)}; f is not differentiable there by a single rule"),
+    FD_TROUBLE_CENTERED: lambda j, e, i: (f"finite-difference trouble (step size or conditioning): the centered difference is off by "
+                                          f"{float(relative_error(e.analytic[i], e.centered[i])):.2g} relative; {_method(j, i)}"
+                                          f"{' and exact agree' if np.isfinite(e.exact[i]) else ' agrees'} with backprop"),
+}
+
+
+def _claim_text(j: Judgement, e: Evidence, index: tuple, var: str, tol: Tolerances, has_exact: bool) -> str:
+    expected, a = float(e.expected[index]), float(e.analytic[index])
+    if bool(j.claim_failed[index]):
+        against, reference = ("exact", float(e.exact[index])) if has_exact else ("analytic", a)
+        return f"claimed d{var} = {expected:.10g} but {against} is {reference:.10g}"
+    return (f"claimed d{var} = {expected:.10g} cannot be judged to rtol {tol.rtol:g}: there is no exact value, and float64 "
+            f"rounding leaves analytic ({a:.10g}) uncertain by ~{float(j.rounding[index]):.2g} (compute the exact column, or give it more time)")
+
+
+def worst(statuses) -> str:
     return max(statuses, key=SEVERITY.index, default="pass")
 
 

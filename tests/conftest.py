@@ -32,21 +32,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 def check():
     """check(text, at, wrt=None, expect=None, **options) -> CaseResult, through the library pipeline.
 
-    `at` is either the --at text ("x=3,y=-4") or a dict of floats.
+    `at` is either the --at text ("x=3,y=-4") or a dict of values (floats or arrays).
     """
-    from gradcheck_cli.check import Options, check_case, parse_claims, parse_point
-    from gradcheck_cli.graph import build_graph
-    from gradcheck_cli.parser import parse
+    from gradcheck_cli.cases import Options
+    from gradcheck_cli.session import check_text
 
     def run(text: str, at="", wrt=None, expect=None, **options):
-        graph = build_graph(parse(text))
-        if isinstance(at, str):
-            point = parse_point(at, graph.variables) if at.strip() else {}
-        else:
-            point = dict(at)
-        claims = parse_claims(expect, graph.variables) if expect else None
-        chosen = tuple(wrt) if wrt is not None else graph.variables
-        return check_case(graph, point, chosen, Options(**options), claims)
+        return check_text(text, at, wrt=tuple(wrt) if wrt is not None else None, expect=expect, options=Options(**options))
 
     return run
 

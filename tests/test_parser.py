@@ -11,23 +11,48 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gradcheck_cli.engine import backward, evaluate_constant, forward, variable_gradients
+from gradcheck_cli.engine import backward, forward, variable_gradients
 from gradcheck_cli.errors import GradcheckError, ParseError
-from gradcheck_cli.graph import build_graph
-from gradcheck_cli.parser import FUNCTIONS, parse, parse_constant
+from gradcheck_cli.ir import build_graph
+from gradcheck_cli.lang.expr import BINARY_OPS, parse
+from gradcheck_cli.lang.spelling import SIGNATURES
+from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.points import PointContext, constant_value
+
+REGISTRY = default_registry()
 
 
 def value(text: str, **point: float) -> float:
-    graph = build_graph(parse(text))
+    graph = build_graph(parse(text), REGISTRY)
     values = forward(graph, {v: np.array([float(point[v])]) for v in graph.variables})
     return float(values[graph.output][0])
 
 
 def gradients(text: str, **point: float) -> dict[str, float]:
-    graph = build_graph(parse(text))
+    graph = build_graph(parse(text), REGISTRY)
     values = forward(graph, {v: np.array([float(point[v])]) for v in graph.variables})
     grads = variable_gradients(graph, backward(graph, values))
     return {k: float(v[0]) for k, v in grads.items()}
+
+
+def tensor_value(text: str, **point) -> np.ndarray:
+    """f at one point whose variables may be arrays (their shapes set the graph's)."""
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in point.items()}
+    graph = build_graph(parse(text), REGISTRY, {k: a.shape for k, a in arrays.items()})
+    values = forward(graph, {v: arrays[v][None] for v in graph.variables})
+    return np.asarray(values[graph.output][0])
+
+
+def evaluate_constant(expr) -> float:
+    """The slow path for a variable-free expression: a graph and a numpy forward pass (was engine.evaluate_constant)."""
+    return float(forward(build_graph(expr, REGISTRY), {})[-1][0])
+
+
+def parse_constant(text: str) -> float:
+    """The fast path (was parser.parse_constant): points.constant_value gives a 0-d array for a number."""
+    result = constant_value(text, PointContext(REGISTRY))
+    assert result.shape == ()
+    return float(result)
 
 
 def sigma(t: float) -> float:
@@ -80,6 +105,10 @@ def test_constants_pi_and_e():
     ("max(0.5, -x)", 0.5),
     ("min(x, 0.5)", 0.5),
     ("min(-x, 0.5)", -0.7),
+    ("sign(x)", 1.0),
+    ("sign(-x)", -1.0),
+    ("pow(x, 2)", 0.7 ** 2),
+    ("np.power(x, 0.5)", math.sqrt(0.7)),
 ])
 def test_function_calls(text, expected):
     assert value(text, x=0.7) == pytest.approx(expected, rel=1e-15, abs=1e-300)
@@ -89,10 +118,90 @@ def test_sigmoid_is_an_alias_of_sigma():
     assert [n.op for n in parse("sigmoid(x)").nodes] == [n.op for n in parse("sigma(x)").nodes]
 
 
+_A = np.array([[0.5, -1.25, 2.0], [1.5, 0.25, -0.75]])  # (2, 3)
+_B = np.array([[1.0, -2.0], [0.5, 3.0], [-1.5, 0.25]])  # (3, 2)
+_S = np.array([[2.0, -1.0], [0.5, 1.5]])  # (2, 2)
+_a, _b = np.array([0.3, -1.2, 2.5]), np.array([1.5, 0.5, -0.25])
+_T3 = np.arange(24.0).reshape(2, 3, 4) / 7
+
+
+def _softmax(v, axis=-1):
+    e = np.exp(v - v.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _logsumexp(v, axis=-1):
+    return np.log(np.exp(v).sum(axis=axis))
+
+
+# tensor functions (and their method / numpy spellings) against numpy itself
+TENSOR_CALLS = [
+    ("sum", "sum(A)", {"A": _A}, _A.sum()),
+    ("sum", "sum(A, 0)", {"A": _A}, _A.sum(axis=0)),
+    ("sum", "np.sum(A, axis=1, keepdims=True)", {"A": _A}, _A.sum(axis=1, keepdims=True)),
+    ("sum", "A.sum(1)", {"A": _A}, _A.sum(axis=1)),
+    ("mean", "mean(A, 1)", {"A": _A}, _A.mean(axis=1)),
+    ("mean", "A.mean()", {"A": _A}, _A.mean()),
+    ("softmax", "softmax(a)", {"a": _a}, _softmax(_a)),
+    ("softmax", "softmax(A, axis=0)", {"A": _A}, _softmax(_A, 0)),
+    ("log_softmax", "log_softmax(A)", {"A": _A}, np.log(_softmax(_A))),
+    ("logsumexp", "logsumexp(A)", {"A": _A}, _logsumexp(_A)),
+    ("logsumexp", "logsumexp(A, 0, True)", {"A": _A}, _logsumexp(_A, 0)[None]),
+    ("matmul", "matmul(A, B)", {"A": _A, "B": _B}, _A @ _B),
+    ("matmul", "A @ B", {"A": _A, "B": _B}, _A @ _B),
+    ("matmul", "A @ b", {"A": _A, "b": _b}, _A @ _b),
+    ("matmul", "a @ B", {"a": _a, "B": _B}, _a @ _B),
+    ("dot", "dot(a, b)", {"a": _a, "b": _b}, np.dot(_a, _b)),
+    ("dot", "A.dot(B)", {"A": _A, "B": _B}, _A.dot(_B)),
+    ("dot", "dot(x, a)", {"x": 1.5, "a": _a}, np.dot(1.5, _a)),
+    ("outer", "outer(a, b)", {"a": _a, "b": _b}, np.outer(_a, _b)),
+    ("diag", "diag(a)", {"a": _a}, np.diag(_a)),
+    ("diag", "diag(A)", {"A": _A}, np.diag(_A)),
+    ("diagflat", "diagflat(S)", {"S": _S}, np.diagflat(_S)),
+    ("transpose", "transpose(A)", {"A": _A}, _A.T),
+    ("transpose", "A.T", {"A": _A}, _A.T),
+    ("transpose", "transpose(T, (1, 0, 2))", {"T": _T3}, np.transpose(_T3, (1, 0, 2))),
+    ("transpose", "T.transpose((2, 0, 1))", {"T": _T3}, _T3.transpose((2, 0, 1))),
+    ("reshape", "reshape(A, (3, 2))", {"A": _A}, _A.reshape(3, 2)),
+    ("reshape", "reshape(A, 3, 2)", {"A": _A}, _A.reshape(3, 2)),
+    ("reshape", "A.reshape(-1)", {"A": _A}, _A.reshape(-1)),
+    ("array", "np.array(A, dtype=float) * 2", {"A": _A}, _A * 2),
+    # not functions, but tensor syntax the old grammar lacked
+    ("index", "A[1]", {"A": _A}, _A[1]),
+    ("index", "A[:, 0]", {"A": _A}, _A[:, 0]),
+    ("index", "T[1, ::-1, 1:3]", {"T": _T3}, _T3[1, ::-1, 1:3]),
+    ("stack", "[a, b]", {"a": _a, "b": _b}, np.stack([_a, _b])),
+    ("stack", "[[x, 1], [2, x]]", {"x": 0.5}, np.array([[0.5, 1.0], [2.0, 0.5]])),
+]
+
+
+@pytest.mark.parametrize("function,text,point,expected", TENSOR_CALLS, ids=[c[1] for c in TENSOR_CALLS])
+def test_tensor_function_calls(function, text, point, expected):
+    got = tensor_value(text, **point)
+    assert got.shape == np.shape(expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-15)
+
+
+def test_nodes_carry_literal_params_and_the_operator_offset():
+    expr = parse("x + sum(A, axis=0, keepdims=True)")
+    call, root = expr.nodes[-2], expr.nodes[-1]
+    assert (call.op, call.params, call.at) == ("sum", (("axis", 0), ("keepdims", True)), 4)
+    assert (root.op, root.at, root.start, root.end) == ("add", 2, 0, len(expr.text))
+    assert parse("W[1, :]").nodes[-1].params == (("index", (1, ("slice", None, None, None))),)
+    assert parse("A.T").nodes[-1].at == 1
+
+
+def test_np_array_keeps_no_node():
+    assert [n.op for n in parse("np.array(x)").nodes] == ["var"]
+
+
 def test_every_grammar_function_is_covered_by_the_call_tests():
-    # if a function is added to the grammar, test_function_calls must learn about it
-    covered = {"sigma", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "relu", "abs", "max", "min"}
-    assert set(FUNCTIONS) == covered
+    # if a function is added to the grammar, test_function_calls (scalars) or test_tensor_function_calls must learn about it
+    scalar = {"sigma", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "relu", "abs", "max", "min", "sign", "pow"}
+    tensor = {c[0] for c in TENSOR_CALLS} - {"index", "stack"}
+    assert set(SIGNATURES) == scalar | tensor
+    # and every function is an op of the registry (array is no op: the parser drops it)
+    assert set(SIGNATURES) - {"array"} <= set(REGISTRY.ops)
 
 
 # --- precedence and associativity -------------------------------------------------------------------
@@ -127,6 +236,38 @@ def test_precedence_matches_python(text, python):
     used = {k: v for k, v in point.items() if k in parse(text).variables}
     expected = eval(python, {}, dict(point))  # our own test string, never user input
     assert value(text, **used) == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+def test_binary_operators_are_the_old_five_plus_matmul_and_comparisons():
+    assert BINARY_OPS == {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "@": "matmul",
+                          ">": "gt", "<": "lt", ">=": "ge", "<=": "le"}
+
+
+@pytest.mark.parametrize("text,python", [
+    ("a + b > c * 2", "(a + b) > (c * 2)"),
+    ("a - b*c < -a**2", "(a - (b*c)) < (-(a**2))"),
+    ("a >= a", "True"),
+    ("a <= b - 3", "a <= (b - 3)"),
+    ("(a > b) * c", "(a > b) * c"),
+    ("-(a < b) + 1", "-(a < b) + 1"),
+])
+def test_comparisons_bind_loosest_as_in_python(text, python):
+    point = {"a": 5.0, "b": 3.0, "c": 2.0}
+    expected = float(eval(python, {}, dict(point)))  # our own test string, never user input
+    assert value(text, **{k: v for k, v in point.items() if k in parse(text).variables}) == expected
+
+
+def test_chained_comparisons_are_an_error():
+    with pytest.raises(ParseError, match="chained comparisons"):
+        parse("a < b < c")
+
+
+@pytest.mark.parametrize("text", ["A @ B * 2", "A * 2 @ B", "-A @ B", "A @ B.T @ A", "A + A @ B - B", "A @ B ** 2",
+                                  "A / 2 @ B"])
+def test_matmul_precedence_matches_python(text):
+    A, B = _S, np.array([[0.5, -1.0], [2.0, 0.25]])
+    expected = eval(text, {}, {"A": A, "B": B})  # our own test string, never user input
+    np.testing.assert_allclose(tensor_value(text, A=A, B=B), expected, rtol=1e-15)
 
 
 def test_two_pow_three_pow_two_is_512_not_64():

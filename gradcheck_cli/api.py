@@ -1,0 +1,116 @@
+"""The Python API: `check` for expressions and programs, `check_function` for your own numpy code.
+
+    from gradcheck_cli import check, check_function
+    report = check("sum(tanh(X @ W) ** 2)", at={"X": X, "W": W}, expect={"W": my_dW})
+    report.raise_for_status()          # AssertionError with the table when anything failed
+
+Nothing here reads the command line or prints; messages never mention command-line options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+
+from .results import CaseResult
+from .verdict import SEVERITY, Tolerances, exit_code, worst
+
+
+class GradientCheckFailed(AssertionError):
+    """Raised by Report.raise_for_status: its message is the report as plain text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    cases: tuple[CaseResult, ...]
+    strict: bool = False  # kinks and inconclusive points fail too
+
+    @property
+    def status(self) -> str:
+        return worst([c.status for c in self.cases])
+
+    @property
+    def ok(self) -> bool:
+        return exit_code([c.status for c in self.cases], self.strict) == 0
+
+    def summary(self) -> dict[str, int]:
+        counts = {"total": len(self.cases), **{s: 0 for s in SEVERITY}}
+        for case in self.cases:
+            counts[case.status] += 1
+        return counts
+
+    def text(self) -> str:
+        from .plain import report_text
+
+        return report_text(self.cases)
+
+    def raise_for_status(self) -> "Report":
+        if not self.ok:
+            raise GradientCheckFailed(self.text())
+        return self
+
+    def to_json(self) -> dict:
+        from .report import case_json, summary
+
+        return {"schema": "gradcheck/1", "cases": [case_json(c) for c in self.cases], "summary": summary(self.cases)}
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def _expect_text(expect) -> str | None:
+    if expect is None or isinstance(expect, str):
+        return expect
+    items = []
+    for name, value in expect.items():
+        key = name if name == "f" or name.startswith("d") else f"d{name}"
+        items.append(f"{key}={value}" if isinstance(value, str) else f"{key}={np.asarray(value, dtype=np.float64).tolist()!r}")
+    return ", ".join(items)
+
+
+def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol: float = 0.0, h: float | None = None,
+          exact: bool = True, exact_timeout: float = 5.0, dtype: str = "float64", seed: int = 0, strict: bool = False) -> Report:
+    """Check the gradient of `expr` (an expression, or a program's text when it has assignments) at `at`:
+    a dict of values (numbers, lists, arrays), an `--at`-style string, or a list of either (one case each).
+    `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text."""
+    from .cases import Options
+    from .session import check_program_text, check_text
+
+    _validate(rtol, atol, h, exact_timeout)
+    options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=exact, exact_timeout=exact_timeout, dtype=dtype)
+    if "\n" in expr.strip() or _looks_like_program(expr):
+        at_text = at if isinstance(at, str) or at is None else ", ".join(f"{k}={np.asarray(v).tolist()}" for k, v in at.items())
+        return Report((check_program_text(expr, "<program>", at_text, options, seed=seed, wrt=wrt),), strict)
+    result = check_text(expr, at, wrt=wrt, expect=_expect_text(expect), options=options, seed=seed)
+    return Report(tuple(result) if isinstance(result, list) else (result,), strict)
+
+
+def _looks_like_program(text: str) -> bool:
+    import re
+
+    return bool(re.match(r"\s*[A-Za-z_]\w*\s*(\+|-)?=(?!=)", text))
+
+
+def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None, *, rtol: float = 1e-6,
+                   atol: float = 0.0, h: float | None = None, seed: int = 0, strict: bool = False) -> Report:
+    """Check `grad(**inputs)` against `f(**inputs)`: f returns a scalar; grad returns an array (one input), a dict
+    or a tuple in the order of `wrt` (default: every input)."""
+    from .function_check import check_function as run
+
+    _validate(rtol, atol, h, 1.0)
+    return Report((run(f, inputs, grad, wrt, Tolerances(rtol, atol), h, seed),), strict)
+
+
+def _validate(rtol: float, atol: float, h: float | None, exact_timeout: float) -> None:
+    import math
+
+    if not (math.isfinite(rtol) and 0 <= rtol < 1):
+        raise ValueError(f"rtol must be in [0, 1), got {rtol}")
+    if not (math.isfinite(atol) and atol >= 0):
+        raise ValueError(f"atol must be finite and >= 0, got {atol}")
+    if h is not None and not (math.isfinite(h) and 0 < h < 1e3):
+        raise ValueError(f"h must be in (0, 1000), got {h}")
+    if not (math.isfinite(exact_timeout) and exact_timeout >= 0):
+        raise ValueError(f"exact_timeout must be finite and >= 0, got {exact_timeout}")

@@ -1,0 +1,401 @@
+"""One case end to end: a graph and its points → every column → verdicts. The library's session.
+
+All points go through the graph as one numpy batch; every element of every checked variable gets
+the numerical columns, the exact column (one time budget for the whole case) and a verdict. The
+allowances for float64 rounding are measured only where a clean verdict needs them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .claims import VALUE_CLAIM, Claim, claim_values
+from .directions import check_directions, needs_directions
+from .engine import Backward, backward, branch_signs, forward, nonfinite_points, perturbed_forward, value_scales
+from .ir import Graph
+from .numeric import Differences, complex_step, finite_differences
+from .problems import element_text, first_problem, kink_text, tie_counts
+from .results import CaseResult, GradientCheck, TraceRow
+from .verdict import METHODS, PASS, SEVERITY, Evidence, Judgement, Tolerances, describe, judge, worst
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+FAILING_SHOWN = 20  # failing elements listed per variable (JSON keeps every element's values)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    h: float | None = None
+    tolerances: Tolerances = Tolerances()
+    exact: bool = True
+    exact_timeout: float = 5.0  # seconds for the exact column of a whole case (all its points)
+    exact_method: str = "auto"  # auto: SymPy's whole formula for small scalar expressions, else chain; chain: always
+    trace: bool = False
+    dtype: str = "float64"  # the analytic pass runs in this precision (the numerical reference stays float64)
+    directions: int = 2  # random directions per variable past direction_limit checked elements
+    direction_limit: int = 10_000
+
+
+def effective_output(graph: Graph) -> tuple[int, ...]:
+    """The output's shape as the gradient sees it: () for a scalar or one-element output (a (1, 1) loss)."""
+    shape = graph.nodes[-1].shape
+    return () if math.prod(shape) == 1 else shape
+
+
+def jacobian(graph: Graph, values: list[np.ndarray], wrt: tuple[str, ...], with_magnitudes: bool = False
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[Backward]]:
+    """d(each output element)/d(each checked variable), shape (B, *output, *variable), by one backward pass per
+    output element; with the magnitude pass when asked; and the passes themselves (for traces and messages)."""
+    out = graph.nodes[-1].shape
+    count, size = math.prod(out), values[-1].shape[0]
+    index = dict(zip(graph.variables, graph.variable_nodes))
+    passes = []
+    for o in range(count):
+        seed = np.zeros((size, count), values[-1].dtype)
+        seed[:, o] = 1
+        passes.append(backward(graph, values, seed.reshape((size, *out)), with_magnitudes))
+    effective = effective_output(graph)
+
+    def stack(field: str) -> dict[str, np.ndarray]:
+        return {v: np.stack([getattr(p, field)[index[v]] for p in passes], axis=1).reshape(
+            (size, *effective, *graph.nodes[index[v]].shape)) for v in wrt}
+
+    return stack("node_grads"), stack("magnitudes") if with_magnitudes else {}, passes
+
+
+def _stacked(points: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {v: np.stack([np.asarray(p[v], dtype=np.float64) for p in points]) for v in names}
+
+
+def check_points(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[str, ...], options: Options,
+                 claims: dict[str, Claim] | None = None, source: str | None = None, program=None) -> list[CaseResult]:
+    """Every column at every point, the points going through the graph as one numpy batch.
+    `program`: (bindings, definitions) for the oracle when the graph came from a program."""
+    if not points:
+        return []
+    claims = claims or {}
+    inputs = _stacked(points, graph.variables)
+    dtype = DTYPES[options.dtype]
+    values = forward(graph, inputs, dtype)
+    analytic, _, passes = jacobian(graph, values, wrt)
+    expected = {v: claim_values(c, graph.registry, graph.shapes, inputs, effective_output(graph) + graph.shapes[v] if v != VALUE_CLAIM
+                                else graph.nodes[-1].shape, len(points)) for v, c in claims.items()}
+    suspect = nonfinite_points([*values, *analytic.values(), *expected.values()], len(points))
+    problems = [first_problem(graph, values, passes, analytic, expected, k) if suspect[k] else None for k in range(len(points))]
+    good = [k for k, problem in enumerate(problems) if problem is None]
+    checks, exact = _judged(graph, [points[k] for k in good], good, inputs, values, analytic, expected, wrt, options, claims, program)
+    return [_case(graph, points[k], k, values, passes, problems[k], checks.get(k), exact.get(k), expected, options, source)
+            for k in range(len(points))]
+
+
+def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, options: Options, claims, program=None):
+    """Per good point: its GradientChecks, and its exact result."""
+    if not good:
+        return {}, {}
+    if needs_directions(graph, wrt, options.direction_limit) and math.prod(graph.nodes[-1].shape) == 1:
+        return _directional(graph, good_points, good, analytic, expected, wrt, options, claims, program)
+    base = {v: a[good] for v, a in inputs.items()}
+    f0 = np.asarray(values[-1][good], dtype=np.float64)
+    scales = value_scales(values)[good]
+    reference = values if options.dtype == "float64" else forward(graph, inputs)  # branch signs as float64 sees them
+    signs = {g: s[good] if s.shape[0] > 1 else s for g, s in branch_signs(graph, reference).items()}
+    differences = finite_differences(graph, base, wrt, scales, f0, signs, options.h)
+    complex_slopes = complex_step(graph, base, wrt)
+    exact = _exact(graph, good_points, wrt, options, claims, program)
+    sample = _Sample(graph, good, base, values, analytic, expected, differences, complex_slopes, exact, signs, options, claims)
+    return sample.checks(wrt), dict(zip(good, exact)) if exact else {}
+
+
+def _directional(graph, points, good, analytic, expected, wrt, options: Options, claims, program):
+    """Checks past the element limit: random directions and bisection per variable; the exact column per element
+    where the oracle's size allows."""
+    exact = _exact(graph, points, wrt, options, claims, program)
+    checks = {}
+    for row, (k, point) in enumerate(zip(good, points)):
+        ex = exact[row] if exact else None
+        checks[k] = tuple(_direction_check(graph, point, v, np.asarray(analytic[v][k], dtype=np.float64),
+                                           expected.get(v, [None] * (k + 1))[k], ex, options) for v in wrt)
+    return checks, dict(zip(good, exact)) if exact else {}
+
+
+def _direction_check(graph, point, var: str, gradient: np.ndarray, claimed, exact, options: Options) -> GradientCheck:
+    tol = options.tolerances
+    result = check_directions(graph, point, var, gradient, tol, options.directions)
+    exact_values = exact.values.get(var) if exact is not None else None
+    status = np.zeros(gradient.shape, np.int64)
+    for index in result.faulty:
+        status[index] = SEVERITY.index("mismatch")
+    reference = gradient
+    with np.errstate(all="ignore"):
+        if exact_values is not None:
+            reference = np.where(np.isfinite(exact_values), exact_values, gradient)
+            wrong = np.abs(gradient - exact_values) > tol.rtol * np.maximum(np.abs(gradient), np.abs(exact_values)) + tol.atol + 16 * np.finfo(float).eps * np.abs(gradient)
+            status[wrong & np.isfinite(exact_values)] = SEVERITY.index("mismatch")
+        claim_wrong = None
+        if claimed is not None:
+            claimed = np.asarray(claimed, dtype=np.float64)
+            claim_wrong = ~(np.abs(claimed - reference) < tol.rtol * (1 - 1e-9) * np.abs(reference)) & ~(np.abs(claimed - reference) <= tol.atol)
+            status[claim_wrong] = SEVERITY.index("mismatch")
+    worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(status)), status.shape)) if status.size else ()
+    text = _direction_text(result, exact_values, status, claim_wrong, worst_index)
+    failing = tuple((tuple(int(i) for i in index), "mismatch", None) for index in zip(*np.nonzero(status))) [:FAILING_SHOWN]
+    rel = _relative(gradient, exact_values)
+    return GradientCheck(var, gradient, None, None, None, None, exact_values, None, claimed, rel,
+                         None if claimed is None else _relative(claimed, reference), None, None, None,
+                         "pass" if result.status == "pass" and not status.any() else "mismatch", text, None, None, None,
+                         "complex", gradient.shape, gradient.shape, _statuses(status), worst_index, failing,
+                         "directions", result.slopes)
+
+
+def _relative(a, b):
+    if b is None:
+        return np.full(np.shape(a), np.nan)
+    from .verdict import relative_error
+
+    return relative_error(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+
+
+def _direction_text(result, exact_values, status, claim_wrong, worst_index) -> str | None:
+    bad = [s for s in result.slopes if not s.agrees]
+    parts = []
+    if bad:
+        s = bad[0]
+        parts.append(f"{len(bad)} of {len(result.slopes)} random directions disagree: vᵀ·gradient = {s.analytic:.10g}, "
+                     f"the complex step along v gives {s.complex_step:.10g}")
+        if result.faulty:
+            named = ", ".join(element_text(i) for i in result.faulty[:5]) + (" …" if len(result.faulty) > 5 else "")
+            parts.append(f"bisecting the direction names element{'s' if len(result.faulty) > 1 else ''} {named}: "
+                         "the derivative rule or backward pass is wrong there")
+    if claim_wrong is not None and claim_wrong.any():
+        parts.append(f"the claim is off at {int(claim_wrong.sum())} element(s), first {element_text(tuple(np.argwhere(claim_wrong)[0]))}")
+    if exact_values is not None and status.any() and not bad:
+        parts.append(f"backprop disagrees with the exact derivative at element {element_text(worst_index)}")
+    return "; ".join(parts) or None
+
+
+def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
+    if not options.exact:
+        return None
+    from .oracle.limits import SIZE_LIMIT
+
+    if sum(math.prod(graph.shapes[v]) for v in graph.variables) > SIZE_LIMIT:  # decided before SymPy is imported
+        from .oracle.limits import skipped_for_size
+
+        return [skipped_for_size(wrt)] * len(points)
+    from .oracle.exact import exact_case  # SymPy only when the exact column is asked for
+
+    source, definitions = program if program is not None else (graph.expr, None)
+    return exact_case(source, points, wrt, options.exact_timeout, options.exact_method == "auto",
+                      {v: c.expr for v, c in claims.items() if c.expr is not None}, definitions)
+
+
+class _Sample:
+    """The columns of the good points, judged variable by variable (arrays of shape (G, *output, *variable))."""
+
+    def __init__(self, graph, good, base, values, analytic, expected, differences, complex_slopes, exact, signs, options, claims):
+        self.graph, self.good, self.base, self.values, self.claims = graph, good, base, values, claims
+        self.analytic, self.expected, self.differences = analytic, expected, differences
+        self.complex, self.exact, self.signs, self.options = complex_slopes, exact, signs, options
+        self.out = effective_output(graph)
+
+    def _shaped(self, array: np.ndarray, var: str) -> np.ndarray:
+        return np.reshape(array, (len(self.good), *self.out, *self.graph.shapes[var]))
+
+    def _per_element(self, array: np.ndarray, var: str) -> np.ndarray:
+        """A (G, *variable) array lined up with (G, *output, *variable)."""
+        return array.reshape((len(self.good),) + (1,) * len(self.out) + self.graph.shapes[var])
+
+    def evidence(self, var: str, magnitude=0.0, noise=0.0) -> Evidence:
+        d: Differences = self.differences[var]
+        crossed, ties, jumped = tie_counts(d.crossed, self.signs, self.graph)
+        no = np.zeros((len(self.good), *self.graph.shapes[var]), bool)
+        crossed = no if crossed is None else crossed
+        ties = no.astype(np.int64) if ties is None else ties
+        jumped = no if jumped is None else jumped
+        exact, claims, tolerance = self._exact_columns(var)
+        shaped = {name: self._shaped(getattr(d, name), var) for name in
+                  ("forward", "centered", "richardson", "error_estimate", "reliable", "left", "right", "second")}
+        return Evidence(self.analytic[var][self.good].astype(np.float64), np.asarray(magnitude), np.asarray(noise),
+                        self._per_element(self.base[var], var), shaped["forward"], shaped["centered"], shaped["richardson"],
+                        shaped["error_estimate"], shaped["reliable"], shaped["left"], shaped["right"], shaped["second"],
+                        self._per_element(d.h_centered, var), self._shaped(self.complex[var], var), exact, claims, tolerance,
+                        self._per_element(crossed, var), self._per_element(ties >= 1, var), self._per_element(ties >= 2, var),
+                        self._per_element(jumped, var))
+
+    def _exact_columns(self, var: str):
+        shape = (len(self.good), *self.out, *self.graph.shapes[var])
+        exact = np.full(shape, np.nan)
+        claimed = np.full(shape, np.nan)
+        if var in self.expected:
+            claimed = self.expected[var][self.good].astype(np.float64)
+        for row, result in enumerate(self.exact or ()):
+            if result.values.get(var) is not None:
+                exact[row] = np.reshape(result.values[var], shape[1:])
+            if var in result.claims and result.values.get(var) is not None:
+                claimed[row] = np.reshape(result.claims[var], shape[1:])  # the claim at 50 digits, where there is one
+        tolerance = np.zeros(())
+        if var in self.claims and self.claims[var].approximate:
+            printed = self.claims[var].tolerance()
+            tolerance = printed.reshape(shape[1:]) if printed.size == math.prod(shape[1:]) else np.broadcast_to(printed, shape[1:])
+        return exact, claimed, tolerance
+
+    def checks(self, wrt: tuple[str, ...]) -> dict[int, tuple[GradientCheck, ...]]:
+        judged = {v: self._judge(v) for v in wrt}
+        return {k: tuple(self._gradient(v, row, *judged[v]) for v in wrt) for row, k in enumerate(self.good)}
+
+    def _judge(self, var: str) -> tuple[Evidence, Judgement]:
+        tol = self.options.tolerances
+        evidence = self.evidence(var)
+        judgement = judge(evidence, tol, self._eps())
+        # a claim without an exact value is judged against analytic: that needs analytic's rounding, so it is measured
+        unsure_claim = ~np.isnan(evidence.expected) & ~np.isfinite(evidence.exact)
+        unclean = np.flatnonzero(np.any((judgement.status != PASS) | (judgement.diagnosis != 0) | judgement.claim_failed
+                                        | unsure_claim, axis=tuple(range(1, judgement.status.ndim))))
+        if not unclean.size:
+            return evidence, judgement
+        # rounding allowances only widen tolerances, so a clean pass without them stays one: measure them elsewhere only
+        magnitude = np.zeros(evidence.analytic.shape)
+        magnitude[unclean] = self._magnitudes(var, unclean)
+        evidence = self.evidence(var, magnitude)
+        judgement = judge(evidence, tol, self._eps())
+        doubtful = np.flatnonzero(np.any(judgement.status == SEVERITY.index("mismatch"), axis=tuple(range(1, judgement.status.ndim))))
+        if doubtful.size:  # a mismatch may be float64 conditioning rather than a wrong rule: measure the noise there only
+            noise = np.zeros(evidence.analytic.shape)
+            noise[doubtful] = self._noise(var, doubtful)
+            evidence = self.evidence(var, magnitude, noise)
+            judgement = judge(evidence, tol, self._eps())
+        return evidence, judgement
+
+    def _eps(self) -> float:
+        return float(np.finfo(DTYPES[self.options.dtype]).eps)
+
+    def _magnitudes(self, var: str, rows: np.ndarray) -> np.ndarray:
+        subset = {v: a[rows] for v, a in self.base.items()}
+        values = forward(self.graph, subset, DTYPES[self.options.dtype])
+        return jacobian(self.graph, values, (var,), with_magnitudes=True)[1][var]
+
+    def _noise(self, var: str, rows: np.ndarray, samples: int = 4) -> np.ndarray:
+        """How far rounding of the forward values can move the analytic gradient: 4x the largest change over
+        `samples` perturbed copies of each point (Monte Carlo arithmetic)."""
+        if len(self.graph.nodes) * len(rows) * samples * max(1, math.prod(self.graph.nodes[-1].shape)) > 20_000_000:
+            return np.zeros((len(rows), *self.analytic[var].shape[1:]))
+        copies = {v: np.repeat(a[rows], samples, axis=0) for v, a in self.base.items()}
+        perturbed = jacobian(self.graph, perturbed_forward(self.graph, copies, eps=self._eps()), (var,))[0][var]
+        reference = np.repeat(self.analytic[var][self.good][rows], samples, axis=0)
+        with np.errstate(all="ignore"):
+            change = np.abs(perturbed - reference).reshape((len(rows), samples, *perturbed.shape[1:])).max(axis=1)
+        return np.where(np.isfinite(change), 4 * change, 0.0)
+
+    def _gradient(self, var: str, row: int, evidence: Evidence, judgement: Judgement) -> GradientCheck:
+        return gradient_check(self, var, row, evidence, judgement)
+
+
+def gradient_check(sample: _Sample, var: str, row: int, e: Evidence, j: Judgement) -> GradientCheck:
+    """One variable at one point: floats for a scalar gradient, arrays for a tensor one; the worst element decides."""
+    status = j.status[row]
+    severity = status * 4.0 + np.nan_to_num(np.maximum(j.rel_error[row], np.nan_to_num(j.expected_rel_error[row])), posinf=3.0).clip(0, 3)
+    worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(severity)), status.shape)) if status.ndim else ()
+    var_shape = sample.graph.shapes[var]
+    d = sample.differences[var]
+
+    full = e.broadcast()
+
+    def text(index: tuple[int, ...]) -> str | None:
+        at = (row, *index)
+        kink = kink_text(sample.graph, d.crossed, sample.signs, row, index[len(sample.out):], float(full.left[at]),
+                         float(full.right[at]), float(full.h_centered[at]))
+        said = describe(j, full, at, var, sample.options.tolerances, kink)
+        return said if not index or said is None else f"element {element_text(index)}: {said}"
+
+    failing = []
+    if status.ndim:
+        for index in zip(*np.nonzero(status != PASS)):
+            index = tuple(int(i) for i in index)
+            if len(failing) < FAILING_SHOWN:
+                failing.append((index, SEVERITY[int(status[index])], text(index)))
+    exact_row = sample.exact[row] if sample.exact else None
+
+    def col(array) -> object:
+        value = np.broadcast_to(array, e.analytic.shape)[row] if np.ndim(array) else array
+        return float(value) if np.ndim(value) == 0 else np.array(value)
+
+    has_claim = var in sample.expected
+    return GradientCheck(
+        var=var, analytic=col(e.analytic), forward=col(e.forward), centered=col(e.centered), richardson=col(e.richardson),
+        complex_step=col(e.complex_step), exact=_optional(col(e.exact)), exact_expr=exact_row.formulas.get(var) if exact_row else None,
+        expected=_optional(col(e.expected)) if has_claim else None, rel_error=col(j.rel_error),
+        expected_rel_error=col(j.expected_rel_error) if has_claim else None, error_estimate=col(e.error_estimate),
+        left=_optional(col(j.left)), right=_optional(col(j.right)), status=SEVERITY[int(status.max()) if status.ndim else int(status)],
+        diagnosis=text(worst_index), h_forward=col(sample._per_element(d.h_forward, var)), h_centered=col(e.h_centered),
+        best=col(j.best), best_method=_methods(j.best_method[row]), shape=tuple(e.analytic.shape[1:]), var_shape=var_shape,
+        statuses=_statuses(status), worst=worst_index, failing=tuple(failing))
+
+
+def _optional(value):
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    return value
+
+
+def _methods(codes: np.ndarray):
+    if np.ndim(codes) == 0:
+        return METHODS[int(codes)]
+    return np.array(METHODS)[codes]
+
+
+def _statuses(status: np.ndarray):
+    return np.array(SEVERITY)[status] if status.ndim else None
+
+
+def _case(graph: Graph, point, k: int, values, passes, problem, checks, exact, expected, options: Options, source) -> CaseResult:
+    value = np.asarray(values[-1][k], dtype=np.float64)
+    f_value = float(value) if value.ndim == 0 else value
+    trace = _trace(graph, values, passes, k) if options.trace else ()
+    shown_point = {name: (float(v) if np.ndim(v) == 0 else np.asarray(v)) for name, v in point.items()}
+    if problem is not None:
+        return CaseResult(graph.expr.text, source, shown_point, f_value, "error", problem, (), None, None, trace)
+    status = worst([c.status for c in checks])
+    notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
+    case = CaseResult(graph.expr.text, source, shown_point, f_value, status, "; ".join(notes) or None, checks,
+                      exact.method if exact else None, exact.note if exact else ("not computed (the exact column is off)" if not options.exact else None), trace)
+    if VALUE_CLAIM in expected:
+        case = judge_value(case, expected[VALUE_CLAIM][k], exact, options)
+    return case
+
+
+def judge_value(case: CaseResult, claimed, exact, options: Options) -> CaseResult:
+    """The value claim f=..., against the exact f where there is one (by rtol), else the float f (plus rounding)."""
+    claimed = np.asarray(claimed, dtype=np.float64)
+    f = np.asarray(case.value, dtype=np.float64)
+    tol = options.tolerances
+    reference = np.asarray(exact.value) if exact is not None and exact.value is not None and np.all(np.isfinite(exact.value)) else None
+    against = f if reference is None else reference.reshape(f.shape)
+    allowance = tol.rtol * np.maximum(np.abs(against), np.abs(claimed)) + tol.atol
+    if reference is None:
+        allowance = allowance + 4 * np.finfo(DTYPES[options.dtype]).eps * np.abs(f)
+    shown = float(claimed) if claimed.ndim == 0 else claimed
+    case = replace(case, expected_value=shown)
+    if np.all(np.abs(against - claimed.reshape(against.shape)) <= allowance):
+        return case
+    worst_at = int(np.argmax(np.abs(against - claimed.reshape(against.shape))))
+    problem = (f"claimed f = {claimed.reshape(-1)[worst_at]:.10g} but f is {against.reshape(-1)[worst_at]:.10g}"
+               + (f" (element {element_text(np.unravel_index(worst_at, against.shape))})" if against.ndim else ""))
+    return replace(case, status=worst([case.status, "mismatch"]), message="; ".join(filter(None, (problem, case.message))))
+
+
+def _trace(graph: Graph, values, passes, k: int) -> tuple[TraceRow, ...]:
+    from .engine import at_point
+
+    grads = passes[0].node_grads if len(passes) == 1 else None
+    rows = []
+    for i, n in enumerate(graph.nodes):
+        value = np.asarray(at_point(values[i], k), dtype=np.float64)
+        gradient = None
+        if grads is not None and (n.varies or i == graph.output):
+            gradient = np.asarray(at_point(grads[i], k), dtype=np.float64)
+        rows.append(TraceRow(n.label, graph.describe(i), graph.expr.source(n.expr_index),
+                             float(value) if value.ndim == 0 else value,
+                             None if gradient is None else (float(gradient) if gradient.ndim == 0 else gradient), n.shape))
+    return tuple(rows)

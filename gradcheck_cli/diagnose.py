@@ -1,0 +1,91 @@
+"""What a wrong d-line got wrong, in words: tried in turn, the first explanation that reproduces the truth wins."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import GradcheckError
+from .lang.program import Statement
+
+
+def _number(value) -> str:
+    array = np.asarray(value, dtype=np.float64)
+    if array.size == 1:
+        return f"{float(array.reshape(-1)[0]):.10g}"
+    return np.array2string(array, precision=6, separator=", ", max_line_width=1 << 20).replace("\n", "")
+
+
+def diagnose(state, statement: Statement, name: str, value: np.ndarray, expected: np.ndarray) -> str:
+    """`value` is the line with true inputs, `expected` what it should be."""
+    from .lines import _close
+
+    value, expected = np.asarray(value, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if value.shape != expected.shape and value.size != 1:
+        transposed = value.ndim == 2 and value.T.shape == expected.shape and _close(state, value.T, expected)
+        return (f"a transposed matrix: this line has shape {value.shape} where d{name} has shape {expected.shape}, "
+                "and its transpose is right" if transposed else f"shape {value.shape}, but d{name} has shape {expected.shape}")
+    value = np.broadcast_to(value.reshape(()) if value.size == 1 else value, expected.shape)
+    if value.ndim == 2 and value.shape[0] == value.shape[1] and not _close(state, value, expected) and _close(state, value.T, expected):
+        return "a transposed matrix: the transpose of this line is right"
+    if _close(state, -value, expected) and not _close(state, value, 0 * value):
+        return "the sign is flipped"
+    for factor, said in ((2.0, "twice the true value: a factor 2 too many"), (0.5, "half the true value: a factor 2 is missing")):
+        if _close(state, value, factor * expected) and not _close(state, expected, 0 * expected):
+            return said
+    return (_factor(state, value, expected) or _mask(state, value, expected) or _upstream(state, statement, name, expected)
+            or f"this line gives {_number(value)}; the true value is {_number(expected)}")
+
+
+def _factor(state, value: np.ndarray, expected: np.ndarray) -> str | None:
+    """Off by a factor equal to a forward value: `missing factor den`, `extra factor den`."""
+    from .lines import _close
+
+    if _close(state, expected, 0 * expected):
+        return None
+    for other, given in state.env.items():
+        given = np.asarray(given, dtype=np.float64)
+        if given.size != 1 and given.shape != expected.shape:
+            continue
+        if np.all(np.abs(given) == 1):
+            continue  # a factor 1 (or a mask of ones) explains nothing
+        if _close(state, value * given, expected):
+            return f"a factor {other} is missing (this line times {other} is right)"
+        if _close(state, value, expected * given):
+            return f"an extra factor {other} (this line divided by {other} is right)"
+    return None
+
+
+def _mask(state, value: np.ndarray, expected: np.ndarray) -> str | None:
+    """A relu's backward without its mask: right once multiplied by (z > 0) for a forward value z."""
+    from .lines import _close
+
+    for other, given in state.env.items():
+        given = np.asarray(given, dtype=np.float64)
+        if given.shape != expected.shape or given.size == 1:
+            continue
+        mask = (given > 0).astype(np.float64)
+        if not np.all(mask == 1) and _close(state, value * mask, expected):
+            return f"a mask is missing: this line times ({other} > 0) is right"
+    return None
+
+
+def _upstream(state, statement: Statement, name: str, expected: np.ndarray) -> str | None:
+    """The wrong upstream d-name: the line with d<read> replaced by the true d<other> is right."""
+    from .lines import _close, evaluate
+
+    from .lines import _true_names
+
+    base = {**state.env, **_true_names(state)}
+    for read in statement.expr.variables:
+        if not read.startswith("d") or read[1:] not in state.truth:
+            continue
+        for other, truth in state.truth.items():
+            if other == read[1:] or np.shape(truth) != np.shape(state.truth[read[1:]]):
+                continue
+            try:
+                value = evaluate(statement.expr, {**base, read: truth}, state)
+            except GradcheckError:
+                continue
+            if np.shape(value) == np.shape(expected) and _close(state, value, expected):
+                return f"reads {read} where d{other} was needed"
+    return None

@@ -1,0 +1,123 @@
+"""The circuit picture: the gate graph as Graphviz DOT, as the seeds draw circuits — every wire carries its
+value (top) and its gradient df/d(wire) (bottom); inputs are boxes, f a double circle; a variable whose
+gradient failed is red, a gate sitting on its kink orange. FILE.svg / FILE.png go through Graphviz's `dot`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+
+import numpy as np
+
+from .errors import UsageError
+
+DRAWN_LIMIT = 150  # gates drawn at most; past it the picture keeps f, the inputs and the gates nearest f
+FORMATS = ("dot", "svg", "png", "pdf")
+
+
+def _number(value) -> str:
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return f"{float(array):.4g}"
+    if array.size <= 4:
+        return "[" + ", ".join(f"{v:.3g}" for v in array.reshape(-1)) + "]"
+    return f"{array.shape} |{float(np.linalg.norm(array)):.3g}|"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _kept(graph) -> set[int]:
+    """Every node when the graph is small; else f, the inputs and the gates within a few steps of f."""
+    if len(graph.nodes) <= DRAWN_LIMIT:
+        return set(range(len(graph.nodes)))
+    kept, frontier = {graph.output}, [graph.output]
+    while frontier and len(kept) < DRAWN_LIMIT:
+        nxt = []
+        for index in frontier:
+            for i in graph.nodes[index].inputs:
+                if i not in kept and graph.nodes[i].op != "const":
+                    kept.add(i)
+                    nxt.append(i)
+        frontier = nxt
+    return kept | set(graph.variable_nodes)
+
+
+def to_dot(graph, values, grads, failed: set[str] = frozenset(), kinks: set[int] = frozenset(), title: str = "") -> str:
+    """DOT text for the graph at one point: `values`/`grads` per node (own shape), `failed` variable names."""
+    kept = _kept(graph)
+    lines = ["digraph gradcheck {", '  rankdir=LR; node [fontname="Helvetica", fontsize=11]; edge [fontname="Helvetica", fontsize=9];']
+    if title:
+        lines.append(f"  labelloc=t; label={_quote(title)};")
+    for index in sorted(kept):
+        lines.append("  " + _node(graph, index, values, failed, kinks))
+    hidden = len(graph.nodes) - len(kept)
+    if hidden:
+        lines.append(f'  hidden [shape=note, label={_quote(f"… {hidden:,} more gates (the picture keeps the {len(kept)} nearest f)")}];')
+    for index in sorted(kept):
+        for i in dict.fromkeys(graph.nodes[index].inputs):
+            source = f"n{i}" if i in kept else "hidden"
+            wire = "" if graph.nodes[i].op == "const" else _wire(graph, i, values, grads)  # a constant says its value already
+            lines.append(f"  {source} -> n{index} [label={_quote(wire)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _node(graph, index: int, values, failed: set[str], kinks: set[int]) -> str:
+    node = graph.nodes[index]
+    if node.op == "var":
+        style = 'shape=box, style=filled, fillcolor="#f4cccc", color="#cc0000"' if node.label in failed else "shape=box"
+        return f"n{index} [{style}, label={_quote(node.label + (f' {node.shape}' if node.shape else ''))}];"
+    if node.op == "const":
+        return f"n{index} [shape=plaintext, label={_quote(_number(values[index]))}];"
+    symbol = graph.registry.ops[node.op].symbol if node.op in graph.registry.ops else node.op
+    automatic = node.label.rstrip("0123456789") == node.op  # mul3: gradcheck's own name, nothing to add
+    label = symbol if automatic else f"{symbol}\n{node.label}"
+    shape = "doublecircle" if index == graph.output else "circle" if len(symbol) <= 2 else "ellipse"
+    color = ', style=filled, fillcolor="#fce5cd", color="#e69138"' if index in kinks else ""
+    return f"n{index} [shape={shape}{color}, label={_quote(label)}];"
+
+
+def _wire(graph, index: int, values, grads) -> str:
+    """The wire leaving node `index`: its value, and df/d(it) when it carries a gradient."""
+    gradient = grads[index] if grads is not None and graph.nodes[index].varies else None
+    value = _number(values[index])
+    return value if gradient is None else f"{value}\n∂ {_number(gradient)}"
+
+
+def write(path: str, text: str) -> str:
+    """FILE.dot as it is; FILE.svg/.png/.pdf through Graphviz's `dot` (a clear error when it is missing)."""
+    extension = os.path.splitext(path)[1].lstrip(".").lower()
+    if extension not in FORMATS:
+        raise UsageError(f"--graph {path}: write .dot (Graphviz text), or .svg, .png or .pdf (drawn by Graphviz's dot)")
+    if extension == "dot":
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
+    program = shutil.which("dot")
+    if program is None:
+        raise UsageError(f"--graph {path}: drawing .{extension} needs Graphviz's `dot` program, which is not installed "
+                         "(apt-get install graphviz, brew install graphviz, conda install graphviz); --graph FILE.dot "
+                         "works without it")
+    done = subprocess.run([program, f"-T{extension}", "-o", path], input=text.encode("utf-8"), capture_output=True, timeout=120)
+    if done.returncode:
+        raise UsageError(f"--graph {path}: Graphviz failed: {done.stderr.decode(errors='replace').strip()[:200]}")
+    return path
+
+
+def case_picture(graph, point: dict, case) -> str:
+    """The DOT picture of one checked case (values and gradients recomputed at its point)."""
+    from .engine import backward, branch_signs, forward
+
+    values = forward(graph, {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables})
+    grads = backward(graph, values).node_grads if math.prod(graph.nodes[-1].shape) == 1 else None
+    own = [np.asarray(v[0]) if np.ndim(v) else np.asarray(v) for v in values]
+    own_grads = None if grads is None else [np.asarray(g[0]) if np.ndim(g) else np.asarray(g) for g in grads]
+    kinks = {g for g, sign in branch_signs(graph, values).items() if np.any(sign == 0)}
+    failed = {g.var for g in case.gradients if g.status in ("mismatch", "error")}
+    title = f"f = {case.expr.strip()[:80]}   ({case.status})"
+    return to_dot(graph, own, own_grads, failed, kinks, title)

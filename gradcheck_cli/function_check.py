@@ -1,0 +1,215 @@
+"""Checking the user's own numpy code: f(**inputs) and grad(**inputs), by calling f.
+
+Per element: forward, centered and Richardson differences, the one-sided slopes (a kink is where they
+part), and the complex step when f computes with complex input (found out by trying once). Past
+DIRECTION_LIMIT elements, random directions. Then a Taylor test along a random direction: the
+remainder |f(x+hv) - f(x) - h<g,v>| must shrink like h**2 over a range of h; it tells a wrong gradient
+(remainder ~ h) from a bad step without choosing h. Verdicts are the expression checker's rules.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+
+from .errors import UsageError
+from .numeric import COMPLEX_STEP, EPS, centered_steps, forward_steps
+from .results import CaseResult, GradientCheck
+from .verdict import METHODS, PASS, SEVERITY, Evidence, Tolerances, describe, judge, worst
+
+TAYLOR_STEPS = tuple(10.0 ** -k for k in range(1, 9))
+DIRECTION_LIMIT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Taylor:
+    slope: float | None  # fitted log(remainder)/log(h) over the steps above rounding
+    remainders: tuple[float, ...]
+    verdict: str  # pass | mismatch | inconclusive
+    note: str
+
+
+def _call(f: Callable, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    return np.asarray(f(**inputs))
+
+
+def _values(f, inputs, var: str, flat: np.ndarray, steps: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """f with element flat[k] of `var` moved by steps[k], one call each (f is the user's code)."""
+    out = []
+    base = np.asarray(inputs[var], dtype=dtype)
+    for k, step in zip(flat, steps):
+        moved = dict(inputs)
+        value = base.copy()
+        value.reshape(-1)[k] += step
+        moved[var] = value
+        out.append(np.asarray(_call(f, moved)).reshape(-1))
+    return np.array(out)
+
+
+@contextmanager
+def _quiet():
+    """numpy's warnings about nan and complex casts while probing the user's function say nothing useful."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        yield
+
+
+def accepts_complex(f, inputs, var: str) -> bool:
+    """Does f keep an imaginary part through? (np.maximum, abs and float() casts do not.)"""
+    try:
+        with _quiet():
+            value = _values(f, inputs, var, np.zeros(1, int), np.array([1e-30j]), np.complex128)
+    except Exception:  # noqa: BLE001 -- the user's code refusing complex input is an answer, not an error
+        return False
+    return np.iscomplexobj(value) and bool(np.all(np.isfinite(value))) and bool(np.any(value.imag != 0))
+
+
+def _gradients(grad, inputs, wrt: tuple[str, ...], shapes: dict) -> dict[str, np.ndarray]:
+    given = grad(**inputs)
+    if isinstance(given, Mapping):
+        result = {v: np.asarray(given[v], dtype=np.float64) for v in wrt if v in given}
+    elif isinstance(given, (tuple, list)) and len(wrt) > 1:
+        result = {v: np.asarray(g, dtype=np.float64) for v, g in zip(wrt, given)}
+    else:
+        result = {wrt[0]: np.asarray(given, dtype=np.float64)}
+    for v, g in result.items():
+        if g.size != math.prod(shapes[v]):
+            raise UsageError(f"grad returned shape {g.shape} for {v}, whose gradient has shape {shapes[v]}")
+        result[v] = g.reshape(shapes[v])
+    return result
+
+
+def _element_columns(f, inputs, var: str, f0: np.ndarray, h_override, use_complex: bool) -> dict[str, np.ndarray]:
+    x = np.asarray(inputs[var], dtype=np.float64)
+    n = x.size
+    hc, hf = centered_steps(x.reshape(-1), h_override), forward_steps(x.reshape(-1), h_override)
+    steps = np.stack([hc, -hc, hc / 2, -hc / 2, hf], axis=1)
+    with _quiet():
+        f_rows = _values(f, inputs, var, np.repeat(np.arange(n), 5), steps.reshape(-1)).reshape(n, 5, -1)
+    plus, minus, plus_half, minus_half, plus_forward = (f_rows[:, j] for j in range(5))
+    base = f0.reshape(1, -1)
+    hc_, hf_ = hc[:, None], hf[:, None]
+    with np.errstate(all="ignore"):
+        centered = (plus - minus) / (2 * hc_)
+        half = (plus_half - minus_half) / hc_
+        rounding = 2 * EPS * np.maximum.reduce([np.abs(base) + 0 * plus, np.abs(plus), np.abs(minus)]) / hc_
+        columns = {
+            "forward": (plus_forward - base) / hf_, "centered": centered, "richardson": half + (half - centered) / 3,
+            "error_estimate": np.abs(centered - half) * 4 / 3 + rounding,
+            "left": 2 * (base - minus_half) / (hc_ / 2) - (base - minus) / hc_,
+            "right": 2 * (plus_half - base) / (hc_ / 2) - (plus - base) / hc_,
+            "second": (plus_half - 2 * base + minus_half) / (hc_ / 2) ** 2,
+            "h_centered": np.broadcast_to(hc_, centered.shape), "h_forward": np.broadcast_to(hf_, centered.shape),
+        }
+    if use_complex:
+        steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x.reshape(-1)))
+        with _quiet():
+            rows = _values(f, inputs, var, np.arange(n), 1j * steps, np.complex128).reshape(n, -1)
+        columns["complex_step"] = rows.imag / steps[:, None]
+    else:
+        columns["complex_step"] = np.full(centered.shape, np.nan)
+    return columns
+
+
+def _kinks(columns: dict[str, np.ndarray], tol: Tolerances) -> np.ndarray:
+    """One-sided slopes that part by more than their own error: a kink between x-h and x+h."""
+    left, right, err = columns["left"], columns["right"], columns["error_estimate"]
+    with np.errstate(invalid="ignore"):
+        return np.abs(left - right) > 100 * err + tol.rtol * np.maximum(np.abs(left), np.abs(right)) + 1e-12
+
+
+def taylor_test(f, inputs, gradients: dict[str, np.ndarray], f0: float, seed: int = 0) -> Taylor:
+    """The remainder of the first-order Taylor expansion along a random direction, over h = 1e-1 ... 1e-8."""
+    rng = np.random.default_rng(seed)
+    direction = {v: rng.standard_normal(np.shape(g)) for v, g in gradients.items()}
+    scale = max([1.0] + [float(np.abs(np.asarray(inputs[v])).max(initial=0.0)) for v in gradients])
+    slope_along = sum(float((direction[v] * g).sum()) for v, g in gradients.items())
+    remainders = []
+    for h in TAYLOR_STEPS:
+        moved = dict(inputs)
+        for v in gradients:
+            moved[v] = np.asarray(inputs[v], dtype=np.float64) + h * scale * direction[v]
+        value = float(np.asarray(_call(f, moved), dtype=np.float64).reshape(-1)[0])
+        remainders.append(abs(value - f0 - h * scale * slope_along))
+    return _taylor_verdict(remainders, f0)
+
+
+def _taylor_verdict(remainders: list[float], f0: float) -> Taylor:
+    floor = 1e3 * EPS * max(abs(f0), 1e-300)  # below this, rounding decides the remainder
+    usable = [(math.log10(h), math.log10(r)) for h, r in zip(TAYLOR_STEPS, remainders) if r > floor]
+    if len(usable) < 3:
+        return Taylor(None, tuple(remainders), "inconclusive" if remainders[0] > floor else "pass",
+                      "the remainder is at rounding level for every step: f is linear along v, or nearly")
+    xs, ys = np.array([u[0] for u in usable]), np.array([u[1] for u in usable])
+    slope = float(np.polyfit(xs, ys, 1)[0])
+    if slope >= 1.75:
+        return Taylor(slope, tuple(remainders), "pass", f"the remainder shrinks like h**{slope:.2f}: the gradient is right")
+    if slope <= 1.25:
+        return Taylor(slope, tuple(remainders), "mismatch",
+                      f"the remainder shrinks like h**{slope:.2f}, not h**2: the gradient is wrong along a random direction")
+    return Taylor(slope, tuple(remainders), "inconclusive", f"the remainder shrinks like h**{slope:.2f}: between right (2) and wrong (1)")
+
+
+def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None, tolerances: Tolerances = Tolerances(),
+                   h: float | None = None, seed: int = 0, name: str | None = None) -> CaseResult:
+    inputs = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
+    wrt = tuple(wrt or inputs)
+    shapes = {v: inputs[v].shape for v in wrt}
+    f0 = np.asarray(_call(f, inputs), dtype=np.float64)
+    if f0.size != 1:
+        raise UsageError(f"check_function checks scalar functions; f returned shape {f0.shape} (sum it, or check each output)")
+    if sum(inputs[v].size for v in wrt) > DIRECTION_LIMIT:
+        raise UsageError(f"more than {DIRECTION_LIMIT:,} elements: check a slice of the inputs, or an expression with gradcheck's directions mode")
+    gradients = _gradients(grad, inputs, wrt, shapes)
+    checks = tuple(_variable(f, inputs, v, gradients[v], float(f0.reshape(-1)[0]), h, tolerances) for v in wrt)
+    taylor = taylor_test(f, inputs, gradients, float(f0.reshape(-1)[0]), seed)
+    status = worst([c.status for c in checks] + ([taylor.verdict] if taylor.verdict != "pass" else []))
+    notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
+    if taylor.verdict != "pass":
+        notes.append(f"Taylor test: {taylor.note}")
+    label = name or getattr(f, "__qualname__", "f")
+    return CaseResult(label, None, dict(inputs), float(f0.reshape(-1)[0]), status, "; ".join(notes) or None, checks,
+                      None, "no exact column for Python functions", extras={"taylor": taylor})
+
+
+def _yours(text: str | None) -> str | None:
+    """The verdict texts speak of backprop; here the gradient under test is the user's grad."""
+    return None if text is None else text.replace("backprop", "your gradient").replace("the derivative rule or backward pass", "your gradient")
+
+
+def _variable(f, inputs, var: str, gradient: np.ndarray, f0: float, h, tol: Tolerances) -> GradientCheck:
+    use_complex = accepts_complex(f, inputs, var)
+    columns = {k: np.asarray(v).reshape(gradient.shape) for k, v in
+               _element_columns(f, inputs, var, np.asarray(f0), h, use_complex).items()}
+    crossed = _kinks(columns, tol)
+    evidence = Evidence(gradient, np.zeros(()), np.zeros(()), inputs[var], columns["forward"], columns["centered"],
+                        columns["richardson"], columns["error_estimate"], np.ones(gradient.shape, bool), columns["left"],
+                        columns["right"], columns["second"], columns["h_centered"], columns["complex_step"],
+                        np.full(gradient.shape, np.nan), np.full(gradient.shape, np.nan), np.zeros(()), crossed, crossed,
+                        np.zeros(gradient.shape, bool))
+    j = judge(evidence, tol)
+    evidence = evidence.broadcast()
+    status = j.status
+    worst_index = np.unravel_index(int(np.argmax(status * 4.0 + np.nan_to_num(j.rel_error, posinf=3.0).clip(0, 3))), status.shape) if status.ndim else ()
+    kink_text = "kink: the one-sided slopes differ (a max, abs or relu decides here)"
+    text = _yours(describe(j, evidence, worst_index, var, tol, kink_text)) if status.size else None
+
+    def col(a):
+        a = np.asarray(a)
+        return float(a) if a.ndim == 0 else a
+
+    failing = tuple((tuple(int(i) for i in idx), SEVERITY[int(status[idx])], _yours(describe(j, evidence, tuple(int(i) for i in idx), var, tol, kink_text)))
+                    for idx in zip(*np.nonzero(status != PASS)))[:20] if status.ndim else ()
+    return GradientCheck(var, col(gradient), col(columns["forward"]), col(columns["centered"]), col(columns["richardson"]),
+                         col(columns["complex_step"]) if use_complex else None, None, None, None, col(j.rel_error), None,
+                         col(columns["error_estimate"]), col(j.left), col(j.right),
+                         SEVERITY[int(status.max()) if status.ndim else int(status)], text, col(columns["h_forward"]),
+                         col(columns["h_centered"]), col(j.best),
+                         METHODS[int(np.asarray(j.best_method).reshape(-1)[0])] if not status.ndim else np.vectorize(lambda c: METHODS[c])(j.best_method),
+                         gradient.shape, gradient.shape, np.vectorize(lambda c: SEVERITY[c])(status) if status.ndim else None,
+                         tuple(int(i) for i in worst_index), failing)

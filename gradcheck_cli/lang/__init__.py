@@ -1,0 +1,1 @@
+"""Text → syntax: tokens, expressions, programs and point values. No numpy, no SymPy."""

@@ -1,0 +1,80 @@
+"""One tokenizer for expressions, claims, points and program lines: text → (kind, text, start) tuples."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import ParseError, Position
+
+_TOKEN = re.compile(
+    r"(?P<space>\s+)"
+    r"|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>\*\*|==|!=|>=|<=|[-+*/@<>])"
+    r"|(?P<assign>=)"
+    r"|(?P<lparen>\()|(?P<rparen>\))|(?P<lbracket>\[)|(?P<rbracket>\])"
+    r"|(?P<comma>,)|(?P<dot>\.)|(?P<colon>:)"
+    r"|(?P<bad>.)",
+    re.ASCII | re.DOTALL,  # ASCII: no Unicode digits or letters sneak into numbers and names
+)
+
+# characters people paste from papers and other languages, and what gradcheck spells them as
+_HINTS = {
+    "^": "use '**' for powers (e^x is exp(x))",
+    ";": "one expression at a time",
+    "'": "strings are not supported",
+    '"': "strings are not supported",
+    "\u2212": "that is a Unicode minus sign: type '-'",
+    "\u2013": "that is a dash: type '-'",
+    "\u00b2": "use '**2'",
+    "\u00b3": "use '**3'",
+    "\u00b7": "use '*' for multiplication",
+    "\u00d7": "use '*' for multiplication",
+    "\u22c5": "use '*' for multiplication",
+    "\u00f7": "use '/' for division",
+    "\u03c3": "use sigma(...) for the logistic function",
+    "\u221a": "use sqrt(...)",
+    "\u03c0": "use pi",
+    "\u2211": "use sum(...)",
+    "\u2202": "write the function itself; gradcheck differentiates it",
+    "!": "'!' is not an operator",
+    "{": "braces are not supported; use [ ] for lists",
+    "}": "braces are not supported; use [ ] for lists",
+    "%": "'%' (modulo) is not supported",
+    "&": "'&' is not supported; use * to combine masks",
+    "|": "'|' is not supported",
+}
+
+Token = tuple[str, str, int]  # (kind, text, start): plain tuples, as a NamedTuple's constructor doubles tokenizing time
+
+
+def tokenize(text: str) -> list[Token]:
+    """Every token of `text` and a final ("end", "", len(text)); a character outside the language is a ParseError."""
+    tokens: list[Token] = []
+    append = tokens.append
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind == "space":
+            continue
+        if kind == "bad":
+            raise bad_character(text, match.start())
+        append((kind, match.group(), match.start()))
+    append(("end", "", len(text)))
+    return tokens
+
+
+def bad_character(text: str, pos: int) -> ParseError:
+    char = text[pos]
+    hint = _HINTS.get(char)
+    shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+    return ParseError(f"unexpected character {shown}" + (f" ({hint})" if hint else ""), Position(text, pos))
+
+
+def describe(token: Token) -> str:
+    kind, text, _ = token
+    return "the end of the expression" if kind == "end" else repr(shorten(text))
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """Long user text inside a one-line message: its start and an ellipsis (the caret shows where)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

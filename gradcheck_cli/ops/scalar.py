@@ -1,0 +1,84 @@
+"""The gate table: every elementwise op, one line each, as a local derivative per input.
+
+Each partial gets (ans, *inputs) as numpy arrays (broadcast against each other) and returns
+d(ans)/d(input); reusing `ans` (sigma: ans*(1-ans)) is how the seeds write it. Forwards also
+accept complex arrays, and piecewise gates branch on the real part, so the complex-step derivative
+runs through them. At a kink the midpoint of the one-sided derivatives is used: relu'(0)=1/2,
+abs'(0)=0, max/min ties split 1/2-1/2 — equal to the centered difference and to SymPy's
+Heaviside(0)=1/2. Comparisons give 0/1 masks with derivative 0 and a kink where they flip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import Array, elementwise
+
+
+def _sigma(a: Array) -> Array:
+    if a.dtype.kind == "f":  # exp(-a) overflowing to inf gives 1/inf = 0, the right limit; 3 numpy calls instead of 9
+        return 1 / (1 + np.exp(-a))
+    z = np.exp(np.where(a.real >= 0, -a, a))  # complex: exp of a non-positive real part never overflows
+    r = 1 / (1 + z)
+    return np.where(a.real >= 0, r, z * r)
+
+
+def _step(a: Array) -> Array:
+    return np.heaviside(a.real, 0.5).astype(a.real.dtype, copy=False)
+
+
+def _one(ans: Array, *inputs: Array) -> Array:
+    return np.ones(ans.shape, ans.dtype)  # half the cost of np.ones_like, which add pays once per backward step
+
+
+def _minus_one(ans: Array, *inputs: Array) -> Array:
+    return np.full(ans.shape, -1, ans.dtype)
+
+
+def _zero(ans: Array, *inputs: Array) -> Array:
+    return np.zeros(ans.shape, ans.dtype)
+
+
+def _mask(condition: Array, like: Array) -> Array:
+    """A 0/1 float mask in the working precision (float32 stays float32)."""
+    return condition.astype(np.result_type(like.real.dtype, np.float32), copy=False)
+
+
+def _pow_base(ans: Array, a: Array, b: Array) -> Array:
+    return np.where(b == 0, 0, b * a ** (b - 1))  # x**0 is 1 everywhere: its slope is 0 at x = 0 too, not 0*inf
+
+
+def _pow_exponent(ans: Array, a: Array, b: Array) -> Array:
+    return np.where(ans == 0, 0, ans * np.log(a))  # 0**t is 0 for t > 0: its slope is 0, not 0*log(0)
+
+
+def _difference_sign(a: Array, b: Array) -> Array:
+    return np.sign((a - b).real)
+
+
+SCALAR_OPS = (
+    elementwise("copy", lambda a: a, (_one,), symbol="="),  # a program's `b = a`: b gets a node (and a d-name) of its own
+    elementwise("add", lambda a, b: a + b, (_one, _one), symbol="+"),
+    elementwise("sub", lambda a, b: a - b, (_one, _minus_one), symbol="-"),
+    elementwise("mul", lambda a, b: a * b, (lambda ans, a, b: b, lambda ans, a, b: a), symbol="*"),
+    elementwise("div", lambda a, b: a / b, (lambda ans, a, b: 1 / b, lambda ans, a, b: -ans / b), domain="division by zero, or a quotient beyond the float range", symbol="/"),
+    elementwise("pow", lambda a, b: a ** b, (_pow_base, _pow_exponent), domain="a**b needs a > 0 unless b is an integer, and a != 0 when b < 0", symbol="**"),
+    elementwise("neg", lambda a: -a, (_minus_one,), symbol="-"),
+    elementwise("sigma", _sigma, (lambda ans, a: ans * _sigma(-a),)),  # = ans*(1-ans), without 1-ans cancelling when saturated
+    elementwise("exp", np.exp, (lambda ans, a: ans,), domain="exp overflows above 709.78"),
+    elementwise("log", np.log, (lambda ans, a: 1 / a,), domain="log needs an argument > 0"),
+    elementwise("sqrt", np.sqrt, (lambda ans, a: 0.5 / ans,), domain="sqrt needs an argument >= 0 (and > 0 for its derivative)"),
+    elementwise("sin", np.sin, (lambda ans, a: np.cos(a),)),
+    elementwise("cos", np.cos, (lambda ans, a: -np.sin(a),)),
+    elementwise("tan", np.tan, (lambda ans, a: 1 + ans * ans,), domain="tan has poles at pi/2 + k*pi"),
+    elementwise("tanh", np.tanh, (lambda ans, a: 1 / np.cosh(a) ** 2,)),  # = 1-ans**2, without cancelling when saturated
+    elementwise("relu", lambda a: np.where(a.real > 0, a, 0 * a), (lambda ans, a: _step(a),), branch=lambda a: np.sign(a.real)),
+    elementwise("abs", lambda a: np.where(a.real < 0, -a, a), (lambda ans, a: np.sign(a.real),), branch=lambda a: np.sign(a.real)),
+    elementwise("sign", lambda a: np.sign(a.real), (_zero,), branch=lambda a: np.sign(a.real), jump=True),
+    elementwise("max", lambda a, b: np.where(a.real >= b.real, a, b), (lambda ans, a, b: _step(a - b), lambda ans, a, b: _step(b - a)), branch=_difference_sign),
+    elementwise("min", lambda a, b: np.where(a.real <= b.real, a, b), (lambda ans, a, b: _step(b - a), lambda ans, a, b: _step(a - b)), branch=_difference_sign),
+    elementwise("gt", lambda a, b: _mask(a.real > b.real, a), (_zero, _zero), branch=_difference_sign, symbol=">", jump=True),
+    elementwise("lt", lambda a, b: _mask(a.real < b.real, a), (_zero, _zero), branch=_difference_sign, symbol="<", jump=True),
+    elementwise("ge", lambda a, b: _mask(a.real >= b.real, a), (_zero, _zero), branch=_difference_sign, symbol=">=", jump=True),
+    elementwise("le", lambda a, b: _mask(a.real <= b.real, a), (_zero, _zero), branch=_difference_sign, symbol="<=", jump=True),
+)

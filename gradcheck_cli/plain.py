@@ -1,0 +1,92 @@
+"""Results as plain text: for the Python API's messages, pytest failures and piped output. No colour, no rich.
+
+Every number is printed whole; a line is wrapped between fields, never inside a number.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+from .results import CaseResult, GradientCheck
+
+MARKS = {"pass": "✓ pass", "mismatch": "✗ mismatch", "kink": "kink", "inconclusive": "? inconclusive", "error": "✗ error"}
+SHOWN_VALUES = 6  # elements of a tensor shown inline before "…"
+
+
+def number(x, digits: int = 13) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, (float, int, np.floating, np.integer)):
+        return f"{float(x):.{digits}g}"
+    array = np.asarray(x, dtype=np.float64)
+    if array.ndim == 0:
+        return f"{float(array):.{digits}g}"
+    flat = [f"{v:.{min(digits, 8)}g}" for v in array.reshape(-1)[:SHOWN_VALUES]]
+    more = "…" if array.size > SHOWN_VALUES else ""
+    return f"[{', '.join(flat)}{', ' + more if more else ''}] {shape_text(array.shape)}"
+
+
+def shape_text(shape) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def point_text(point: dict, limit: int = 200) -> str:
+    parts = []
+    for name, value in point.items():
+        array = np.asarray(value)
+        parts.append(f"{name}={float(array):.16g}" if array.ndim == 0 else f"{name}={shape_text(array.shape)} array")
+    text = ", ".join(parts)
+    return text if len(text) <= limit else text[:limit - 1] + f"… ({len(point):,} values)"
+
+
+def _at(value, index):
+    if value is None:
+        return None
+    array = np.asarray(value)
+    return array if array.ndim == 0 else array[index]
+
+
+def gradient_lines(g: GradientCheck, width: int) -> list[str]:
+    where = f" {shape_text(g.shape)}" if g.shape else ""
+    head = f"  d{g.var}{where}: {MARKS[g.status]}"
+    if g.mode == "directions":
+        agree = sum(1 for s in g.directions if s.agrees)
+        head += f"  ({agree} of {len(g.directions)} random directions agree)"
+    index = g.worst if g.shape else ()
+    fields = [("analytic", g.analytic), ("centered", g.centered), ("best", g.best), ("exact", g.exact), ("claimed", g.expected)]
+    values = [f"{name} {number(_at(value, index))}" for name, value in fields if value is not None]
+    if g.rel_error is not None and not (g.shape and g.mode == "directions"):
+        values.append(f"rel. error {float(np.nan_to_num(_at(g.rel_error, index), nan=0.0)):.2e}")
+    label = f"    element {list(index)}: " if g.shape else "    "
+    lines = [head, *textwrap.wrap(label + ", ".join(values), width, subsequent_indent="      ", break_long_words=False)]
+    if g.diagnosis and g.status != "pass":
+        lines += textwrap.wrap("    " + g.diagnosis, width, subsequent_indent="      ", break_long_words=False)
+    return lines
+
+
+def case_text(case: CaseResult, width: int = 100) -> str:
+    value = number(case.value)
+    lines = textwrap.wrap(f"{MARKS[case.status]}  f = {case.expr.strip()[:200]}  at  {point_text(case.point)}  →  f = {value}",
+                          width, subsequent_indent="    ", break_long_words=False)
+    if case.status == "error" and case.message:
+        lines += textwrap.wrap("  " + case.message, width, subsequent_indent="    ", break_long_words=False)
+    for row in case.extras.get("lines", ()):
+        if row.status not in ("pass", "helper"):
+            text = f"  line {row.line}: {row.text.strip()[:60]}  ✗ {row.status}: {row.diagnosis}"
+            lines += textwrap.wrap(text, width, subsequent_indent="      ", break_long_words=False)
+    for g in case.gradients:
+        lines += gradient_lines(g, width)
+    taylor = case.extras.get("taylor")
+    if taylor is not None:
+        lines.append(f"  Taylor test: {taylor.note}")
+    return "\n".join(lines)
+
+
+def report_text(cases, width: int = 100) -> str:
+    from .verdict import SEVERITY
+
+    counts = {s: sum(1 for c in cases if c.status == s) for s in SEVERITY}
+    summary = f"{len(cases)} case{'s' if len(cases) != 1 else ''}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    return "\n\n".join([*(case_text(c, width) for c in cases), summary])
