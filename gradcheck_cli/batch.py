@@ -12,21 +12,20 @@ and every claim are finite and no piecewise gate sits on its kink. Workers get l
 from __future__ import annotations
 
 import math
+import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-import numpy as np
-
-from .check import CaseResult, Claim, Options, check_points, parse_assignments, parse_claims, parse_point, split_top_level
+from .cases import CaseResult, Options, check_points
+from .claims import VALUE_CLAIM, Claim, parse_claims
 from .errors import FileError, FormatError, GradcheckError, Position
-from .graph import Graph, build_graph
+from .ir import Graph
+from .lang.values import split_top_level
 from .sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
-from .parser import parse, parse_constant
-from .verdict import worst
 
 EXTENSION = ".gc"
-VALUE_CLAIM = "f"  # `=> f=VALUE` claims the value of the expression itself
+PROGRAM_EXTENSION = ".gc.py"  # a program file in a directory walk (a file named explicitly is read by its content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +36,8 @@ class Line:
     number: int
     text: str
     bad_byte: int | None = None  # column (1-based) of the first byte that is not UTF-8
+    kind: str = "line"  # line: one expression line; program: a whole program file (text is the file)
+    definitions: tuple[tuple[int, str], ...] = ()  # the file's gate definitions above this line: (line, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,23 @@ def _format_error(message: str, line: str, offset: int) -> FormatError:
     return FormatError(message, Position(line, offset))
 
 
+_POINT_START = re.compile(r"\s*(@|[A-Za-z_]\w*\s*~?=(?!=))")  # what follows the '@' that starts a point
+
+
+def point_separators(code: str, end: int) -> list[int]:
+    """Offsets of the top-level '@'s that start a point: an '@' followed by `NAME =` (or `@FILE`); any other '@' is @."""
+    found, depth = [], 0
+    for i, char in enumerate(code[:end]):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "@" and depth == 0 and not (found and i == found[-1] + 1) and (
+                _POINT_START.match(code, i + 1) or not code[i + 1:end].strip()):  # `x*y @` alone: a point left out
+            found.append(i)
+    return found
+
+
 def split_line(text: str) -> LineParts | None:
     """`EXPR @ P1; P2 => CLAIMS # comment` → its pieces with their columns; None for blank and comment lines."""
     code = text.split("#", 1)[0]
@@ -105,20 +123,21 @@ def split_line(text: str) -> LineParts | None:
         second = code.find("=>", arrow + 2)
         if second >= 0:
             raise _format_error("more than one '=>' (list every claim after the first, separated by ',')", text, second)
-        if "@" in code[arrow:]:
-            raise _format_error("'@' after '=>': write the point before the claims (EXPR @ POINT => CLAIMS)", text, code.index("@", arrow))
+        late = point_separators(code[arrow:], len(code) - arrow)
+        if late:
+            raise _format_error("'@' after '=>': write the point before the claims (EXPR @ POINT => CLAIMS)", text, arrow + late[0])
         claims = _piece(code, arrow + 2, len(code))
         if not claims.text.strip():
             raise _format_error("no claims after '=>' (write e.g. dx=0.5 or dx=2*x)", text, arrow)
-    at = code.find("@", 0, head_end)
+    separators = point_separators(code, head_end)
+    at = separators[0] if separators else -1
     expr = _stripped(_piece(code, 0, at if at >= 0 else head_end))
     if not expr.text:
         raise _format_error("no expression before '" + ("@" if at >= 0 else "=>") + "'", text, expr.offset)
     points: tuple[Piece, ...] = ()
     if at >= 0:
-        second = code.find("@", at + 1, head_end)
-        if second >= 0:
-            raise _format_error("more than one '@' (separate points with ';')", text, second)
+        if len(separators) > 1:
+            raise _format_error("more than one '@' before a point (separate points with ';')", text, separators[1])
         points = _split_points(code, at + 1, head_end)
     return LineParts(expr, points, claims)
 
@@ -135,69 +154,13 @@ def _split_points(code: str, start: int, end: int) -> tuple[Piece, ...]:
     return tuple(pieces)
 
 
-# --- claims, including the value claim f=VALUE ----------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Claims:
-    gradient: dict[str, Claim]
-    value: float | None  # `f=VALUE`
-    value_offset: int  # column (0-based, in the line) of the value claim, for messages
-
+# --- one line → its cases -------------------------------------------------------------------------------
 
 def _located(error: GradcheckError, line: Line, base: int) -> GradcheckError:
     if error.position is None:
         return type(error)(error.message, Position(line.text, base, line.file, line.number, 0))
     return error.located(line.file, line.number, base)
 
-
-def read_claims(piece: Piece, variables: tuple[str, ...], line: Line) -> Claims:
-    """Claims item by item, so `f=VALUE` can sit among the d<var> claims; errors keep their columns."""
-    gradient: dict[str, Claim] = {}
-    value, value_offset = None, 0
-    for item, offset in split_top_level(piece.text):
-        base = piece.offset + offset
-        name = item.split("=", 1)[0].strip()
-        try:
-            if name == VALUE_CLAIM and VALUE_CLAIM not in variables:
-                value, value_offset = _value_claim(item, value, base)
-                continue
-            claim = parse_claims(item, variables, source_name=None)
-        except GradcheckError as error:
-            raise _located(error, line, base) from None
-        for var in claim:
-            if var in gradient:
-                raise FormatError(f"'d{var}' is claimed twice", Position(line.text, base + item.index("d"), line.file, line.number, 0))
-        gradient.update(claim)
-    return Claims(gradient, value, value_offset)
-
-
-def _value_claim(item: str, previous: float | None, base: int) -> tuple[float, int]:
-    (_, value_text, name_offset, value_offset), = parse_assignments(item, "claims", source_name=None)
-    if previous is not None:
-        raise FormatError(f"'{VALUE_CLAIM}' is claimed twice", Position(item, name_offset))
-    try:
-        value = parse_constant(value_text)
-    except GradcheckError as error:
-        p = error.position
-        raise FormatError(f"the value claim {VALUE_CLAIM}=... must be a number: {error.message}",
-                          Position(item, value_offset + (p.offset if p else 0))) from None
-    return value, base + name_offset
-
-
-def judge_value(case: CaseResult, claimed: float, options: Options) -> CaseResult:
-    """The value claim, at the same tolerance as the gradient claims (plus a few ulps of float64 rounding)."""
-    if case.status == "error":
-        return case
-    f = case.value
-    allowance = options.tolerances.rtol * max(abs(f), abs(claimed)) + options.tolerances.atol + 4 * np.finfo(float).eps * abs(f)
-    case = replace(case, expected_value=claimed)
-    if math.isfinite(f) and abs(f - claimed) <= allowance:
-        return case
-    problem = f"claimed {VALUE_CLAIM} = {claimed:.10g} but f is {f:.10g}"
-    return replace(case, status=worst([case.status, "mismatch"]), message="; ".join(filter(None, (problem, case.message))))
-
-
-# --- one line → its cases -------------------------------------------------------------------------------
 
 def line_error(line: Line, error: GradcheckError) -> Checked:
     """A malformed line: an error case whose message is `FILE:LINE:COL: message`."""
@@ -209,75 +172,166 @@ def line_error(line: Line, error: GradcheckError) -> Checked:
     return Checked(case, line.file, line.number, column, caret=caret)
 
 
-def _points(parts: LineParts, graph: Graph, claims: Claims, settings: Settings, line: Line) -> list[dict[str, float]]:
-    if parts.points:
-        points = []
-        for piece in parts.points:
-            try:
-                points.append(parse_point(piece.text, graph.variables, source_name=None))
-            except GradcheckError as error:
-                raise _located(error, line, piece.offset) from None
-        return points
-    if not graph.variables:
-        return [{}]
-    if claims.value is not None:
-        raise FormatError(f"a value claim ({VALUE_CLAIM}=...) needs a point: write EXPR @ x=1 => {VALUE_CLAIM}=...",
-                          Position(line.text, claims.value_offset, line.file, line.number, 0))
-    found, drawn = sample_points(graph, claims.gradient, settings.samples, settings.seed)
-    if not found:
-        raise FormatError(f"no usable point: f, its gradient or a claim is not finite at any of {drawn} points "
-                          f"drawn from [{SAMPLE_LOW:g}, {SAMPLE_HIGH:g}]; give one with '@'",
-                          Position(line.text, parts.expr.offset, line.file, line.number, 0))
-    return found
+def _registry(line: Line):
+    """(registry, gates): the built-in ops and the gates the file defined above this line (`def g(t) = ...` with
+    `d g/dt = ...`); a gate without rules is inlined by the oracle and the graph alike."""
+    from .ops.registry import default_registry
+
+    registry = default_registry()
+    if not line.definitions:
+        return registry, {}
+    from .lang.program import parse_program
+    from .ops.user import user_gates
+
+    text = "\n".join(definition for _, definition in line.definitions)
+    try:
+        program = parse_program(text, line.file)
+        rules: dict = {}
+        for statement in program.statements:
+            if statement.kind == "rule":
+                rules.setdefault(statement.target, {})[statement.argument] = statement.expr
+            elif statement.kind != "skip":
+                raise GradcheckError("only gate definitions (def NAME(ARGS) = EXPR, d NAME/dARG = EXPR) may stand here")
+        missing = [name for name, f in program.functions.items() if name not in rules]
+        if missing:
+            raise GradcheckError(f"gate '{missing[0]}' has no derivative rule: add `d {missing[0]}/d{program.functions[missing[0]].parameters[0]} = ...`")
+        return user_gates(program.functions, rules, registry), program.functions
+    except GradcheckError as error:
+        at = (error.position.line - 1) if error.position is not None and error.position.line else 0
+        number = line.definitions[min(at, len(line.definitions) - 1)][0]
+        raise FormatError(f"in the gate definitions above (line {number}): {error.message}",
+                          Position(line.text, 0, line.file, line.number, 0)) from None
 
 
-def _check_step(h: float | None, points: list[dict[str, float]], line: Line, parts: LineParts) -> None:
+def _points(parts: LineParts, expr, registry, claims: dict[str, Claim], settings: Settings, line: Line):
+    from .ir import build_graph
+    from .points import PointContext, read_point
+
+    if not parts.points:
+        graph = build_graph(expr, registry, {})
+        if not graph.variables:
+            return graph, [{}]
+        if VALUE_CLAIM in claims:
+            where = parts.claims.offset + re.search(rf"\b{VALUE_CLAIM}\s*~?=", parts.claims.text).start()
+            raise FormatError(f"a value claim ({VALUE_CLAIM}=...) needs a point: write EXPR @ x=1 => {VALUE_CLAIM}=...",
+                              Position(line.text, where, line.file, line.number, 0))
+        found, drawn = sample_points(graph, claims, settings.samples, settings.seed)
+        if not found:
+            raise FormatError(f"no usable point: f, its gradient or a claim is not finite at any of {drawn} points "
+                              f"drawn from [{SAMPLE_LOW:g}, {SAMPLE_HIGH:g}]; give one with '@'",
+                              Position(line.text, parts.expr.offset, line.file, line.number, 0))
+        return graph, found
+    context = PointContext(registry, settings.seed)
+    points, shapes = [], None
+    for piece in parts.points:
+        try:
+            point = read_point(piece.text, expr.variables, context, None, shapes)
+        except GradcheckError as error:
+            raise _located(error, line, piece.offset) from None
+        shapes = shapes or {v: point[v].shape for v in expr.variables}
+        points.append(point)
+    return build_graph(expr, registry, shapes or {}), points
+
+
+def _check_step(h: float | None, points: list[dict], line: Line, parts: LineParts) -> None:
     """--h must move every variable (as eval checks): below the float spacing at x, every difference is 0/0."""
+    import numpy as np
+
     if h is None:
         return
     for point in points:
         for name, x in point.items():
-            if x + h / 4 == x:
-                raise FormatError(f"--h {h:g} is below the spacing of floats at {name}={x:g}; use a larger --h",
+            stuck = np.asarray(x) + h / 4 == np.asarray(x)
+            if np.any(stuck):
+                value = float(np.asarray(x)[stuck].reshape(-1)[0]) if np.ndim(x) else float(x)
+                raise FormatError(f"--h {h:g} is below the spacing of floats at {name}={value:g}; use a larger --h",
                                   Position(line.text, parts.points[0].offset if parts.points else parts.expr.offset, line.file, line.number, 0))
 
 
-def _run_points(graph: Graph, points: list[dict[str, float]], claims: Claims, options: Options, source: str) -> list[CaseResult]:
-    """All points of a line as one numpy batch (and one SymPy differentiation); a crash costs this line only."""
+def _run_points(graph: Graph, points: list[dict], claims: dict[str, Claim], options: Options, source: str,
+                program=None) -> list[CaseResult]:
+    """All points of a line as one numpy batch (and one oracle lowering); a crash costs this line only."""
     try:
-        cases = check_points(graph, points, graph.variables, options, claims.gradient, source)
+        return check_points(graph, points, graph.variables, options, claims, source, program)
     except Exception as problem:  # a bug must cost one line, not the rest of the file (and never a traceback)
         message = problem.message if isinstance(problem, GradcheckError) else f"internal error, please report: {type(problem).__name__}: {problem}"
-        return [CaseResult(graph.expr.text, source, point, math.nan, "error", message, ()) for point in points]
-    return cases if claims.value is None else [judge_value(case, claims.value, options) for case in cases]
+        return [CaseResult(graph.exprs[-1].text, source, point, math.nan, "error", message, ()) for point in points]
+
+
+def _parse_line(line: Line, settings: Settings):
+    """(graph, points, claims, parts, gate definitions for the oracle) of an expression line, or a GradcheckError."""
+    from .lang.expr import parse
+
+    parts = split_line(line.text)
+    if parts is None:
+        return None
+    registry, functions = _registry(line)
+    try:
+        expr = parse(parts.expr.text, registry.signatures)
+    except GradcheckError as error:
+        raise _located(error, line, parts.expr.offset) from None
+    claims = {}
+    if parts.claims:
+        try:
+            claims = parse_claims(parts.claims.text, expr.variables, None, registry.signatures)
+        except GradcheckError as error:
+            raise _located(error, line, parts.claims.offset) from None
+    graph, points = _points(parts, expr, registry, claims, settings, line)
+    _check_step(settings.options.h, points, line, parts)
+    definitions = None
+    if functions:
+        from .oracle.lower import Definition
+
+        definitions = (expr, {n: Definition(f.parameters, f.result) for n, f in functions.items()})
+    return graph, points, claims, parts, definitions
 
 
 def check_line(line: Line, settings: Settings) -> list[Checked]:
     """Every case of one line (none for blank and comment lines); never raises for anything in the text."""
     started = time.perf_counter()
+    if line.kind == "program":
+        return check_program_file(line, settings)
     if line.bad_byte is not None:
         return [line_error(line, FileError("invalid UTF-8 (the line is shown with U+FFFD in its place)",
                                            Position(line.text, line.bad_byte - 1, line.file, line.number, 0)))]
     try:
-        parts = split_line(line.text)
-        if parts is None:
+        parsed = _parse_line(line, settings)
+        if parsed is None:
             return []
-        try:
-            expr = parse(parts.expr.text)
-        except GradcheckError as error:
-            raise _located(error, line, parts.expr.offset) from None
-        graph = build_graph(expr)
-        claims = read_claims(parts.claims, graph.variables, line) if parts.claims else Claims({}, None, 0)
-        points = _points(parts, graph, claims, settings, line)
-        _check_step(settings.options.h, points, line, parts)
+        graph, points, claims, parts, program = parsed
     except GradcheckError as error:
         return [line_error(line, _located(error, line, 0) if error.position is None or error.position.file is None else error)]
     except Exception as problem:  # never a traceback; the rest of the file still runs
         return [line_error(line, FormatError(f"internal error, please report: {type(problem).__name__}: {problem}", Position(line.text, 0, line.file, line.number, 0)))]
-    cases = _run_points(graph, points, claims, settings.options, f"{line.file}:{line.number}")
+    cases = _run_points(graph, points, claims, settings.options, f"{line.file}:{line.number}", program)
     share = (time.perf_counter() - started) / len(cases)  # the points ran as one batch: each gets an equal share
     claims_text = parts.claims.text.strip() if parts.claims else None
     return [Checked(case, line.file, line.number, None, claims_text, share) for case in cases]
+
+
+def check_program_file(line: Line, settings: Settings) -> list[Checked]:
+    """A program file: one case, its lines judged; the first wrong line is the case's line in reports."""
+    from .lang.program import parse_program
+    from .ops.registry import default_registry
+    from .points import PointContext
+    from .programs import check_program
+
+    started = time.perf_counter()
+    try:
+        context = PointContext(default_registry(), settings.seed)
+        program = parse_program(line.text, line.file, dict(context.value_registry().signatures))
+        case = check_program(program, context, settings.options)
+    except GradcheckError as error:
+        column = error.position.column if error.position is not None else 1
+        number = error.position.line if error.position is not None and error.position.file else 1
+        case = CaseResult(expr=line.file, source=line.file, point={}, value=math.nan, status="error",
+                          message=error.headline(), gradients=())
+        return [Checked(case, line.file, number, column, caret=error.caret() or None)]
+    except Exception as problem:  # noqa: BLE001 -- a bug costs this file only
+        case = CaseResult(line.file, line.file, {}, math.nan, "error", f"internal error, please report: {type(problem).__name__}: {problem}", ())
+        return [Checked(case, line.file, 1)]
+    first = case.extras.get("first_wrong_line")
+    return [Checked(case, line.file, first or 1, None, None, time.perf_counter() - started)]
 
 
 # --- running many lines (files.py reads them, runner.py checks them) -------------------------------------

@@ -85,7 +85,7 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     import time
 
     from . import files
-    from .check import Options
+    from .cases import Options
     from .inputs import ReportFile, input_named_by
     from .verdict import Tolerances
 

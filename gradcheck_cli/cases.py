@@ -399,3 +399,11 @@ def _trace(graph: Graph, values, passes, k: int) -> tuple[TraceRow, ...]:
                              float(value) if value.ndim == 0 else value,
                              None if gradient is None else (float(gradient) if gradient.ndim == 0 else gradient), n.shape))
     return tuple(rows)
+
+
+def point_problem(graph: Graph, point: dict, wrt: tuple[str, ...]) -> str | None:
+    """Why `point` cannot be differentiated at all (a gate outside its domain, a gradient not finite), or None."""
+    inputs = _stacked([point], graph.variables)
+    values = forward(graph, inputs)
+    analytic, _, passes = jacobian(graph, values, wrt)
+    return first_problem(graph, values, passes, analytic, {}, 0)

@@ -13,7 +13,7 @@ import click
 
 from .display import visible
 from .errors import ExitCode, GradcheckError, ParseError, UsageError
-from .options import EVAL_SAMPLES_TYPE, ExpressionCommand, OptionValueError, numeric_options
+from .options import DIRECTIONS_TYPE, EVAL_SAMPLES_TYPE, ExpressionCommand, OptionValueError, numeric_options
 
 
 def _fail(error: GradcheckError) -> None:
@@ -21,28 +21,37 @@ def _fail(error: GradcheckError) -> None:
     sys.exit(ExitCode.TOOL_ERROR)
 
 
-def parse_expression(argument: str):
-    """Parse EXPR, `-` or `@FILE`; a syntax error in a file or stdin is reported as NAME:LINE:COL."""
+def read_source(argument: str):
+    """(text, name): EXPR itself (name None), `-` for standard input, or `@FILE`."""
     from .inputs import read_expression_source
-    from .parser import parse
 
-    whole, source = read_expression_source(argument)
+    return read_expression_source(argument)
+
+
+def parse_expression(whole: str, source: str | None, registry):
+    """Parse an expression; a syntax error in a file or stdin is reported as NAME:LINE:COL."""
+    from .lang.expr import parse
+
     text = whole.strip()
     try:
-        return parse(text)
+        return parse(text, registry.signatures)
     except ParseError as error:
         if source is None:
             raise
         raise error.in_source(source, whole, len(whole) - len(whole.lstrip()) if text else 0) from None
 
 
-def _check_step(h: float, points: list[dict[str, float]], names: tuple[str, ...]) -> None:
+def _check_step(h: float, points: list[dict], names: tuple[str, ...]) -> None:
     """--h must move every variable: below the float spacing at x, x+h/4 == x and every difference is 0/0."""
+    import numpy as np
+
     for point in points:
         for name in names:
-            x = point[name]
-            if x + h / 4 == x:
-                raise UsageError(f"--h {h:g} is below the spacing of floats at {name}={x:g}; use a larger --h")
+            x = np.asarray(point[name], dtype=np.float64)
+            stuck = x + h / 4 == x
+            if np.any(stuck):
+                value = float(x[stuck].reshape(-1)[0]) if x.ndim else float(x)
+                raise UsageError(f"--h {h:g} is below the spacing of floats at {name}={value:g}; use a larger --h")
 
 
 class _Group(click.Group):
@@ -109,56 +118,82 @@ POINT_CELLS = 20_000_000  # points x graph nodes in one batch (~160 MB a pass): 
 
 @main.command("eval", cls=ExpressionCommand)
 @click.argument("expression")
-@click.option("--at", "points", multiple=True, metavar="x=3,y=-4", help="A point; values may be constant expressions (pi/4). Repeat for several points.")
-@click.option("--wrt", metavar="x,y", help="Check only these variables (default: all, in order of appearance).")
-@click.option("--expect", metavar="dx=VALUE,dy=EXPR", help="Your claimed gradient: numbers or expressions in the variables.")
+@click.option("--at", "points", multiple=True, metavar="x=3,W=[[1,2]]",
+              help="A point: numbers, constant expressions (pi/4), nested lists, rand(2,3)/randn/zeros/ones, "
+                   "NAME=@FILE.npy, @FILE.npz or @FILE.json. Repeat for several points.")
+@click.option("--wrt", metavar="x,W", help="Check only these variables (default: all, in order of appearance).")
+@click.option("--expect", metavar="dx=VALUE,dW=EXPR",
+              help="Your claimed gradient: numbers, nested lists or expressions in the variables; `dW ~= [[...]]` "
+                   "judges printed numbers to their last digit; f=VALUE claims the value.")
 @numeric_options("auto", "auto: SymPy's whole formula for small expressions (slow: ~10-30 ms each), else chained local rules; "
                  "chain: always the chained rules (no formula, ~10x faster).", "Skip the SymPy column.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--trace", is_flag=True, help="Show the staged computation: every gate's value and gradient.")
 @click.option("--samples", type=EVAL_SAMPLES_TYPE,
               help=f"Also check N seeded random points ({EVAL_SAMPLES_TYPE.range_text()}; uniform in [-3, 3], 4 decimals) where f is finite and off kinks.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for --samples, and of rand()/randn() in points (numpy's np.random.seed(SEED) draws).")
+@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
+              help="Run the gate graph (the analytic column) in this precision, as your float32 code does; "
+                   "the numerical reference stays float64, the exact column 50 digits.")
+@click.option("--directions", type=DIRECTIONS_TYPE, default=2, show_default=True,
+              help="Random directions per variable once a case has more than 10,000 elements to check.")
+@click.option("--graph", "graph_path", metavar="FILE.dot|svg|png",
+              help="Also draw the gate graph at the first point: values and gradients on every wire (.svg/.png need Graphviz).")
 @click.option("--methods", metavar="LIST",
               help="Numerical columns of the table, from forward, centered, richardson, complex, best "
                    "[default: forward,centered,best; forward,centered with --expect].")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: float | None, rtol: float, atol: float,
                  expect: str | None, exact_timeout: float, exact_method: str, no_exact: bool, output_format: str, trace: bool,
-                 samples: int | None, seed: int, methods: str | None, strict: bool) -> None:
-    """Check the gradient of EXPRESSION at one or more points.
+                 samples: int | None, seed: int, dtype: str, directions: int, graph_path: str | None, methods: str | None,
+                 strict: bool) -> None:
+    """Check the gradient of EXPRESSION at one or more points, or check a PROGRAM line by line.
 
-    EXPRESSION may be `-` (read from standard input) or `@FILE`; it may start with a minus sign.
+    EXPRESSION may be `-` (read from standard input) or `@FILE`; it may start with a minus sign. Text with
+    assignments (`q = x + y`, `dq = ...`) is a program: a pasted forward/backward cell, each d-line judged.
 
     \b
-    Example:
+    Examples:
       gradcheck eval "(x+sigma(y))/(sigma(x)+(x+y)**2)" --at x=3,y=-4 --trace
+      gradcheck eval "sum((X@W - Y)**2)" --at "W=[[1,1]], X=[[0],[-2],[1]], Y=[[0,1],[1,-1],[0,-2]]" --wrt W
+      gradcheck eval "softmax(x)" --at "x=[1, 2]" --expect "dx=diag(softmax(x)) - outer(softmax(x), softmax(x))"
+      gradcheck eval @cell.py
     """
-    from .check import Options, check_points
+    from .cases import Options
     from .verdict import Tolerances, exit_code
 
     try:
         shown_methods = _methods(methods or ("forward,centered" if expect else "forward,centered,best"))  # claims need the width
-        graph, parsed_points, chosen, claims = _eval_inputs(expression, points, wrt, expect, samples, seed)
-        if h is not None:
-            _check_step(h, parsed_points, chosen)
+        options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
+                          exact_method=exact_method, trace=trace, dtype=dtype, directions=directions)
+        whole, source = read_source(expression)
+        from .lang.program import looks_like_program
+
+        run = _run_program if looks_like_program(whole) else _run_expression
+        cases, picture = run(whole, source, points, wrt, expect, samples, seed, options, graph_path)
     except GradcheckError as error:
         _fail(error)
         return
-    options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
-                      exact_method=exact_method, trace=trace)
-    cases = check_points(graph, parsed_points, chosen, options, claims)
+    _print(cases, output_format, shown_methods)
+    if picture is not None:
+        click.echo(visible(f"gradcheck: the gate graph is in {picture}", newlines=False), err=True)
+    sys.exit(exit_code([c.status for c in cases], strict))
+
+
+def _print(cases, output_format: str, methods) -> None:
     from . import report
 
     if output_format == "json":
         click.echo(report.to_json(cases))
     else:
-        report.print_table_report(report.make_console(), cases, shown_methods)
-    sys.exit(exit_code([c.status for c in cases], strict))
+        from .tables import print_table_report
+
+        print_table_report(report.make_console(), cases, methods)
 
 
 def _methods(methods: str) -> tuple[str, ...]:
-    from .report import NUMERICAL_METHODS
+    from .tables import NUMERICAL_METHODS
 
     shown = tuple(m.strip() for m in methods.split(",") if m.strip())
     for m in shown:
@@ -167,45 +202,67 @@ def _methods(methods: str) -> tuple[str, ...]:
     return shown
 
 
-def _eval_inputs(expression: str, points: tuple[str, ...], wrt: str | None, expect: str | None, samples: int | None, seed: int):
-    """(graph, points, variables to check, claims) from eval's arguments, or a GradcheckError saying what is wrong."""
-    from .check import parse_claims, parse_point
-    from .graph import build_graph
+def _run_expression(whole: str, source, points, wrt, expect, samples, seed, options, graph_path):
+    """An expression at each --at point (and --samples random ones): the cases, and the picture's path."""
+    from .cases import check_points
+    from .ops.registry import default_registry
+    from .points import PointContext
+    from .session import prepare, read_points
+
+    registry = default_registry()
+    expr = parse_expression(whole, source, registry)
+    if not points and not samples and expr.variables:
+        raise UsageError(f"give a point with --at or --samples N (the expression's variables: {', '.join(expr.variables)})")
+    parsed = read_points(expr, list(points), PointContext(registry, seed))  # every --at, even for a constant
+    prepared = prepare(expr, parsed, wrt, expect, registry)
+    parsed = parsed + _samples(prepared, samples, seed) if samples and expr.variables else parsed
+    if not expr.variables:
+        parsed = [{}]  # a constant has one value: every (empty) point is the same case
+    if options.h is not None:
+        _check_step(options.h, parsed, prepared.wrt)
+    cases = check_points(prepared.graph, parsed, prepared.wrt, options, prepared.claims)
+    return cases, _picture(graph_path, prepared.graph, parsed, cases)
+
+
+def _samples(prepared, samples: int, seed: int) -> list[dict]:
     from .sampling import sample_points
 
-    graph = build_graph(parse_expression(expression))
-    if not points and not samples and graph.variables:
-        raise UsageError(f"give a point with --at or --samples N (the expression's variables: {', '.join(graph.variables)})")
-    chosen = _wrt(wrt, graph.variables)
-    claims = parse_claims(expect, graph.variables) if expect else {}
-    left_out = [var for var in claims if var not in chosen]
-    if left_out:
-        raise UsageError(f"--expect claims {', '.join('d' + v for v in left_out)}, but --wrt leaves "
-                         f"{', '.join(left_out)} out (it checks {', '.join(chosen)}): add {'them' if len(left_out) > 1 else 'it'} "
-                         "to --wrt or drop the claim")
-    # every --at is parsed, even for a constant expression: a name that is not a variable is an error
-    parsed = [parse_point(p, graph.variables) for p in points]
-    if samples and graph.variables:
-        if samples * len(graph.nodes) > POINT_CELLS:
-            raise UsageError(f"--samples {samples:,} is too many for an expression of {len(graph.nodes):,} nodes "
-                             f"(at most {max(1, POINT_CELLS // len(graph.nodes)):,} points in one batch)")
-        drawn, tried = sample_points(graph, claims, samples, seed)
-        if not drawn:
-            raise UsageError(f"no usable point among {tried} drawn from [-3, 3]: f, its gradient or a claim is not finite (--seed {seed})")
-        parsed += drawn
-    if not graph.variables:
-        parsed = [{}]  # a constant has one value: every (empty) point is the same case
-    return graph, parsed, chosen, claims
+    graph = prepared.graph
+    if samples * sum(max(1, int(__import__("math").prod(n.shape))) for n in graph.nodes) > POINT_CELLS:
+        raise UsageError(f"--samples {samples:,} is too many for an expression of {len(graph.nodes):,} nodes "
+                         f"(at most {max(1, POINT_CELLS // len(graph.nodes)):,} points in one batch)")
+    drawn, tried = sample_points(graph, prepared.claims, samples, seed)
+    if not drawn:
+        raise UsageError(f"no usable point among {tried} drawn from [-3, 3]: f, its gradient or a claim is not finite (--seed {seed})")
+    return drawn
 
 
-def _wrt(wrt: str | None, variables: tuple[str, ...]) -> tuple[str, ...]:
-    if not wrt:
-        return variables
-    chosen = tuple(dict.fromkeys(name.strip() for name in wrt.split(",")))  # x,x checks x once
-    for name in chosen:
-        if name not in variables:
-            raise UsageError(f"--wrt names '{name}', which is not a variable of the expression ({', '.join(variables) or 'none'})")
-    return chosen
+def _run_program(whole: str, source, points, wrt, expect, samples, seed, options, graph_path):
+    """A forward/backward cell, its d-lines judged one by one: one case (at its constants, or one --at)."""
+    from .lang.program import parse_program
+    from .ops.registry import default_registry
+    from .points import PointContext
+    from .programs import run_program
+
+    if samples:
+        raise UsageError("--samples checks expressions; a program is checked at its own constants (or one --at)")
+    if expect:
+        raise UsageError("--expect is for expressions; in a program your d-lines are the claims (dx = ...)")
+    if len(points) > 1:
+        raise UsageError("a program is checked at one point: give one --at (it overrides the program's constants)")
+    context = PointContext(default_registry(), seed)
+    program = parse_program(whole, source or "<program>", dict(context.value_registry().signatures))
+    chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
+    result = run_program(program, context, options, points[0] if points else None, chosen)
+    return [result.case], _picture(graph_path, result.graph, [result.point], [result.case])
+
+
+def _picture(path: str | None, graph, points: list[dict], cases) -> str | None:
+    if path is None:
+        return None
+    from .dot import case_picture, write
+
+    return write(path, case_picture(graph, points[0], cases[0]))
 
 
 @main.command("sweep", cls=ExpressionCommand)
@@ -220,17 +277,23 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
     EXPRESSION may be `-` (read from standard input) or `@FILE`; it may start with a minus sign.
     """
     try:
-        from .check import parse_point, point_problem
-        from .graph import build_graph
+        from .cases import point_problem
+        from .ir import build_graph
+        from .ops.registry import default_registry
+        from .points import PointContext
+        from .session import chosen_variables, read_points
 
-        expr = parse_expression(expression)
-        graph = build_graph(expr)
-        if not graph.variables:
+        registry = default_registry()
+        whole, source = read_source(expression)
+        expr = parse_expression(whole, source, registry)
+        if not expr.variables:
             raise UsageError("the expression has no variables to differentiate")
-        var = wrt.strip() if wrt else graph.variables[0]
-        if var not in graph.variables:
-            raise UsageError(f"--wrt names '{var}', which is not a variable of the expression ({', '.join(graph.variables)})")
-        point = parse_point(point_text, graph.variables)
+        point = read_points(expr, [point_text], PointContext(registry))[0]
+        graph = build_graph(expr, registry, {v: point[v].shape for v in expr.variables})
+        var = chosen_variables(graph, wrt.strip() if wrt else graph.variables[0])[0]
+        if graph.shapes[var] or graph.nodes[-1].shape:
+            raise UsageError(f"sweep takes a scalar f and a scalar variable ({var} has shape {graph.shapes[var]}, "
+                             f"f has shape {graph.nodes[-1].shape})")
         problem = point_problem(graph, point, (var,))
         if problem is not None:  # no derivative to approach: nothing to sweep
             raise UsageError(f"cannot sweep at {point_text.strip()}: {problem}")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from typing import BinaryIO, Iterable, Iterator
 
-from .batch import EXTENSION, Checked, Line, file_problem
+import re
+
+from .batch import EXTENSION, PROGRAM_EXTENSION, Checked, Line, file_problem
 from .errors import FileError
 from .inputs import MAX_FILE_BYTES, not_regular, open_regular
 
@@ -29,7 +31,7 @@ def _walk(directory: str) -> list[tuple[str, str | None]]:
     for root, dirs, names in os.walk(directory, onerror=note):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in names:
-            if name.endswith(EXTENSION):
+            if name.endswith(EXTENSION) or name.endswith(PROGRAM_EXTENSION):
                 path = os.path.join(root, name)
                 found.append((path, not_regular(path)))  # stat only: opening a FIFO would block
     entries = found + unreadable
@@ -45,7 +47,7 @@ def expand_paths(paths: Iterable[str]) -> list[str | Checked]:
         if os.path.isdir(path):
             entries = _walk(path)
             if not entries:
-                items.append(file_problem(path, f"no {EXTENSION} files in this directory"))
+                items.append(file_problem(path, f"no {EXTENSION} (or {PROGRAM_EXTENSION}) files in this directory"))
         elif os.path.exists(path):
             entries = [(path, None)]
         else:
@@ -97,10 +99,15 @@ def _scan(handle: BinaryIO) -> str | None:
     return None
 
 
+_DEFINITION = re.compile(r"\s*(def\s|d\s*[A-Za-z_]\w*\s*/\s*d\s*[A-Za-z_]\w*\s*=(?!=))")
+
+
 def _lines(handle: BinaryIO, path: str) -> Iterator[Unit]:
-    """Numbered lines (split on \\n only, as editors count them) that hold a case, one at a time."""
+    """Numbered lines (split on \\n only, as editors count them) that hold a case, one at a time; gate definitions
+    (`def g(t) = ...`, `d g/dt = ...`) are no cases: they go with every later line of the file."""
     budget = MAX_FILE_BYTES
     number = 0
+    definitions: tuple[tuple[int, str], ...] = ()
     while True:
         raw = handle.readline(budget + 1)
         if not raw:
@@ -113,7 +120,10 @@ def _lines(handle: BinaryIO, path: str) -> Iterator[Unit]:
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]  # a UTF-8 byte order mark is not part of the first line
         text, bad = _decode(raw.removesuffix(b"\n").removesuffix(b"\r"))
-        line = Line(path, number, text, bad)
+        if bad is None and _DEFINITION.match(text):
+            definitions += ((number, text.split("#", 1)[0]),)
+            continue
+        line = Line(path, number, text, bad, definitions=definitions)
         if has_case(line):
             yield line
 
@@ -133,7 +143,18 @@ def read_units(path: str) -> Iterator[Unit]:
         if problem is not None:
             yield file_problem(path, problem)
             return
+        if not path.endswith(EXTENSION):  # a program file: the whole cell is one case
+            yield _program(handle, path)
+            return
         yield from _lines(handle, path)
+
+
+def _program(handle: BinaryIO, path: str) -> Unit:
+    raw = handle.read(MAX_FILE_BYTES + 1)
+    text, bad = _decode(raw.removeprefix(b"\xef\xbb\xbf"))
+    if bad is not None:
+        return file_problem(path, f"invalid UTF-8 at character {bad}")
+    return Line(path, 1, text, None, kind="program")
 
 
 def units(items: Iterable[str | Checked]) -> Iterator[Unit]:

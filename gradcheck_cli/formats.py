@@ -14,8 +14,9 @@ import shlex
 from xml.sax.saxutils import escape
 
 from . import report
-from .batch import VALUE_CLAIM, Checked
-from .check import split_top_level
+from .batch import Checked
+from .tables import print_case, shown_gradients
+from .lang.values import split_top_level
 from .display import POINT_ITEMS, visible
 from .errors import ExitCode
 from .verdict import exit_code
@@ -37,27 +38,44 @@ def shorten(text: str, limit: int = EXPR_WIDTH) -> str:
 
 
 def worst_error(checked: Checked) -> float | None:
-    """The largest relative error the case judged: analytic vs reference, and claim vs reference."""
-    errors = [e for g in checked.case.gradients for e in (g.rel_error, g.expected_rel_error) if e is not None]
+    """The largest relative error the case judged (over every element): analytic vs reference, and claim vs reference."""
+    import numpy as np
+
+    errors = []
+    for g in checked.case.gradients:
+        for e in (g.rel_error, g.expected_rel_error):
+            values = np.asarray(e, dtype=np.float64) if e is not None else np.zeros(0)
+            if values.size and not np.all(np.isnan(values)):
+                errors.append(float(np.nanmax(values)))
     return max(errors, default=None)
 
 
-def point_argument(point: dict[str, float]) -> str:
-    """`x=-2,y=5` with repr precision, so `eval --at` gets the same doubles."""
-    return ",".join(f"{k}={v!r}".removesuffix(".0") for k, v in point.items())
+def point_argument(point: dict) -> str:
+    """`x=-2,y=5,W=[[1.5, 2]]` with repr precision, so `eval --at` gets the same doubles."""
+    import numpy as np
+
+    def text(value) -> str:
+        array = np.asarray(value, dtype=np.float64)
+        if array.ndim == 0:
+            return repr(float(array)).removesuffix(".0")
+        return np.array2string(array, separator=",", threshold=1 << 62, max_line_width=1 << 30,
+                               formatter={"float_kind": lambda v: repr(float(v)).removesuffix(".0")}).replace("\n", "").replace(" ", "")
+
+    return ",".join(f"{k}={text(v)}" for k, v in point.items())
 
 
 def reproduce(checked: Checked) -> str | None:
     """The `gradcheck eval` command that checks the same case alone."""
     case = checked.case
+    if "lines" in case.extras:  # a program file: the file itself
+        return f"gradcheck eval {shlex.quote('@' + checked.file)}"
     if checked.line is None or not case.gradients and case.status == "error" and not case.point:
         return None
     parts = ["gradcheck", "eval", shlex.quote(case.expr)]
     if case.point:
         parts += ["--at", shlex.quote(point_argument(case.point))]
-    gradient_claims = _gradient_claims(checked.claims)
-    if gradient_claims:
-        parts += ["--expect", shlex.quote(gradient_claims)]
+    if checked.claims:
+        parts += ["--expect", shlex.quote(checked.claims)]
     return " ".join(parts)
 
 
@@ -73,14 +91,6 @@ def reproduce_line(checked: Checked) -> str | None:
     return visible(f"reproduce: {command}", newlines=False)
 
 
-def _gradient_claims(claims: str | None) -> str | None:
-    """The claims without a value claim `f=...` (eval's --expect takes gradients only)."""
-    if not claims:
-        return None
-    kept = [piece.strip() for piece, _ in split_top_level(claims) if piece.split("=", 1)[0].strip() != VALUE_CLAIM]
-    return ", ".join(kept) or None
-
-
 def label(checked: Checked) -> str:
     """`line 3: EXPR @ POINT`, the name of a case in JUnit and in messages (the point shortened)."""
     case = checked.case
@@ -94,11 +104,14 @@ def details(checked: Checked) -> str:
     """Plain-text body of a failure: one line per variable (at most DETAIL_VARIABLES), the diagnosis, how to reproduce."""
     case = checked.case
     lines = [report.message_text(case.message or case.status)]
-    gradients, left_out = report.shown_gradients(case, DETAIL_VARIABLES)
+    gradients, left_out = shown_gradients(case, DETAIL_VARIABLES)
     for g in gradients:
-        claim = f", claimed {report.number(g.expected)}" if g.expected is not None else ""
-        lines.append(f"d{g.var}: {g.status}; analytic {report.number(g.analytic)}, centered {report.number(g.centered)}, "
-                     f"exact {report.number(g.exact)}{claim}, rel. error {g.rel_error:.2e}")
+        where = f" element [{', '.join(map(str, g.worst))}]" if g.shape else ""
+        claim = f", claimed {report.number(g.at('expected'))}" if g.expected is not None else ""
+        rel = g.at("rel_error")
+        lines.append(f"d{g.var}{where}: {g.status}; analytic {report.number(g.at('analytic'))}, centered "
+                     f"{report.number(g.at('centered'))}, exact {report.number(g.at('exact'))}{claim}, rel. error "
+                     + ("—" if rel is None or rel != rel else f"{rel:.2e}"))
     if left_out:
         lines.append(left_out)
     if checked.caret:
@@ -184,7 +197,7 @@ def print_failure(console, item: Checked) -> None:
     console.print()
     console.print(Text(source_of(item), style="bold"))
     if item.case.point or item.case.gradients:
-        report.print_case(console, item.case, limit=DETAIL_VARIABLES)
+        print_case(console, item.case, limit=DETAIL_VARIABLES)
     else:  # a malformed line or a file problem: its message and caret, not an empty point
         console.print(Text.assemble(("✗ error", "bold red"), f"  {report.message_text(item.case.message)}"))
         if item.caret:

@@ -12,7 +12,7 @@ import sys
 from typing import BinaryIO
 
 from .errors import FileError, InputLimitError, UsageError
-from .parser import MAX_INPUT_CHARS
+from .lang.expr import MAX_INPUT_CHARS
 
 MAX_EXPRESSION_CHARS = MAX_INPUT_CHARS  # what the parser accepts is all that is read
 MAX_FILE_BYTES = 64 * 1024 * 1024  # one .gc file; ~3 million typical lines

@@ -10,6 +10,7 @@ work starts. The ranges:
     --exact-timeout  finite, in [0, 3600] s     (0 = no limit)
     --samples        1 .. 10,000 in eval; 1 .. 1,000 per line in check
     --jobs           0 .. 256                   (0 = one per CPU)
+    --directions     1 .. 64                    (random directions per variable past 10,000 elements)
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ EXACT_TIMEOUT_TYPE = BoundedFloat(0.0, EXACT_TIMEOUT_MAX, note="0 = no limit")
 EVAL_SAMPLES_TYPE = BoundedInt(1, EVAL_SAMPLES_MAX)
 CHECK_SAMPLES_TYPE = BoundedInt(1, CHECK_SAMPLES_MAX)
 JOBS_TYPE = BoundedInt(0, JOBS_MAX, note="0 = one per CPU")
+DIRECTIONS_TYPE = BoundedInt(1, 64)
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 

@@ -7,7 +7,7 @@ by line (lines.py); the inputs' gradients are checked as in `eval`, with the use
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -161,9 +161,22 @@ def inputs_of(graph, plan: Plan, overrides: dict[str, np.ndarray]) -> dict[str, 
     return point
 
 
+@dataclass(frozen=True)
+class ProgramRun:
+    case: CaseResult
+    graph: object  # the forward pass as a gate graph (for --graph pictures)
+    point: dict[str, np.ndarray]
+
+
 def check_program(program: Program, context: PointContext, options, at_text: str | None = None,
                   wrt: tuple[str, ...] | None = None) -> CaseResult:
     """The whole check of one program: its lines, then its inputs' gradients."""
+    return run_program(program, context, options, at_text, wrt).case
+
+
+def run_program(program: Program, context: PointContext, options, at_text: str | None = None,
+                wrt: tuple[str, ...] | None = None) -> ProgramRun:
+    """check_program, with the graph and the point it ran at."""
     from .cases import check_points
     from .lines import judge_lines
     from .ops.user import user_gates
@@ -180,13 +193,18 @@ def check_program(program: Program, context: PointContext, options, at_text: str
     claims = program_claims(plan, lines.finals, checked)
     case = check_points(graph, [point], checked, options, claims, program.name, (
         [(b.name, b.expr) for b in plan.bindings], definitions(program)))[0]
-    return _with_audits(lines.attach(case, plan), program, plan, graph, point, registry, options)
+    case = _with_audits(lines.attach(case, plan), program, plan, graph, point, registry, options)
+    return ProgramRun(replace(case, expr=_shown(program, plan)), graph, point)
+
+
+def _shown(program: Program, plan: Plan) -> str:
+    """How a program case is named in reports: its file and what f is."""
+    last = plan.forward[-1]
+    return f"{program.name}: {last.target} ={last.text[last.expr_column - last.column:]}"
 
 
 def _with_audits(case: CaseResult, program: Program, plan: Plan, graph, point, registry, options) -> CaseResult:
     """Every user gate with rules audited on its own; a wrong rule fails the case, named by gate and argument."""
-    from dataclasses import replace
-
     from .audit import audit, used_points
     from .engine import forward
 

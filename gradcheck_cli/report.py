@@ -1,4 +1,8 @@
-"""Results → text: the rich table (with --trace) and the `gradcheck/1` JSON. Knows nothing of parsing."""
+"""Results → JSON (`gradcheck/1`) and the helpers every printer shares; the rich tables are in tables.py.
+
+Knows nothing of parsing. Tensors are nested lists (a Jacobian: output shape + input shape) with their
+"shape"; non-finite numbers are the strings "nan", "inf", "-inf"; keys are added, never renamed.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ import os
 import sys
 from typing import Any, Iterable
 
-from .check import CaseResult
+import numpy as np
+
 from .display import cap_message, short_assignments, visible
-from .verdict import SEVERITY, GradientCheck
+from .results import CaseResult, GradientCheck
+from .verdict import SEVERITY
 
 SCHEMA = "gradcheck/1"
 VERDICT_STYLE = {
@@ -22,16 +28,31 @@ VERDICT_STYLE = {
 }
 
 
-def number(x: float | None) -> str:
-    """13 significant digits: a 1e-12 disagreement is visible; JSON carries every digit."""
+def number(x, digits: int = 13) -> str:
+    """13 significant digits by default: a 1e-12 disagreement is visible; JSON carries every digit."""
     if x is None:
         return "—"
-    return f"{x:.13g}"
+    array = np.asarray(x, dtype=np.float64)
+    if array.ndim:
+        return array_text(array)
+    return f"{float(array):.{digits}g}"
+
+
+def array_text(array, limit: int = 6) -> str:
+    """A short look at a tensor: its first values and its shape."""
+    array = np.asarray(array, dtype=np.float64)
+    shown = ", ".join(f"{v:.6g}" for v in array.reshape(-1)[:limit])
+    return f"[{shown}{', …' if array.size > limit else ''}] {shape_text(array.shape)}"
+
+
+def shape_text(shape) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def json_float(x: float | None) -> float | str | None:
     if x is None:
         return None
+    x = float(x)
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
@@ -39,50 +60,91 @@ def json_float(x: float | None) -> float | str | None:
     return x
 
 
+def json_value(x) -> Any:
+    """A number, or a tensor as nested lists, with JSON's spelling of non-finite numbers."""
+    if x is None or isinstance(x, str):
+        return x
+    array = np.asarray(x)
+    if array.dtype.kind in "USO":  # per-element words (statuses, methods)
+        return array.tolist()
+    if array.ndim == 0:
+        return json_float(float(array))
+    return [json_value(item) for item in array]
+
+
 # --- JSON ---------------------------------------------------------------------------------------------
 
 def gradient_json(g: GradientCheck) -> dict[str, Any]:
-    return {
+    data = {
         "var": g.var,
-        "analytic": json_float(g.analytic),
-        "forward": json_float(g.forward),
-        "centered": json_float(g.centered),
-        "exact": json_float(g.exact),
+        "analytic": json_value(g.analytic),
+        "forward": json_value(g.forward),
+        "centered": json_value(g.centered),
+        "exact": json_value(g.exact),
         "exact_expr": g.exact_expr,
-        "expected": json_float(g.expected),
-        "rel_error": json_float(g.rel_error),
+        "expected": json_value(g.expected),
+        "rel_error": json_value(g.at("rel_error") if g.shape else g.rel_error),
         "status": g.status,
-        "richardson": json_float(g.richardson),
-        "complex": json_float(g.complex_step),
-        "best": json_float(g.best),
-        "best_method": g.best_method,
-        "error_estimate": json_float(g.error_estimate),
-        "left": json_float(g.left),
-        "right": json_float(g.right),
-        "expected_rel_error": json_float(g.expected_rel_error),
+        "richardson": json_value(g.richardson),
+        "complex": json_value(g.complex_step),
+        "best": json_value(g.best),
+        "best_method": json_value(g.best_method),
+        "error_estimate": json_value(g.error_estimate),
+        "left": json_value(g.left),
+        "right": json_value(g.right),
+        "expected_rel_error": json_value(g.at("expected_rel_error") if g.shape else g.expected_rel_error),
         "diagnosis": g.diagnosis,
-        "h": {"forward": g.h_forward, "centered": g.h_centered},
+        "h": {"forward": json_value(g.h_forward), "centered": json_value(g.h_centered)},
     }
+    if g.shape:  # tensors: the shape, the element that decided, every element's status and relative error
+        data.update({"shape": list(g.shape), "var_shape": list(g.var_shape), "worst": list(g.worst),
+                     "statuses": json_value(g.statuses), "rel_errors": json_value(g.rel_error),
+                     "failing": [{"index": list(i), "status": s, "diagnosis": d} for i, s, d in g.failing]})
+    if g.mode == "directions":
+        data["mode"] = "directions"
+        data["directions"] = [{"analytic": json_float(s.analytic), "complex": json_float(s.complex_step),
+                               "centered": json_float(s.centered), "magnitude": json_float(s.magnitude), "agrees": s.agrees}
+                              for s in g.directions]
+    return data
 
 
 def case_json(case: CaseResult) -> dict[str, Any]:
     data: dict[str, Any] = {
         "expr": case.expr,
         "source": case.source,
-        "point": {k: json_float(v) for k, v in case.point.items()},
-        "value": json_float(case.value),
+        "point": {k: json_value(v) for k, v in case.point.items()},
+        "value": json_value(case.value),
         "status": case.status,
         "message": case.message,
         "gradients": [gradient_json(g) for g in case.gradients],
         "exact_method": case.exact_method,
         "exact_note": case.exact_note,
-        "expected_value": json_float(case.expected_value),
+        "expected_value": json_value(case.expected_value),
     }
     if case.trace:
         data["trace"] = [
-            {"name": r.label, "op": r.operation, "source": r.source, "value": json_float(r.value), "grad": json_float(r.gradient)}
+            {"name": r.label, "op": r.operation, "source": r.source, "value": json_value(r.value), "grad": json_value(r.gradient)}
             for r in case.trace
         ]
+    data.update(_extras_json(case.extras))
+    return data
+
+
+def _extras_json(extras: dict) -> dict[str, Any]:
+    """A program's lines, its gate audits, a function's Taylor test."""
+    data: dict[str, Any] = {}
+    if "lines" in extras:
+        data["lines"] = [{"line": r.line, "text": r.text, "target": r.target, "yours": json_value(r.yours),
+                          "true": json_value(r.true), "status": r.status, "diagnosis": r.diagnosis} for r in extras["lines"]]
+        data["first_wrong_line"] = extras.get("first_wrong_line")
+        data["notes"] = list(extras.get("notes", ()))
+    if "gates" in extras:
+        data["gates"] = [{"gate": a.gate, "argument": a.argument, "status": a.status, "message": a.message,
+                          "points": a.points} for a in extras["gates"]]
+    if "taylor" in extras:
+        t = extras["taylor"]
+        data["taylor"] = {"slope": json_float(t.slope), "verdict": t.verdict, "note": t.note,
+                          "remainders": [json_float(r) for r in t.remainders]}
     return data
 
 
@@ -125,116 +187,35 @@ def expression_text(text: str) -> str:
     return visible(shown)
 
 
-def point_text(point: dict[str, float], short: bool = False) -> str:
-    """`x=3, y=-4`; `short`: the first few assignments and the count (`… (3,000 values)`), for titles and messages."""
-    if not short or len(point) <= 4:  # a few values are always shown whole
-        return ", ".join(f"{k}={v:.16g}" for k, v in point.items())
+def value_text(value, short: bool = False) -> str:
+    """A point's value as `--at` reads it back (the same doubles); a tensor as a nested list (its shape, when short)."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return _shortest(float(array))
+    if short and array.size > 4:
+        return f"{shape_text(array.shape)} array"
+    return np.array2string(array, separator=", ", threshold=1 << 62, max_line_width=1 << 30,
+                           formatter={"float_kind": lambda v: _shortest(float(v))}).replace("\n", "")
+
+
+def _shortest(x: float) -> str:
+    """The shortest text that reads back as the same double (-0.6275, not -0.6274999999999999), without a '.0'."""
+    text = repr(x)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def point_text(point: dict, short: bool = False) -> str:
+    """`x=3, y=-4`; `short`: tensors by their shape, the first few assignments and the count (`… (3,000 values)`)."""
+    if not short or len(point) <= 4:  # a few values are always shown (tensors by shape when short)
+        return ", ".join(f"{k}={value_text(v, short)}" for k, v in point.items())
     from itertools import islice
 
-    return short_assignments([f"{k}={v:.16g}" for k, v in islice(point.items(), 16)], len(point))
+    return short_assignments([f"{k}={value_text(v, True)}" for k, v in islice(point.items(), 16)], len(point))
 
 
 def message_text(text: str | None) -> str:
     """A case's message for people: visible characters, and capped when thousands of variables each add a note."""
     return visible(cap_message(text or ""))
-
-
-NUMERICAL_METHODS = ("forward", "centered", "richardson", "complex", "best")
-DEFAULT_METHODS = ("forward", "centered", "best")
-BEST_TAGS = {"complex": "cx", "richardson": "ri", "centered": "ce"}
-
-
-def _numerical(g: GradientCheck, method: str) -> str:
-    if method == "best":
-        return f"{number(g.best)} ({BEST_TAGS[g.best_method]})"
-    return number({"forward": g.forward, "centered": g.centered, "richardson": g.richardson, "complex": g.complex_step}[method])
-
-
-def shown_gradients(case: CaseResult, limit: int | None) -> tuple[tuple[GradientCheck, ...], str | None]:
-    """The gradients to show, at most `limit` (those that did not pass first, then in order), and a note on the rest."""
-    if limit is None or len(case.gradients) <= limit:
-        return case.gradients, None
-    rank = sorted(range(len(case.gradients)), key=lambda i: (case.gradients[i].status == "pass", i))
-    shown = set(rank[:limit])
-    failing = sum(1 for i in rank[limit:] if case.gradients[i].status != "pass")
-    rest = len(case.gradients) - limit
-    note = f"… and {rest:,} more variables " + (f"({failing:,} of them did not pass)" if failing else "that pass")
-    return tuple(g for i, g in enumerate(case.gradients) if i in shown), note
-
-
-def case_table(case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS, limit: int | None = None):
-    from rich.table import Table
-    from rich.text import Text
-
-    gradients, _ = shown_gradients(case, limit)
-    with_claims = any(g.expected is not None for g in gradients)
-    title = Text.assemble(("f = ", "bold"), expression_text(case.expr), "  at  ", point_text(case.point, short=True),
-                          ("  →  f = ", "bold"), number(case.value))
-    table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column("var", style="bold", no_wrap=True, min_width=max(3, *(len(g.var) for g in gradients)))
-    for name in ("analytic", *methods, "exact", *(("expected",) if with_claims else ())):
-        table.add_column(name, justify="right", overflow="fold")  # never hide digits behind an ellipsis
-    table.add_column("rel. error", justify="right", no_wrap=True, min_width=10)
-    if with_claims:
-        table.add_column("claim error", justify="right", no_wrap=True, min_width=11)
-    table.add_column("verdict", no_wrap=True, min_width=max(len(VERDICT_STYLE[g.status][0]) for g in gradients))
-    for g in gradients:
-        label, style = VERDICT_STYLE[g.status]
-        row = [g.var, number(g.analytic), *(_numerical(g, m) for m in methods), number(g.exact)]
-        if with_claims:
-            row.append(number(g.expected))
-        row.append(f"{g.rel_error:.2e}")
-        if with_claims:
-            row.append("—" if g.expected_rel_error is None else f"{g.expected_rel_error:.2e}")
-        row.append(Text(label, style=style))
-        table.add_row(*row)
-    return table
-
-
-def trace_table(case: CaseResult):
-    from rich.table import Table
-
-    table = Table(title="staged computation (forward values, then df/d(node) from the backward pass)", title_justify="left")
-    for name, justify in (("#", "right"), ("node", "left"), ("operation", "left"), ("source", "left"), ("value", "right"), ("df/dnode", "right")):
-        table.add_column(name, justify=justify)
-    for k, row in enumerate(case.trace, 1):
-        source = " ".join(row.source.split())
-        source = source if len(source) <= 40 else source[:39] + "…"
-        table.add_row(str(k), visible(row.label), visible(row.operation), visible(source), number(row.value), number(row.gradient))
-    return table
-
-
-def print_case(console, case: CaseResult, methods: tuple[str, ...] = DEFAULT_METHODS, limit: int | None = None) -> None:
-    """One case as `eval` shows it; `limit`: at most this many variables' rows (a batch report of a huge case)."""
-    from rich.text import Text
-
-    if case.trace:
-        console.print(trace_table(case))
-    if case.status == "error":
-        where = f"  at  {point_text(case.point, short=True)}" if case.point else ""
-        console.print(Text.assemble(("✗ error", "bold red"), f"  {expression_text(case.expr)}{where}: {message_text(case.message)}"))
-        return
-    if not case.gradients:  # a constant expression, or --wrt naming nothing: f is all there is to show
-        console.print(Text.assemble(("f = ", "bold"), expression_text(case.expr), ("  →  f = ", "bold"), number(case.value),
-                                    "  (no variables: nothing to differentiate)"))
-        return
-    console.print(case_table(case, methods, limit))
-    gradients, left_out = shown_gradients(case, limit)
-    if left_out:
-        console.print(Text(f"  {left_out} (the JSON report has every one)"))
-    if "best" in methods:
-        console.print("  best: the most accurate numerical estimate — (cx) complex step, (ri) Richardson, (ce) centered at a kink")
-    for g in gradients:
-        if g.exact_expr:
-            console.print(Text(visible(f"  exact df/d{g.var} = {g.exact_expr}")))
-    if case.exact_method != "sympy" and case.exact_note:
-        console.print(Text(visible(f"  exact: {case.exact_note}")))
-    elif case.exact_method == "chain":
-        console.print("  exact: SymPy's local derivatives chained in multi-precision mpmath (no whole formula; --exact-method auto gives one up to 80 nodes)")
-    for g in gradients:
-        if g.diagnosis:
-            label, style = VERDICT_STYLE[g.status] if g.status != "pass" else ("note", "dim")
-            console.print(Text.assemble(("  " + label, style), visible(f"  d{g.var}: {g.diagnosis}")))
 
 
 def summary_line(cases: list[CaseResult]) -> str:
@@ -247,46 +228,5 @@ def counts_line(counts: dict[str, int]) -> str:
     return f"{counts['total']} case{'s' if counts['total'] != 1 else ''}: " + ", ".join(parts)
 
 
-DETAIL_LIMIT = 10  # more points than this: a summary per variable, then only the failing points in full
-
-
-def points_summary_table(cases: list[CaseResult]):
-    """Worst case per variable over many points, and the point where it happened."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=Text(f"f = {expression_text(cases[0].expr)}  over {len(cases)} points"), title_justify="left")
-    for name, justify in (("var", "left"), ("worst rel. error", "right"), ("at", "left"), ("verdicts", "left")):
-        table.add_column(name, justify=justify)
-    by_var: dict[str, list[tuple[GradientCheck, CaseResult]]] = {}
-    for case in cases:
-        for g in case.gradients:
-            by_var.setdefault(g.var, []).append((g, case))
-    for var, rows in by_var.items():
-        g, case = max(rows, key=lambda r: (SEVERITY.index(r[0].status), r[0].rel_error))
-        counts = {}
-        for row, _ in rows:
-            counts[row.status] = counts.get(row.status, 0) + 1
-        label, style = VERDICT_STYLE[worst_status(counts)]
-        verdicts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda c: SEVERITY.index(c[0])))
-        table.add_row(var, f"{g.rel_error:.2e}", point_text(case.point, short=True), Text(verdicts, style=style))
-    return table
-
-
 def worst_status(counts: dict[str, int]) -> str:
     return max(counts, key=SEVERITY.index, default="pass")
-
-
-def print_table_report(console, cases: list[CaseResult], methods: tuple[str, ...] = DEFAULT_METHODS) -> None:
-    if len(cases) <= DETAIL_LIMIT:
-        shown = cases
-    else:
-        console.print(points_summary_table(cases))
-        failing = [c for c in cases if c.status != "pass"]
-        shown = failing[:DETAIL_LIMIT]
-        if failing:
-            console.print(f"the first {len(shown)} of {len(failing)} points that did not pass:")
-    for case in shown:
-        print_case(console, case, methods)
-        console.print()
-    console.print(summary_line(cases))

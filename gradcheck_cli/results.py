@@ -46,15 +46,14 @@ class GradientCheck:
     def is_tensor(self) -> bool:
         return bool(self.shape)
 
-    def at(self, name: str) -> float | None:
-        """A column's value at the worst element (what a one-line summary shows)."""
+    def at(self, name: str):
+        """A column's value at the worst element (what a one-line summary shows): a float, a word, or None."""
         value = getattr(self, name)
         if value is None:
             return None
-        if isinstance(value, np.ndarray):
-            item = value[self.worst] if value.ndim else value
-            return None if isinstance(item, np.floating) and np.isnan(item) and name in ("exact", "expected") else item.item() if hasattr(item, "item") else item
-        return value
+        array = np.asarray(value)
+        item = array.item() if array.ndim == 0 else array[self.worst].item()
+        return None if isinstance(item, float) and item != item and name in ("exact", "expected") else item
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
         on_result: Callable[[Unit], None] | None = None) -> Iterator[Checked]:
     """Results in file order; with jobs > 1 lines are checked in worker processes (fork where available)."""
     if settings.options.exact:
-        from . import exact  # noqa: F401  (SymPy's import time is not the first case's; forked workers inherit it)
+        from .oracle import exact  # noqa: F401  (SymPy's import time is not the first case's; forked workers inherit it)
     if jobs <= 1:
         for unit in units:
             yield from check_unit(unit, settings)

@@ -61,9 +61,11 @@ def prepare(expr: Expr, points: list[dict[str, np.ndarray]], wrt, expect: str | 
     graph = build_graph(expr, registry, shapes)
     chosen = chosen_variables(graph, wrt)
     claims = parse_claims(expect, graph.variables, claims_source, registry.signatures) if expect else {}
+    left_out = [var for var in claims if var != VALUE_CLAIM and var not in chosen]
+    if left_out:
+        raise UsageError(f"--expect claims {', '.join('d' + v for v in left_out)}, but --wrt leaves {', '.join(left_out)} out "
+                         f"(it checks {', '.join(chosen)}): add {'them' if len(left_out) > 1 else 'it'} to --wrt or drop the claim")
     for var, claim in claims.items():
-        if var != VALUE_CLAIM and var not in chosen:
-            raise UsageError(f"--expect claims d{var}, but --wrt leaves {var} out: add it to --wrt or drop the claim")
         if claim.expr is not None:
             for node in claim.expr.nodes:  # a claim is checked only where the expression is
                 if node.op == "var" and node.name not in graph.variables:

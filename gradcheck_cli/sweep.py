@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import Graph
+from .ir import Graph
 from .numeric import centered_step, evaluate_rows, forward_step
 
 STEPS = tuple(10.0 ** -k for k in range(1, 16))
@@ -37,13 +37,13 @@ def sweep(graph: Graph, point: dict[str, float], var: str, reference: float, ref
     """Every difference quotient at every h, from one batched forward pass."""
     names = graph.variables
     column = names.index(var)
-    base = np.array([point[n] for n in names])
+    base = np.array([float(point[n]) for n in names])
     shifts = [0.0]
     for h in steps:
         shifts += [h, -h, h / 2, -h / 2]
     rows = np.tile(base, (len(shifts), 1))
     rows[:, column] = base[column] + np.array(shifts)
-    f, _ = evaluate_rows(graph, rows)
+    f = evaluate_rows(graph, rows)
     f0 = f[0]
     result = []
     with np.errstate(all="ignore"):
@@ -59,7 +59,7 @@ def sweep(graph: Graph, point: dict[str, float], var: str, reference: float, ref
             }
             errors = {m: _relative(v, reference) for m, v in estimates.items()}
             result.append(SweepRow(h, estimates, errors))
-    chosen = {"forward": forward_step(point[var]), "centered": centered_step(point[var])}
+    chosen = {"forward": forward_step(float(point[var])), "centered": centered_step(float(point[var]))}
     return Sweep(var, reference, reference_method, tuple(result), chosen)
 
 
@@ -121,15 +121,17 @@ def save_plot(result: Sweep, path: str) -> None:
     figure.savefig(path, dpi=120)
 
 
-def run_sweep(expr, graph: Graph, point: dict[str, float], var: str) -> Sweep:
-    """The sweep against the exact derivative (the complex step where SymPy has no value)."""
-    from .exact import exact_gradient
+def run_sweep(expr, graph: Graph, point: dict, var: str) -> Sweep:
+    """The sweep against the exact derivative (the complex step where the oracle has no value)."""
     from .numeric import complex_step
+    from .oracle.exact import exact_case
 
-    exact = exact_gradient(expr, point, (var,))
-    reference, method = exact.values[var], "exact"
+    exact = exact_case(expr, [point], (var,))[0]
+    value = exact.values.get(var)
+    reference, method = (float(value), "exact") if value is not None and np.isfinite(value) else (None, "")
     if reference is None:
-        reference, method = complex_step(graph, [point], (var,))[0][var], "complex step"
+        inputs = {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables}
+        reference, method = float(complex_step(graph, inputs, (var,))[var].reshape(-1)[0]), "complex step"
     return sweep(graph, point, var, reference, method)
 
 
@@ -138,7 +140,10 @@ def sweep_json(result: Sweep, point: dict[str, float]) -> str:
 
     from .report import json_float
 
-    return json.dumps({"schema": "gradcheck-sweep/1", "var": result.var, "point": point, "reference": json_float(result.reference),
+    from .report import json_value
+
+    return json.dumps({"schema": "gradcheck-sweep/1", "var": result.var, "point": {k: json_value(v) for k, v in point.items()},
+                       "reference": json_float(result.reference),
                        "reference_method": result.reference_method, "chosen_h": result.chosen,
                        "rows": [{"h": r.h, **{m: json_float(v) for m, v in r.estimates.items()},
                                  "errors": {m: json_float(v) for m, v in r.errors.items()}} for r in result.rows]}, indent=2)

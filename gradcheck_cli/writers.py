@@ -17,7 +17,7 @@ from xml.sax.saxutils import quoteattr
 
 from . import formats, report
 from .batch import Checked
-from .check import CaseResult
+from .results import CaseResult
 from .verdict import SEVERITY, exit_code
 
 INTERRUPTED = "<interrupted>"  # the file of the marker case an interrupted run ends with

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradcheck_cli import batch, files, runner, writers
-from gradcheck_cli.check import Options
+from gradcheck_cli.cases import Options
 from gradcheck_cli.cli import main
 
 FAST = batch.Settings(Options(exact=False))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcheck_cli import report
+from gradcheck_cli import report, tables
 from gradcheck_cli.display import short_assignments, visible
 from gradcheck_cli.errors import ParseError, Position
 
@@ -58,12 +58,9 @@ def _squeeze(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def base_case():
-    from gradcheck_cli.check import Options, check_case, parse_claims
-    from gradcheck_cli.graph import build_graph
-    from gradcheck_cli.parser import parse
+    from gradcheck_cli.session import check_text
 
-    graph = build_graph(parse("x*y"))
-    return check_case(graph, {"x": 1.0, "y": 2.0}, graph.variables, Options(), parse_claims("dx=3", graph.variables))
+    return check_text("x*y", {"x": 1.0, "y": 2.0}, expect="dx=3")
 
 
 @FUZZ
@@ -72,11 +69,11 @@ def test_the_eval_renderers_print_markup_like_text_literally(text, base_case):
     case = replace(base_case, expr=text, message=text, status="mismatch")
     for shown in (case, replace(case, status="error"), replace(case, gradients=())):
         buffer = io.StringIO()
-        report.print_case(_console(buffer), shown)
+        tables.print_case(_console(buffer), shown)
         assert _squeeze(visible(text)) in _squeeze(buffer.getvalue())
         assert not UNSAFE.search(buffer.getvalue().replace("\n", ""))
     buffer = io.StringIO()
-    report.print_table_report(_console(buffer), [case] * 12)  # the many-points summary table too
+    tables.print_table_report(_console(buffer), [case] * 12)  # the many-points summary table too
     assert "12 cases" in buffer.getvalue()
 
 

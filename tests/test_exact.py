@@ -19,7 +19,6 @@ from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.oracle import exact as exact_module
 from gradcheck_cli.oracle.exact import exact_case
 
-CLI_NOT_WIRED = pytest.mark.skip(reason="CLI not wired to the new core yet")
 
 
 def exact_gradients(expr, points: list[dict[str, float]], wrt, **options):
@@ -245,7 +244,6 @@ def test_exact_timeout_skips_the_column_but_keeps_the_others(check):
         assert g.analytic == pytest.approx(g.centered, rel=1e-6, abs=0)
 
 
-@CLI_NOT_WIRED
 def test_exact_timeout_through_the_cli(cli):
     result = cli("eval", BIG, "--at", "x=0.03,y=0.7", "--exact-timeout", "0.001", "--format", "json")
     assert result.exit_code == 0, result.output
@@ -257,7 +255,6 @@ def test_exact_timeout_through_the_cli(cli):
         assert isinstance(g["analytic"], float) and isinstance(g["centered"], float)
 
 
-@CLI_NOT_WIRED
 def test_exact_timeout_note_in_the_table(cli):
     result = cli("eval", BIG, "--at", "x=0.03,y=0.7", "--exact-timeout", "0.001")
     assert result.exit_code == 0

@@ -14,7 +14,7 @@ from gradcheck_cli.errors import GradcheckError, ParseError
 from gradcheck_cli.session import check_program_text
 
 HERE = os.path.dirname(__file__)
-PROGRAMS = sorted(glob.glob(os.path.join(HERE, "..", "expressions", "programs", "*.py")))
+PROGRAMS = sorted(glob.glob(os.path.join(HERE, "..", "expressions", "programs", "*.gc.py")))
 
 
 def program(name: str) -> str:
@@ -43,7 +43,7 @@ def test_staged_lines_match_the_notebooks_own_numbers():
     x, y = 3.0, -4.0
     sig = lambda t: 1 / (1 + math.exp(-t))  # noqa: E731
     num, den = x + sig(y), sig(x) + (x + y) ** 2
-    case = run(program("cs231n_staged.py"))
+    case = run(program("cs231n_staged.gc.py"))
     rows = lines_of(case)
     assert rows[18].target == "dnum" and rows[18].yours == pytest.approx(1 / den, rel=1e-15)
     assert rows[22].target == "dden" and rows[22].yours == pytest.approx(-num / den ** 2, rel=1e-15)
@@ -52,21 +52,21 @@ def test_staged_lines_match_the_notebooks_own_numbers():
 
 
 def test_neuron_gradients_are_the_printed_ones():
-    case = run(program("cs231n_neuron.py"))
+    case = run(program("cs231n_neuron.gc.py"))
     grads = {g.var: g for g in case.gradients}
     np.testing.assert_allclose(grads["x"].expected, [0.3932238664829637, -0.5898357997244456], rtol=1e-15)
     np.testing.assert_allclose(grads["w"].expected, [-0.19661193324148185, -0.3932238664829637, 0.19661193324148185], rtol=1e-15)
 
 
 def test_task3_lines_give_the_notebooks_gradients():
-    case = run(program("task3_two_layer.py"))
+    case = run(program("task3_two_layer.gc.py"))
     rows = {row.target: row for row in case.extras["lines"]}
     np.testing.assert_allclose(rows["dW1"].yours, [[-0.00936392, -0.00027222], [-0.13964014, -0.0040595]], atol=5e-9)
     np.testing.assert_allclose(rows["db2"].yours, [[-0.22768073]], atol=5e-9)
     np.testing.assert_allclose(case.value, [[0.25835725]], atol=5e-9)
 
 
-STAGED = program("cs231n_staged.py")
+STAGED = program("cs231n_staged.gc.py")
 
 
 @pytest.mark.parametrize("wrong,right,line,diagnosis", [
@@ -99,14 +99,14 @@ def test_a_later_line_is_judged_on_true_inputs_not_through_an_earlier_mistake():
 
 
 def test_transposed_matrix_is_diagnosed():
-    case = run(program("task3_two_layer.py").replace("dW2 = np.dot(dz2, a1.T)", "dW2 = np.dot(a1, dz2)"))
+    case = run(program("task3_two_layer.gc.py").replace("dW2 = np.dot(dz2, a1.T)", "dW2 = np.dot(a1, dz2)"))
     row = {r.target: r for r in case.extras["lines"]}["dW2"]
     assert row.status == "wrong" and "transposed" in row.diagnosis
 
 
 def test_missing_relu_mask_shows_where_a_unit_is_off():
     # at the notebook's seed-42 point every pre-activation is positive: a missing mask is invisible there
-    text = program("task3_two_layer.py").replace("dz1 = da1 * (z1 > 0)", "dz1 = da1")
+    text = program("task3_two_layer.gc.py").replace("dz1 = da1 * (z1 > 0)", "dz1 = da1")
     assert run(text).status == "pass"
     case = run(text, at="b1=[[-1], [0.5]]")
     row = {r.target: r for r in case.extras["lines"]}["dz1"]
@@ -115,7 +115,7 @@ def test_missing_relu_mask_shows_where_a_unit_is_off():
 
 
 def test_karpathy_loop_body_as_written_has_a_typo_that_is_caught():
-    text = program("karpathy_two_layer.py").replace("dn1 = a4 * dscore", "dna = a4 * dscore")
+    text = program("karpathy_two_layer.gc.py").replace("dn1 = a4 * dscore", "dna = a4 * dscore")
     case = run(text)
     assert case.status in ("mismatch", "error")
     reasons = " ".join(r.diagnosis or "" for r in case.extras["lines"])

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradcheck_cli.errors import GradcheckError
-from gradcheck_cli.parser import parse
+from gradcheck_cli.lang.expr import parse
 
 # text that looks like the grammar, so the fuzzer reaches deep into the parser, mixed with junk
 _TOKENS = st.sampled_from([
@@ -83,9 +83,9 @@ def test_pathological_inputs_are_clean_errors_or_results(text):
 
 
 def test_input_limit_is_a_clean_error():
-    from gradcheck_cli import parser
+    from gradcheck_cli.lang.expr import MAX_INPUT_CHARS
 
-    text = "x+" * (parser.MAX_INPUT_CHARS // 2 + 1) + "x"
+    text = "x+" * (MAX_INPUT_CHARS // 2 + 1) + "x"
     with pytest.raises(GradcheckError) as info:
         parse(text)
     assert "limit" in info.value.message

@@ -137,6 +137,15 @@ def _semicolons(code: str) -> list[tuple[str, int]]:
     return [(p, o) for p, o in pieces if p.strip()] or [("", 0)]
 
 
+_PROGRAM_LINE = re.compile(r"^\s*(def\s|import\s|from\s+\S+\s+import\s|[A-Za-z_]\w*\s*(\+|-)?=(?!=)|"
+                           r"(np|numpy)\s*\.\s*random\s*\.\s*seed\s*\()", re.M)
+
+
+def looks_like_program(text: str) -> bool:
+    """Text with an assignment, a def or an import on some line is a program; otherwise one expression."""
+    return bool(_PROGRAM_LINE.search(text))
+
+
 def parse_program(text: str, name: str = "<program>", functions: dict[str, Signature] | None = None) -> Program:
     """Statements of a cell, with LINE:COL errors; `functions` are the signatures known before it (defaults: builtins)."""
     lines = text.removeprefix("\ufeff").split("\n")
