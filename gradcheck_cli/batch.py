@@ -94,7 +94,7 @@ def _format_error(message: str, line: str, offset: int) -> FormatError:
     return FormatError(message, Position(line, offset))
 
 
-_POINT_START = re.compile(r"\s*(@|[A-Za-z_]\w*\s*~?=(?!=))")  # what follows the '@' that starts a point
+_POINT_START = re.compile(r"\s*(@|[A-Za-z_]\w*\s*~?=(?!=)|(np|numpy)\s*\.\s*random\s*\.\s*seed\s*\()")  # what starts a point
 
 
 def point_separators(code: str, end: int) -> list[int]:

@@ -246,7 +246,7 @@ class _Builder:
         except ShapeMismatch as problem:
             at = enode.at if enode.at >= 0 else enode.start
             where = f" for {op.symbol}" if op.elementwise else ""
-            raise ShapeError(f"{problem}{where} at column {at + 1}", Position(expr.text, at)) from None
+            raise ShapeError(f"{problem}{where}", Position(expr.text, at)) from None
 
 
 def _relabel(node: IRNode, label: str) -> IRNode:

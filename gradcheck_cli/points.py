@@ -105,6 +105,9 @@ def read_point(text: str, variables: tuple[str, ...], context: PointContext, sou
     """Values for every variable of the expression; names that are not variables are errors."""
     point: dict[str, np.ndarray] = {}
     for item in parse_items(text, "point", source_name, files=True):
+        if item.kind == "seed":
+            context.reseed(int(item.value))
+            continue
         if not item.name:
             for name, value in read_file(item.value, context, text, item.value_offset, source_name).items():
                 _put(point, name, value, variables, text, item.value_offset, source_name)

@@ -125,7 +125,9 @@ def read_overrides(text: str, names: tuple[str, ...], context: PointContext) -> 
 
     values: dict[str, np.ndarray] = {}
     for item in parse_items(text, "point", "--at", files=True):
-        if not item.name:
+        if item.kind == "seed":
+            context.reseed(int(item.value))
+        elif not item.name:
             for name, value in read_file(item.value, context, text, item.value_offset, "--at").items():
                 _put(values, name, value, names, text, item.value_offset, "--at")
         else:

@@ -38,9 +38,11 @@ class Item:
     name_offset: int
     value_offset: int
     approximate: bool = False  # `~=`: judged to the digits printed
+    kind: str = "value"  # value | seed (np.random.seed(N)); an @FILE item has no name
 
 
 _SPACED_ASSIGNMENTS = re.compile(r"^\s*[A-Za-z_]\w*\s*=\s*\S+\s+[A-Za-z_]\w*\s*=")
+_SEED = re.compile(r"\s*(?:np|numpy)\s*\.\s*random\s*\.\s*seed\s*\(\s*([0-9]+)\s*\)\s*$")
 
 
 def parse_items(text: str, what: str = "point", source_name: str | None = None, files: bool = False) -> list[Item]:
@@ -56,6 +58,10 @@ def parse_items(text: str, what: str = "point", source_name: str | None = None, 
             raise PointError(f"empty item in {what} (stray ',')", at(offset))
         if files and stripped.startswith("@"):
             items.append(Item("", stripped[1:].strip(), lead, lead + 1))
+            continue
+        seed = _SEED.match(piece) if files else None
+        if seed:  # np.random.seed(42) in a point: the rand() draws after it are the notebook's
+            items.append(Item("", seed.group(1), lead, lead, kind="seed"))
             continue
         if _SPACED_ASSIGNMENTS.match(piece):
             raise PointError(f"separate the values of a {what} with commas (x=3, y=4)", at(lead))
