@@ -13,7 +13,7 @@ from contextlib import closing, nullcontext
 
 import click
 
-from .options import CHECK_SAMPLES_TYPE, JOBS_TYPE, numeric_options
+from .options import CHECK_SAMPLES_TYPE, JOBS_TYPE, SHARD_TYPE, numeric_options
 
 MIN_PROGRESS = 8  # lines: fewer finish before a progress bar would be worth drawing
 
@@ -24,14 +24,12 @@ def _show_progress(lines: int) -> bool:
     return lines >= MIN_PROGRESS and sys.stderr.isatty() and not ci
 
 
-def _progress(items, report_on_terminal: bool):
+def _progress(make_units, report_on_terminal: bool):
     """(a context that draws a progress bar or nothing, the callback that advances it). The report itself is the
     progress when it streams to the terminal; counting the lines costs a first pass over the files."""
-    from . import files
-
     if report_on_terminal or not _show_progress(MIN_PROGRESS):
         return nullcontext(), None
-    total = sum(1 for _ in files.units(items))
+    total = sum(1 for _ in make_units())
     if not _show_progress(total):
         return nullcontext(), None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -62,6 +60,10 @@ def _fail(message: str) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "junit", "github"]), default="table", show_default=True, help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file; the terminal still gets a short summary.")
+@click.option("--junit", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write a JUnit XML report to FILE, from the same run (e.g. with --format github).")
+@click.option("--shard", type=SHARD_TYPE, metavar="K/N",
+              help="Check only the K-th of N shares of the cases (deterministic by file and line; N runs cover each case once).")
 @click.option("--samples", type=CHECK_SAMPLES_TYPE, default=5, show_default=True,
               help=f"Random points for a line without '@' ({CHECK_SAMPLES_TYPE.range_text()}).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of those random points (with the line's text).")
@@ -69,8 +71,8 @@ def _fail(message: str) -> None:
 @numeric_options("chain", "chain: SymPy's local derivatives chained at 50 digits (exact value, no formula); "
                  "auto: also SymPy's whole formula for small expressions (in JSON; ~10x slower).", "Skip the SymPy column (much faster).")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
-def check_command(paths: tuple[str, ...], output_format: str, output: str | None, samples: int, seed: int, jobs: int,
-                  h: float | None, rtol: float, atol: float, exact_timeout: float, exact_method: str, no_exact: bool, strict: bool) -> None:
+def check_command(paths: tuple[str, ...], output_format: str, output: str | None, junit: str | None, shard, samples: int,
+                  seed: int, jobs: int, h: float | None, rtol: float, atol: float, exact_timeout: float, exact_method: str, no_exact: bool, strict: bool) -> None:
     """Check every case in expression files (.gc), or in every .gc file under a directory.
 
     \b
@@ -86,22 +88,27 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
 
     from . import files
     from .cases import Options
-    from .inputs import ReportFile, input_named_by
+    from .inputs import ReportFile
     from .verdict import Tolerances
 
     items = files.expand_paths(paths)  # names only, so --output can be compared with every input first
-    if output is not None:
-        clash = input_named_by(output, [item for item in items if isinstance(item, str)])
-        if clash is not None:
-            _fail(f"--output {output} is one of the input files ({clash}); it would be overwritten: write the report elsewhere")
+    _refuse_overwriting(items, {"--output": output, "--junit": junit})
     options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout, exact_method=exact_method)
     from .batch import Settings
 
     settings = Settings(options, samples, seed)
     report_file = ReportFile(output) if output is not None else None  # fails here, before any work, if unwritable
+    junit_file = ReportFile(junit, "--junit") if junit is not None else None
+    shares = files.Shard(*shard) if shard is not None else None
+
+    def make_units():
+        return files.units(items) if shard is None else files.Shard(*shard).select(files.units(items))
+
     started = time.perf_counter()
     try:
-        tally, interrupted = _run(items, settings, jobs or os.cpu_count() or 1, output_format, report_file, strict, started)
+        units = files.units(items) if shares is None else shares.select(files.units(items))
+        tally, interrupted = _run(units, make_units, settings, jobs or os.cpu_count() or 1, output_format,
+                                  (report_file, junit_file), strict, started)
     except BrokenPipeError:
         raise  # the reader of stdout left: the group exits quietly
     except OSError as problem:  # a full disk, a failed fork: one line, and --output's previous report is intact
@@ -113,28 +120,48 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     if interrupted:
         _fail("interrupted")
     problem = tally.nothing_checked()
-    if problem is not None:
+    if problem is not None and shares is not None and shares.skipped and not tally.counts["total"]:
+        click.echo(f"gradcheck: shard {shard[0]}/{shard[1]} holds none of the {shares.skipped:,} cases", err=True)
+    elif problem is not None:  # an empty shard of real work passes; no work at all does not
         _fail(problem)
     sys.exit(tally.exit_code())
 
 
-def _run(items, settings, jobs: int, output_format: str, report_file, strict: bool, started: float):
-    """Check every unit and stream the results into the report; (tally, whether the run was interrupted).
-    On Ctrl-C or SIGTERM the report still ends properly: the cases so far, then an `interrupted` error case."""
+def _refuse_overwriting(items, reports: dict[str, str | None]) -> None:
+    """A report file must not be one of the inputs (`check mine.gc -o mine.gc` would destroy it), nor the other report."""
+    from .inputs import input_named_by
+
+    inputs = [item for item in items if isinstance(item, str)]
+    named = {option: path for option, path in reports.items() if path is not None}
+    for option, path in named.items():
+        clash = input_named_by(path, inputs)
+        if clash is not None:
+            _fail(f"{option} {path} is one of the input files ({clash}); it would be overwritten: write the report elsewhere")
+    if len(named) == 2 and os.path.abspath(named["--output"]) == os.path.abspath(named["--junit"]):
+        _fail(f"--output and --junit name the same file ({named['--junit']}): give each report its own file")
+
+
+def _run(units, make_units, settings, jobs: int, output_format: str, report_files, strict: bool, started: float):
+    """Check every unit and stream the results into the reports; (tally, whether the run was interrupted).
+    On Ctrl-C or SIGTERM the reports still end properly: the cases so far, then an `interrupted` error case."""
     import time
 
-    from . import files, runner, writers
+    from . import runner, writers
     from .interrupts import StopSignals
 
+    report_file, junit_file = report_files
+    files_made = [f for f in report_files if f is not None]
     tally = writers.Tally(strict)
     writer = None
     try:
         writer = writers.make_writer(output_format, report_file.handle if report_file else None, strict)
+        if junit_file is not None:
+            writer = writers.Both(writer, writers.JUnitWriter(junit_file.handle, strict))
         interrupted = None
         with StopSignals() as stops:
             try:
-                bar, advance = _progress(items, report_file is None and sys.stdout.isatty())
-                with bar, closing(runner.run(files.units(items), settings, jobs, on_result=advance)) as results:
+                bar, advance = _progress(make_units, report_file is None and sys.stdout.isatty())
+                with bar, closing(runner.run(units, settings, jobs, on_result=advance)) as results:
                     for item in results:
                         with stops.held():  # counted and written together, or not at all
                             tally.add(item)
@@ -147,12 +174,12 @@ def _run(items, settings, jobs: int, output_format: str, report_file, strict: bo
                     tally.add(marker)
                     writer.add(marker)
                 writer.close(tally, time.perf_counter() - started)
-                if report_file is not None:
-                    report_file.commit()
+                for done in files_made:
+                    done.commit()
     except BaseException:
         if hasattr(writer, "discard"):
             writer.discard()
-        if report_file is not None:
-            report_file.discard()  # the previous report stays, and no temporary file is left behind
+        for unfinished in files_made:
+            unfinished.discard()  # the previous report stays, and no temporary file is left behind
         raise
     return tally, interrupted is not None

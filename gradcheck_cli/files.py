@@ -164,3 +164,20 @@ def units(items: Iterable[str | Checked]) -> Iterator[Unit]:
             yield item
         else:
             yield from read_units(item)
+
+
+class Shard:
+    """`--shard K/N`: every N-th case unit starting at the K-th, in the order the files list them — a deterministic
+    split (by file and line), so N runs of the same command cover every case exactly once. Counts what it skipped,
+    so an empty shard of a non-empty file set can pass."""
+
+    def __init__(self, index: int, count: int):
+        self.index, self.count = index, count
+        self.skipped = 0
+
+    def select(self, all_units: Iterable[Unit]) -> Iterator[Unit]:
+        for position, unit in enumerate(all_units):
+            if position % self.count == self.index - 1:
+                yield unit
+            else:
+                self.skipped += 1

@@ -139,7 +139,7 @@ def failure_line(item: Checked) -> str:
 def summary_text(counts: dict[str, int], seconds: float | None = None) -> str:
     """`N cases: a pass, b mismatch … in S s (R cases/s)`."""
     line = report.counts_line(counts)
-    if seconds is not None and seconds > 0:
+    if seconds is not None and seconds > 0 and counts["total"]:
         line += f" in {seconds:.2f} s ({counts['total'] / seconds:.0f} cases/s)"
     return line
 

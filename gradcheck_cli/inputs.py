@@ -128,7 +128,7 @@ class ReportFile:
     device (`/dev/null`) or a symlink (`/dev/stdout`, `/dev/fd/1`: renaming over what it points to would replace the
     caller's own log file) is written directly, as before."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, option: str = "--output"):
         self.path = self.target = path
         self.temp: str | None = None
         try:
@@ -141,7 +141,7 @@ class ReportFile:
             else:
                 self.handle = self._temporary(None if existing is None else stat.S_IMODE(existing.st_mode))
         except OSError as problem:
-            raise UsageError(f"cannot write --output {path}: {problem.strerror or problem}") from None
+            raise UsageError(f"cannot write {option} {path}: {problem.strerror or problem}") from None
 
     def _temporary(self, mode: int | None):
         import secrets

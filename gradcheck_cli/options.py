@@ -11,6 +11,7 @@ work starts. The ranges:
     --samples        1 .. 10,000 in eval; 1 .. 1,000 per line in check
     --jobs           0 .. 256                   (0 = one per CPU)
     --directions     1 .. 64                    (random directions per variable past 10,000 elements)
+    --shard          K/N with 1 <= K <= N <= 10,000
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ EXACT_TIMEOUT_MAX = 3600.0
 EVAL_SAMPLES_MAX = 10_000  # points of one expression go through the graph as one batch: bounds its memory
 CHECK_SAMPLES_MAX = 1_000  # per line of a file
 JOBS_MAX = 256
+SHARDS_MAX = 10_000
 
 
 def _short(x: float) -> str:
@@ -93,6 +95,23 @@ class BoundedInt(click.ParamType):
         return number
 
 
+class ShardType(click.ParamType):
+    """`K/N`: the K-th of N shares of the cases (1-based, as CI matrices count)."""
+
+    name = "K/N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        index, slash, count = str(value).strip().partition("/")
+        if not (slash and index.strip().isdigit() and count.strip().isdigit()):
+            _fail(param, "K/N, two whole numbers such as 2/3", repr(value))
+        k, n = int(index), int(count)
+        if not 1 <= k <= n <= SHARDS_MAX:
+            _fail(param, f"K/N with 1 <= K <= N <= {SHARDS_MAX:,}", f"{k}/{n}" if max(k, n) < 10 ** 30 else "huge numbers")
+        return k, n
+
+
 RTOL_TYPE = BoundedFloat(*RTOL, high_open=True)
 ATOL_TYPE = BoundedFloat(0.0, ATOL_MAX)
 H_TYPE = BoundedFloat(*H_RANGE)
@@ -101,6 +120,7 @@ EVAL_SAMPLES_TYPE = BoundedInt(1, EVAL_SAMPLES_MAX)
 CHECK_SAMPLES_TYPE = BoundedInt(1, CHECK_SAMPLES_MAX)
 JOBS_TYPE = BoundedInt(0, JOBS_MAX, note="0 = one per CPU")
 DIRECTIONS_TYPE = BoundedInt(1, 64)
+SHARD_TYPE = ShardType()
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 

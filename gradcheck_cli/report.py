@@ -225,6 +225,8 @@ def summary_line(cases: list[CaseResult]) -> str:
 def counts_line(counts: dict[str, int]) -> str:
     """`11 cases: 8 pass, 1 kink, 1 mismatch, 1 error` from summary()'s counts."""
     parts = [f"{counts[s]} {s}" for s in SEVERITY if counts[s]]
+    if not parts:
+        return "0 cases"
     return f"{counts['total']} case{'s' if counts['total'] != 1 else ''}: " + ", ".join(parts)
 
 

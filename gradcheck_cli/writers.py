@@ -198,6 +198,26 @@ class TableWriter:
         self.console.print(Text(formats.summary_text(tally.counts, seconds if self.timed else None)))
 
 
+class Both:
+    """`--format F --junit FILE`: one run, two reports."""
+
+    def __init__(self, first, second):
+        self.writers = (first, second)
+
+    def add(self, item: Checked) -> None:
+        for writer in self.writers:
+            writer.add(item)
+
+    def close(self, tally: Tally, seconds: float | None) -> None:
+        for writer in self.writers:
+            writer.close(tally, seconds)
+
+    def discard(self) -> None:
+        for writer in self.writers:
+            if hasattr(writer, "discard"):
+                writer.discard()
+
+
 def make_writer(name: str, out: IO[str] | None, strict: bool):
     """The writer for --format NAME, on `out` (the --output file) or standard output."""
     import sys
