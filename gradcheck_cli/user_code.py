@@ -1,0 +1,115 @@
+"""`gradcheck function FILE.py:NAME`: importing the user's own module is the point of that command.
+
+This is the only place gradcheck runs code it did not write: a module the user names on the command line,
+exactly as `python FILE.py` would. Expression text is still never executed. Exceptions the user's code raises
+become one-line errors pointing at the user's file and line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import UsageError
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    function: Callable
+    name: str  # as the user wrote it: FILE.py:NAME or module:NAME
+    path: str | None  # the file the module came from
+
+
+def load(spec: str, what: str) -> Target:
+    """`path/to/module.py:name` or `package.module:name` -> the callable; one-line errors naming what failed."""
+    where, colon, name = spec.rpartition(":")
+    if not colon or not where or not name.isidentifier():
+        raise UsageError(f"{what} must be FILE.py:NAME or MODULE:NAME, such as model.py:loss (got {spec!r})")
+    module = _import(where, what)
+    function = getattr(module, name, None)
+    if function is None:
+        public = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))[:12]
+        raise UsageError(f"{where} has no '{name}' (its functions: {', '.join(public) or 'none'})")
+    if not callable(function):
+        raise UsageError(f"{where}:{name} is a {type(function).__name__}, not a function")
+    return Target(function, spec, getattr(module, "__file__", None))
+
+
+def _import(where: str, what: str):
+    with _quiet_stdout():
+        if where.endswith(".py") or os.sep in where or "/" in where:
+            return _import_file(where, what)
+        try:
+            return importlib.import_module(where)
+        except ImportError as problem:
+            raise UsageError(f"{what}: cannot import module {where!r}: {problem}") from None
+        except Exception as problem:  # noqa: BLE001 -- the user's module failed while importing
+            raise user_error(problem, f"importing {where}") from None
+
+
+def _import_file(path: str, what: str):
+    if not os.path.isfile(path):
+        raise UsageError(f"{what}: no file {path!r}")
+    absolute = os.path.abspath(path)
+    name = "gradcheck_user_" + os.path.splitext(os.path.basename(absolute))[0].replace("-", "_").replace(".", "_")
+    cached = sys.modules.get(name)
+    if cached is not None and getattr(cached, "__file__", None) == absolute:
+        return cached  # --grad in the same file as f: one import, one module
+    spec = importlib.util.spec_from_file_location(name, absolute)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    sys.path.insert(0, os.path.dirname(absolute))  # the module imports its neighbours as `python FILE.py` would
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as problem:
+        raise UsageError(f"{path}:{problem.lineno}:{problem.offset or 1}: syntax error: {problem.msg}") from None
+    except Exception as problem:  # noqa: BLE001
+        del sys.modules[name]
+        raise user_error(problem, f"importing {path}") from None
+    finally:
+        sys.path.remove(os.path.dirname(absolute))
+    return module
+
+
+def parameters(function: Callable) -> tuple[str, ...]:
+    """The inputs a point must give: every named parameter without a default."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        raise UsageError("cannot read the function's parameters; wrap it in a def with named parameters") from None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(p.name for p in signature.parameters.values() if p.kind in kinds and p.default is inspect.Parameter.empty)
+
+
+def user_error(problem: BaseException, doing: str) -> UsageError:
+    """`loss raised ValueError: ... (model.py:12)`: the innermost frame outside gradcheck, which is the user's."""
+    frames = [f for f in traceback.extract_tb(problem.__traceback__) if not f.filename.startswith(PACKAGE_DIR)]
+    user = [f for f in frames if "site-packages" not in f.filename and "importlib" not in f.filename] or frames
+    where = f" ({os.path.relpath(user[-1].filename)}:{user[-1].lineno})" if user else ""
+    text = str(problem).splitlines()[0] if str(problem) else ""
+    return UsageError(f"{doing} raised {type(problem).__name__}{': ' + text if text else ''}{where}")
+
+
+def raised_in_user_code(problem: BaseException, paths: tuple[str | None, ...]) -> bool:
+    """Did the exception pass through the user's files (not only gradcheck's own)?"""
+    files = {os.path.abspath(p) for p in paths if p}
+    return any(os.path.abspath(f.filename) in files for f in traceback.extract_tb(problem.__traceback__))
+
+
+@contextmanager
+def _quiet_stdout():
+    """The user's prints go to stderr: stdout carries the report (and must stay valid JSON)."""
+    with redirect_stdout(sys.stderr):
+        yield
+
+
+calls_quietly = _quiet_stdout

@@ -1,0 +1,199 @@
+"""check_function and `gradcheck function`: the user's own numpy code, against gradients written out by hand."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+from gradcheck_cli import check_function
+
+RNG = np.random.default_rng(7)
+W0, X0, Y0 = RNG.standard_normal((3, 2)), RNG.standard_normal((5, 3)), RNG.standard_normal((5, 2))
+
+
+def ridge(W, X, y):
+    return np.sum((X @ W - y) ** 2) + 0.1 * np.sum(W ** 2)
+
+
+def ridge_grad(W, X, y):
+    return {"W": 2 * X.T @ (X @ W - y) + 0.2 * W, "X": 2 * (X @ W - y) @ W.T}
+
+
+def test_a_right_gradient_passes_with_the_complex_step_and_a_quadratic_taylor_remainder():
+    report = check_function(ridge, {"W": W0, "X": X0, "y": Y0}, ridge_grad, wrt=("W", "X"))
+    assert report.ok
+    case = report.cases[0]
+    assert [g.best_method for g in case.gradients] and all(np.all(g.best_method == "complex") for g in case.gradients)
+    assert 1.9 < case.extras["taylor"].slope < 2.1
+
+
+@pytest.mark.parametrize("factor", [1e-3, 1e-5])
+def test_one_wrong_element_is_caught_and_named(factor):
+    def wrong(W, X, y):
+        g = ridge_grad(W, X, y)
+        g["W"][2, 1] *= 1 + factor
+        return g
+
+    report = check_function(ridge, {"W": W0, "X": X0, "y": Y0}, wrong, wrt=("W", "X"))
+    assert not report.ok
+    dW = report.cases[0].gradients[0]
+    assert dW.status == "mismatch" and [index for index, *_ in dW.failing] == [(2, 1)]
+    assert report.cases[0].gradients[1].status == "pass"
+    with pytest.raises(AssertionError, match="mismatch"):
+        report.raise_for_status()
+
+
+def test_a_function_that_refuses_complex_input_falls_back_to_real_differences():
+    def loss(W):
+        return float(np.sum(np.abs(W) ** 3))  # float() drops an imaginary part
+
+    report = check_function(loss, {"W": W0}, lambda W: 3 * np.abs(W) * W)
+    assert report.ok
+    g = report.cases[0].gradients[0]
+    assert g.complex_step is None and "complex" not in set(np.ravel(g.best_method))
+
+
+def test_a_kink_is_found_from_one_sided_slopes():
+    W = np.array([[0.0, 1.0]])
+    report = check_function(lambda W: np.sum(np.maximum(W, 0)), {"W": W}, lambda W: (W > 0).astype(float))
+    g = report.cases[0].gradients[0]
+    assert list(np.ravel(g.statuses)) == ["kink", "pass"]
+
+
+def test_a_jacobian_of_an_array_output_is_checked_entry_by_entry():
+    jacobian = np.einsum("ac,db->abcd", np.eye(5), W0)  # d(XW)[a,b]/dX[c,d] = δ_ac W[d,b]
+    assert check_function(lambda X: X @ W0, {"X": X0}, lambda X: jacobian).ok
+    broken = jacobian.copy()
+    broken[4, 1, 4, 2] += 1e-3
+    report = check_function(lambda X: X @ W0, {"X": X0}, lambda X: broken)
+    assert [index for index, *_ in report.cases[0].gradients[0].failing] == [(4, 1, 4, 2)]
+
+
+@pytest.mark.parametrize("complex_ok", [True, False])
+def test_past_ten_thousand_elements_random_directions_and_bisection_name_the_wrong_element(complex_ok):
+    W = np.random.default_rng(1).standard_normal((200, 100))
+
+    def loss(W):
+        value = np.sum(np.tanh(W) ** 2)
+        return value if complex_ok else float(value)
+
+    def grad(W):
+        t = np.tanh(W)
+        return 2 * t * (1 - t ** 2)
+
+    assert check_function(loss, {"W": W}, grad).ok
+
+    def wrong(W):
+        g = grad(W)
+        g[150, 99] *= 1.001
+        return g
+
+    report = check_function(loss, {"W": W}, wrong)
+    g = report.cases[0].gradients[0]
+    assert g.mode == "directions" and g.status == "mismatch"
+    assert [index for index, *_ in g.failing] == [(150, 99)]
+
+
+def test_the_taylor_test_alone_tells_a_wrong_gradient_from_a_right_one():
+    from gradcheck_cli.function_check import taylor_test
+
+    inputs = {"W": W0}
+    f0 = np.asarray(ridge(W0, X0, Y0))
+    right = taylor_test(lambda W: ridge(W, X0, Y0), inputs, {"W": ridge_grad(W0, X0, Y0)["W"]}, f0)
+    wrong = taylor_test(lambda W: ridge(W, X0, Y0), inputs, {"W": 1.01 * ridge_grad(W0, X0, Y0)["W"]}, f0)
+    assert right.verdict == "pass" and abs(right.slope - 2) < 0.1
+    assert wrong.verdict == "mismatch" and abs(wrong.slope - 1) < 0.25
+
+
+@pytest.mark.parametrize("grad, message", [
+    (lambda W, X, y: 2 * W, "grad returned one array, but f has 3 inputs"),
+    (lambda W, X, y: {"W": W}, "grad returned no gradient for X, y"),
+    (lambda W, X, y: (W, X), "grad returned 2 gradients for 3 inputs"),
+    (lambda W, X, y: {"W": W.T, "X": X, "y": y}, "grad returned shape (2, 3) for W, whose gradient has shape (3, 2)"),
+])
+def test_a_grad_of_the_wrong_form_says_what_was_expected(grad, message):
+    from gradcheck_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_function(ridge, {"W": W0, "X": X0, "y": Y0}, grad)
+
+
+# --- gradcheck function ------------------------------------------------------------------------------
+
+MODULE = textwrap.dedent("""\
+    import numpy as np
+    print("imported")  # a module that prints must not spoil --format json
+
+    def loss(W, X, y):
+        return np.sum((X @ W - y) ** 2) + 0.1 * np.sum(W ** 2)
+
+    def loss_grad(W, X, y):
+        return 2 * X.T @ (X @ W - y) + 0.2 * W
+
+    def loss_grad_wrong(W, X, y):
+        return 2 * X.T @ (X @ W - y) + 0.1 * W
+
+    def broken(W, X, y):
+        return W + undefined_name
+    """)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "model.py").write_text(MODULE)
+    np.savez(tmp_path / "params.npz", W=W0, X=X0, y=Y0)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_function_command_passes_a_right_gradient_and_fails_a_wrong_one(cli, project):
+    right = cli("function", "model.py:loss", "--grad", "model.py:loss_grad", "--at", "@params.npz", "--wrt", "W")
+    assert right.exit_code == 0, right.output
+    assert "✓ pass" in right.stdout and "Taylor test: the remainder shrinks like h**2.00" in right.stdout
+    assert "imported" in right.stderr and "imported" not in right.stdout
+    wrong = cli("function", "model.py:loss", "--grad", "model.py:loss_grad_wrong", "--at", "@params.npz", "--wrt", "W",
+                "--format", "json")
+    assert wrong.exit_code == 1
+    data = json.loads(wrong.stdout)  # the module's print went to stderr
+    assert data["cases"][0]["status"] == "mismatch"
+
+
+def test_function_command_takes_points_written_out(cli, project):
+    result = cli("function", "model.py:loss", "--grad", "model.py:loss_grad", "--wrt", "W",
+                 "--at", "W=randn(3, 2), X=randn(5, 3), y=randn(5, 2)", "--seed", "3")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["model.py:broken", "--grad", "model.py:loss_grad", "--at", "@params.npz", "--wrt", "W"],
+     "calling model.py:broken raised NameError: name 'undefined_name' is not defined (model.py:14)"),
+    (["model.py:nothing", "--grad", "model.py:loss_grad", "--at", "@params.npz"], "model.py has no 'nothing' (its functions: broken, loss"),
+    (["model.py", "--grad", "model.py:loss_grad", "--at", "@params.npz"], "must be FILE.py:NAME or MODULE:NAME"),
+    (["missing.py:f", "--grad", "model.py:loss_grad", "--at", "@params.npz"], "no file 'missing.py'"),
+    (["model.py:loss", "--grad", "model.py:loss_grad", "--at", "@params.npz", "--wrt", "Q"], "--wrt names Q, which is not a parameter"),
+    (["model.py:loss", "--grad", "model.py:loss_grad", "--at", "W=[1,2]"], "no value for 'X', 'y'"),
+    (["model.py:loss", "--grad", "model.py:loss_grad", "--at", "@params.npz"], "grad returned one array, but f has 3 inputs"),
+])
+def test_function_command_errors_are_one_line(cli, tool_error, project, args, fragment):
+    tool_error(cli("function", *args), fragment)
+
+
+def test_a_module_with_a_syntax_error_is_named_with_its_line(cli, tool_error, project):
+    (project / "bad.py").write_text("def loss(W):\n    return W +\n")
+    tool_error(cli("function", "bad.py:loss", "--grad", "model.py:loss_grad", "--at", "W=1"), "bad.py:2:")
+
+
+def test_the_api_works_off_the_main_thread_with_its_exact_column():
+    import threading
+
+    from gradcheck_cli import check
+
+    results = []
+    worker = threading.Thread(target=lambda: results.append(check("(x+sigma(y))/(sigma(x)+(x+y)**2)", at={"x": 3, "y": -4})))
+    worker.start()
+    worker.join(60)
+    assert results and results[0].ok
+    assert results[0].cases[0].gradients[0].exact == pytest.approx(2.059569795572, rel=1e-12)  # cs231n's value
