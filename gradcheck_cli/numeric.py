@@ -39,13 +39,16 @@ def representable_steps(x: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def centered_steps(x: np.ndarray, override: float | None = None) -> np.ndarray:
-    h = np.full(np.shape(x), override) if override is not None else CENTERED_STEP * np.maximum(1.0, np.abs(x))
-    return representable_steps(x, h)
+    """The default step, rounded so that x+h is exact; a step the user chose (--h) is used exactly as given."""
+    if override is not None:
+        return np.full(np.shape(x), float(override))
+    return representable_steps(x, CENTERED_STEP * np.maximum(1.0, np.abs(x)))
 
 
 def forward_steps(x: np.ndarray, override: float | None = None) -> np.ndarray:
-    h = np.full(np.shape(x), override) if override is not None else FORWARD_STEP * np.maximum(1.0, np.abs(x))
-    return representable_steps(x, h)
+    if override is not None:
+        return np.full(np.shape(x), float(override))
+    return representable_steps(x, FORWARD_STEP * np.maximum(1.0, np.abs(x)))
 
 
 def centered_step(x: float, override: float | None = None) -> float:

@@ -220,7 +220,7 @@ class _Parser:
         canonical = QUALIFIED[namespace].get(attr)
         if canonical is None:
             supported = ", ".join(f"{namespace}.{n}" for n in QUALIFIED[namespace])
-            extra = f"; {SUGGESTIONS[attr]}" if attr in SUGGESTIONS else ""
+            extra = f"; {SUGGESTIONS[attr]}" if attr in SUGGESTIONS else _did_you_mean(attr, QUALIFIED[namespace], namespace)
             raise self.error(f"{shorten(spelled)} is not supported{extra} (supported: {supported})", attr_start)
         if canonical in CONSTANTS:
             self.push(Node("const", (), start, attr_start + len(attr), canonical, CONSTANTS[canonical]))
@@ -409,6 +409,13 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _did_you_mean(attr: str, known, namespace: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(attr, list(known), n=1, cutoff=0.8)
+    return f"; did you mean {namespace}.{close[0]}?" if close else ""
 
 
 def parse(text: str, functions: Mapping[str, Signature] = SIGNATURES) -> Expr:

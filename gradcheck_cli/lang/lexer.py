@@ -20,7 +20,6 @@ _TOKEN = re.compile(
 
 # characters people paste from papers and other languages, and what gradcheck spells them as
 _HINTS = {
-    "^": "use '**' for powers (e^x is exp(x))",
     ";": "one expression at a time",
     "'": "strings are not supported",
     '"': "strings are not supported",
@@ -65,9 +64,20 @@ def tokenize(text: str) -> list[Token]:
 
 def bad_character(text: str, pos: int) -> ParseError:
     char = text[pos]
-    hint = _HINTS.get(char)
+    hint = _power_hint(text, pos) if char == "^" else _HINTS.get(char)
     shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
     return ParseError(f"unexpected character {shown}" + (f" ({hint})" if hint else ""), Position(text, pos))
+
+
+def _power_hint(text: str, pos: int) -> str:
+    """`x^2` -> write x**2; `e^x` -> write exp(x): the user's own operands in the fix."""
+    base = re.search(r"([A-Za-z_]\w*|\d+\.?\d*|\))\s*$", text[:pos])
+    power = re.match(r"\s*(-?[A-Za-z_]\w*|-?\d+\.?\d*|\()", text[pos + 1:])
+    if base and base.group(1) == "e" and power:
+        return f"for e^{power.group(1)} write exp({power.group(1)})" if power.group(1) != "(" else "for e^(...) write exp(...)"
+    if base and power and power.group(1) != "(" and base.group(1) != ")":
+        return f"use '**' for powers: {base.group(1)}**{power.group(1)}"
+    return "use '**' for powers"
 
 
 def describe(token: Token) -> str:

@@ -58,4 +58,7 @@ SUGGESTIONS = {
     "min": "np.min reduces an array; for the elementwise minimum write np.minimum(a, b) or min(a, b)",
     "square": "write x**2",
     "expit": "write sigma(x)",
+    "sigmoid": "write sigma(x)",
+    "log1p": "write log(1 + x)",
+    "expm1": "write exp(x) - 1",
 }

@@ -65,6 +65,9 @@ def parse_items(text: str, what: str = "point", source_name: str | None = None, 
             continue
         if _SPACED_ASSIGNMENTS.match(piece):
             raise PointError(f"separate the values of a {what} with commas (x=3, y=4)", at(lead))
+        if ";" in piece and what == "point" and source_name == "--at":
+            raise PointError("separate the values of a point with commas (x=3, y=4); for another point, "
+                             "repeat --at", at(offset + piece.index(";")))
         items.append(_item(piece, offset, lead, what, at))
     return items
 
