@@ -56,7 +56,7 @@ def _fail(message: str) -> None:
     sys.exit(ExitCode.TOOL_ERROR)
 
 
-@click.command("check")
+@click.command("check", short_help="Check every case in .gc and .gc.py files; exit 1 on a mismatch.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "junit", "github"]), default="table", show_default=True, help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file; the terminal still gets a short summary.")
@@ -73,16 +73,25 @@ def _fail(message: str) -> None:
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def check_command(paths: tuple[str, ...], output_format: str, output: str | None, junit: str | None, shard, samples: int,
                   seed: int, jobs: int, h: float | None, rtol: float, atol: float, exact_timeout: float, exact_method: str, no_exact: bool, strict: bool) -> None:
-    """Check every case in expression files (.gc), or in every .gc file under a directory.
+    """Check every case in expression files (.gc) and program files (.gc.py),
+    or in every such file under a directory.
 
     \b
-    One case per line ('#' starts a comment):
-      (x+y)*z @ x=-2, y=5, z=-4                   a point (several: separate with ';')
-      x*y @ x=-2, y=3 => dx=3, dy=-2, f=-6         claimed gradient (and value)
-      sigma(x) => dx = sigma(x)*(1-sigma(x))       a claimed formula: checked at --samples random points
+    One case per line of a .gc file ('#' starts a comment):
+      (x+y)*z @ x=-2, y=5, z=-4          a point (several: separate with ';')
+      x*y @ x=-2, y=3 => dx=3, dy=-2     claimed gradient (and f=VALUE)
+      sigma(x) => dx = sigma(x)*(1-sigma(x))   checked at --samples points
+
     \b
-    Exit codes: 0 all passed (kinks allowed unless --strict), 1 a mismatch or an error case
-    (including a malformed line or an unreadable file), 2 nothing could be checked at all.
+    Examples:
+      gradcheck check derivations/
+      gradcheck check derivations/ --format github --junit report.xml
+      gradcheck check derivations/ --shard 2/4 -j 0
+
+    \b
+    Exit codes: 0 all passed (kinks allowed unless --strict), 1 a mismatch
+    or an error case (a malformed line, an unreadable file), 2 nothing
+    could be checked at all.
     """
     import time
 

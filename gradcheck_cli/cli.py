@@ -105,18 +105,26 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="gradcheck", prog_name="gradcheck")
 def main() -> None:
-    """Check hand-derived gradients: backprop through a gate graph, finite differences and SymPy, side by side.
+    """Check gradients you derived by hand: backprop through a gate graph, finite
+    differences, the complex step and SymPy's exact derivative, side by side.
 
     \b
-    Exit codes: 0 every check passed (kinks allowed), 1 a check failed (mismatch or error),
-    2 the tool could not run (bad option, expression or point).
+    Start with one of these:
+      gradcheck eval "(x+sigma(y))/(sigma(x)+(x+y)**2)" --at x=3,y=-4
+      gradcheck check derivations/          every case in .gc and .gc.py files
+      gradcheck function model.py:loss --grad model.py:loss_grad --at @p.npz
+
+    \b
+    Exit codes: 0 every check passed (kinks allowed), 1 a check failed
+    (mismatch or error), 2 the tool could not run (bad option or input).
+    Run `gradcheck COMMAND --help` for a command's options and examples.
     """
 
 
 POINT_CELLS = 20_000_000  # points x graph nodes in one batch (~160 MB a pass): bounds eval's memory
 
 
-@main.command("eval", cls=ExpressionCommand)
+@main.command("eval", cls=ExpressionCommand, short_help="Check an expression at points, or a pasted program line by line.")
 @click.argument("expression")
 @click.option("--at", "points", multiple=True, metavar="x=3,W=[[1,2]]",
               help="A point: numbers, constant expressions (pi/4), nested lists, rand(2,3)/randn/zeros/ones, "
@@ -148,17 +156,22 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
                  expect: str | None, exact_timeout: float, exact_method: str, no_exact: bool, output_format: str, trace: bool,
                  samples: int | None, seed: int, dtype: str, directions: int, graph_path: str | None, methods: str | None,
                  strict: bool) -> None:
-    """Check the gradient of EXPRESSION at one or more points, or check a PROGRAM line by line.
+    """Check the gradient of EXPRESSION at one or more points, or check a
+    program (a pasted forward/backward cell) line by line.
 
-    EXPRESSION may be `-` (read from standard input) or `@FILE`; it may start with a minus sign. Text with
-    assignments (`q = x + y`, `dq = ...`) is a program: a pasted forward/backward cell, each d-line judged.
+    EXPRESSION may be `-` (standard input) or `@FILE`, and may start with a
+    minus sign. Text with assignments (`q = x + y`, `dq = ...`) is a program:
+    each d-line is judged, and the first wrong one is named.
 
     \b
     Examples:
       gradcheck eval "(x+sigma(y))/(sigma(x)+(x+y)**2)" --at x=3,y=-4 --trace
-      gradcheck eval "sum((X@W - Y)**2)" --at "W=[[1,1]], X=[[0],[-2],[1]], Y=[[0,1],[1,-1],[0,-2]]" --wrt W
-      gradcheck eval "softmax(x)" --at "x=[1, 2]" --expect "dx=diag(softmax(x)) - outer(softmax(x), softmax(x))"
-      gradcheck eval @cell.py
+      gradcheck eval "sum((X@W - Y)**2)" --wrt W \\
+          --at "W=[[1,1]], X=[[0],[-2],[1]], Y=[[0,1],[1,-1],[0,-2]]"
+      gradcheck eval "x*y" --at x=-2,y=3 --expect "dx=3, dy=-2"
+      gradcheck eval "softmax(x)" --at "x=[1, 2]" \\
+          --expect "dx=diag(softmax(x)) - outer(softmax(x), softmax(x))"
+      gradcheck eval @cell.py                 a forward and backward cell
     """
     from .cases import Options
     from .verdict import Tolerances, exit_code
@@ -265,16 +278,23 @@ def _picture(path: str | None, graph, points: list[dict], cases) -> str | None:
     return write(path, case_picture(graph, points[0], cases[0]))
 
 
-@main.command("sweep", cls=ExpressionCommand)
+@main.command("sweep", cls=ExpressionCommand, short_help="Error of each finite difference against the step h.")
 @click.argument("expression")
 @click.option("--at", "point_text", required=True, metavar="x=3,y=-4", help="The point.")
 @click.option("--wrt", metavar="x", help="The variable (default: the first one).")
 @click.option("--plot", "plot_path", metavar="FILE.png", help="Also save the plot as a PNG (needs matplotlib).")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: str | None, output_format: str) -> None:
-    """Error of forward, centered and Richardson differences against the exact derivative, for h = 1e-1 … 1e-15.
+    """Error of forward, centered and Richardson differences against the
+    exact derivative, for h = 1e-1 ... 1e-15: where each step size is best.
 
-    EXPRESSION may be `-` (read from standard input) or `@FILE`; it may start with a minus sign.
+    EXPRESSION may be `-` (standard input) or `@FILE`, and may start with a
+    minus sign. Scalar expressions and variables only.
+
+    \b
+    Examples:
+      gradcheck sweep "exp(x)" --at x=1
+      gradcheck sweep "x*sigma(y)" --at x=2,y=-1 --wrt y --plot sweep.png
     """
     try:
         from .cases import point_problem

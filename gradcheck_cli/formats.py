@@ -146,7 +146,7 @@ def summary_text(counts: dict[str, int], seconds: float | None = None) -> str:
 
 # --- table rows ------------------------------------------------------------------------------------------
 
-ROW_COLUMNS = (("source", "left"), ("expression", "left"), ("point", "left"), ("worst rel. error", "right"), ("verdict", "left"))
+ROW_COLUMNS = (("source", "left"), ("expression", "left"), ("point", "left"), ("worst error", "right"), ("verdict", "left"))
 
 
 def row_cells(item: Checked) -> list[str]:
@@ -155,31 +155,68 @@ def row_cells(item: Checked) -> list[str]:
             "—" if error is None else f"{error:.2e}", report.VERDICT_STYLE[item.case.status][0]]
 
 
-def rows_block(checked: list[Checked], title: str | None, widths: list[int]):
+SHRINK_TO = {2: 12, 1: 14}  # point, then expression: how narrow each gets before the next gives way
+
+
+def fitted(widths: list[int], total: int) -> tuple[list[int], list[int]]:
+    """(the columns shown, their widths) to fit `total` terminal columns, borders included: the point and expression
+    columns shrink, then the point column goes (a failing case's details show it), then the source; the error and
+    the verdict stay whole."""
+    columns, shown = list(range(len(widths))), list(widths)
+
+    def excess() -> int:
+        return sum(shown[k] for k in columns) + 3 * len(columns) + 1 - total
+
+    for column, narrowest in SHRINK_TO.items():
+        shown[column] -= max(0, min(excess(), shown[column] - narrowest))
+    if excess() > 0:
+        columns.remove(2)
+        shown[1] = min(widths[1], shown[1] + max(0, -excess()))  # the expression takes back what the point left
+    for column, narrowest in ((0, 24), (1, 8), (0, 12)):
+        shown[column] -= max(0, min(excess(), shown[column] - narrowest))
+    return columns, shown
+
+
+def clip(text: str, width: int, keep_end: bool = False) -> str:
+    """`text` cut to `width` terminal cells with an ellipsis (at the start when the end matters: file:line)."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    if keep_end:
+        return "…" + set_cell_size(text[::-1], width - 1)[::-1]
+    return set_cell_size(text, width - 1) + "…"
+
+
+def rows_block(checked: list[Checked], title: str | None, widths: list[int], total: int = 10 ** 6):
     """The rows as rich's default table draws them (same box and columns), built as one Text: rich's Table measures
     every cell and took ~0.3 ms a row, longer than checking it. `widths` (the widest cell of each column so far) is
-    updated in place, so later blocks line up with earlier ones."""
+    updated in place, so later blocks line up with earlier ones; `total`: the terminal's width, which they fit."""
     from rich.cells import cell_len
     from rich.text import Text
 
     cells = [row_cells(item) for item in checked]
     for k, (name, _) in enumerate(ROW_COLUMNS):
         widths[k] = max(widths[k], cell_len(name), *(cell_len(row[k]) for row in cells))
+    columns, fit = fitted(widths, total)
+    names = [ROW_COLUMNS[k] for k in columns]
+    cells = [[clip(row[k], fit[k], keep_end=k == 0) for k in columns] for row in cells]
+    shown = [fit[k] for k in columns]
 
     def pad(text: str, k: int) -> str:
-        gap = " " * (widths[k] - cell_len(text))
-        return gap + text if ROW_COLUMNS[k][1] == "right" else text + gap
+        gap = " " * (shown[k] - cell_len(text))
+        return gap + text if names[k][1] == "right" else text + gap
 
     def rule(left: str, fill: str, middle: str, right: str) -> str:
-        return left + middle.join(fill * (width + 2) for width in widths) + right + "\n"
+        return left + middle.join(fill * (width + 2) for width in shown) + right + "\n"
 
     block = Text()
     if title:
         block.append(title + "\n", style="italic")
     block.append(rule("┏", "━", "┳", "┓") + "┃")
-    for k, (name, _) in enumerate(ROW_COLUMNS):
+    for k, (name, _) in enumerate(names):
         block.append(" ")
-        block.append(pad(name, k), style="bold")
+        block.append(pad(clip(name, shown[k]), k), style="bold")
         block.append(" ┃")
     block.append("\n" + rule("┡", "━", "╇", "┩"))
     for item, row in zip(checked, cells):

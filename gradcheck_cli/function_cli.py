@@ -9,11 +9,11 @@ import click
 from .options import DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE, ATOL_TYPE
 
 
-@click.command("function")
+@click.command("function", short_help="Check your own Python gradient against your function.")
 @click.argument("target", metavar="FILE.py:F")
 @click.option("--grad", "grad_spec", required=True, metavar="FILE.py:GRAD",
               help="Your gradient: returns an array (one input), a dict {name: array} or a tuple in --wrt order; "
-                   "for an array-valued F, the Jacobian (F's shape + the input's shape).")
+                   "for an F that returns an array, the Jacobian (F's shape + the input's shape).")
 @click.option("--at", "point_text", required=True, metavar="@params.npz",
               help="Values of F's parameters: @FILE.npz/.json, NAME=@FILE.npy, numbers, nested lists, rand(3,2).")
 @click.option("--wrt", metavar="W,b", help="Check only these inputs (default: every parameter without a default).")
@@ -29,20 +29,20 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
                      atol: float, seed: int, directions: int, output_format: str, strict: bool) -> None:
     """Check GRAD against F, your own Python functions, by calling F.
 
-    \b
-    F takes named numpy inputs and returns a number (or an array); GRAD takes the
-    same inputs. gradcheck imports FILE.py to run them (this command runs your
-    code, as `python FILE.py` would; expressions are never executed). Columns:
-    centered and Richardson differences, the complex step when F computes with
-    complex input, kinks from one-sided slopes, random directions past 10,000
-    elements, and a Taylor test: |F(x+hv) - F(x) - h<GRAD, v>| must shrink like h².
+    F takes named numpy inputs and returns a number (or an array); GRAD takes
+    the same inputs. gradcheck imports FILE.py to run them: this command runs
+    your code, as `python FILE.py` would (expressions are never executed).
+    Columns: centered and Richardson differences, the complex step when F
+    computes with complex input, kinks from one-sided slopes, random
+    directions past 10,000 elements, and a Taylor test: the remainder
+    |F(x+hv) - F(x) - h<GRAD, v>| must shrink like h**2.
 
     \b
     Examples:
-      gradcheck function model.py:loss --grad model.py:loss_grad --at @params.npz
-      gradcheck function model.py:loss --grad model.py:loss_grad --at "W=randn(3,2), X=randn(5,3)" --wrt W
+      gradcheck function model.py:loss --grad model.py:loss_grad --at @p.npz
+      gradcheck function model.py:loss --grad model.py:loss_grad --wrt W \\
+          --at "W=randn(3,2), X=randn(5,3), y=randn(5,2)"
     """
-    from .cases import Options  # noqa: F401  (the same verdict rules as eval)
     from .points import PointContext, read_point
     from .ops.registry import default_registry
     from .user_code import load, parameters

@@ -183,7 +183,8 @@ class TableWriter:
     def flush(self) -> None:
         if not self.rows:
             return
-        self.console.print(formats.rows_block(self.rows, "gradcheck check" if self.first else None, self.widths), soft_wrap=True)
+        self.console.print(formats.rows_block(self.rows, "gradcheck check" if self.first else None, self.widths,
+                                             self.console.width), soft_wrap=True)
         for item in self.rows:
             if formats.fails(item.case.status, self.strict):
                 formats.print_failure(self.console, item)
