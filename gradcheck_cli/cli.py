@@ -54,6 +54,13 @@ def _check_step(h: float, points: list[dict], names: tuple[str, ...]) -> None:
                 raise UsageError(f"--h {h:g} is below the spacing of floats at {name}={value:g}; use a larger --h")
 
 
+def _reader_left() -> None:
+    """`gradcheck ... | head`: the reader left before the report was complete. Every command and format exits 2
+    (the run could not deliver its report), says nothing more, and flushes nowhere."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(ExitCode.TOOL_ERROR)
+
+
 class _Group(click.Group):
     """One-line usage errors (exit 2), and the last line of defence: a bug still ends in one line, never a traceback."""
 
@@ -76,6 +83,12 @@ class _Group(click.Group):
         except click.ClickException as error:
             click.echo(visible(f"gradcheck: {error.format_message()}", newlines=False), err=True)
             sys.exit(ExitCode.TOOL_ERROR)
+        except BrokenPipeError:  # a usage message into a closed pipe
+            _reader_left()
+        except SystemExit as stop:
+            if isinstance(stop.__context__, BrokenPipeError):  # click's own EPIPE path (--help) would exit 1
+                _reader_left()
+            raise
         except (click.Abort, KeyboardInterrupt):  # Ctrl-C or SIGTERM while click was still reading the options
             click.echo("gradcheck: interrupted", err=True)
             sys.exit(ExitCode.TOOL_ERROR)
@@ -90,9 +103,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (errors.Interrupted): one line, exit 2, no traceback
             click.echo("gradcheck: interrupted", err=True)
             sys.exit(ExitCode.TOOL_ERROR)
-        except BrokenPipeError:  # `gradcheck ... | head`: the reader left; say nothing more, and flush nowhere
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(ExitCode.TOOL_ERROR)
+        except BrokenPipeError:
+            _reader_left()
         except MemoryError:
             click.echo("gradcheck: out of memory (fewer points, --samples or lines at a time may fit)", err=True)
             sys.exit(ExitCode.TOOL_ERROR)

@@ -171,8 +171,12 @@ def make_console(stderr: bool = False, file: Any = None):
     width = None if interactive else int(os.environ.get("COLUMNS", "200"))
     plain = bool(os.environ.get("NO_COLOR"))  # no-color.org; no bold either, so output greps cleanly
     # markup=False: a '[/b]' in an expression or a file name is text, never a rich tag (a MarkupError lost the report)
-    return Console(file=stream, width=width, color_system=None if plain else "auto", highlight=False,
-                   soft_wrap=False, emoji=False, markup=False)
+    class ReportConsole(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit 1; a closed pipe takes the CLI's one path (exit 2)
+            raise BrokenPipeError
+
+    return ReportConsole(file=stream, width=width, color_system=None if plain else "auto", highlight=False,
+                         soft_wrap=False, emoji=False, markup=False)
 
 
 SHOWN_EXPRESSION = 200  # characters of an expression shown in a title or message; JSON keeps all of it
