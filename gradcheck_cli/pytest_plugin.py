@@ -49,25 +49,15 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--gradcheck-samples {samples}: must be in 1..{CHECK_SAMPLES_MAX:,}")
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.name.endswith((EXPRESSION_SUFFIX, PROGRAM_SUFFIX)):
-        return GradcheckFile.from_parent(parent, path=file_path)
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """A program file named on the command line (or matching python_files) is ours: never import it as a module."""
-    if module_path.name.endswith(PROGRAM_SUFFIX):
-        return NotAModule.from_parent(parent, path=module_path)
-    return None
-
-
-class NotAModule(pytest.File):
-    """Stands in for the python plugin's Module of a program file; GradcheckFile collects the file's item."""
-
-    def collect(self):
-        return []
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    """A .gc file, or a *.gc.py program file, is ours; for a program file the other collectors are dropped: the python
+    plugin (the file named on the command line, or matching python_files) and --doctest-modules would import it."""
+    outcome = yield
+    name = file_path.name
+    if name.endswith((EXPRESSION_SUFFIX, PROGRAM_SUFFIX)):
+        others = [] if name.endswith(PROGRAM_SUFFIX) else outcome.get_result()
+        outcome.force_result([*others, GradcheckFile.from_parent(parent, path=file_path)])
 
 
 def settings_from(samples: int, seed: int, exact: bool) -> Settings:

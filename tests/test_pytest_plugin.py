@@ -139,6 +139,7 @@ def test_program_file_fails_naming_its_wrong_line(pytester: pytest.Pytester):
     assert any("│    7 │ db = df * f" in line and "✗ wrong" in line for line in lines)  # the line-by-line table
     assert "reproduce: gradcheck eval @net.gc.py" in report.longreprtext
     assert not reprec.getfailedcollections()
+    run(pytester, "--doctest-modules", "-o", "python_files=*.py").assert_outcomes(failed=1, errors=0)
 
 
 def test_right_program_and_random_points_pass(pytester: pytest.Pytester):
