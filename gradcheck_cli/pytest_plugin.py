@@ -161,11 +161,13 @@ class GradcheckItem(pytest.Item):
 
     def runtest(self) -> None:
         config = self.config
+        settings = settings_from(config.getoption("gradcheck_samples"), config.getoption("gradcheck_seed"),
+                                 exact=not config.getoption("gradcheck_no_exact"))
         try:
-            outcome = judge(self.check.take(settings_from(config.getoption("gradcheck_samples"), config.getoption(
-                "gradcheck_seed"), not config.getoption("gradcheck_no_exact")), self.index), config.getoption("gradcheck_strict"))
+            outcome = judge(self.check.take(settings, self.index), config.getoption("gradcheck_strict"))
         except Exception as problem:  # a bug costs this item, never a traceback of gradcheck's internals
             outcome = Outcome(("error",), f"{self.nodeid}: internal error, please report: {type(problem).__name__}: {problem}")
+        # kinks and inconclusive points pass (unless strict), marked as `check --format junit` marks them
         self.user_properties.extend(("gradcheck.status", s) for s in dict.fromkeys(outcome.statuses) if s != "pass")
         if outcome.failure is not None:
             raise CaseFailed(outcome.failure)
@@ -176,8 +178,8 @@ class GradcheckItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        unit = self.check.unit
-        return self.path, (unit.number - 1 if hasattr(unit, "number") else None), self.name
+        number = getattr(self.check.unit, "number", None)  # a Line has one; a file problem (Checked) has none
+        return self.path, (number - 1 if number is not None else None), self.name
 
 
 def _render_width() -> int:

@@ -166,6 +166,20 @@ def test_collect_only_lists_cases_without_checking_them(pytester: pytest.Pyteste
     assert checked == [2, 3, 6]  # the items of one line share its check: its points run as one batch
 
 
+def test_a_bug_in_a_check_is_one_failing_item_without_traceback(pytester: pytest.Pytester, monkeypatch):
+    import gradcheck_cli.runner as runner
+
+    def broken(unit, settings):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(runner, "check_unit", broken)
+    write(pytester, "cases.gc", RIGHT + RIGHT)
+    result = run(pytester)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["cases.gc::1: x*y @ x=-2, y=3: internal error, please report: RuntimeError: boom"])
+    assert "Traceback" not in result.stdout.str() and "def broken" not in result.stdout.str()
+
+
 def test_strict_fails_kinks(pytester: pytest.Pytester):
     write(pytester, "kink.gc", "relu(x) @ x=0\n")
     run(pytester).assert_outcomes(passed=1)
