@@ -1,0 +1,86 @@
+"""The fast paths against the general code they stand in for: the column parser and scalar graph builder must
+build exactly what the full parser and builder build; the scalar evaluators must agree with the numpy engine."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradcheck_cli.ir import Binding, _Builder, build_graph
+from gradcheck_cli.lang.expr import LazyNodes, _Parser, parse
+from gradcheck_cli.lang.spelling import SIGNATURES
+from gradcheck_cli.ops.registry import default_registry
+
+REGISTRY = default_registry()
+
+_leaf = st.sampled_from(["x", "y", "z", "0.5", "2", "3", "1e-3", ".25", "pi", "e", "1.5e2"])
+_UNARY = ("sin({})", "cos({})", "tanh({})", "sigma({})", "sigmoid({})", "exp({})", "log({})", "sqrt({})", "-{}", "+{}",
+          "({})", "abs({})", "relu({})", "tan({})", "sign({})", "ln({})", "-({})", "( {} )")
+_BINARY = ("{} + {}", "{} - {}", "{}*{}", "{} / {}", "{}**{}", "max({}, {})", "min({},{})", "pow({}, {})", "({}) - -{}",
+           "{} ** -{}", "-{}**{}")
+
+
+def _expressions(depth: int = 6):
+    return st.recursive(_leaf, lambda inner: st.one_of(
+        st.builds(lambda t, a: t.format(a), st.sampled_from(_UNARY), inner),
+        st.builds(lambda t, a, b: t.format(a, b), st.sampled_from(_BINARY), inner, inner)), max_leaves=depth * 3)
+
+
+def _full(text: str):
+    return _Parser(text, SIGNATURES).parse()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_expressions())
+def test_column_parser_builds_the_full_parsers_nodes(text):
+    fast = parse(text)
+    assert isinstance(fast.nodes, LazyNodes)
+    assert tuple(fast.nodes) == _full(text).nodes
+    assert fast.variables == _full(text).variables
+
+
+@pytest.mark.parametrize("text", ["x[0]", "x.T", "x > y", "sum(x, axis=0)", "np.exp(x)", "sum(x, 0)", "[x, y]",
+                                  "x.sum()", "np.array(x)*2"])
+def test_what_the_column_parser_leaves_to_the_full_parser(text):
+    assert not isinstance(parse(text).nodes, LazyNodes)
+    assert parse(text).nodes == _full(text).nodes
+
+
+@pytest.mark.parametrize("text", ["tanh x", "2x", "(x", "x)", "max(x)", "max(x,y,z)", "x,y", "f(x)", "x +", "()", "x y",
+                                  "sin()", "1e999*x", "x = 1", "(x,)", "pi(x)"])
+def test_errors_come_from_the_full_parser(text):
+    from gradcheck_cli.errors import ParseError
+
+    with pytest.raises(ParseError) as fast:
+        parse(text)
+    with pytest.raises(ParseError) as full:
+        _full(text)
+    assert str(fast.value) == str(full.value)
+
+
+def _same_graph(text: str) -> None:
+    expr = parse(text)
+    fast, general = build_graph(expr, REGISTRY), _Builder(REGISTRY, {}, {}).build([Binding(None, expr)])
+    assert fast.flat is not None and general.flat is not None
+    assert tuple(fast.nodes) == tuple(general.nodes)
+    for name in ("variables", "variable_nodes", "dead_after", "names", "origins", "node_lines", "shapes", "scalar_only"):
+        assert getattr(fast, name) == getattr(general, name), name
+    assert fast.flat.ops == general.flat.ops and fast.flat.inputs == general.flat.inputs
+
+
+@settings(max_examples=200, deadline=None)
+@given(_expressions())
+def test_scalar_builder_builds_the_general_builders_graph(text):
+    _same_graph(text)
+
+
+def test_deep_nesting_takes_the_fast_paths():
+    n = 10_000
+    _same_graph("sin(" * n + "x" + ")" * n)
+    _same_graph("tanh(w*" * n + "x" + "+b)" * n)
+    _same_graph("(" * n + "x" + ")" * n + "+" + "-" * n + "y")
+    assert math.isclose(parse("-" * n + "3").nodes[0].value, 3.0)
