@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import pointwise
 from .ir import Graph, IRNode
 from .ops.registry import unbroadcast
 
@@ -68,6 +69,10 @@ class _Leaves:
 def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> list[Array]:
     """Every node's value (the staged forward pass); `inputs` maps each variable to a (B, *shape) array."""
     leaf = _Leaves(graph, inputs, dtype)
+    if pointwise.applies(graph, leaf.size, dtype):  # one point of a scalar graph: Python floats, not 1-element arrays
+        values = pointwise.forward(graph, inputs)
+        if values is not None:
+            return values
     ops = graph.registry.ops
     values: list[Array] = []
     append = values.append
@@ -114,8 +119,14 @@ def branch_signs(graph: Graph, values: list[Array]) -> dict[int, Array]:
     """For every piecewise gate, the sign of the quantity that picks its branch, shape (B, *shape) (0 = on the kink)."""
     registry, signs = graph.registry, {}
     size = values[-1].shape[0]
+    if graph.flat is not None:  # only the piecewise gates, found in the columns (no IRNode made for the others)
+        piecewise = {op for op in set(graph.flat.ops) if op in registry.ops and registry[op].branch is not None}
+        indices = [i for i, op in enumerate(graph.flat.ops) if op in piecewise] if piecewise else []
+    else:
+        indices = range(len(graph.nodes))
     with np.errstate(all="ignore"):
-        for index, node in enumerate(graph.nodes):
+        for index in indices:
+            node = graph.nodes[index]
             if node.inputs and registry[node.op].branch is not None:
                 op = registry[node.op]
                 sign = op.branch(*_args(values, node, True))
@@ -129,6 +140,10 @@ def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.floa
     """Only f, dropping values once dead (memory ~ width, not size). With `base_signs` (branch signs at the base
     points) and `row_point` (each row's base point), also, per piecewise gate, which rows changed branch
     against their base point and at which element (flat index)."""
+    from . import scalar_rows
+
+    if scalar_rows.applies(graph):
+        return scalar_rows.forward_output(graph, inputs, dtype, base_signs, row_point)
     leaf = _Leaves(graph, inputs, dtype)
     ops, drops = graph.registry.ops, graph.dead_after
     values: dict[int, Array] = {}
@@ -163,6 +178,11 @@ class Backward:
 
 def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_magnitudes: bool = False) -> Backward:
     """df/df = seed (ones for a scalar f), then each op's VJP in reverse order, accumulating where a node fans out."""
+    if not with_magnitudes and pointwise.applies(graph, values[-1].shape[0], values[-1].dtype.type):
+        grads = pointwise.backward(graph, values, seed)
+        if grads is not None:
+            zero = np.zeros(1)
+            return Backward(grads, [zero] * len(grads))
     nodes, output, ops, scalar_only = graph.nodes, graph.output, graph.registry.ops, graph.scalar_only
     grads: list[Array | None] = [None] * len(nodes)
     mags: list[Array | None] = [None] * len(nodes)

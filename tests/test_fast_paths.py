@@ -84,3 +84,53 @@ def test_deep_nesting_takes_the_fast_paths():
     _same_graph("tanh(w*" * n + "x" + "+b)" * n)
     _same_graph("(" * n + "x" + ")" * n + "+" + "-" * n + "y")
     assert math.isclose(parse("-" * n + "3").nodes[0].value, 3.0)
+
+
+# --- the scalar evaluators against the numpy engine ---------------------------------------------------------
+
+def _numpy_engine(graph):
+    """The same graph with its columns hidden: the general numpy loops run."""
+    import dataclasses
+
+    return dataclasses.replace(graph, flat=None, nodes=tuple(graph.nodes))
+
+
+def _agree(text: str, point: dict[str, float], ulps: float = 64) -> None:
+    from gradcheck_cli.engine import backward, forward, forward_output
+
+    graph = build_graph(parse(text), REGISTRY)
+    plain = _numpy_engine(graph)
+    inputs = {v: np.array([point[v]]) for v in graph.variables}
+    fast_values, plain_values = forward(graph, inputs), forward(plain, inputs)
+    tol = dict(rtol=ulps * 2.2e-16, atol=1e-300, equal_nan=True)
+    for a, b in zip(fast_values, plain_values):
+        assert np.shape(a) == np.shape(b) and np.allclose(a, b, **tol)
+    fast_grads, plain_grads = backward(graph, fast_values).node_grads, backward(plain, plain_values).node_grads
+    with np.errstate(all="ignore"):
+        for a, b in zip(fast_grads, plain_grads):  # fan-out sums may round apart: relative to the gradients' scale
+            assert np.shape(a) == np.shape(b)
+            assert np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True) or not np.all(np.isfinite(b))
+    rows = {v: np.array([point[v] + k * 1e-3 for k in range(-3, 4)]) for v in graph.variables}
+    for dtype in (np.float64, np.complex128):
+        shifted = {v: r + (1e-20j if dtype is np.complex128 else 0) for v, r in rows.items()}
+        fast_f, _ = forward_output(graph, shifted, dtype)
+        plain_f, _ = forward_output(plain, shifted, dtype)
+        assert np.array_equal(fast_f, plain_f, equal_nan=True)  # the same op calls: bit for bit
+
+
+@settings(max_examples=200, deadline=None)
+@given(_expressions(), st.floats(-3, 3), st.floats(-3, 3), st.floats(0.1, 3))
+def test_scalar_evaluators_agree_with_the_numpy_engine(text, x, y, z):
+    _agree(text, {"x": x, "y": y, "z": z})
+
+
+@pytest.mark.parametrize("text,point", [
+    ("sin(" * 10_000 + "x" + ")" * 10_000, {"x": 0.7}),
+    ("tanh(w*" * 10_000 + "x" + "+b)" * 10_000, {"w": 0.9, "x": 0.5, "b": 0.1}),
+    ("log(x) + sqrt(y) + 1/z", {"x": 0.0, "y": -1.0, "z": 0.0}),  # math raises: the numpy engine decides
+    ("exp(x) * sigma(-x)", {"x": 1000.0}),
+    ("relu(x) + abs(y) + max(x, y) + min(x, y) + sign(x) + (x > y) + (x <= y)", {"x": 0.0, "y": 0.0}),
+    ("x**2 + x**0.5 + x**-1 + x**0 + 2**x + x**y", {"x": 2.0, "y": 3.0}),
+])
+def test_scalar_evaluators_on_deep_and_edge_cases(text, point):
+    _agree(text, point)
