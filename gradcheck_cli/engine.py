@@ -14,6 +14,7 @@ import numpy as np
 from . import pointwise
 from .ir import Graph, IRNode
 from .ops.registry import unbroadcast
+from .ops.scalar import _minus_one, _one
 
 Array = np.ndarray
 _LEAVES = frozenset({"var", "const"})  # ops with no inputs (rand(2, 1)) are computed, not leaves
@@ -201,7 +202,9 @@ def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_
                 if not nodes[i].varies:
                     continue  # constants need no gradient (and pow's log(base) may not exist)
                 if scalar_only and not with_magnitudes:  # 10^5 scalar gates: nothing to fit, nothing to measure
-                    contribution = upstream * op.partials[position](ans, *args)
+                    partial = op.partials[position]  # times 1 or -1 is exact: skip making the ones
+                    contribution = upstream if partial is _one else -upstream if partial is _minus_one \
+                        else upstream * partial(ans, *args)
                     grads[i] = contribution if grads[i] is None else grads[i] + contribution
                     continue
                 if op.partials is not None and not with_magnitudes:  # the scalar gates' path
@@ -250,6 +253,14 @@ def _contribution(op, node: IRNode, position: int, upstream: Array, ans: Array, 
 
 def variable_gradients(graph: Graph, result: Backward) -> dict[str, Array]:
     return {name: result.node_grads[i] for name, i in zip(graph.variables, graph.variable_nodes)}
+
+
+def gradients(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> dict[str, Array]:
+    """df/d(each variable) at every point: forward and backward a cache-sized block of points at a time, keeping
+    only the variables' gradients (what many points need; `forward`/`backward` keep every node's)."""
+    from .blocks import blockwise
+
+    return blockwise(graph, inputs, lambda block: variable_gradients(graph, backward(graph, forward(graph, block, dtype))))
 
 
 def at_point(value: Array, k: int) -> Array:

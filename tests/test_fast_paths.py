@@ -134,3 +134,16 @@ def test_scalar_evaluators_agree_with_the_numpy_engine(text, x, y, z):
 ])
 def test_scalar_evaluators_on_deep_and_edge_cases(text, point):
     _agree(text, point)
+
+
+def test_gradients_in_blocks_are_the_engines_bit_for_bit():
+    from gradcheck_cli import blocks
+    from gradcheck_cli.engine import backward, forward, gradients, variable_gradients
+
+    graph = build_graph(parse("sigma(x*y + b)*tanh(x - y)**2 + log(1 + x**2)/sqrt(1 + y**2) + exp(-b**2)*sin(x*b)"), REGISTRY)
+    rng = np.random.default_rng(1)
+    size = 2 * blocks.BLOCK + 123
+    inputs = {"x": rng.uniform(-2, 2, size), "y": rng.uniform(-2, 2, size), "b": np.array([0.3])}
+    whole = variable_gradients(graph, backward(graph, forward(graph, inputs)))
+    blocked = gradients(graph, inputs)
+    assert all(np.array_equal(np.broadcast_to(whole[v], (size,)), blocked[v]) for v in graph.variables)
