@@ -48,10 +48,16 @@ def _f(graph, point: dict[str, np.ndarray], var: str, moves: np.ndarray, dtype) 
     """f at point + each row of `moves` (rows, *var shape) added to `var`; the other variables shared."""
     out = []
     chunk = max(1, min(_CHUNK, 20_000_000 // max(1, moves[0].size)))  # rows x elements per pass: ~320 MB complex
+    x = np.asarray(point[var], dtype=np.float64)
     for start in range(0, len(moves), chunk):
         rows = moves[start:start + chunk]
-        inputs = {v: (np.asarray(point[v], dtype=dtype)[None] + rows if v == var else np.asarray(point[v])[None])
-                  for v in graph.variables}
+        if np.iscomplexobj(rows) and not np.any(rows.real):  # x + i*h*v built in place: the same numbers, 2 passes not 5
+            moved = np.empty(rows.shape, np.complex128)
+            moved.real = x
+            moved.imag = rows.imag
+        else:
+            moved = np.asarray(x, dtype=dtype)[None] + rows
+        inputs = {v: (moved if v == var else np.asarray(point[v])[None]) for v in graph.variables}
         values = forward(graph, inputs, dtype)[-1]
         out.append(np.broadcast_to(values, (len(rows), *values.shape[1:])).reshape(len(rows)))
     return np.concatenate(out)
@@ -69,7 +75,10 @@ def check_directions(graph, point: dict[str, np.ndarray], var: str, gradient: np
     h = CENTERED_STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
     hc = COMPLEX_STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
     with np.errstate(all="ignore"):
-        complex_slopes = _f(graph, point, var, 1j * hc * v, np.complex128).imag / hc
+        steps = np.empty(v.shape, np.complex128)  # i*hc*v without a real temporary
+        steps.real = 0.0
+        np.multiply(v, hc, out=steps.imag)
+        complex_slopes = _f(graph, point, var, steps, np.complex128).imag / hc
         centered = np.full(count, np.nan)
         missing = ~np.isfinite(complex_slopes)  # the centered difference only where the complex step has no answer
         if missing.any():
