@@ -12,10 +12,10 @@ import gc
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Mapping
 
 from ..errors import InputLimitError, ParseError, Position
-from .fastparse import Columns, fast_parse
+from .fastparse import LazyNodes, fast_parse
 from .lexer import Token, describe, shorten, tokenize
 from .literal import parse_literal, parse_subscript
 from .spelling import ALIASES, CONSTANTS, METHODS, NAMESPACES, QUALIFIED, SIGNATURES, SUGGESTIONS, Signature
@@ -47,33 +47,6 @@ class Node:
     def __repr__(self) -> str:
         label = self.name or (repr(self.value) if self.op == "num" else "")
         return f"Node({self.op}{' ' + label if label else ''} {self.args} @{self.start}:{self.end})"
-
-
-class LazyNodes(Sequence):
-    """An Expr's nodes kept as columns; a Node is made the first time it is asked for (the graph builder reads
-    the columns, so a 10^5-gate check makes none)."""
-
-    __slots__ = ("columns", "_made")
-
-    def __init__(self, columns: Columns):
-        self.columns = columns
-        self._made: list[Node | None] = [None] * len(columns.ops)
-
-    def __len__(self) -> int:
-        return len(self._made)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return tuple(self[i] for i in range(*index.indices(len(self))))
-        node = self._made[index]
-        if node is None:
-            c = self.columns
-            i = index if index >= 0 else index + len(self._made)
-            node = self._made[i] = Node(c.ops[i], c.args[i], c.starts[i], c.ends[i], c.names[i], c.values[i], (), c.ats[i])
-        return node
-
-    def __iter__(self) -> Iterator[Node]:
-        return (self[i] for i in range(len(self._made)))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -451,5 +424,5 @@ def parse(text: str, functions: Mapping[str, Signature] = SIGNATURES) -> Expr:
     with paused_gc():
         columns = fast_parse(text, functions)
         if columns is not None:
-            return Expr(text, LazyNodes(columns))
+            return Expr(text, LazyNodes(columns, Node))
         return _Parser(text, functions).parse()
