@@ -222,7 +222,7 @@ def points_worker(count: int, repeats: int) -> dict:
     """Point-gradients per second on one numpy batch; torch autograd eager on the same data when importable."""
     import numpy as np
 
-    from gradcheck_cli.engine import backward, forward
+    from gradcheck_cli.engine import backward, forward, gradients
     from gradcheck_cli.ir import build_graph
     from gradcheck_cli.lang.expr import parse
     from gradcheck_cli.ops.registry import default_registry
@@ -234,9 +234,35 @@ def points_worker(count: int, repeats: int) -> dict:
     result = {"gates": sum(1 for n in graph.nodes if n.inputs), "points": count,
               "engine": median_time(lambda: backward(graph, forward(graph, inputs)), repeats),
               "engine_forward": median_time(lambda: forward(graph, inputs), repeats),
-              "engine_backward": median_time(lambda: backward(graph, values), repeats)}
+              "engine_backward": median_time(lambda: backward(graph, values), repeats),
+              "gradients": median_time(lambda: gradients(graph, inputs), repeats)}
+    result["numpy"] = median_time(lambda: numpy_points(inputs), repeats)
+    result["numpy_agrees"] = grads_agree(numpy_points(inputs), graph, inputs)
     result.update(torch_points(inputs, repeats, graph))
     return result
+
+
+def numpy_points(inputs: dict) -> tuple:
+    """POINTS_EXPRESSION's gradient written by hand in numpy (shared subexpressions reused): the floor for an
+    interpreter of the same gates."""
+    import numpy as np
+
+    x, y, b = inputs["x"], inputs["y"], inputs["b"]
+    s = 1 / (1 + np.exp(-(x * y + b)))
+    t = np.tanh(x - y)
+    t2 = t * t
+    one_x2, one_y2 = 1 + x * x, 1 + y * y
+    root = np.sqrt(one_y2)
+    e = np.exp(-b * b)
+    xb = x * b
+    sin, cos = np.sin(xb), np.cos(xb)
+    du = t2 * s * (1 - s)  # d/d(x*y + b)
+    dv = 2 * s * t * (1 - t2)  # d/d(x - y)
+    ecos = e * cos
+    gx = du * y + dv + 2 * x / one_x2 / root + ecos * b
+    gy = du * x - dv - np.log(one_x2) * y / (one_y2 * root)
+    gb = du - 2 * b * e * sin + ecos * x
+    return gx, gy, gb
 
 
 TENSOR_EXPRESSION = "sum(tanh(X@W)**2)"
@@ -300,7 +326,7 @@ def grads_agree(torch_grads: tuple, graph, inputs: dict) -> bool:
 
     ours = variable_gradients(graph, backward(graph, forward(graph, inputs)))
     ours = {v: g.reshape(-1) for v, g in ours.items()}
-    return all(np.allclose(ours[v], g.numpy(), rtol=1e-12, atol=1e-14) for v, g in zip(("x", "y", "b"), torch_grads))
+    return all(np.allclose(ours[v], np.asarray(g), rtol=1e-12, atol=1e-14) for v, g in zip(("x", "y", "b"), torch_grads))
 
 
 def run_worker(args: list[str]) -> None:
@@ -472,7 +498,11 @@ def points_section(quick: bool, repeats: int) -> str:
     if "error" in r:
         return "### Many points\n\nerror: " + r["error"]
     split = f"forward {seconds(r['engine_forward'])}, backward {seconds(r['engine_backward'])}"
-    rows = [[f"gradcheck engine (numpy batch; {split})", seconds(r["engine"]), f"{count / r['engine']:.3g}", "1.00"]]
+    rows = [[f"gradcheck engine (numpy batch; {split})", seconds(r["engine"]), f"{count / r['engine']:.3g}", "1.00"],
+            ["gradcheck `engine.gradients` (16k-point blocks, variables' gradients only)", seconds(r["gradients"]),
+             f"{count / r['gradients']:.3g}", f"{r['gradients'] / r['engine']:.2f}"],
+            ["hand-written numpy gradient" + ("" if r["numpy_agrees"] else " (gradients DIFFER)"), seconds(r["numpy"]),
+             f"{count / r['numpy']:.3g}", f"{r['numpy'] / r['engine']:.2f}"]]
     if "torch" in r:
         note = "" if r["torch_agrees"] else " (gradients DIFFER)"
         rows.append([f"torch {r['torch_version']} autograd eager, 1 thread{note}", seconds(r["torch"]),

@@ -53,10 +53,16 @@ class GraphProbe:
     def values(self, var: str, moves: np.ndarray, dtype) -> np.ndarray:
         out = []
         chunk = max(1, min(_CHUNK, 20_000_000 // max(1, moves[0].size)))  # rows x elements per pass: ~320 MB complex
+        x = np.asarray(self.point[var], dtype=np.float64)
         for start in range(0, len(moves), chunk):
             rows = moves[start:start + chunk]
-            inputs = {v: (np.asarray(self.point[v], dtype=dtype)[None] + rows if v == var else np.asarray(self.point[v])[None])
-                      for v in self.graph.variables}
+            if np.iscomplexobj(rows) and not np.any(rows.real):  # x + i*h*v built in place: the same numbers, 2 passes not 5
+                moved = np.empty(rows.shape, np.complex128)
+                moved.real = x
+                moved.imag = rows.imag
+            else:
+                moved = np.asarray(x, dtype=dtype)[None] + rows
+            inputs = {v: (moved if v == var else np.asarray(self.point[v])[None]) for v in self.graph.variables}
             values = forward(self.graph, inputs, dtype)[-1]
             out.append(np.broadcast_to(values, (len(rows), *values.shape[1:])).reshape(len(rows)))
         return np.concatenate(out)
@@ -93,8 +99,13 @@ def probe_directions(probe, point: dict[str, np.ndarray], var: str, gradient: np
     h = CENTERED_STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
     hc = COMPLEX_STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
     with np.errstate(all="ignore"):
-        complex_slopes = (probe.values(var, 1j * hc * v, np.complex128).imag / hc if use_complex
-                          else np.full(count, np.nan))
+        if use_complex:
+            steps = np.empty(v.shape, np.complex128)  # i*hc*v without a real temporary
+            steps.real = 0.0
+            np.multiply(v, hc, out=steps.imag)
+            complex_slopes = probe.values(var, steps, np.complex128).imag / hc
+        else:
+            complex_slopes = np.full(count, np.nan)
         centered, noise = np.full(count, np.nan), np.zeros(count)
         missing = ~np.isfinite(complex_slopes)  # the centered difference only where the complex step has no answer
         if missing.any():

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import pointwise
 from .ir import Graph, IRNode
 from .ops.registry import unbroadcast
+from .ops.scalar import _minus_one, _one
 
 Array = np.ndarray
 _LEAVES = frozenset({"var", "const"})  # ops with no inputs (rand(2, 1)) are computed, not leaves
@@ -68,6 +70,10 @@ class _Leaves:
 def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> list[Array]:
     """Every node's value (the staged forward pass); `inputs` maps each variable to a (B, *shape) array."""
     leaf = _Leaves(graph, inputs, dtype)
+    if pointwise.applies(graph, leaf.size, dtype):  # one point of a scalar graph: Python floats, not 1-element arrays
+        values = pointwise.forward(graph, inputs)
+        if values is not None:
+            return values
     ops = graph.registry.ops
     values: list[Array] = []
     append = values.append
@@ -114,8 +120,14 @@ def branch_signs(graph: Graph, values: list[Array]) -> dict[int, Array]:
     """For every piecewise gate, the sign of the quantity that picks its branch, shape (B, *shape) (0 = on the kink)."""
     registry, signs = graph.registry, {}
     size = values[-1].shape[0]
+    if graph.flat is not None:  # only the piecewise gates, found in the columns (no IRNode made for the others)
+        piecewise = {op for op in set(graph.flat.ops) if op in registry.ops and registry[op].branch is not None}
+        indices = [i for i, op in enumerate(graph.flat.ops) if op in piecewise] if piecewise else []
+    else:
+        indices = range(len(graph.nodes))
     with np.errstate(all="ignore"):
-        for index, node in enumerate(graph.nodes):
+        for index in indices:
+            node = graph.nodes[index]
             if node.inputs and registry[node.op].branch is not None:
                 op = registry[node.op]
                 sign = op.branch(*_args(values, node, True))
@@ -129,6 +141,10 @@ def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.floa
     """Only f, dropping values once dead (memory ~ width, not size). With `base_signs` (branch signs at the base
     points) and `row_point` (each row's base point), also, per piecewise gate, which rows changed branch
     against their base point and at which element (flat index)."""
+    from . import scalar_rows
+
+    if scalar_rows.applies(graph):
+        return scalar_rows.forward_output(graph, inputs, dtype, base_signs, row_point)
     leaf = _Leaves(graph, inputs, dtype)
     ops, drops = graph.registry.ops, graph.dead_after
     values: dict[int, Array] = {}
@@ -163,6 +179,11 @@ class Backward:
 
 def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_magnitudes: bool = False) -> Backward:
     """df/df = seed (ones for a scalar f), then each op's VJP in reverse order, accumulating where a node fans out."""
+    if not with_magnitudes and pointwise.applies(graph, values[-1].shape[0], values[-1].dtype.type):
+        grads = pointwise.backward(graph, values, seed)
+        if grads is not None:
+            zero = np.zeros(1)
+            return Backward(grads, [zero] * len(grads))
     nodes, output, ops, scalar_only = graph.nodes, graph.output, graph.registry.ops, graph.scalar_only
     grads: list[Array | None] = [None] * len(nodes)
     mags: list[Array | None] = [None] * len(nodes)
@@ -181,7 +202,9 @@ def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_
                 if not nodes[i].varies:
                     continue  # constants need no gradient (and pow's log(base) may not exist)
                 if scalar_only and not with_magnitudes:  # 10^5 scalar gates: nothing to fit, nothing to measure
-                    contribution = upstream * op.partials[position](ans, *args)
+                    partial = op.partials[position]  # times 1 or -1 is exact: skip making the ones
+                    contribution = upstream if partial is _one else -upstream if partial is _minus_one \
+                        else upstream * partial(ans, *args)
                     grads[i] = contribution if grads[i] is None else grads[i] + contribution
                     continue
                 if op.partials is not None and not with_magnitudes:  # the scalar gates' path
@@ -230,6 +253,14 @@ def _contribution(op, node: IRNode, position: int, upstream: Array, ans: Array, 
 
 def variable_gradients(graph: Graph, result: Backward) -> dict[str, Array]:
     return {name: result.node_grads[i] for name, i in zip(graph.variables, graph.variable_nodes)}
+
+
+def gradients(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> dict[str, Array]:
+    """df/d(each variable) at every point: forward and backward a cache-sized block of points at a time, keeping
+    only the variables' gradients (what many points need; `forward`/`backward` keep every node's)."""
+    from .blocks import blockwise
+
+    return blockwise(graph, inputs, lambda block: variable_gradients(graph, backward(graph, forward(graph, block, dtype))))
 
 
 def at_point(value: Array, k: int) -> Array:

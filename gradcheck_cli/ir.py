@@ -8,10 +8,10 @@ accumulates from every use. The registry is passed in (never imported), so this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Iterator, Mapping, Sequence
 
 from .errors import Position, ShapeError, ShapeMismatch
-from .lang.expr import OP_SYMBOLS, Expr, paused_gc
+from .lang.expr import OP_SYMBOLS, Expr, LazyNodes, paused_gc
 
 Shape = tuple[int, ...]
 
@@ -31,6 +31,52 @@ class IRNode:
 
     def __repr__(self) -> str:
         return f"IRNode({self.label}={self.op}{self.inputs} {self.shape})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Flat:
+    """A scalar graph's nodes as columns: what the scalar evaluators loop over (IRNodes are made when asked for)."""
+
+    ops: list[str]
+    inputs: list[tuple[int, ...]]
+    labels: list[str]
+    expr_index: list[int]
+    values: list[float]
+    varies: list[bool]
+    params: list[tuple]
+    sources: list[int]
+
+    @classmethod
+    def of(cls, nodes) -> "Flat":
+        return cls([n.op for n in nodes], [n.inputs for n in nodes], [n.label for n in nodes], [n.expr_index for n in nodes],
+                   [n.value for n in nodes], [n.varies for n in nodes], [n.params for n in nodes], [n.source for n in nodes])
+
+
+class LazyIRNodes(Sequence):
+    """A scalar graph's IRNodes, each made from the columns the first time it is asked for."""
+
+    __slots__ = ("flat", "_made")
+
+    def __init__(self, flat: Flat):
+        self.flat = flat
+        self._made: list[IRNode | None] = [None] * len(flat.ops)
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        node = self._made[index]
+        if node is None:
+            f = self.flat
+            i = index if index >= 0 else index + len(self._made)
+            node = self._made[i] = IRNode(f.ops[i], f.inputs[i], f.labels[i], f.expr_index[i], (), f.values[i], f.params[i],
+                                          f.varies[i], (), f.sources[i])
+        return node
+
+    def __iter__(self) -> Iterator[IRNode]:
+        return (self[i] for i in range(len(self._made)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +101,7 @@ class Graph:
     node_lines: tuple = ()  # per node: the program line that created it (None for a plain expression)
     shapes: dict = None  # each variable's shape
     scalar_only: bool = True  # every node is a scalar (the fast paths of 10^5-gate expressions)
+    flat: Flat | None = None  # scalar graphs: the nodes as columns
 
     @property
     def expr(self) -> Expr:
@@ -122,7 +169,58 @@ def build_program(bindings: list[Binding], registry, shapes: Mapping[str, Shape]
     """One graph for a program's forward assignments (later ones see earlier names); the last one is f.
     `functions` (lang.program.Function) are Python functions, inlined where they are called."""
     with paused_gc():
-        return _Builder(registry, shapes or {}, functions or {}).build(bindings)
+        shapes = shapes or {}
+        if len(bindings) == 1 and bindings[0].name is None and not functions and not any(shapes.values()) \
+                and isinstance(bindings[0].expr.nodes, LazyNodes):
+            graph = _scalar_graph(bindings[0].expr, registry, shapes)
+            if graph is not None:
+                return graph
+        return _Builder(registry, shapes, functions or {}).build(bindings)
+
+
+def _scalar_graph(expr: Expr, registry, shapes: Mapping[str, Shape]) -> Graph | None:
+    """A scalar expression's graph straight from the parser's columns, or None where the general builder is needed
+    (an op that is not elementwise: its shape rule may have something to say)."""
+    c = expr.nodes.columns
+    ops = registry.ops
+    flat = Flat([], [], [], [], [], [], [], [])
+    f_ops, f_inputs, f_labels, f_index, f_values, f_varies = flat.ops, flat.inputs, flat.labels, flat.expr_index, flat.values, flat.varies
+    built: list[int] = []  # Expr node index -> graph node index
+    variable_node: dict[str, int] = {}
+    counters: dict[str, int] = {}
+    for expr_index, (op, args, name, value) in enumerate(zip(c.ops, c.args, c.names, c.values)):
+        if op == "var" or (op == "const" and name in shapes):
+            index = variable_node.get(name)
+            if index is None:
+                index = variable_node[name] = len(f_ops)
+                f_ops.append("var"), f_inputs.append(()), f_labels.append(name), f_index.append(expr_index)
+                f_values.append(0.0), f_varies.append(True)
+            built.append(index)
+            continue
+        built.append(len(f_ops))
+        if op == "num" or op == "const":
+            f_ops.append("const"), f_inputs.append(()), f_labels.append(name or f"{value:g}"), f_varies.append(False)
+        else:
+            entry = ops.get(op)
+            if entry is None or entry.partials is None:
+                return None
+            inputs = tuple([built[a] for a in args])
+            count = counters[op] = counters.get(op, 0) + 1
+            f_ops.append(op), f_inputs.append(inputs), f_labels.append(f"{op}{count}")
+            f_varies.append(any([f_varies[i] for i in inputs]))
+        f_index.append(expr_index), f_values.append(value)
+    count = len(f_ops)
+    flat.params.extend([()] * count)
+    flat.sources.extend([0] * count)
+    if f_ops[-1] not in ("var", "const"):
+        f_labels[-1] = "f"
+    last_use = list(range(count))
+    for index, inputs in enumerate(f_inputs):
+        for i in inputs:
+            last_use[i] = index
+    variables = tuple(variable_node)
+    return Graph((expr,), LazyIRNodes(flat), variables, tuple(variable_node.values()), _dead_after(last_use), registry, {}, (None,),
+                 (None,) * count, {v: () for v in variables}, True, flat)
 
 
 class _Builder:
@@ -156,7 +254,7 @@ class _Builder:
         scalar_only = not any(n.shape for n in nodes)
         return Graph(tuple(self.exprs), tuple(nodes), variables, tuple(self.variable_node[v] for v in variables),
                      _dead_after(self.last_use), self.registry, env, tuple(self.origins), tuple(self.node_lines),
-                     shapes, scalar_only)
+                     shapes, scalar_only, Flat.of(nodes) if scalar_only else None)
 
     def named(self, root: int, name: str) -> int:
         """The node holding a program's name: a gate's own node, or a copy when the value is another name's."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
 from ..errors import InputLimitError, ParseError, Position
+from .fastparse import LazyNodes, fast_parse
 from .lexer import Token, describe, shorten, tokenize
 from .literal import parse_literal, parse_subscript
 from .spelling import ALIASES, CONSTANTS, METHODS, NAMESPACES, QUALIFIED, SIGNATURES, SUGGESTIONS, Signature
@@ -62,6 +63,9 @@ class Expr:
     @property
     def variables(self) -> tuple[str, ...]:
         """Variable names in order of first appearance (post-order keeps leaves left to right)."""
+        if isinstance(self.nodes, LazyNodes):
+            c = self.nodes.columns
+            return tuple(dict.fromkeys([name for op, name in zip(c.ops, c.names) if op == "var"]))
         return tuple(dict.fromkeys(n.name for n in self.nodes if n.op == "var"))
 
     def source(self, index: int) -> str:
@@ -425,4 +429,7 @@ def parse(text: str, functions: Mapping[str, Signature] = SIGNATURES) -> Expr:
     if not text.strip():
         raise ParseError("empty expression", Position(text, 0))
     with paused_gc():
+        columns = fast_parse(text, functions)
+        if columns is not None:
+            return Expr(text, LazyNodes(columns, Node))
         return _Parser(text, functions).parse()

@@ -1,0 +1,149 @@
+"""The fast paths against the general code they stand in for: the column parser and scalar graph builder must
+build exactly what the full parser and builder build; the scalar evaluators must agree with the numpy engine."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradcheck_cli.ir import Binding, _Builder, build_graph
+from gradcheck_cli.lang.expr import LazyNodes, _Parser, parse
+from gradcheck_cli.lang.spelling import SIGNATURES
+from gradcheck_cli.ops.registry import default_registry
+
+REGISTRY = default_registry()
+
+_leaf = st.sampled_from(["x", "y", "z", "0.5", "2", "3", "1e-3", ".25", "pi", "e", "1.5e2"])
+_UNARY = ("sin({})", "cos({})", "tanh({})", "sigma({})", "sigmoid({})", "exp({})", "log({})", "sqrt({})", "-{}", "+{}",
+          "({})", "abs({})", "relu({})", "tan({})", "sign({})", "ln({})", "-({})", "( {} )")
+_BINARY = ("{} + {}", "{} - {}", "{}*{}", "{} / {}", "{}**{}", "max({}, {})", "min({},{})", "pow({}, {})", "({}) - -{}",
+           "{} ** -{}", "-{}**{}")
+
+
+def _expressions(depth: int = 6):
+    return st.recursive(_leaf, lambda inner: st.one_of(
+        st.builds(lambda t, a: t.format(a), st.sampled_from(_UNARY), inner),
+        st.builds(lambda t, a, b: t.format(a, b), st.sampled_from(_BINARY), inner, inner)), max_leaves=depth * 3)
+
+
+def _full(text: str):
+    return _Parser(text, SIGNATURES).parse()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_expressions())
+def test_column_parser_builds_the_full_parsers_nodes(text):
+    fast = parse(text)
+    assert isinstance(fast.nodes, LazyNodes)
+    assert tuple(fast.nodes) == _full(text).nodes
+    assert fast.variables == _full(text).variables
+
+
+@pytest.mark.parametrize("text", ["x[0]", "x.T", "x > y", "sum(x, axis=0)", "np.exp(x)", "sum(x, 0)", "[x, y]",
+                                  "x.sum()", "np.array(x)*2"])
+def test_what_the_column_parser_leaves_to_the_full_parser(text):
+    assert not isinstance(parse(text).nodes, LazyNodes)
+    assert parse(text).nodes == _full(text).nodes
+
+
+@pytest.mark.parametrize("text", ["tanh x", "2x", "(x", "x)", "max(x)", "max(x,y,z)", "x,y", "f(x)", "x +", "()", "x y",
+                                  "sin()", "1e999*x", "x = 1", "(x,)", "pi(x)"])
+def test_errors_come_from_the_full_parser(text):
+    from gradcheck_cli.errors import ParseError
+
+    with pytest.raises(ParseError) as fast:
+        parse(text)
+    with pytest.raises(ParseError) as full:
+        _full(text)
+    assert str(fast.value) == str(full.value)
+
+
+def _same_graph(text: str) -> None:
+    expr = parse(text)
+    fast, general = build_graph(expr, REGISTRY), _Builder(REGISTRY, {}, {}).build([Binding(None, expr)])
+    assert fast.flat is not None and general.flat is not None
+    assert tuple(fast.nodes) == tuple(general.nodes)
+    for name in ("variables", "variable_nodes", "dead_after", "names", "origins", "node_lines", "shapes", "scalar_only"):
+        assert getattr(fast, name) == getattr(general, name), name
+    assert fast.flat.ops == general.flat.ops and fast.flat.inputs == general.flat.inputs
+
+
+@settings(max_examples=200, deadline=None)
+@given(_expressions())
+def test_scalar_builder_builds_the_general_builders_graph(text):
+    _same_graph(text)
+
+
+def test_deep_nesting_takes_the_fast_paths():
+    n = 10_000
+    _same_graph("sin(" * n + "x" + ")" * n)
+    _same_graph("tanh(w*" * n + "x" + "+b)" * n)
+    _same_graph("(" * n + "x" + ")" * n + "+" + "-" * n + "y")
+    assert math.isclose(parse("-" * n + "3").nodes[0].value, 3.0)
+
+
+# --- the scalar evaluators against the numpy engine ---------------------------------------------------------
+
+def _numpy_engine(graph):
+    """The same graph with its columns hidden: the general numpy loops run."""
+    import dataclasses
+
+    return dataclasses.replace(graph, flat=None, nodes=tuple(graph.nodes))
+
+
+def _agree(text: str, point: dict[str, float], ulps: float = 64) -> None:
+    from gradcheck_cli.engine import backward, forward, forward_output
+
+    graph = build_graph(parse(text), REGISTRY)
+    plain = _numpy_engine(graph)
+    inputs = {v: np.array([point[v]]) for v in graph.variables}
+    fast_values, plain_values = forward(graph, inputs), forward(plain, inputs)
+    tol = dict(rtol=ulps * 2.2e-16, atol=1e-300, equal_nan=True)
+    for a, b in zip(fast_values, plain_values):
+        assert np.shape(a) == np.shape(b) and np.allclose(a, b, **tol)
+    fast_grads, plain_grads = backward(graph, fast_values).node_grads, backward(plain, plain_values).node_grads
+    with np.errstate(all="ignore"):
+        for a, b in zip(fast_grads, plain_grads):  # fan-out sums may round apart: relative to the gradients' scale
+            assert np.shape(a) == np.shape(b)
+            assert np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True) or not np.all(np.isfinite(b))
+    rows = {v: np.array([point[v] + k * 1e-3 for k in range(-3, 4)]) for v in graph.variables}
+    for dtype in (np.float64, np.complex128):
+        shifted = {v: r + (1e-20j if dtype is np.complex128 else 0) for v, r in rows.items()}
+        fast_f, _ = forward_output(graph, shifted, dtype)
+        plain_f, _ = forward_output(plain, shifted, dtype)
+        assert np.array_equal(fast_f, plain_f, equal_nan=True)  # the same op calls: bit for bit
+
+
+@settings(max_examples=200, deadline=None)
+@given(_expressions(), st.floats(-3, 3), st.floats(-3, 3), st.floats(0.1, 3))
+def test_scalar_evaluators_agree_with_the_numpy_engine(text, x, y, z):
+    _agree(text, {"x": x, "y": y, "z": z})
+
+
+@pytest.mark.parametrize("text,point", [
+    ("sin(" * 10_000 + "x" + ")" * 10_000, {"x": 0.7}),
+    ("tanh(w*" * 10_000 + "x" + "+b)" * 10_000, {"w": 0.9, "x": 0.5, "b": 0.1}),
+    ("log(x) + sqrt(y) + 1/z", {"x": 0.0, "y": -1.0, "z": 0.0}),  # math raises: the numpy engine decides
+    ("exp(x) * sigma(-x)", {"x": 1000.0}),
+    ("relu(x) + abs(y) + max(x, y) + min(x, y) + sign(x) + (x > y) + (x <= y)", {"x": 0.0, "y": 0.0}),
+    ("x**2 + x**0.5 + x**-1 + x**0 + 2**x + x**y", {"x": 2.0, "y": 3.0}),
+])
+def test_scalar_evaluators_on_deep_and_edge_cases(text, point):
+    _agree(text, point)
+
+
+def test_gradients_in_blocks_are_the_engines_bit_for_bit():
+    from gradcheck_cli import blocks
+    from gradcheck_cli.engine import backward, forward, gradients, variable_gradients
+
+    graph = build_graph(parse("sigma(x*y + b)*tanh(x - y)**2 + log(1 + x**2)/sqrt(1 + y**2) + exp(-b**2)*sin(x*b)"), REGISTRY)
+    rng = np.random.default_rng(1)
+    size = 2 * blocks.BLOCK + 123
+    inputs = {"x": rng.uniform(-2, 2, size), "y": rng.uniform(-2, 2, size), "b": np.array([0.3])}
+    whole = variable_gradients(graph, backward(graph, forward(graph, inputs)))
+    blocked = gradients(graph, inputs)
+    assert all(np.array_equal(np.broadcast_to(whole[v], (size,)), blocked[v]) for v in graph.variables)
