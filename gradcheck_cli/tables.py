@@ -153,19 +153,10 @@ def element_table(g: GradientCheck, methods, width: int):
             return None
         title = f"d{g.var} {shape_text(g.shape)}, the {len(indices)} element{'s' if len(indices) > 1 else ''} that did not pass" \
                 + (" (first 20)" if len(indices) == 20 else "")
-    digits = _digits(width)
-    claims = g.expected is not None
-    methods = [m for m in methods if m in ("best", "centered")] or ["best"]
-    names = _columns(methods, claims)
-    rows = []
-    for index in indices:
-        cells = _cells(g, index, methods, digits, claims)
-        status = str(statuses[index]) if statuses is not None else g.status
-        rows.append(["[" + ", ".join(map(str, index)) + "]", *[cells.get(n, "—") for n in names], VERDICT_STYLE[status][0]])
-    while _needed(rows, ["element", *names, "verdict"]) > width and "centered" in names:
-        keep = [k for k, n in enumerate(names) if n != "centered"]
-        names = [names[k] for k in keep]
-        rows = [[r[0], *[r[1 + k] for k in keep], r[-1]] for r in rows]
+    layout = _element_layout(g, indices, statuses, methods, width)
+    if layout is None:  # even the narrowest columns do not fit: a block of `name value` pairs per element
+        return _stacked_elements(g, indices, statuses, title, methods, width)
+    names, rows = layout
     table = Table(title=Text(visible(title)), title_justify="left", title_style="")
     for name in ["element", *names, "verdict"]:
         table.add_column(name, justify="left" if name in ("element", "verdict") else "right", no_wrap=True)
@@ -176,11 +167,68 @@ def element_table(g: GradientCheck, methods, width: int):
     return table
 
 
-def _short(value, digits: int) -> str:
+def _element_rows(g: GradientCheck, indices, statuses, methods, digits: int) -> tuple[list[str], list[list[str]]]:
+    claims = g.expected is not None
+    names = _columns(methods, claims)
+    rows = []
+    for index in indices:
+        cells = _cells(g, index, methods, digits, claims)
+        status = str(statuses[index]) if statuses is not None else g.status
+        rows.append(["[" + ", ".join(map(str, index)) + "]", *[cells.get(n, "—") for n in names], VERDICT_STYLE[status][0]])
+    return names, rows
+
+
+def _element_layout(g: GradientCheck, indices, statuses, methods, width: int):
+    """(columns, rows) of the widest layout that fits: the centered column goes first, then best, then digits
+    (13, 10, 7 significant); None when nothing fits."""
+    shown = [m for m in methods if m in ("best", "centered")] or ["best"]
+    tries = [(shown, _digits(width)), ([m for m in shown if m != "centered"], _digits(width)), ([], _digits(width)),
+             ([], 10), ([], 7)]
+    for chosen, digits in tries:
+        names, rows = _element_rows(g, indices, statuses, chosen, digits)
+        if _needed(rows, ["element", *names, "verdict"]) <= width:
+            return names, rows
+    return None
+
+
+def _stacked_elements(g: GradientCheck, indices, statuses, title: str, methods, width: int):
+    from rich.console import Group
+    from rich.text import Text
+
+    lines = [Text(visible(title))]
+    claims = g.expected is not None
+    for index in indices:
+        status = str(statuses[index]) if statuses is not None else g.status
+        label, style = VERDICT_STYLE[status]
+        lines.append(Text.assemble(f"  [{', '.join(map(str, index))}]  ", (label, style)))
+        pairs = [f"{name} {value}" for name, value in _cells(g, index, [], 10, claims).items()]
+        lines += [Text("      " + line) for line in _wrap(pairs, width - 6)]
+    return Group(*lines)
+
+
+def _short(value, digits: int, limit: int = 4) -> str:
     if value is None:
         return "—"
     array = np.asarray(value, dtype=np.float64)
-    return number(array, digits) if array.ndim == 0 else array_text(array, 4)
+    return number(array, digits) if array.ndim == 0 else array_text(array, limit)
+
+
+LINE_MARKS = {"pass": "✓", "wrong": "✗ wrong", "kink": "kink", "error": "✗ error", "helper": "·"}
+
+
+def _line_cells(rows, width: int):
+    """(columns, cells) of the program table that fit: tensors show 4, 2, then 1 of their values, numbers 10 or 7
+    digits; past that the `true` column goes (the diagnosis below each wrong line has it); the code column shrinks."""
+    tries = [(d, n) for d, n in ((10, 4), (7, 4), (7, 2), (7, 1)) if d <= (10 if width >= WIDE else 7)]
+    for columns in (["line", "code", "yours", "true", "verdict"], ["line", "code", "yours", "verdict"]):
+        for digits, limit in tries:
+            cells = [{"line": str(r.line), "code": " ".join(r.text.split()), "yours": _short(r.yours, digits, limit),
+                      "true": _short(r.true, digits, limit), "verdict": LINE_MARKS[r.status]} for r in rows]
+            fixed = sum(max(len(name), *(len(c[name]) for c in cells)) for name in columns if name != "code")
+            room = width - fixed - 3 * len(columns) - 1
+            if room >= 8:
+                return columns, [{**c, "code": _clipped(c["code"], min(60, room))} for c in cells]
+    return columns, cells
 
 
 def lines_table(case: CaseResult, width: int):
@@ -190,24 +238,16 @@ def lines_table(case: CaseResult, width: int):
 
     rows = case.extras["lines"]
     first = case.extras.get("first_wrong_line")
-    digits = 10 if width >= WIDE else 7
-    values = [(_short(r.yours, digits), _short(r.true, digits)) for r in rows]
-    marks = {"pass": "✓", "wrong": "✗ wrong", "kink": "kink", "error": "✗ error", "helper": "·"}
-    fixed = max(4, *(len(str(r.line)) for r in rows)) + max(5, *(len(y) for y, _ in values)) \
-        + max(4, *(len(t) for _, t in values)) + max(7, *(len(marks[r.status]) for r in rows)) + 3 * 5 + 1
-    code_width = max(8, min(60, width - fixed))
+    columns, cells = _line_cells(rows, width)
     table = Table(title=Text(f"your backward pass, line by line (each line judged with the true values of what it reads)"),
                   title_justify="left")
-    least = {"line": max(4, *(len(str(r.line)) for r in rows)), "yours": max(5, *(len(y) for y, _ in values)),
-             "true": max(4, *(len(t) for _, t in values)), "verdict": max(7, *(len(marks[r.status]) for r in rows))}
-    for name in ("line", "code", "yours", "true", "verdict"):  # only the code column may shrink: numbers stay whole
-        table.add_column(name, justify="right" if name in ("line", "yours", "true") else "left", no_wrap=True,
-                         max_width=code_width if name == "code" else None, min_width=least.get(name))
-    for r, (yours, true) in zip(rows, values):
-        code = " ".join(r.text.split())
-        code = code if len(code) <= code_width else code[:code_width - 1] + "…"
+    for name in columns:
+        table.add_column(name, justify="right" if name in ("line", "yours", "true") else "left", no_wrap=True)
+    for r, c in zip(rows, cells):
         style = "bold red" if r.line == first else ("red" if r.status in ("wrong", "error") else "")
-        table.add_row(str(r.line), Text(visible(code)), yours, true, Text(marks[r.status], style=style), style=style or None)
+        row = [Text(visible(c[name])) if name == "code" else (Text(c[name], style=style) if name == "verdict" else c[name])
+               for name in columns]
+        table.add_row(*row, style=style or None)
     return table
 
 
@@ -232,18 +272,32 @@ def print_lines(console, case: CaseResult, width: int) -> None:
 
 
 def trace_table(case: CaseResult, width: int):
+    """Every gate's value and gradient; when too wide, the source column goes, then digits (10, then 7), then the
+    operation text is shortened — node names and numbers stay whole."""
     from rich.table import Table
 
+    for digits in (_digits(width), 10, 7):
+        columns = ["#", "node", "operation", "source", "value", "df/dnode"]
+        rows = [[str(k), visible(row.label), visible(row.operation), visible(_clipped(" ".join(row.source.split()), 40)),
+                 _short(row.value, digits), _short(row.gradient, digits)] for k, row in enumerate(case.trace, 1)]
+        if _needed(rows, columns) > width:
+            columns, rows = columns[:3] + columns[4:], [r[:3] + r[4:] for r in rows]
+        if _needed(rows, columns) <= width:
+            break
+    excess = _needed(rows, columns) - width
+    if excess > 0:  # the operation text gives way last (at least 8 characters of it)
+        room = max(8, max(len(r[2]) for r in rows) - excess)
+        rows = [[*r[:2], _clipped(r[2], room), *r[3:]] for r in rows]
     table = Table(title="staged computation (forward values, then df/d(node) from the backward pass)", title_justify="left")
-    for name, justify in (("#", "right"), ("node", "left"), ("operation", "left"), ("source", "left"), ("value", "right"), ("df/dnode", "right")):
-        table.add_column(name, justify=justify, no_wrap=name != "source")
-    digits = _digits(width)
-    for k, row in enumerate(case.trace, 1):
-        source = " ".join(row.source.split())
-        source = source if len(source) <= 40 else source[:39] + "…"
-        table.add_row(str(k), visible(row.label), visible(row.operation), visible(source), _short(row.value, digits),
-                      _short(row.gradient, digits))
+    for name in columns:
+        table.add_column(name, justify="right" if name in ("#", "value", "df/dnode") else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def _clipped(text: str, room: int) -> str:
+    return text if len(text) <= room else text[:room - 1] + "…"
 
 
 def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | None = None) -> None:

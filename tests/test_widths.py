@@ -7,6 +7,7 @@ A number is whole when the exact text the table prints for it (report.number at 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ EVAL_CASES = {
     "claims": ["x*y", "--at", "x=-2,y=3", "--expect", "dx=3,dy=-2.5,f=-5"],
     "tensor": ["sum(tanh(X @ W) ** 2)", "--at", "X=[[0.5,-1],[2,0.25]], W=[[1.5,-0.5],[0.75,2]]"],
     "many points": ["sigma(x)", "--samples", "12", "--expect", "dx=sigma(x)*(1-sigma(x))**2"],
+    "tensor claims": ["sum(tanh(X @ W) ** 2)", "--at", "X=randn(3,4), W=randn(4,5)", "--seed", "1",
+                      "--expect", "dW=X.T @ (2*tanh(X@W)*(1-tanh(X@W)**2))*1.1"],
     "kink": ["max(x, y) * z", "--at", "x=2,y=2,z=-1.2345678901234"],
     "trace": ["(x+sigma(y))/(sigma(x)+(x+y)**2)", "--at", "x=3,y=-4", "--trace"],
     "program": [f"@{ROOT / 'expressions' / 'programs' / 'task3_two_layer.gc.py'}"],
@@ -38,6 +41,12 @@ def assert_fits(text: str, width: int) -> None:
     """`reproduce:` commands are the exception: printed unwrapped, so they copy and paste whole."""
     wide = [line for line in text.splitlines() if cell_len(line) > width and not line.startswith("  reproduce: ")]
     assert not wide, f"{len(wide)} lines wider than {width}: {wide[0]!r}"
+
+
+def cut_cells(text: str) -> list[str]:
+    """Table cells holding a number, an element index or a verdict that end in an ellipsis (code may be cut)."""
+    cells = [c.strip() for line in text.splitlines() if line.startswith(("│", "┃")) for c in re.split("[│┃]", line)]
+    return [c for c in cells if c.endswith("…") and re.match(r"^(-?[0-9]|\[|✓|✗|kink|incon)", c)]
 
 
 def printed_numbers(report: dict, width: int) -> list[str]:
@@ -60,6 +69,7 @@ def test_eval_tables_fit_and_keep_numbers_whole(cli, monkeypatch, name, width):
     shown = run(cli, ["eval", *args], width, monkeypatch)
     assert shown.exit_code in (0, 1), shown.output
     assert_fits(shown.stdout, width)
+    assert not cut_cells(shown.stdout), f"cells cut: {cut_cells(shown.stdout)}\n{shown.stdout}"
     report = json.loads(run(cli, ["eval", *args, "--format", "json"], width, monkeypatch).stdout)
     for text in printed_numbers(report, width):
         assert text in shown.stdout, f"{text} is not whole in:\n{shown.stdout}"
