@@ -102,10 +102,10 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
 
     items = files.expand_paths(paths)  # names only, so --output can be compared with every input first
     _refuse_overwriting(items, {"--output": output, "--junit": junit})
-    options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout, exact_method=exact_method)
     from .batch import Settings
 
-    settings = Settings(options, samples, seed)
+    settings = Settings(Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
+                                exact_method=exact_method), samples, seed)
     report_file = ReportFile(output) if output is not None else None  # fails here, before any work, if unwritable
     junit_file = ReportFile(junit, "--junit") if junit is not None else None
     shares = files.Shard(*shard) if shard is not None else None
@@ -123,15 +123,19 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     except OSError as problem:  # a full disk, a failed fork: one line, and --output's previous report is intact
         _fail(f"could not finish the run: {problem.strerror or problem}")
         return
-    seconds = time.perf_counter() - started
     if report_file is not None:
-        click.echo(tally.short_summary(seconds))
+        click.echo(tally.short_summary(time.perf_counter() - started))
+    _finish(tally, interrupted, shares, shard)
+
+
+def _finish(tally, interrupted: bool, shares, shard) -> None:
+    """The exit: 2 when interrupted or when nothing could be checked (an empty shard of real work passes)."""
     if interrupted:
         _fail("interrupted")
     problem = tally.nothing_checked()
     if problem is not None and shares is not None and shares.skipped and not tally.counts["total"]:
         click.echo(f"gradcheck: shard {shard[0]}/{shard[1]} holds none of the {shares.skipped:,} cases", err=True)
-    elif problem is not None:  # an empty shard of real work passes; no work at all does not
+    elif problem is not None:
         _fail(problem)
     sys.exit(tally.exit_code())
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .claims import VALUE_CLAIM, Claim, claim_values
-from .directions import check_directions, needs_directions
+from .directions import needs_directions
 from .engine import Backward, backward, branch_signs, forward, nonfinite_points, perturbed_forward, value_scales
 from .ir import Graph
 from .numeric import Differences, complex_step, finite_differences
@@ -95,7 +95,11 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
     if not good:
         return {}, {}
     if needs_directions(graph, wrt, options.direction_limit) and math.prod(graph.nodes[-1].shape) == 1:
-        return _directional(graph, good_points, good, analytic, expected, wrt, options, claims, program)
+        from .directional import direction_checks
+
+        exact = _exact(graph, good_points, wrt, options, claims, program)
+        return direction_checks(graph, good_points, good, analytic, expected, wrt, options, exact), \
+            dict(zip(good, exact)) if exact else {}
     base = {v: a[good] for v, a in inputs.items()}
     f0 = np.asarray(values[-1][good], dtype=np.float64)
     scales = value_scales(values)[good]
@@ -106,73 +110,6 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
     exact = _exact(graph, good_points, wrt, options, claims, program)
     sample = _Sample(graph, good, base, values, analytic, expected, differences, complex_slopes, exact, signs, options, claims)
     return sample.checks(wrt), dict(zip(good, exact)) if exact else {}
-
-
-def _directional(graph, points, good, analytic, expected, wrt, options: Options, claims, program):
-    """Checks past the element limit: random directions and bisection per variable; the exact column per element
-    where the oracle's size allows."""
-    exact = _exact(graph, points, wrt, options, claims, program)
-    checks = {}
-    for row, (k, point) in enumerate(zip(good, points)):
-        ex = exact[row] if exact else None
-        checks[k] = tuple(_direction_check(graph, point, v, np.asarray(analytic[v][k], dtype=np.float64),
-                                           expected.get(v, [None] * (k + 1))[k], ex, options) for v in wrt)
-    return checks, dict(zip(good, exact)) if exact else {}
-
-
-def _direction_check(graph, point, var: str, gradient: np.ndarray, claimed, exact, options: Options) -> GradientCheck:
-    tol = options.tolerances
-    result = check_directions(graph, point, var, gradient, tol, options.directions)
-    exact_values = exact.values.get(var) if exact is not None else None
-    status = np.zeros(gradient.shape, np.int64)
-    for index in result.faulty:
-        status[index] = SEVERITY.index("mismatch")
-    reference = gradient
-    with np.errstate(all="ignore"):
-        if exact_values is not None:
-            reference = np.where(np.isfinite(exact_values), exact_values, gradient)
-            wrong = np.abs(gradient - exact_values) > tol.rtol * np.maximum(np.abs(gradient), np.abs(exact_values)) + tol.atol + 16 * np.finfo(float).eps * np.abs(gradient)
-            status[wrong & np.isfinite(exact_values)] = SEVERITY.index("mismatch")
-        claim_wrong = None
-        if claimed is not None:
-            claimed = np.asarray(claimed, dtype=np.float64)
-            claim_wrong = ~(np.abs(claimed - reference) < tol.rtol * (1 - 1e-9) * np.abs(reference)) & ~(np.abs(claimed - reference) <= tol.atol)
-            status[claim_wrong] = SEVERITY.index("mismatch")
-    worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(status)), status.shape)) if status.size else ()
-    text = _direction_text(result, exact_values, status, claim_wrong, worst_index)
-    failing = tuple((tuple(int(i) for i in index), "mismatch", None) for index in zip(*np.nonzero(status))) [:FAILING_SHOWN]
-    rel = _relative(gradient, exact_values)
-    return GradientCheck(var, gradient, None, None, None, None, exact_values, None, claimed, rel,
-                         None if claimed is None else _relative(claimed, reference), None, None, None,
-                         "pass" if result.status == "pass" and not status.any() else "mismatch", text, None, None, None,
-                         "complex", gradient.shape, gradient.shape, _statuses(status), worst_index, failing,
-                         "directions", result.slopes)
-
-
-def _relative(a, b):
-    if b is None:
-        return np.full(np.shape(a), np.nan)
-    from .verdict import relative_error
-
-    return relative_error(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-
-
-def _direction_text(result, exact_values, status, claim_wrong, worst_index) -> str | None:
-    bad = [s for s in result.slopes if not s.agrees]
-    parts = []
-    if bad:
-        s = bad[0]
-        parts.append(f"{len(bad)} of {len(result.slopes)} random directions disagree: vᵀ·gradient = {s.analytic:.10g}, "
-                     f"the complex step along v gives {s.complex_step:.10g}")
-        if result.faulty:
-            named = ", ".join(element_text(i) for i in result.faulty[:5]) + (" …" if len(result.faulty) > 5 else "")
-            parts.append(f"bisecting the direction names element{'s' if len(result.faulty) > 1 else ''} {named}: "
-                         "the derivative rule or backward pass is wrong there")
-    if claim_wrong is not None and claim_wrong.any():
-        parts.append(f"the claim is off at {int(claim_wrong.sum())} element(s), first {element_text(tuple(np.argwhere(claim_wrong)[0]))}")
-    if exact_values is not None and status.any() and not bad:
-        parts.append(f"backprop disagrees with the exact derivative at element {element_text(worst_index)}")
-    return "; ".join(parts) or None
 
 
 def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
@@ -330,7 +267,7 @@ def gradient_check(sample: _Sample, var: str, row: int, e: Evidence, j: Judgemen
         left=_optional(col(j.left)), right=_optional(col(j.right)), status=SEVERITY[int(status.max()) if status.ndim else int(status)],
         diagnosis=text(worst_index), h_forward=col(sample._per_element(d.h_forward, var)), h_centered=col(e.h_centered),
         best=col(j.best), best_method=_methods(j.best_method[row]), shape=tuple(e.analytic.shape[1:]), var_shape=var_shape,
-        statuses=_statuses(status), worst=worst_index, failing=tuple(failing))
+        statuses=status_names(status), worst=worst_index, failing=tuple(failing))
 
 
 def _optional(value):
@@ -345,7 +282,7 @@ def _methods(codes: np.ndarray):
     return np.array(METHODS)[codes]
 
 
-def _statuses(status: np.ndarray):
+def status_names(status: np.ndarray):
     return np.array(SEVERITY)[status] if status.ndim else None
 
 

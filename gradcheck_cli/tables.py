@@ -213,64 +213,6 @@ def _short(value, digits: int, limit: int = 4) -> str:
     return number(array, digits) if array.ndim == 0 else array_text(array, limit)
 
 
-LINE_MARKS = {"pass": "✓", "wrong": "✗ wrong", "kink": "kink", "error": "✗ error", "helper": "·"}
-
-
-def _line_cells(rows, width: int):
-    """(columns, cells) of the program table that fit: tensors show 4, 2, then 1 of their values, numbers 10 or 7
-    digits; past that the `true` column goes (the diagnosis below each wrong line has it); the code column shrinks."""
-    tries = [(d, n) for d, n in ((10, 4), (7, 4), (7, 2), (7, 1)) if d <= (10 if width >= WIDE else 7)]
-    for columns in (["line", "code", "yours", "true", "verdict"], ["line", "code", "yours", "verdict"]):
-        for digits, limit in tries:
-            cells = [{"line": str(r.line), "code": " ".join(r.text.split()), "yours": _short(r.yours, digits, limit),
-                      "true": _short(r.true, digits, limit), "verdict": LINE_MARKS[r.status]} for r in rows]
-            fixed = sum(max(len(name), *(len(c[name]) for c in cells)) for name in columns if name != "code")
-            room = width - fixed - 3 * len(columns) - 1
-            if room >= 8:
-                return columns, [{**c, "code": _clipped(c["code"], min(60, room))} for c in cells]
-    return columns, cells
-
-
-def lines_table(case: CaseResult, width: int):
-    """A program's d-lines: line, code, your value, the true value, verdict; the first wrong line in bold."""
-    from rich.table import Table
-    from rich.text import Text
-
-    rows = case.extras["lines"]
-    first = case.extras.get("first_wrong_line")
-    columns, cells = _line_cells(rows, width)
-    table = Table(title=Text(f"your backward pass, line by line (each line judged with the true values of what it reads)"),
-                  title_justify="left")
-    for name in columns:
-        table.add_column(name, justify="right" if name in ("line", "yours", "true") else "left", no_wrap=True)
-    for r, c in zip(rows, cells):
-        style = "bold red" if r.line == first else ("red" if r.status in ("wrong", "error") else "")
-        row = [Text(visible(c[name])) if name == "code" else (Text(c[name], style=style) if name == "verdict" else c[name])
-               for name in columns]
-        table.add_row(*row, style=style or None)
-    return table
-
-
-def print_lines(console, case: CaseResult, width: int) -> None:
-    from rich.text import Text
-
-    console.print(lines_table(case, width))
-    first = case.extras.get("first_wrong_line")
-    for r in case.extras["lines"]:
-        if r.status in ("wrong", "error", "kink") and r.diagnosis:
-            mark, style = ("kink", "yellow") if r.status == "kink" else ("✗", "bold red")
-            which = f"line {r.line}" + (" (the first wrong line)" if r.line == first else "")
-            console.print(Text.assemble((f"  {mark} ", style), visible(f"{which}: {r.diagnosis}")))
-    for note in case.extras.get("notes", ()):
-        console.print(Text(visible(f"  note: {note}"), style="dim"))
-    for audit in case.extras.get("gates", ()):
-        if audit.status != "pass":
-            console.print(Text.assemble(("  ✗ ", "bold red"), visible(audit.message)))
-        else:
-            console.print(Text(visible(f"  gate {audit.gate}: your rule for {audit.argument} agrees with the exact derivative "
-                                       f"at {audit.points} points"), style="dim"))
-
-
 def trace_table(case: CaseResult, width: int):
     """Every gate's value and gradient; when too wide, the source column goes, then digits (10, then 7), then the
     operation text is shortened — node names and numbers stay whole."""
@@ -308,6 +250,8 @@ def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | 
     if case.trace:
         console.print(trace_table(case, width))
     if "lines" in case.extras and case.extras["lines"]:
+        from .program_tables import print_lines
+
         print_lines(console, case, width)
     if case.status == "error" and not case.gradients:
         where = f"  at  {point_text(case.point, short=True)}" if case.point else ""

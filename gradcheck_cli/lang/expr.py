@@ -8,17 +8,16 @@ Postfix forms (`.T`, `[i, j]`, `.dot(...)`) bind tighter than any operator, as i
 from __future__ import annotations
 
 import difflib
-import gc
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import Mapping
 
 from ..errors import InputLimitError, ParseError, Position
-from .fastparse import LazyNodes, fast_parse
+from .fastparse import fast_parse
 from .lexer import Token, describe, shorten, tokenize
 from .literal import parse_literal, parse_subscript
 from .spelling import ALIASES, CONSTANTS, METHODS, NAMESPACES, QUALIFIED, SIGNATURES, SUGGESTIONS, Signature
+from .tree import Expr, LazyNodes, Node, paused_gc  # noqa: F401  (re-exported: the parser's output types)
 
 BINARY_OPS: dict[str, str] = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "@": "matmul",
                               ">": "gt", "<": "lt", ">=": "ge", "<=": "le"}
@@ -29,51 +28,6 @@ MAX_INPUT_CHARS = 20_000_000  # ~100x the largest benchmarked expression; bounds
 _PRECEDENCE = {"gt": 1, "lt": 1, "ge": 1, "le": 1, "add": 2, "sub": 2, "mul": 3, "div": 3, "matmul": 3,
                "neg": 4, "pos": 4, "pow": 5}
 _RIGHT_ASSOC = {"pow"}
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One node of the parsed tree: an operation, its argument indices and its source span."""
-
-    op: str  # num | const | var | a BINARY_OPS value | neg | transpose | index | stack | a function name
-    args: tuple[int, ...]
-    start: int
-    end: int
-    name: str = ""  # variable or constant name
-    value: float = 0.0  # for num and const
-    params: tuple = ()  # ((key, literal), ...): axis=, keepdims=, the index of a subscript
-    at: int = -1  # offset of the operator or function name, where shape errors point (-1: start)
-
-    def __repr__(self) -> str:
-        label = self.name or (repr(self.value) if self.op == "num" else "")
-        return f"Node({self.op}{' ' + label if label else ''} {self.args} @{self.start}:{self.end})"
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Expr:
-    """A parsed expression: `nodes` in post-order, the root last."""
-
-    text: str
-    nodes: tuple[Node, ...]
-
-    @property
-    def root(self) -> int:
-        return len(self.nodes) - 1
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """Variable names in order of first appearance (post-order keeps leaves left to right)."""
-        if isinstance(self.nodes, LazyNodes):
-            c = self.nodes.columns
-            return tuple(dict.fromkeys([name for op, name in zip(c.ops, c.names) if op == "var"]))
-        return tuple(dict.fromkeys(n.name for n in self.nodes if n.op == "var"))
-
-    def source(self, index: int) -> str:
-        node = self.nodes[index]
-        return self.text[node.start:node.end]
-
-    def __repr__(self) -> str:
-        return f"Expr({self.text[:60]!r}, {len(self.nodes)} nodes)"
 
 
 @dataclass(slots=True)
@@ -403,21 +357,7 @@ class _Parser:
         self.push(Node(op, (left, right), nodes[left].start, nodes[right].end, at=start))
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Building 10^5 acyclic nodes triggers the cycle collector over and over for nothing: pause it meanwhile."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _did_you_mean(attr: str, known, namespace: str) -> str:
-    import difflib
-
     close = difflib.get_close_matches(attr, list(known), n=1, cutoff=0.8)
     return f"; did you mean {namespace}.{close[0]}?" if close else ""
 
@@ -431,5 +371,5 @@ def parse(text: str, functions: Mapping[str, Signature] = SIGNATURES) -> Expr:
     with paused_gc():
         columns = fast_parse(text, functions)
         if columns is not None:
-            return Expr(text, LazyNodes(columns, Node))
+            return Expr(text, LazyNodes(columns))
         return _Parser(text, functions).parse()

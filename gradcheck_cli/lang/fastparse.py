@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from itertools import accumulate
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping
 
 from .spelling import ALIASES, CONSTANTS, Signature
 
@@ -47,33 +47,6 @@ class Columns:
         self.values.append(value)
         self.ats.append(at)
         return len(self.ops) - 1
-
-
-class LazyNodes(Sequence):
-    """An Expr's nodes kept as columns; a Node is made the first time it is asked for (the graph builder reads
-    the columns, so a 10^5-gate check makes none)."""
-
-    __slots__ = ("columns", "_node", "_made")
-
-    def __init__(self, columns: Columns, node: type):
-        self.columns, self._node = columns, node  # expr.Node (this module comes first in the import order)
-        self._made: list = [None] * len(columns.ops)
-
-    def __len__(self) -> int:
-        return len(self._made)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return tuple(self[i] for i in range(*index.indices(len(self))))
-        node = self._made[index]
-        if node is None:
-            c = self.columns
-            i = index if index >= 0 else index + len(self._made)
-            node = self._made[i] = self._node(c.ops[i], c.args[i], c.starts[i], c.ends[i], c.names[i], c.values[i], (), c.ats[i])
-        return node
-
-    def __iter__(self) -> Iterator:
-        return (self[i] for i in range(len(self._made)))
 
 
 def _tokens(text: str) -> list[tuple[str, int]]:

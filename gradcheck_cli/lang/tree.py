@@ -1,0 +1,93 @@
+"""The parsed tree's types: Node and Expr (nodes in post-order, the root last), and LazyNodes, the nodes kept as
+flat columns by the fast parser until someone asks for one."""
+
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node of the parsed tree: an operation, its argument indices and its source span."""
+
+    op: str  # num | const | var | a BINARY_OPS value | neg | transpose | index | stack | a function name
+    args: tuple[int, ...]
+    start: int
+    end: int
+    name: str = ""  # variable or constant name
+    value: float = 0.0  # for num and const
+    params: tuple = ()  # ((key, literal), ...): axis=, keepdims=, the index of a subscript
+    at: int = -1  # offset of the operator or function name, where shape errors point (-1: start)
+
+    def __repr__(self) -> str:
+        label = self.name or (repr(self.value) if self.op == "num" else "")
+        return f"Node({self.op}{' ' + label if label else ''} {self.args} @{self.start}:{self.end})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Expr:
+    """A parsed expression: `nodes` in post-order, the root last."""
+
+    text: str
+    nodes: tuple[Node, ...]
+
+    @property
+    def root(self) -> int:
+        return len(self.nodes) - 1
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Variable names in order of first appearance (post-order keeps leaves left to right)."""
+        if isinstance(self.nodes, LazyNodes):
+            c = self.nodes.columns
+            return tuple(dict.fromkeys([name for op, name in zip(c.ops, c.names) if op == "var"]))
+        return tuple(dict.fromkeys(n.name for n in self.nodes if n.op == "var"))
+
+    def source(self, index: int) -> str:
+        node = self.nodes[index]
+        return self.text[node.start:node.end]
+
+    def __repr__(self) -> str:
+        return f"Expr({self.text[:60]!r}, {len(self.nodes)} nodes)"
+
+
+class LazyNodes(Sequence):
+    """An Expr's nodes kept as columns; a Node is made the first time it is asked for (the graph builder reads
+    the columns, so a 10^5-gate check makes none)."""
+
+    __slots__ = ("columns", "_made")
+
+    def __init__(self, columns):
+        self.columns = columns  # fastparse.Columns
+        self._made: list = [None] * len(columns.ops)
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        node = self._made[index]
+        if node is None:
+            c = self.columns
+            i = index if index >= 0 else index + len(self._made)
+            node = self._made[i] = Node(c.ops[i], c.args[i], c.starts[i], c.ends[i], c.names[i], c.values[i], (), c.ats[i])
+        return node
+
+    def __iter__(self) -> Iterator:
+        return (self[i] for i in range(len(self._made)))
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Building 10^5 acyclic nodes triggers the cycle collector over and over for nothing: pause it meanwhile."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
