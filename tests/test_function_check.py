@@ -63,6 +63,14 @@ def test_a_kink_is_found_from_one_sided_slopes():
     assert list(np.ravel(g.statuses)) == ["kink", "pass"]
 
 
+def test_a_kink_inside_a_large_input_is_a_kink_not_a_failed_taylor_test():
+    W = np.random.default_rng(0).standard_normal((6, 5))
+    W[0, 0] = 0.0  # the Taylor expansion along a random direction crosses relu's kink here
+    report = check_function(lambda W: np.sum(np.maximum(W, 0) * 1.5), {"W": W}, lambda W: 1.5 * (W > 0))
+    assert report.status == "kink" and report.ok
+    assert "not counted: f has a kink here" in report.cases[0].message
+
+
 def test_a_jacobian_of_an_array_output_is_checked_entry_by_entry():
     jacobian = np.einsum("ac,db->abcd", np.eye(5), W0)  # d(XW)[a,b]/dX[c,d] = δ_ac W[d,b]
     assert check_function(lambda X: X @ W0, {"X": X0}, lambda X: jacobian).ok
