@@ -24,12 +24,13 @@ PASS, KINK, INCONCLUSIVE, MISMATCH, ERROR = range(5)
 SAFETY = 10.0  # how many estimated errors apart two numbers may be before we call them different
 JUDGEABLE = 0.01  # a numerical estimate whose relative error may exceed this cannot judge
 UNDERFLOW = 1e-300  # below this float64 is subnormal or nearly so: differences there say nothing
+LOST_RANGE = 1e-150  # a true gradient below this can come out of backprop as 0 (a squared intermediate overflowed)
 METHODS = ("complex", "richardson", "centered")
 COMPLEX, RICHARDSON, CENTERED = range(3)
 
 # diagnosis codes (texts in describe())
 (NONE, EXACT_ODD, BACKPROP_WRONG, ALL_DISAGREE, BACKPROP_VS_NUMERIC, FD_TROUBLE_EXACT, CANNOT_JUDGE,
- ILL_CONDITIONED, FD_TROUBLE_CENTERED, NESTED_KINK) = range(10)
+ ILL_CONDITIONED, FD_TROUBLE_CENTERED, NESTED_KINK, LOST_TO_RANGE) = range(11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,9 @@ def judge(e: Evidence, tol: Tolerances, eps: float = EPS) -> Judgement:
     numeric_vs_exact = has_exact & _close(best, e.exact, tol, rounding + allowance)
     centered_ok = _close(a, e.centered, tol, rounding + SAFETY * e.error_estimate)
     numeric_wrong = exact_ok & ~numeric_ok & judgeable
+    lost = (a == 0) & has_exact & (np.abs(e.exact) < LOST_RANGE) & (e.exact != 0) & numeric_vs_exact
     conditions = [
+        lost,
         ~exact_ok,
         numeric_wrong & ~has_exact,
         numeric_wrong,
@@ -149,8 +152,8 @@ def judge(e: Evidence, tol: Tolerances, eps: float = EPS) -> Judgement:
     ]
     mismatch_kind = np.where(numeric_ok & ~numeric_vs_exact, EXACT_ODD,
                              np.where(numeric_vs_exact | ~judgeable, BACKPROP_WRONG, ALL_DISAGREE))
-    status = np.select(conditions, [MISMATCH, MISMATCH, PASS, INCONCLUSIVE, PASS, PASS, PASS], PASS)
-    diagnosis = np.select(conditions, [mismatch_kind, BACKPROP_VS_NUMERIC, FD_TROUBLE_EXACT, CANNOT_JUDGE,
+    status = np.select(conditions, [INCONCLUSIVE, MISMATCH, MISMATCH, PASS, INCONCLUSIVE, PASS, PASS, PASS], PASS)
+    diagnosis = np.select(conditions, [LOST_TO_RANGE, mismatch_kind, BACKPROP_VS_NUMERIC, FD_TROUBLE_EXACT, CANNOT_JUDGE,
                                        ILL_CONDITIONED, NESTED_KINK, FD_TROUBLE_CENTERED], NONE)
     reference = np.where(has_exact, e.exact, a)
     claim_failed, claim_unjudged = _claims(e, tol, has_exact, rounding)
@@ -213,6 +216,9 @@ _TEXTS = {
     ILL_CONDITIONED: lambda j, e, i: (f"ill-conditioned in float64: rounding of the forward values moves this gradient by up to "
                                       f"~{float(e.noise[i]):.2g}, and exact differs by {abs(float(e.analytic[i]) - float(e.exact[i])):.2g}"
                                       " — within that, so not a wrong rule"),
+    LOST_TO_RANGE: lambda j, e, i: (f"backprop gives 0 where the exact value is {float(e.exact[i]):.3g} (and the {_method(j, i)} "
+                                    "estimate agrees with exact): float64 lost it in the staged computation (an intermediate "
+                                    "overflowed or underflowed), not a wrong rule"),
     NESTED_KINK: lambda j, e, i: (f"nested kinks: backprop's convention here ({float(e.analytic[i]):.10g}) need not lie between the "
                                   f"one-sided derivatives {_interval(e, i)}; f is not differentiable there by a single rule"),
     FD_TROUBLE_CENTERED: lambda j, e, i: (f"finite-difference trouble (step size or conditioning): the centered difference is off by "

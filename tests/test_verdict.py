@@ -206,3 +206,20 @@ def test_through_the_pipeline_a_claim_rounding_cannot_decide_is_not_a_pass(check
     # d/dx (x*1e10 - x*1e10 + 2*x) = 2, summed from terms of size 1e10: rounding could move it by ~7e-5 >> 2e-6
     case = check("x*1e10 - x*1e10 + 2*x", "x=1", expect="dx=2.000001", exact=False)
     assert case.status == "inconclusive", (case.status, case.message)
+
+
+def test_a_gradient_float64_loses_to_overflow_is_inconclusive_not_a_wrong_rule(check):
+    # found by benchmarks/accuracy.py (seed 1): d/dz of 1/(1 + u**2) with u = exp(282) is 1.08e-242; backprop's
+    # (1 + u**2)**2 overflows and it returns 0, while the complex step and the exact column agree
+    text = "((tanh(sigma((y)/(1 + (y)**2))))/(1 + (exp(((10)/(1 + (z)**2))**4))**2)) - (sqrt(1 + (tanh(x))**2))"
+    result = check(text, "x=-0.94, y=0.65, z=1.2")
+    dz = next(g for g in result.gradients if g.var == "z")
+    assert dz.analytic == 0 and dz.exact == pytest.approx(1.0793651561730672e-242, rel=1e-12)
+    assert dz.status == "inconclusive" and "float64 lost it" in dz.diagnosis
+    assert [g.status for g in result.gradients if g.var != "z"] == ["pass", "pass"]
+
+
+def test_range_loss_never_excuses_a_wrong_claim(check):
+    text = "((tanh(sigma((y)/(1 + (y)**2))))/(1 + (exp(((10)/(1 + (z)**2))**4))**2)) - (sqrt(1 + (tanh(x))**2))"
+    result = check(text, "x=-0.94, y=0.65, z=1.2", wrt=["z"], expect="dz=0")
+    assert result.status == "mismatch" and "claimed dz = 0" in result.gradients[0].diagnosis
