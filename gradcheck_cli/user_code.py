@@ -52,7 +52,7 @@ def _import(where: str, what: str):
             return importlib.import_module(where)
         except ImportError as problem:
             raise UsageError(f"{what}: cannot import module {where!r}: {problem}") from None
-        except Exception as problem:  # noqa: BLE001 -- the user's module failed while importing
+        except (Exception, SystemExit) as problem:  # noqa: BLE001 -- the user's module failed while importing
             raise user_error(problem, f"importing {where}") from None
 
 
@@ -72,7 +72,7 @@ def _import_file(path: str, what: str):
         spec.loader.exec_module(module)
     except SyntaxError as problem:
         raise UsageError(f"{path}:{problem.lineno}:{problem.offset or 1}: syntax error: {problem.msg}") from None
-    except Exception as problem:  # noqa: BLE001
+    except (Exception, SystemExit) as problem:  # noqa: BLE001 -- a module that calls sys.exit() on import too
         del sys.modules[name]
         raise user_error(problem, f"importing {path}") from None
     finally:
@@ -96,6 +96,8 @@ def user_error(problem: BaseException, doing: str) -> UsageError:
     user = [f for f in frames if "site-packages" not in f.filename and "importlib" not in f.filename] or frames
     where = f" ({os.path.relpath(user[-1].filename)}:{user[-1].lineno})" if user else ""
     text = str(problem).splitlines()[0] if str(problem) else ""
+    if isinstance(problem, SystemExit):
+        text = f"sys.exit({problem.code!r}) ended the call"
     return UsageError(f"{doing} raised {type(problem).__name__}{': ' + text if text else ''}{where}")
 
 

@@ -189,6 +189,13 @@ def test_function_command_errors_are_one_line(cli, tool_error, project, args, fr
     tool_error(cli("function", *args), fragment)
 
 
+def test_a_sys_exit_in_the_users_code_cannot_end_the_run_as_a_pass(cli, tool_error, project):
+    (project / "exits.py").write_text("import sys\n\ndef f(x):\n    sys.exit(0)\n\ndef g(x):\n    return 1.0\n")
+    tool_error(cli("function", "exits.py:f", "--grad", "exits.py:g", "--at", "x=1"), "sys.exit(0) ended the call (exits.py:4)")
+    (project / "quits.py").write_text("import sys\nsys.exit(0)\n")
+    tool_error(cli("function", "quits.py:f", "--grad", "exits.py:g", "--at", "x=1"), "importing quits.py raised SystemExit")
+
+
 def test_a_module_with_a_syntax_error_is_named_with_its_line(cli, tool_error, project):
     (project / "bad.py").write_text("def loss(W):\n    return W +\n")
     tool_error(cli("function", "bad.py:loss", "--grad", "model.py:loss_grad", "--at", "W=1"), "bad.py:2:")
