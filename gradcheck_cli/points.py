@@ -36,21 +36,26 @@ class PointContext:
     registry: Registry
     seed: int = 0
     base_dir: str = "."
-    rng: np.random.RandomState = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.reseed(self.seed)
+    _rng: np.random.RandomState | None = field(init=False, default=None)
 
     def reseed(self, seed: int) -> None:
         """np.random.seed(N) in a program: the draws after it are the notebook's."""
-        self.rng = np.random.RandomState(seed % 2 ** 32)
+        self.seed, self._rng = seed, None
+
+    @property
+    def rng(self) -> np.random.RandomState:
+        """Made at the first draw (a RandomState costs ~0.3 ms; most points draw nothing)."""
+        if self._rng is None:
+            self._rng = np.random.RandomState(self.seed % 2 ** 32)
+        return self._rng
 
     def value_registry(self) -> Registry:
         def maker(name: str, draw) -> Op:
             return Op(name, lambda shape=(): np.asarray(draw(_checked(shape)), dtype=np.float64)[None],
                       lambda shape=(): _checked(shape), vjps=())
 
-        makers = [maker("rand", self.rng.random_sample), maker("randn", self.rng.standard_normal),
+        makers = [maker("rand", lambda shape: self.rng.random_sample(shape)),
+                  maker("randn", lambda shape: self.rng.standard_normal(shape)),
                   maker("zeros", np.zeros), maker("ones", np.ones), self._randint()]
         signatures = {name: Signature(0, ("*shape",)) for name in _MAKERS}
         signatures["randint"] = Signature(0, ("low", "high", "size"), ("dtype",))
