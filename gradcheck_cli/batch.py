@@ -1,6 +1,6 @@
 """The expression-file format (.gc): parsing lines, sampling points, checking a line (files.py reads files, runner.py runs lines).
 
-One case per line (README "Expression files"):
+One case per line (docs/files-and-ci.md):
 
     EXPR [@ POINT (; POINT)*] [=> CLAIMS]   [# comment]
 

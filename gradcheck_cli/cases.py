@@ -101,9 +101,9 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
         return direction_checks(graph, good_points, good, analytic, expected, wrt, options, exact), \
             dict(zip(good, exact)) if exact else {}
     base = {v: a[good] for v, a in inputs.items()}
-    f0 = np.asarray(values[-1][good], dtype=np.float64)
-    scales = value_scales(values)[good]
-    reference = values if options.dtype == "float64" else forward(graph, inputs)  # branch signs as float64 sees them
+    reference = values if options.dtype == "float64" else forward(graph, inputs)  # the numerical columns stay float64
+    f0 = np.asarray(reference[-1][good], dtype=np.float64)
+    scales = value_scales(reference)[good]
     signs = {g: s[good] if s.shape[0] > 1 else s for g, s in branch_signs(graph, reference).items()}
     differences = finite_differences(graph, base, wrt, scales, f0, signs, options.h)
     complex_slopes = complex_step(graph, base, wrt)

@@ -6,6 +6,8 @@ each one to half a unit of its last printed digit (as a notebook rounds), or --r
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,15 +112,26 @@ def claim_values(claim: Claim, registry, shapes: dict[str, tuple[int, ...]], inp
     from .ir import build_graph
 
     if claim.value is not None:
-        return np.broadcast_to(np.asarray(claim.value, dtype=np.float64).reshape(expected_shape), (size, *expected_shape))
+        value = np.asarray(claim.value, dtype=np.float64)
+        _same_shape(claim, value.shape, expected_shape)  # never reshape a transposed claim into place
+        return np.broadcast_to(value.reshape(expected_shape), (size, *expected_shape))
     try:
         graph = build_graph(claim.expr, registry, shapes)
     except GradcheckError as problem:
         raise type(problem)(problem.message, claim.position(problem.position.offset if problem.position else 0)) from None
     shape = graph.nodes[-1].shape
-    what = "f" if claim.var == VALUE_CLAIM else f"d{claim.var}"
-    if shape != tuple(expected_shape) and not (np.prod(shape) == 1 and np.prod(expected_shape) == 1):
-        raise ShapeError(f"claim {what} has shape {shape}, but {'f' if claim.var == VALUE_CLAIM else 'the gradient'} "
-                         f"has shape {tuple(expected_shape)}", claim.position())
+    _same_shape(claim, shape, expected_shape)
     values = forward(graph, {v: inputs[v] for v in graph.variables})[-1]
     return np.broadcast_to(values, (size, *shape)).reshape((size, *expected_shape))
+
+
+def _same_shape(claim: Claim, shape: tuple[int, ...], expected: tuple[int, ...]) -> None:
+    """The claim's shape is the gradient's, or the gradient's without its axes of length 1 ([1, 2, 3] for a (1, 3)
+    gradient, a number for a (1, 1) one) — never a transpose, even of a vector."""
+    shape, expected = tuple(shape), tuple(expected)
+    if shape == expected or shape == tuple(n for n in expected if n != 1) or math.prod(shape) == math.prod(expected) == 1:
+        return
+    what = "f" if claim.var == VALUE_CLAIM else f"d{claim.var}"
+    hint = " (transposed?)" if shape == expected[::-1] else ""
+    raise ShapeError(f"claim {what} has shape {shape}, but {'f' if claim.var == VALUE_CLAIM else 'the gradient'} "
+                     f"has shape {expected}{hint}", claim.position())

@@ -1,6 +1,6 @@
 """The numeric options every command shares, validated in one place (click only: `--help` stays light).
 
-Each option has one range (README "Points, claims, many points" and "Batch files"); a value outside it —
+Each option has one range (docs/verdicts.md, "Option ranges"); a value outside it —
 nan, inf, negative, absurdly large — is a usage error (exit 2) naming the option and the range, before any
 work starts. The ranges:
 
@@ -128,7 +128,7 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 def numeric_options(exact_method_default: str, exact_method_help: str, no_exact_help: str) -> Decorator:
     """--h, --rtol, --atol, --exact-timeout, --exact-method, --no-exact: the same types for eval and check."""
     decorators = [
-        click.option("--h", "h", type=H_TYPE, help=f"Finite-difference step, {H_TYPE.range_text()} (default: scaled to each variable, see README)."),
+        click.option("--h", "h", type=H_TYPE, help=f"Finite-difference step, {H_TYPE.range_text()} (default: scaled to each variable; docs/verdicts.md)."),
         click.option("--rtol", type=RTOL_TYPE, default=1e-6, show_default=True, help=f"Relative tolerance of every comparison, {RTOL_TYPE.range_text()}."),
         click.option("--atol", type=ATOL_TYPE, default=0.0, show_default=True, help=f"Absolute tolerance added to every comparison, {ATOL_TYPE.range_text()}."),
         click.option("--exact-timeout", type=EXACT_TIMEOUT_TYPE, default=5.0, show_default=True,

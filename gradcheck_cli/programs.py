@@ -7,6 +7,8 @@ by line (lines.py); the inputs' gradients are checked as in `eval`, with the use
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -84,7 +86,8 @@ def _rule(plan: Plan, statement: Statement) -> None:
 
 
 def _assignment(plan: Plan, statement: Statement, known: set[str], backward_names: set[str], context: PointContext) -> None:
-    reads = set(statement.expr.variables)
+    # a name the cell assigned (e = np.exp(x)) shadows the constant of that name, as in Python
+    reads = set(statement.expr.variables) | {n.name for n in statement.expr.nodes if n.op == "const" and n.name in known}
     target = statement.target
     if d_target(target, known) is not None or reads & backward_names:
         plan.backward.append(statement)
@@ -135,9 +138,12 @@ def read_overrides(text: str, names: tuple[str, ...], context: PointContext) -> 
     return values
 
 
-def program_claims(plan: Plan, finals: dict[str, np.ndarray], inputs: tuple[str, ...]) -> dict[str, Claim]:
-    """The user's final dINPUT values, judged against the exact gradient like any claim."""
-    return {v: Claim(v, None, value=finals[v]) for v in inputs if v in finals}
+def program_claims(plan: Plan, finals: dict[str, np.ndarray], inputs: tuple[str, ...],
+                   shapes: dict[str, tuple[int, ...]]) -> dict[str, Claim]:
+    """The user's final dINPUT values, judged against the exact gradient like any claim. A value of another shape
+    (a transposed dW) is no claim: reshaped into place it would compare shuffled elements; its line says why."""
+    return {v: Claim(v, None, value=finals[v]) for v in inputs
+            if v in finals and (np.shape(finals[v]) == tuple(shapes[v]) or np.size(finals[v]) == math.prod(shapes[v]) == 1)}
 
 
 def definitions(program: Program):
@@ -192,7 +198,7 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     point = inputs_of(graph, plan, overrides)
     checked = tuple(v for v in graph.variables if wrt is None or v in wrt)
     lines = judge_lines(graph, plan, point, inline, options)
-    claims = program_claims(plan, lines.finals, checked)
+    claims = program_claims(plan, lines.finals, checked, graph.shapes)
     case = check_points(graph, [point], checked, options, claims, program.name, (
         [(b.name, b.expr) for b in plan.bindings], definitions(program)))[0]
     case = _with_audits(lines.attach(case, plan), program, plan, graph, point, registry, options)

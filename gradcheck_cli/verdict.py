@@ -176,7 +176,7 @@ def _claims(e: Evidence, tol: Tolerances, has_exact: np.ndarray, rounding: np.nd
         off_a = np.abs(e.expected - e.analytic)
         limit = np.maximum(np.maximum(tol.rtol * (1 - 1e-9) * np.abs(e.analytic), tol.atol), e.claim_tolerance)
         sure_wrong = off_a > limit + rounding
-        sure_right = off_a + rounding <= limit
+        sure_right = (off_a + rounding <= limit) | ((off_a == 0) & (rounding <= UNDERFLOW))  # 0 carried with no rounding
     failed = has_claim & np.where(has_exact, ~holds_exact, sure_wrong)
     unjudged = has_claim & ~has_exact & ~sure_wrong & ~sure_right
     return failed, unjudged

@@ -93,7 +93,7 @@ def test_expression_last_leaves_unambiguous_arguments_alone():
 
 # --- 3. numeric options: one range each, checked on every command --------------------------------------------
 
-RANGES = {  # option: (commands that have it, a value inside the range, the README's wording of the range)
+RANGES = {  # option: (commands that have it, a value inside the range, the docs' wording of the range)
     "--rtol": (["eval", "check"], "0", "[0, 1)"),
     "--atol": (["eval", "check"], "0", "[0, 1e6]"),
     "--h": (["eval", "check"], "1e-3", "[1e-300, 1000]"),
@@ -136,9 +136,10 @@ def test_each_range_includes_its_boundary_and_is_documented(option, cli, tmp_pat
     for command in commands:
         result = cli(*_command(command, tmp_path, option, good), "--no-exact")
         assert result.exit_code == 0, (command, result.output)
-    readme = (__import__("pathlib").Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    root = __import__("pathlib").Path(__file__).parent.parent
+    docs = "\n".join(p.read_text(encoding="utf-8") for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))])
     if wording:
-        assert re.search(re.escape(option) + r"[^\n]*" + re.escape(wording), readme), f"README does not give {option} {wording}"
+        assert re.search(re.escape(option) + r"[^\n]*" + re.escape(wording), docs), f"the docs do not give {option} {wording}"
 
 
 def test_samples_ranges_differ_per_command_and_are_documented(cli, tmp_path):

@@ -169,3 +169,10 @@ def test_reading_a_d_name_before_it_is_assigned_is_a_line_error():
     row = lines_of(case)[3]
     assert row.status == "error"
     assert case.extras["first_wrong_line"] == 3
+
+
+def test_a_cell_that_names_a_value_e_or_pi_shadows_the_constant():
+    # e = np.exp(x) then log(1 + e): the cell's e, not 2.718 (found writing the docs: f was the constant's log)
+    case = run("import numpy as np\nx = 2.0\ne = np.exp(x)\nf = np.log(1 + e)\ndf = 1.0\nde = df / (1 + e)\ndx = de * e\n")
+    assert case.value == pytest.approx(math.log(1 + math.exp(2)), rel=1e-15) and case.status == "pass"
+    assert lines_of(case)[6].yours == pytest.approx(1 / (1 + math.exp(2)), rel=1e-15)

@@ -223,3 +223,8 @@ def test_range_loss_never_excuses_a_wrong_claim(check):
     text = "((tanh(sigma((y)/(1 + (y)**2))))/(1 + (exp(((10)/(1 + (z)**2))**4))**2)) - (sqrt(1 + (tanh(x))**2))"
     result = check(text, "x=-0.94, y=0.65, z=1.2", wrt=["z"], expect="dz=0")
     assert result.status == "mismatch" and "claimed dz = 0" in result.gradients[0].diagnosis
+
+
+def test_a_zero_claim_of_an_exactly_zero_gradient_passes_without_the_exact_column(check):
+    result = check("x*y", "x=0, y=1", expect="dy=0", exact=False)
+    assert result.status == "pass"  # was inconclusive: "uncertain by ~1e-300"
