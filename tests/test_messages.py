@@ -59,3 +59,28 @@ def test_the_default_step_is_a_representable_one(cli):
     result = cli("eval", "x**3", "--at", "x=0.1", "--format", "json")
     h = json.loads(result.stdout)["cases"][0]["gradients"][0]["h"]["centered"]
     assert (0.1 + h) - 0.1 == h  # so the difference quotient divides by the step actually taken
+
+
+@pytest.mark.parametrize("claim, message", [
+    ("dX=[[1],[2],[3]]", "claim dX has shape (3, 1), but the gradient has shape (1, 3) (transposed?)"),
+    ("dW=X", "claim dW has shape (1, 3), but the gradient has shape (3, 1) (transposed?)"),
+])
+def test_a_claim_of_the_transposed_shape_is_refused_not_reshaped(cli, tool_error, claim, message):
+    tool_error(cli("eval", "sum(X@W)", "--at", "X=[[1,2,3]], W=[[1],[2],[3]]", "--expect", claim), message)
+
+
+def test_a_claim_without_the_length_one_axes_is_accepted(cli):
+    result = cli("eval", "sum(X@W)", "--at", "X=[[1,2,3]], W=[[1],[2],[3]]", "--expect", "dX=[1,2,3], dW=[1,2,3]")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_programs_transposed_gradient_is_blamed_on_its_line_not_shuffled(cli, tmp_path):
+    cell = tmp_path / "cell.py"
+    cell.write_text("import numpy as np\nX = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])\n"
+                    "W = np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])\nS = X.dot(W)\nL = np.sum(S ** 2)\n"
+                    "dS = 2 * S\ndW = dS.T.dot(X)\ndX = dS.dot(W.T)\n")
+    result = cli("eval", f"@{cell}", "--format", "json")
+    case = json.loads(result.stdout)["cases"][0]
+    assert result.exit_code == 1 and case["first_wrong_line"] == 7 and "transposed" in case["message"]
+    dW = next(g for g in case["gradients"] if g["var"] == "W")
+    assert dW["expected"] is None  # no shuffled element-by-element claim
