@@ -59,14 +59,26 @@ def _mask(state, value: np.ndarray, expected: np.ndarray) -> str | None:
     """A relu's backward without its mask: right once multiplied by (z > 0) for a forward value z."""
     from .lines import _close
 
+    gated = _relu_arguments(state.plan)
     for other, given in state.env.items():
         given = np.asarray(given, dtype=np.float64)
-        if given.shape != expected.shape or given.size == 1:
+        if given.shape != expected.shape or (given.size == 1 and other not in gated):  # a scalar only if relu reads it
             continue
         mask = (given > 0).astype(np.float64)
         if not np.all(mask == 1) and _close(state, value * mask, expected):
             return f"a mask is missing: this line times ({other} > 0) is right"
     return None
+
+
+def _relu_arguments(plan) -> set[str]:
+    """Names the forward pass hands to relu, or to max/min beside a constant (max(0, z2)): where a mask belongs."""
+    names = set()
+    for statement in plan.forward:
+        nodes = statement.expr.nodes
+        for node in nodes:
+            if node.op == "relu" or (node.op in ("max", "min") and any(nodes[a].op in ("num", "const") for a in node.args)):
+                names.update(nodes[a].name for a in node.args if nodes[a].op == "var")
+    return names
 
 
 def _upstream(state, statement: Statement, name: str, expected: np.ndarray) -> str | None:

@@ -197,7 +197,9 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     graph = build_program(plan.bindings, registry, shapes, inline)
     point = inputs_of(graph, plan, overrides)
     checked = tuple(v for v in graph.variables if wrt is None or v in wrt)
-    lines = judge_lines(graph, plan, point, inline, options)
+    # the d-lines are judged against the truth: gates inlined to their bodies, never through the user's own rules
+    truth_graph = build_program(plan.bindings, registry, shapes, dict(program.functions)) if plan.rules else graph
+    lines = judge_lines(truth_graph, plan, point, inline, options)
     claims = program_claims(plan, lines.finals, checked, graph.shapes)
     case = check_points(graph, [point], checked, options, claims, program.name, (
         [(b.name, b.expr) for b in plan.bindings], definitions(program)))[0]

@@ -176,3 +176,18 @@ def test_a_cell_that_names_a_value_e_or_pi_shadows_the_constant():
     case = run("import numpy as np\nx = 2.0\ne = np.exp(x)\nf = np.log(1 + e)\ndf = 1.0\nde = df / (1 + e)\ndx = de * e\n")
     assert case.value == pytest.approx(math.log(1 + math.exp(2)), rel=1e-15) and case.status == "pass"
     assert lines_of(case)[6].yours == pytest.approx(1 / (1 + math.exp(2)), rel=1e-15)
+
+
+def test_a_right_line_is_not_blamed_when_the_gate_rule_is_wrong():
+    # the d-lines are judged against the true derivative; the wrong rule is the gate audit's finding
+    case = run("def softplus(t) = log(1 + exp(t))\nd softplus/dt = exp(t)\n\nx = 0.5\nf = softplus(x)\n\n"
+               "df = 1.0\ndx = sigma(x) * df\n")
+    assert lines_of(case)[8].status == "pass" and lines_of(case)[8].true == pytest.approx(1 / (1 + math.exp(-0.5)))
+    assert case.status == "mismatch" and "gate softplus: your rule d softplus/dt = exp(t) is wrong" in case.message
+
+
+def test_a_scalar_relu_without_its_mask_is_diagnosed_as_a_missing_mask():
+    text = program("karpathy_two_layer.gc.py").replace("dz2 = dn2 * (z2 > 0)", "dz2 = dn2")
+    case = run(text)
+    assert case.extras["first_wrong_line"] == 29
+    assert lines_of(case)[29].diagnosis == "a mask is missing: this line times (z2 > 0) is right"
