@@ -60,12 +60,13 @@ class Report:
         return self.text()
 
 
-def _expect_text(expect) -> str | None:
+def _expect_text(expect, variables: tuple[str, ...]) -> str | None:
+    """{"W": array, "f": 3.0} (or "dW" keys) as --expect text; a key that is a variable is that variable's."""
     if expect is None or isinstance(expect, str):
         return expect
     items = []
     for name, value in expect.items():
-        key = name if name == "f" or name.startswith("d") else f"d{name}"
+        key = name if name == "f" or (name not in variables and name.startswith("d") and name[1:] in variables) else f"d{name}"
         items.append(f"{key}={value}" if isinstance(value, str) else f"{key}={np.asarray(value, dtype=np.float64).tolist()!r}")
     return ", ".join(items)
 
@@ -80,10 +81,16 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
 
     _validate(rtol, atol, h, exact_timeout)
     options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=exact, exact_timeout=exact_timeout, dtype=dtype)
+    wrt = _names(wrt)
     if "\n" in expr.strip() or _looks_like_program(expr):
+        if expect is not None:
+            raise ValueError("expect is for expressions: in a program, its d-lines (dx = ...) are the claims")
         at_text = at if isinstance(at, str) or at is None else ", ".join(f"{k}={np.asarray(v).tolist()}" for k, v in at.items())
         return Report((check_program_text(expr, "<program>", at_text, options, seed=seed, wrt=wrt),), strict)
-    result = check_text(expr, at, wrt=wrt, expect=_expect_text(expect), options=options, seed=seed)
+    from .lang.expr import parse
+
+    variables = parse(expr).variables if isinstance(expect, Mapping) else ()
+    result = check_text(expr, at, wrt=wrt, expect=_expect_text(expect, variables), options=options, seed=seed)
     return Report(tuple(result) if isinstance(result, list) else (result,), strict)
 
 
@@ -100,7 +107,16 @@ def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wr
     from .function_check import check_function as run
 
     _validate(rtol, atol, h, 1.0)
-    return Report((run(f, inputs, grad, wrt, Tolerances(rtol, atol), h, seed),), strict)
+    return Report((run(f, inputs, grad, _names(wrt), Tolerances(rtol, atol), h, seed),), strict)
+
+
+def _names(wrt) -> tuple[str, ...] | None:
+    """wrt as "W", "W, b" or ["W", "b"]: a string is names, never its characters."""
+    if wrt is None:
+        return None
+    if isinstance(wrt, str):
+        return tuple(n.strip() for n in wrt.split(",") if n.strip())
+    return tuple(wrt)
 
 
 def _validate(rtol: float, atol: float, h: float | None, exact_timeout: float) -> None:
@@ -110,7 +126,9 @@ def _validate(rtol: float, atol: float, h: float | None, exact_timeout: float) -
         raise ValueError(f"rtol must be in [0, 1), got {rtol}")
     if not (math.isfinite(atol) and atol >= 0):
         raise ValueError(f"atol must be finite and >= 0, got {atol}")
-    if h is not None and not (math.isfinite(h) and 0 < h < 1e3):
-        raise ValueError(f"h must be in (0, 1000), got {h}")
+    from .options import H_RANGE
+
+    if h is not None and not (math.isfinite(h) and H_RANGE[0] <= h <= H_RANGE[1]):
+        raise ValueError(f"h must be in [{H_RANGE[0]:g}, {H_RANGE[1]:g}], got {h}")
     if not (math.isfinite(exact_timeout) and exact_timeout >= 0):
         raise ValueError(f"exact_timeout must be finite and >= 0, got {exact_timeout}")

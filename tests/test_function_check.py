@@ -212,3 +212,19 @@ def test_the_api_works_off_the_main_thread_with_its_exact_column():
     worker.join(60)
     assert results and results[0].ok
     assert results[0].cases[0].gradients[0].exact == pytest.approx(2.059569795572, rel=1e-12)  # cs231n's value
+
+
+def test_api_arguments_mean_what_they_say():
+    from gradcheck_cli import check
+
+    # a variable whose name starts with d is a variable, not an already-prefixed claim
+    assert check("delta*x", at={"delta": 2, "x": 3}, expect={"delta": 3, "x": 2}).ok
+    assert not check("delta*x", at={"delta": 2, "x": 3}, expect={"delta": 4}).ok
+    assert check("x*y", at={"x": 2, "y": 3}, expect={"dx": 3}).ok  # "dx" keys work too
+    # wrt as a string names inputs, never characters
+    two = check_function(lambda W1, b: np.sum(W1 ** 2) + b, {"W1": np.ones(2), "b": 1.0}, lambda W1, b: 2 * W1, wrt="W1")
+    assert two.ok and [g.var for g in two.cases[0].gradients] == ["W1"]
+    with pytest.raises(ValueError, match="in a program, its d-lines"):
+        check("q = x*y\ndq = 1", at="x=1, y=2", expect={"x": 1})
+    with pytest.raises(ValueError, match=r"h must be in \[1e-300, 1000\]"):
+        check("x", at={"x": 1}, h=1e-301)
