@@ -21,6 +21,8 @@ SLIPS = [
     ("np.foo(x)", "x=3", "np.foo is not supported (supported: np.exp,", 4),
     ("np.expp(x)", "x=3", "did you mean np.exp?", 4),
     ("np.sigmoid(x)", "x=3", "write sigma(x)", 4),
+    ("expit(x)", "x=3", "unknown function 'expit' (write sigma(x))", 1),
+    ("log1p(x)", "x=3", "unknown function 'log1p' (write log(1 + x))", 1),
     ("math.foo(x)", "x=3", "math.foo is not supported (supported: math.exp,", 6),
     ("sin x", "x=3", "'sin' is a function; call it as sin(...)", 1),
     ("exp(x", "x=3", "unclosed '(' (missing ')')", 4),
@@ -37,6 +39,7 @@ def test_a_slip_in_an_expression_says_how_to_fix_it(cli, tool_error, expression,
 @pytest.mark.parametrize("at, fix, column", [
     ("x=3 y=4", "separate the values of a point with commas (x=3, y=4)", 1),
     ("x=3;y=4", "for another point, repeat --at", 4),
+    ("x=3; y=4", "for another point, repeat --at", 4),
     ("x=3, q=4", "'q' is not a variable", 6),
 ])
 def test_a_slip_in_a_point_says_how_to_fix_it(cli, tool_error, at, fix, column):

@@ -157,7 +157,7 @@ class _Parser:
             if name not in self.functions:
                 known = [f for f in self.functions if f != "array"]
                 guess = difflib.get_close_matches(text, [*known, *ALIASES], n=1)
-                hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+                hint = f" ({SUGGESTIONS[text]})" if text in SUGGESTIONS else f" (did you mean '{guess[0]}'?)" if guess else ""
                 raise self.error(f"unknown function '{shorten(text)}'{hint}; known: {', '.join(known)}", start)
             return self.open_call(i + 1, name, text, start), True
         if name in self.functions and self.tokens[i + 1][0] in ("name", "num"):  # `tanh x`; a lone `dot` is a variable

@@ -63,11 +63,11 @@ def parse_items(text: str, what: str = "point", source_name: str | None = None, 
         if seed:  # np.random.seed(42) in a point: the rand() draws after it are the notebook's
             items.append(Item("", seed.group(1), lead, lead, kind="seed"))
             continue
-        if _SPACED_ASSIGNMENTS.match(piece):
-            raise PointError(f"separate the values of a {what} with commas (x=3, y=4)", at(lead))
         if ";" in piece and what == "point" and source_name == "--at":
             raise PointError("separate the values of a point with commas (x=3, y=4); for another point, "
                              "repeat --at", at(offset + piece.index(";")))
+        if _SPACED_ASSIGNMENTS.match(piece):
+            raise PointError(f"separate the values of a {what} with commas (x=3, y=4)", at(lead))
         items.append(_item(piece, offset, lead, what, at))
     return items
 
