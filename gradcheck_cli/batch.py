@@ -51,6 +51,7 @@ class Checked:
     claims: str | None = None  # the claims text, so a failure can be reproduced with `eval --expect`
     seconds: float = 0.0
     caret: str | None = None  # for malformed lines: the line with a caret under the column
+    gates: tuple[str, ...] = ()  # the file's gates the line calls (eval alone does not know them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,7 @@ def line_error(line: Line, error: GradcheckError) -> Checked:
 
 def _registry(line: Line):
     """(registry, gates): the built-in ops and the gates the file defined above this line (`def g(t) = ...` with
-    `d g/dt = ...`); a gate without rules is inlined by the oracle and the graph alike."""
+    `d g/dt = ...`). A gate without a rule is an error on the lines that call it, not on every line below it."""
     from .ops.registry import default_registry
 
     registry = default_registry()
@@ -192,10 +193,12 @@ def _registry(line: Line):
                 rules.setdefault(statement.target, {})[statement.argument] = statement.expr
             elif statement.kind != "skip":
                 raise GradcheckError("only gate definitions (def NAME(ARGS) = EXPR, d NAME/dARG = EXPR) may stand here")
-        missing = [name for name, f in program.functions.items() if name not in rules]
-        if missing:
-            raise GradcheckError(f"gate '{missing[0]}' has no derivative rule: add `d {missing[0]}/d{program.functions[missing[0]].parameters[0]} = ...`")
-        return user_gates(program.functions, rules, registry), program.functions
+        missing = [name for name in program.functions if name not in rules]
+        called = [name for name in missing if re.search(rf"\b{re.escape(name)}\s*\(", line.text)]
+        if called:
+            raise GradcheckError(f"gate '{called[0]}' has no derivative rule: add `d {called[0]}/d{program.functions[called[0]].parameters[0]} = ...`")
+        gates = {name: f for name, f in program.functions.items() if name in rules}
+        return user_gates(gates, rules, registry), gates
     except GradcheckError as error:
         at = (error.position.line - 1) if error.position is not None and error.position.line else 0
         number = line.definitions[min(at, len(line.definitions) - 1)][0]
@@ -279,6 +282,7 @@ def _parse_line(line: Line, settings: Settings):
     graph, points = _points(parts, expr, registry, claims, settings, line)
     _check_step(settings.options.h, points, line, parts)
     definitions = None
+    functions = {n: f for n, f in functions.items() if any(node.op == n for node in expr.nodes)}  # the gates it calls
     if functions:
         from .oracle.lower import Definition
 
@@ -306,7 +310,8 @@ def check_line(line: Line, settings: Settings) -> list[Checked]:
     cases = _run_points(graph, points, claims, settings.options, f"{line.file}:{line.number}", program)
     share = (time.perf_counter() - started) / len(cases)  # the points ran as one batch: each gets an equal share
     claims_text = parts.claims.text.strip() if parts.claims else None
-    return [Checked(case, line.file, line.number, None, claims_text, share) for case in cases]
+    gates = tuple(sorted(program[1])) if program else ()
+    return [Checked(case, line.file, line.number, None, claims_text, share, gates=gates) for case in cases]
 
 
 def check_program_file(line: Line, settings: Settings) -> list[Checked]:

@@ -71,6 +71,8 @@ def reproduce(checked: Checked) -> str | None:
         return f"gradcheck eval {shlex.quote('@' + checked.file)}"
     if checked.line is None or not case.gradients and case.status == "error" and not case.point:
         return None
+    if checked.gates:  # eval alone does not know the file's gates: the file does
+        return f"gradcheck check {shlex.quote(checked.file)}   (line {checked.line} uses the file's gates: {', '.join(checked.gates)})"
     parts = ["gradcheck", "eval", shlex.quote(case.expr)]
     if case.point:
         parts += ["--at", shlex.quote(point_argument(case.point))]

@@ -424,3 +424,20 @@ def test_pre_commit_hook_runs_the_check_command_on_gc_files():
     assert re.search(r"^\s+entry: gradcheck check$", text, re.M)
     files = re.compile(re.search(r"^\s+files: '(.*)'$", text, re.M).group(1))
     assert [bool(files.search(p)) for p in ("a.gc", "d/b.gc.py", "c.py", "x.gcx", "notes.txt")] == [True, True, False, False, False]
+
+
+def test_a_gate_without_a_rule_fails_only_the_lines_that_call_it(tmp_path):
+    path = tmp_path / "gates.gc"
+    path.write_text("def sq(t) = t*t\n\nx*y @ x=1, y=2\nsq(x) @ x=3\n")
+    result = CliRunner().invoke(main, ["check", str(path), "--format", "json"])
+    cases = {c["source"].rsplit(":", 1)[1]: c for c in json.loads(result.stdout)["cases"]}
+    assert cases["3"]["status"] == "pass"
+    assert cases["4"]["status"] == "error" and "gate 'sq' has no derivative rule" in cases["4"]["message"]
+
+
+def test_a_line_that_calls_a_files_gate_is_reproduced_with_check_not_eval(tmp_path):
+    path = tmp_path / "gates.gc"
+    path.write_text("def sq(t) = t*t\nd sq/dt = 3*t\n\nx*y @ x=1, y=2\nsq(x) @ x=3\n")
+    result = CliRunner().invoke(main, ["check", str(path)], env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert f"reproduce: gradcheck check {path}   (line 5 uses the file's gates: sq)" in result.stdout
