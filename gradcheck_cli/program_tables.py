@@ -49,9 +49,10 @@ def lines_table(case: CaseResult, width: int):
 def print_lines(console, case: CaseResult, width: int) -> None:
     from rich.text import Text
 
-    console.print(lines_table(case, width))
+    if case.extras.get("lines"):
+        console.print(lines_table(case, width))
     first = case.extras.get("first_wrong_line")
-    for r in case.extras["lines"]:
+    for r in case.extras.get("lines", ()):
         if r.status in ("wrong", "error", "kink") and r.diagnosis:
             mark, style = ("kink", "yellow") if r.status == "kink" else ("✗", "bold red")
             which = f"line {r.line}" + (" (the first wrong line)" if r.line == first else "")

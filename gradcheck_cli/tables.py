@@ -249,7 +249,7 @@ def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | 
     width = console.width
     if case.trace:
         console.print(trace_table(case, width))
-    if "lines" in case.extras and case.extras["lines"]:
+    if case.extras.get("lines") or case.extras.get("gates"):  # the gate audits, also for a cell without d-lines
         from .program_tables import print_lines
 
         print_lines(console, case, width)
