@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator
 
 from .cases import CaseResult, Options, check_points
@@ -336,6 +336,7 @@ def check_program_file(line: Line, settings: Settings) -> list[Checked]:
         case = CaseResult(line.file, line.file, {}, math.nan, "error", f"internal error, please report: {type(problem).__name__}: {problem}", ())
         return [Checked(case, line.file, 1)]
     first = case.extras.get("first_wrong_line")
+    case = replace(case, source=f"{line.file}:{first}" if first else line.file)  # reports point at the first wrong line
     return [Checked(case, line.file, first or 1, None, None, time.perf_counter() - started)]
 
 

@@ -153,7 +153,8 @@ ROW_COLUMNS = (("source", "left"), ("expression", "left"), ("point", "left"), ("
 
 def row_cells(item: Checked) -> list[str]:
     error = worst_error(item)
-    return [source_of(item), visible(shorten(item.case.expr), newlines=False), report.point_text(item.case.point, short=True),
+    expr = item.case.expr.removeprefix(f"{item.file}: ")  # a program's title names its file: the source column does
+    return [source_of(item), visible(shorten(expr), newlines=False), report.point_text(item.case.point, short=True),
             "—" if error is None else f"{error:.2e}", report.VERDICT_STYLE[item.case.status][0]]
 
 

@@ -155,8 +155,9 @@ def definitions(program: Program):
 
 
 def inputs_of(graph, plan: Plan, overrides: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The point, in the order the cell assigns its inputs (x = 3 before y = -4), whatever order they are used in."""
     point = {}
-    for name in graph.variables:
+    for name in sorted(graph.variables, key=lambda n: list(plan.inputs).index(n) if n in plan.inputs else len(plan.inputs)):
         if name in overrides:
             point[name] = overrides[name]
         elif name in plan.inputs:

@@ -214,8 +214,7 @@ def failure_text(failing: list[Checked]) -> str:
         if not (item.case.point or item.case.gradients):
             blocks.append("\n".join(filter(None, [failure_line(item), item.caret])))
             continue
-        first_wrong = item.case.extras.get("first_wrong_line")  # a program: where its backward pass first goes wrong
-        where = source_of(item) + (f":{first_wrong}" if first_wrong else "")
+        where = source_of(item)  # a program's names its first wrong line (batch.check_program_file)
         buffer = StringIO()
         console = Console(file=buffer, width=_render_width(), color_system=None, force_terminal=False, highlight=False,
                           soft_wrap=False, emoji=False, markup=False)
