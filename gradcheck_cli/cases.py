@@ -213,7 +213,7 @@ class _Sample:
         values = forward(self.graph, subset, DTYPES[self.options.dtype])
         return jacobian(self.graph, values, (var,), with_magnitudes=True)[1][var]
 
-    def _noise(self, var: str, rows: np.ndarray, samples: int = 4) -> np.ndarray:
+    def _noise(self, var: str, rows: np.ndarray, samples: int = 6) -> np.ndarray:
         """How far rounding of the forward values can move the analytic gradient: 4x the largest change over
         `samples` perturbed copies of each point (Monte Carlo arithmetic)."""
         if len(self.graph.nodes) * len(rows) * samples * max(1, math.prod(self.graph.nodes[-1].shape)) > 20_000_000:

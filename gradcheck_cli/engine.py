@@ -110,8 +110,10 @@ def perturbed_forward(graph: Graph, inputs: dict[str, Array], seed: int = 0, eps
             if node.op == "const" and float(node.value).is_integer() and abs(node.value) < 2 ** 53:
                 values.append(value)  # integers are exact, and (-x)**2.0000000000000004 would be nan
             else:  # pi, 0.1 and 1e23 are rounded too
-                # a whole eps up or down: a smaller nudge rounds back to the same double (sigma(40) == 1.0 stays 1.0)
-                noise = 1 + eps * rng.choice((-1.0, 1.0), size=(leaf.size, *node.shape))
+                # 1 to 2 eps up or down: a smaller nudge rounds back to the same double (sigma(40) == 1.0 stays 1.0),
+                # and equal nudges of two nodes could cancel exactly (pi up, pi + x down)
+                size = (leaf.size, *node.shape)
+                noise = 1 + eps * rng.choice((-1.0, 1.0), size=size) * (1 + rng.random(size))
                 values.append(value * noise)
     values[-1] = leaf.full(values[-1], graph.nodes[-1].shape)
     return values

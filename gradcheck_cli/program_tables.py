@@ -49,6 +49,11 @@ def lines_table(case: CaseResult, width: int):
 def print_lines(console, case: CaseResult, width: int) -> None:
     from rich.text import Text
 
+    from .tables import hanging
+
+    def say(text) -> None:  # notes wrap under their own indent
+        console.print(hanging(text, console.width))
+
     if case.extras.get("lines"):
         console.print(lines_table(case, width))
     first = case.extras.get("first_wrong_line")
@@ -56,12 +61,12 @@ def print_lines(console, case: CaseResult, width: int) -> None:
         if r.status in ("wrong", "error", "kink") and r.diagnosis:
             mark, style = ("kink", "yellow") if r.status == "kink" else ("✗", "bold red")
             which = f"line {r.line}" + (" (the first wrong line)" if r.line == first else "")
-            console.print(Text.assemble((f"  {mark} ", style), visible(f"{which}: {r.diagnosis}")))
+            say(Text.assemble((f"  {mark} ", style), visible(f"{which}: {r.diagnosis}")))
     for note in case.extras.get("notes", ()):
-        console.print(Text(visible(f"  note: {note}"), style="dim"))
+        say(Text(visible(f"  note: {note}"), style="dim"))
     for audit in case.extras.get("gates", ()):
         if audit.status != "pass":
-            console.print(Text.assemble(("  ✗ ", "bold red"), visible(audit.message)))
+            say(Text.assemble(("  ✗ ", "bold red"), visible(audit.message)))
         else:
-            console.print(Text(visible(f"  gate {audit.gate}: your rule for {audit.argument} agrees with the exact derivative "
-                                       f"at {audit.points} points"), style="dim"))
+            say(Text(visible(f"  gate {audit.gate}: your rule for {audit.argument} agrees with the exact derivative "
+                             f"at {audit.points} points"), style="dim"))

@@ -101,19 +101,23 @@ def _row(g: GradientCheck, methods, digits: int, claims: bool, tensors: bool, na
     return [g.var, *where, *[cells.get(n, "—") for n in names], VERDICT_STYLE[g.status][0]]
 
 
-def _title(case: CaseResult):
+def _title(case: CaseResult, width: int):
+    """`f = EXPR  at  POINT  →  f = VALUE`; when that does not fit, `→ f = VALUE` starts its own line (whole)."""
+    from rich.cells import cell_len
     from rich.text import Text
 
     prefix = "" if "lines" in case.extras else "f = "  # a program's name already says what f is
-    return Text.assemble((prefix, "bold"), expression_text(case.expr), "  at  ", visible(point_text(case.point, short=True)),
-                         ("  →  f = ", "bold"), number(case.value) if np.ndim(case.value) == 0 else array_text(case.value))
+    value = number(case.value) if np.ndim(case.value) == 0 else array_text(case.value)
+    head = Text.assemble((prefix, "bold"), expression_text(case.expr), "  at  ", visible(point_text(case.point, short=True)))
+    arrow = "  →  f = " if cell_len(head.plain) + 9 + cell_len(value) <= width else "\n  →  f = "
+    return Text.assemble(head, (arrow, "bold"), value)
 
 
 def stacked(console, case: CaseResult, gradients, methods, width: int) -> None:
     """Each variable as a block of `name value` pairs, wrapped between pairs: for terminals too narrow for columns."""
     from rich.text import Text
 
-    console.print(_title(case))
+    console.print(_title(case, width))
     digits = _digits(width)
     claims = any(g.expected is not None for g in gradients)
     for g in gradients:
@@ -267,7 +271,7 @@ def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | 
         stacked(console, case, gradients, methods, width)
         shown = list(methods)
     else:
-        console.print(_title(case))  # printed apart: a table's title is padded to the table's width
+        console.print(_title(case, width))  # printed apart: a table's title is padded to the table's width
         console.print(built[0])
         shown = built[1]
     for g in gradients:
@@ -283,32 +287,60 @@ def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | 
 def _notes(console, case: CaseResult, gradients, shown) -> None:
     from rich.text import Text
 
+    def say(text) -> None:  # every note wraps under its own indent, not at column 0
+        console.print(hanging(Text(text) if isinstance(text, str) else text, console.width))
+
     if "best" in shown:
-        console.print("  best: the most accurate numerical estimate — (cx) complex step, (ri) Richardson, (ce) centered at a kink")
+        say("  best: the most accurate numerical estimate — (cx) complex step, (ri) Richardson, (ce) centered at a kink")
     for g in gradients:
         if g.exact_expr:
-            console.print(Text(visible(f"  exact df/d{g.var} = {g.exact_expr}")))
+            say(Text(visible(f"  exact df/d{g.var} = {g.exact_expr}")))
         if g.mode == "directions":
             agree = sum(1 for s in g.directions if s.agrees)
-            console.print(Text(visible(f"  d{g.var}: {g.shape and int(np.prod(g.shape)):,} elements, checked along "
-                                       f"{len(g.directions)} random directions ({agree} agree); per-element columns "
-                                       "are not computed past the size limit")))
+            say(Text(visible(f"  d{g.var}: {g.shape and int(np.prod(g.shape)):,} elements, checked along "
+                             f"{len(g.directions)} random directions ({agree} agree); per-element columns "
+                             "are not computed past the size limit")))
     if case.exact_method != "sympy" and case.exact_note:
-        console.print(Text(visible(f"  exact: {case.exact_note}")))
+        say(Text(visible(f"  exact: {case.exact_note}")))
     elif case.exact_method == "chain":
-        console.print("  exact: SymPy's local derivatives chained in multi-precision mpmath (no whole formula; "
-                      "--exact-method auto gives one up to 80 nodes)")
+        say("  exact: SymPy's local derivatives chained in multi-precision mpmath (no whole formula; "
+            "--exact-method auto gives one up to 80 nodes)")
     for g in gradients:
         if g.diagnosis and g.status != "pass":
             label, style = VERDICT_STYLE[g.status]
-            console.print(Text.assemble(("  " + label, style), visible(f"  d{g.var}: {g.diagnosis}")))
+            say(Text.assemble(("  " + label, style), visible(f"  d{g.var}: {g.diagnosis}")))
         elif g.diagnosis:
-            console.print(Text.assemble(("  note", "dim"), visible(f"  d{g.var}: {g.diagnosis}")))
+            say(Text.assemble(("  note", "dim"), visible(f"  d{g.var}: {g.diagnosis}")))
     if case.expected_value is not None and case.message and "claimed f" in case.message:
-        console.print(Text.assemble(("  ✗ mismatch", "bold red"), visible(f"  {case.message.split(';')[0]}")))
+        say(Text.assemble(("  ✗ mismatch", "bold red"), visible(f"  {case.message.split(';')[0]}")))
     taylor = case.extras.get("taylor")
     if taylor is not None:
-        console.print(Text(visible(f"  Taylor test: {taylor.note}")))
+        say(Text(visible(f"  Taylor test: {taylor.note}")))
+
+
+def hanging(text, width: int, indent: int = 4):
+    """`text` wrapped between words to `width`, continuation lines indented (styles kept: rich Text slices)."""
+    import re
+
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    plain = text.plain
+    if cell_len(plain) <= width:
+        return text
+    out, start, length, end = Text(), 0, 0, 0
+    for word in re.finditer(r"\S+", plain):
+        size = cell_len(word.group())
+        gap = word.start() - end
+        if end and length + gap + size > width:
+            out.append_text(text[start:end])
+            out.append("\n" + " " * indent)
+            start, length = word.start(), indent + size
+        else:
+            length += gap + size
+        end = word.end()
+    out.append_text(text[start:])
+    return out
 
 
 def shown_gradients(case: CaseResult, limit: int | None):
