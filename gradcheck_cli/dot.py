@@ -47,8 +47,10 @@ def _kept(graph) -> set[int]:
     return kept | set(graph.variable_nodes)
 
 
-def to_dot(graph, values, grads, failed: set[str] = frozenset(), kinks: set[int] = frozenset(), title: str = "") -> str:
-    """DOT text for the graph at one point: `values`/`grads` per node (own shape), `failed` variable names."""
+def to_dot(graph, values, grads, failed: set[str] = frozenset(), kinks: set[int] = frozenset(), title: str = "",
+           shares: dict | None = None) -> str:
+    """DOT text for the graph at one point: `values`/`grads` per node (own shape), `failed` variable names;
+    `shares[(source, consumer)]`: what a fanned-out wire sends back (its `+=` term), when known."""
     kept = _kept(graph)
     lines = ["digraph gradcheck {", '  rankdir=LR; node [fontname="Helvetica", fontsize=11]; edge [fontname="Helvetica", fontsize=9];']
     if title:
@@ -61,7 +63,7 @@ def to_dot(graph, values, grads, failed: set[str] = frozenset(), kinks: set[int]
     for index in sorted(kept):
         for i in dict.fromkeys(graph.nodes[index].inputs):
             source = f"n{i}" if i in kept else "hidden"
-            wire = "" if graph.nodes[i].op == "const" else _wire(graph, i, values, grads)  # a constant says its value already
+            wire = "" if graph.nodes[i].op == "const" else _wire(graph, i, values, grads, (shares or {}).get((i, index)))
             lines.append(f"  {source} -> n{index} [label={_quote(wire)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -82,11 +84,16 @@ def _node(graph, index: int, values, failed: set[str], kinks: set[int]) -> str:
     return f"n{index} [shape={shape}{color}, label={_quote(label)}];"
 
 
-def _wire(graph, index: int, values, grads) -> str:
-    """The wire leaving node `index`: its value, and df/d(it) when it carries a gradient."""
+def _wire(graph, index: int, values, grads, share=None) -> str:
+    """The wire leaving node `index`: its value, and the gradient it carries back — df/d(it), or at a fan-out
+    this wire's own term of it (the cs231n notes' `dx += ...`), with the total beside it."""
     gradient = grads[index] if grads is not None and graph.nodes[index].varies else None
     value = _number(values[index])
-    return value if gradient is None else f"{value}\n∂ {_number(gradient)}"
+    if gradient is None:
+        return value
+    if share is not None:
+        return f"{value}\n∂ {_number(share)} (of {_number(gradient)})"
+    return f"{value}\n∂ {_number(gradient)}"
 
 
 def write(path: str, text: str) -> str:
@@ -119,5 +126,24 @@ def case_picture(graph, point: dict, case) -> str:
     own_grads = None if grads is None else [np.asarray(g[0]) if np.ndim(g) else np.asarray(g) for g in grads]
     kinks = {g for g, sign in branch_signs(graph, values).items() if np.any(sign == 0)}
     failed = {g.var for g in case.gradients if g.status in ("mismatch", "error")}
-    title = f"f = {case.expr.strip()[:80]}   ({case.status})"
-    return to_dot(graph, own, own_grads, failed, kinks, title)
+    prefix = "" if "lines" in case.extras else "f = "  # a program's title names its file and its f already
+    title = f"{prefix}{case.expr.strip()[:80]}   ({case.status})"
+    return to_dot(graph, own, own_grads, failed, kinks, title, _shares(graph, values, grads))
+
+
+def _shares(graph, values, grads) -> dict:
+    """Per wire out of a node with several consumers: the term that consumer sends back (upstream × local)."""
+    from .engine import contributions_into
+
+    if grads is None:
+        return {}
+    consumers: dict[int, int] = {}
+    for node in graph.nodes:
+        for i in set(node.inputs):
+            consumers[i] = consumers.get(i, 0) + 1
+    shares = {}
+    for source, count in consumers.items():
+        if count > 1 and graph.nodes[source].varies and len(graph.nodes) <= 10 * DRAWN_LIMIT:
+            for consumer, term in contributions_into(graph, values, grads, source):
+                shares[(source, consumer)] = np.asarray(term[0]) if np.ndim(term) else np.asarray(term)
+    return shares

@@ -32,8 +32,11 @@ def test_every_gate_is_a_node_and_every_wire_carries_value_and_gradient():
     assert dot.startswith("digraph gradcheck {") and dot.rstrip().endswith("}")
     assert len(re.findall(r"^  n\d+ \[", dot, re.M)) == 10  # x, y, 2 sigmas, 3 adds, the constant 2, pow, f
     assert "doublecircle" in dot and 'label="x"' in dot
-    # the wire from x carries x's value 3 and df/dx = 2.06 (the gradient of the staged example)
-    assert re.search(r'n0 -> n\d+ \[label="3\\n∂ 2.06"\]', dot)
+    # x fans out to three gates: each wire carries x's value 3 and the term it sends back, which add up to
+    # df/dx = 2.06, as the cs231n notes' `dx += ...` lines do
+    terms = re.findall(r'n0 -> n\d+ \[label="3\\n∂ (-?[\d.]+) \(of 2.06\)"\]', dot)
+    assert sorted(terms) == ["-0.03576", "0.5121", "1.583"]
+    assert re.search(r'-> n\d+ \[label="-1\\n∂ 1.583"\]', dot)  # a wire without a fan-out: df/d(it)
 
 
 def test_a_failed_variable_is_red_and_a_kink_orange():
