@@ -157,16 +157,17 @@ def print_sweep(result: Sweep, text: str, point: dict[str, float]) -> None:
     from .report import expression_text, make_console, number, point_text
 
     console = make_console()
-    title = Text(f"d/d{result.var} of {expression_text(text)} at {point_text(point, short=True)}: "
+    title = Text(f"relative error of d/d{result.var} of {expression_text(text)} at {point_text(point, short=True)}: "
                  f"reference {number(result.reference)} ({result.reference_method})")
     table = Table(title=title, title_justify="left")
-    table.add_column("h", justify="right")
+    table.add_column("h", justify="right", no_wrap=True)  # "1e-05 ◀ c" stays one line
     for m in METHODS:
-        table.add_column(f"{m} rel. error", justify="right")
+        table.add_column(m, justify="right", no_wrap=True)
     nearest = {kind: min(result.rows, key=lambda r: abs(math.log10(r.h / h))).h for kind, h in result.chosen.items()}
     for r in result.rows:
-        marks = "".join(f" ◀ {kind} h" for kind in ("centered", "forward") if nearest[kind] == r.h)
+        marks = "".join(f" ◀ {kind[0]}" for kind in ("centered", "forward") if nearest[kind] == r.h)
         table.add_row(f"{r.h:.0e}{marks}", *(f"{r.errors[m]:.2e}" for m in METHODS))
     console.print(table)
-    console.print(f"gradcheck's steps here: forward h = {result.chosen['forward']:.3g}, centered h = {result.chosen['centered']:.3g}")
+    console.print(f"◀ f, ◀ c: gradcheck's steps here: forward h = {result.chosen['forward']:.3g}, "
+                  f"centered h = {result.chosen['centered']:.3g}")
     console.print(ascii_plot(result))

@@ -41,7 +41,7 @@ def test_the_steps_gradcheck_picks_are_marked(cli):
     assert data["chosen_h"] == {"forward": forward_step(3.0), "centered": centered_step(3.0)}
     table = cli("sweep", "exp(x)*y", "--at", "x=3,y=2")
     assert table.exit_code == 0
-    assert "◀ centered h" in table.stdout and "◀ forward h" in table.stdout and "h →" in table.stdout
+    assert "◀ c │" in table.stdout and "◀ f │" in table.stdout and "◀ f, ◀ c: gradcheck's steps here" in table.stdout and "h →" in table.stdout
 
 
 @pytest.mark.parametrize("args,fragment", [
