@@ -39,19 +39,24 @@ def _cells(g: GradientCheck, index, methods, digits: int, claims: bool) -> dict[
     """The columns of one gradient element, as text."""
     values = {"analytic": g.analytic, "forward": g.forward, "centered": g.centered, "richardson": g.richardson,
               "complex": g.complex_step, "exact": g.exact}
-    cells = {name: number(_at(values[name], index), digits) for name in ("analytic", *[m for m in methods if m != "best"], "exact")
+    cells = {name: _shown(_at(values[name], index), digits) for name in ("analytic", *[m for m in methods if m != "best"], "exact")
              if name in values}
     if "best" in methods:
         method = _at(g.best_method, index) if isinstance(g.best_method, np.ndarray) else g.best_method
         cells["best"] = f"{number(_at(g.best, index), digits)} ({BEST_TAGS.get(method, method)})" if g.best is not None else "—"
     if claims:
-        cells["claimed"] = number(_at(g.expected, index), digits)
+        cells["claimed"] = _shown(_at(g.expected, index), digits)
     rel = _at(g.rel_error, index)
     cells["rel. error"] = "—" if rel is None or rel != rel else f"{rel:.2e}"
     if claims:
         claim_rel = _at(g.expected_rel_error, index)
         cells["claim error"] = "—" if claim_rel is None or claim_rel != claim_rel else f"{claim_rel:.2e}"
     return cells
+
+
+def _shown(value, digits: int) -> str:
+    """A column's value; NaN is "no value here" (an element without an exact value): shown as —, like None."""
+    return "—" if value is None or value != value else number(value, digits)
 
 
 def _columns(methods, claims: bool) -> list[str]:
