@@ -8,10 +8,11 @@ accumulates from every use. The registry is passed in (never imported), so this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping
 
 from .errors import Position, ShapeError, ShapeMismatch
 from .lang.expr import OP_SYMBOLS, Expr, LazyNodes, paused_gc
+from .lang.tree import LazyRows
 
 Shape = tuple[int, ...]
 
@@ -52,31 +53,19 @@ class Flat:
                    [n.value for n in nodes], [n.varies for n in nodes], [n.params for n in nodes], [n.source for n in nodes])
 
 
-class LazyIRNodes(Sequence):
+class LazyIRNodes(LazyRows):
     """A scalar graph's IRNodes, each made from the columns the first time it is asked for."""
 
-    __slots__ = ("flat", "_made")
+    __slots__ = ("flat",)
 
     def __init__(self, flat: Flat):
+        super().__init__(len(flat.ops))
         self.flat = flat
-        self._made: list[IRNode | None] = [None] * len(flat.ops)
 
-    def __len__(self) -> int:
-        return len(self._made)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return tuple(self[i] for i in range(*index.indices(len(self))))
-        node = self._made[index]
-        if node is None:
-            f = self.flat
-            i = index if index >= 0 else index + len(self._made)
-            node = self._made[i] = IRNode(f.ops[i], f.inputs[i], f.labels[i], f.expr_index[i], (), f.values[i], f.params[i],
-                                          f.varies[i], (), f.sources[i])
-        return node
-
-    def __iter__(self) -> Iterator[IRNode]:
-        return (self[i] for i in range(len(self._made)))
+    def _make(self, i: int) -> IRNode:
+        f = self.flat
+        return IRNode(f.ops[i], f.inputs[i], f.labels[i], f.expr_index[i], (), f.values[i], f.params[i], f.varies[i], (),
+                      f.sources[i])
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,15 +54,17 @@ class Expr:
         return f"Expr({self.text[:60]!r}, {len(self.nodes)} nodes)"
 
 
-class LazyNodes(Sequence):
-    """An Expr's nodes kept as columns; a Node is made the first time it is asked for (the graph builder reads
-    the columns, so a 10^5-gate check makes none)."""
+class LazyRows(Sequence):
+    """Rows kept as flat columns; each row's object is made the first time it is asked for (the 10^5-gate
+    paths read the columns and make none). Subclasses say how a row is made."""
 
-    __slots__ = ("columns", "_made")
+    __slots__ = ("_made",)
 
-    def __init__(self, columns):
-        self.columns = columns  # fastparse.Columns
-        self._made: list = [None] * len(columns.ops)
+    def __init__(self, count: int):
+        self._made: list = [None] * count
+
+    def _make(self, index: int):
+        raise NotImplementedError
 
     def __len__(self) -> int:
         return len(self._made)
@@ -70,15 +72,28 @@ class LazyNodes(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(len(self))))
-        node = self._made[index]
-        if node is None:
-            c = self.columns
-            i = index if index >= 0 else index + len(self._made)
-            node = self._made[i] = Node(c.ops[i], c.args[i], c.starts[i], c.ends[i], c.names[i], c.values[i], (), c.ats[i])
-        return node
+        i = index if index >= 0 else index + len(self._made)
+        row = self._made[i]
+        if row is None:
+            row = self._made[i] = self._make(i)
+        return row
 
     def __iter__(self) -> Iterator:
         return (self[i] for i in range(len(self._made)))
+
+
+class LazyNodes(LazyRows):
+    """An Expr's nodes kept as the fast parser's columns (fastparse.Columns)."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns):
+        super().__init__(len(columns.ops))
+        self.columns = columns
+
+    def _make(self, i: int) -> Node:
+        c = self.columns
+        return Node(c.ops[i], c.args[i], c.starts[i], c.ends[i], c.names[i], c.values[i], (), c.ats[i])
 
 
 @contextmanager
