@@ -86,7 +86,10 @@ class _Group(click.Group):
         except BrokenPipeError:  # a usage message into a closed pipe
             _reader_left()
         except SystemExit as stop:
-            if isinstance(stop.__context__, BrokenPipeError):  # click's own EPIPE path (--help) would exit 1
+            # click's own EPIPE path (--help, --version) exits 1, after wrapping stdout (click 8.5) or from inside
+            # its except block (8.4): either sign means the reader left
+            wrapped = type(sys.stdout).__name__.lstrip("_") == "PacifyFlushWrapper"
+            if wrapped or isinstance(stop.__context__, BrokenPipeError):
                 _reader_left()
             raise
         except (click.Abort, KeyboardInterrupt):  # Ctrl-C or SIGTERM while click was still reading the options

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,15 @@ def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
+def pre_commit_command() -> str | None:
+    """pre-commit beside this Python (a venv's bin/, not on PATH when CI runs .venv/bin/python), else on PATH."""
+    beside = Path(sys.executable).with_name("pre-commit")
+    return str(beside) if beside.exists() else shutil.which("pre-commit")
+
+
 @pytest.fixture(scope="module")
 def head() -> str:
-    if shutil.which("pre-commit") is None or shutil.which("git") is None:
+    if pre_commit_command() is None or shutil.which("git") is None:
         pytest.skip("pre-commit or git is not installed (pip install pre-commit)")
     try:
         return git("rev-parse", "HEAD", cwd=ROOT)
@@ -44,7 +51,7 @@ def sample_repository(path: Path, head: str, content: str) -> Path:
 
 def pre_commit(repository: Path, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
-    return subprocess.run(["pre-commit", "run", "--all-files"], cwd=repository, env=env, capture_output=True,
+    return subprocess.run([pre_commit_command(), "run", "--all-files"], cwd=repository, env=env, capture_output=True,
                           text=True, timeout=900)
 
 
