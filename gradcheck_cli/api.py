@@ -101,13 +101,17 @@ def _looks_like_program(text: str) -> bool:
 
 
 def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None, *, rtol: float = 1e-6,
-                   atol: float = 0.0, h: float | None = None, seed: int = 0, strict: bool = False) -> Report:
-    """Check `grad(**inputs)` against `f(**inputs)`: f returns a scalar; grad returns an array (one input), a dict
-    or a tuple in the order of `wrt` (default: every input)."""
-    from .function_check import check_function as run
+                   atol: float = 0.0, h: float | None = None, seed: int = 0, strict: bool = False,
+                   dtype: str | None = None, directions: int = 2) -> Report:
+    """Check `grad(**inputs)` against `f(**inputs)`: f returns a scalar (or an array: grad gives its Jacobian); grad
+    returns an array (one input), a dict or a tuple in the order of `wrt` (default: every floating-point input).
+    f and grad get copies of the inputs. The precision of your code is detected from what f and grad return
+    (float32 code is held to float32's rounding); `dtype="float32"` says so where detection cannot see it."""
+    from .function_check import FunctionOptions, check_function as run
 
-    _validate(rtol, atol, h, 1.0)
-    return Report((run(f, inputs, grad, _names(wrt), Tolerances(rtol, atol), h, seed),), strict)
+    _validate(rtol, atol, h, 1.0, dtype, directions)
+    options = FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype)
+    return Report((run(f, inputs, grad, _names(wrt), options),), strict)
 
 
 def _names(wrt) -> tuple[str, ...] | None:
@@ -119,7 +123,8 @@ def _names(wrt) -> tuple[str, ...] | None:
     return tuple(wrt)
 
 
-def _validate(rtol: float, atol: float, h: float | None, exact_timeout: float) -> None:
+def _validate(rtol: float, atol: float, h: float | None, exact_timeout: float, dtype: str | None = "float64",
+              directions: int = 2) -> None:
     import math
 
     if not (math.isfinite(rtol) and 0 <= rtol < 1):
@@ -132,3 +137,9 @@ def _validate(rtol: float, atol: float, h: float | None, exact_timeout: float) -
         raise ValueError(f"h must be in [{H_RANGE[0]:g}, {H_RANGE[1]:g}], got {h}")
     if not (math.isfinite(exact_timeout) and exact_timeout >= 0):
         raise ValueError(f"exact_timeout must be finite and >= 0, got {exact_timeout}")
+    if dtype not in (None, "float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    from .options import DIRECTIONS_MAX
+
+    if not (isinstance(directions, int) and 1 <= directions <= DIRECTIONS_MAX):
+        raise ValueError(f"directions must be an integer in [1, {DIRECTIONS_MAX}], got {directions!r}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .claims import VALUE_CLAIM, Claim, claim_values
+from .errors import UsageError
 from .directions import needs_directions
 from .engine import Backward, backward, branch_signs, forward, nonfinite_points, perturbed_forward, value_scales
 from .ir import Graph
@@ -36,6 +37,7 @@ class Options:
     dtype: str = "float64"  # the analytic pass runs in this precision (the numerical reference stays float64)
     directions: int = 2  # random directions per variable past direction_limit checked elements
     direction_limit: int = 10_000
+    seed: int = 0  # of the random directions
 
 
 def effective_output(graph: Graph) -> tuple[int, ...]:
@@ -75,6 +77,10 @@ def check_points(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[s
     `program`: (bindings, definitions) for the oracle when the graph came from a program."""
     if not points:
         return []
+    empty = [v for v in graph.variables if math.prod(graph.shapes[v]) == 0]
+    if empty:
+        raise UsageError(f"{empty[0]} is empty (shape {graph.shapes[empty[0]]}): there is no gradient to check; "
+                         "give it at least one element")
     claims = claims or {}
     inputs = _stacked(points, graph.variables)
     dtype = DTYPES[options.dtype]
@@ -94,11 +100,12 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
     """Per good point: its GradientChecks, and its exact result."""
     if not good:
         return {}, {}
-    if needs_directions(graph, wrt, options.direction_limit) and math.prod(graph.nodes[-1].shape) == 1:
+    if math.prod(graph.nodes[-1].shape) == 1 and needs_directions(graph, good_points[0], wrt, options.direction_limit):
         from .directional import direction_checks
 
         exact = _exact(graph, good_points, wrt, options, claims, program)
-        return direction_checks(graph, good_points, good, analytic, expected, wrt, options, exact), \
+        tolerance = {v: c.tolerance() for v, c in claims.items() if c.approximate}
+        return direction_checks(graph, good_points, good, analytic, expected, wrt, options, exact, tolerance), \
             dict(zip(good, exact)) if exact else {}
     base = {v: a[good] for v, a in inputs.items()}
     reference = values if options.dtype == "float64" else forward(graph, inputs)  # the numerical columns stay float64

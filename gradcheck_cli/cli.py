@@ -193,6 +193,10 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
 
     try:
         shown_methods = _methods(methods or ("forward,centered" if expect else "forward,centered,best"))  # claims need the width
+        if graph_path:
+            from .dot import check_destination
+
+            check_destination(graph_path)  # before the check runs, so a typo in the path loses nothing
         options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
                           exact_method=exact_method, trace=trace, dtype=dtype, directions=directions)
         whole, source = read_source(expression)

@@ -117,17 +117,20 @@ def forward_rows(graph: Graph, base: list[np.ndarray], moved: dict[str, Delta], 
     values: list = []
     changes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     cost = 1  # the most values one row held at a node: what a chunk of rows costs in memory
-    for index, node in enumerate(graph.nodes):
+    varies = [False] * len(graph.nodes)  # does the node's value differ between rows (told apart from shapes only
+    for index, node in enumerate(graph.nodes):  # when there are 2 or more rows)
         if node.op == "var" and node.label in moved:
             values.append(moved[node.label])
+            varies[index] = True
             continue
         inputs = [values[i] for i in node.inputs]
-        if not any(isinstance(v, Delta) or (np.ndim(v) and np.shape(v)[0] == rows and rows > 1) for v in inputs):
+        if not any(varies[i] for i in node.inputs):
             values.append(base[index])  # the point's own value: nothing this node reads has moved
             continue
+        varies[index] = True
         op = registry[node.op]
         result = None
-        if all(isinstance(v, Delta) or np.ndim(v) == 0 or np.shape(v)[0] == 1 for v in inputs):
+        if all(isinstance(v, Delta) or not varies[i] for v, i in zip(inputs, node.inputs)):
             own = np.asarray(base[index][0] if np.ndim(base[index]) else base[index])
             if op.partials is not None:
                 result = _elementwise(op, node, inputs, own)

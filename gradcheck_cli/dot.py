@@ -96,14 +96,26 @@ def _wire(graph, index: int, values, grads, share=None) -> str:
     return f"{value}\n∂ {_number(gradient)}"
 
 
-def write(path: str, text: str) -> str:
-    """FILE.dot as it is; FILE.svg/.png/.pdf through Graphviz's `dot` (a clear error when it is missing)."""
+def check_destination(path: str) -> str:
+    """The picture's format from its extension, and a directory to write it in (checked before any work)."""
     extension = os.path.splitext(path)[1].lstrip(".").lower()
     if extension not in FORMATS:
         raise UsageError(f"--graph {path}: write .dot (Graphviz text), or .svg, .png or .pdf (drawn by Graphviz's dot)")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"--graph {path}: there is no directory {folder!r} (create it first: mkdir -p {folder})")
+    return extension
+
+
+def write(path: str, text: str) -> str:
+    """FILE.dot as it is; FILE.svg/.png/.pdf through Graphviz's `dot` (a clear error when it is missing)."""
+    extension = check_destination(path)
     if extension == "dot":
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as problem:
+            raise UsageError(f"--graph {path}: cannot write it: {problem.strerror or problem}") from None
         return path
     program = shutil.which("dot")
     if program is None:

@@ -102,19 +102,23 @@ def perturbed_forward(graph: Graph, inputs: dict[str, Array], seed: int = 0, eps
     values: list[Array] = []
     with np.errstate(all="ignore"):
         for node in graph.nodes:
+            scale = None
             if node.op in _LEAVES:
                 value = leaf(node)
             else:
                 op = registry[node.op]
-                value = _call(op, node, _args(values, node, op.partials is not None))
+                args = _args(values, node, op.partials is not None)
+                value = _call(op, node, args)
+                if op.rounding is not None:  # a fused op that cancels inside rounds relative to more than its value
+                    scale = op.rounding(value, *args, **dict(node.params))
             if node.op == "const" and float(node.value).is_integer() and abs(node.value) < 2 ** 53:
                 values.append(value)  # integers are exact, and (-x)**2.0000000000000004 would be nan
             else:  # pi, 0.1 and 1e23 are rounded too
                 # 1 to 2 eps up or down: a smaller nudge rounds back to the same double (sigma(40) == 1.0 stays 1.0),
                 # and equal nudges of two nodes could cancel exactly (pi up, pi + x down)
                 size = (leaf.size, *node.shape)
-                noise = 1 + eps * rng.choice((-1.0, 1.0), size=size) * (1 + rng.random(size))
-                values.append(value * noise)
+                nudge = eps * rng.choice((-1.0, 1.0), size=size) * (1 + rng.random(size))
+                values.append(value * (1 + nudge) if scale is None else value + nudge * scale)
     values[-1] = leaf.full(values[-1], graph.nodes[-1].shape)
     return values
 

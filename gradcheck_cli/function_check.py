@@ -1,15 +1,18 @@
 """Checking the user's own numpy code: f(**inputs) and grad(**inputs), by calling f.
 
-Per element: forward, centered and Richardson differences, the one-sided slopes (a kink is where they
-part), and the complex step when f computes with complex input (found out by trying once). Past
-DIRECTION_LIMIT elements, random directions. Then a Taylor test along a random direction: the
-remainder |f(x+hv) - f(x) - h<g,v>| must shrink like h**2 over a range of h; it tells a wrong gradient
-(remainder ~ h) from a bad step without choosing h. Verdicts are the expression checker's rules.
+Named steps, one job each (torch's _gradcheck_helper): the inputs; f's value and the gradient, each from a
+call on copies of the inputs (a function that changes its inputs is an error naming it); the precision of
+the user's code (float32 code is held to float32's rounding, its references computed in float64 where the
+code allows); per input the evidence for the one judge (verdict.judge) — the complex step for every
+element where f computes with complex input, real differences for a sample and wherever the complex step
+and the gradient disagree (for every element when f is not holomorphic) — or, past the element or work
+limit, random directions (directions.py); then a Taylor test along a random direction.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,13 +20,28 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from .directions import Candidate, as_gradient_check, check_directions
 from .errors import UsageError
-from .numeric import COMPLEX_STEP, EPS, centered_steps, forward_steps
+from .numeric import COMPLEX_STEP, EPS, representable_steps
 from .results import CaseResult, GradientCheck
-from .verdict import METHODS, PASS, SEVERITY, Evidence, Tolerances, describe, judge, worst
+from .verdict import METHODS, MISMATCH, PASS, SEVERITY, Evidence, Tolerances, describe, judge, worst
 
 TAYLOR_STEPS = tuple(10.0 ** -k for k in range(1, 9))
 DIRECTION_LIMIT = 10_000  # elements (or Jacobian entries) checked one by one; past it, random directions
+SECONDS = 60.0  # the per-element calls may take this long; past it, random directions
+SAMPLE = 16  # elements that get real differences too when the complex step judges (the holomorphy cross-check)
+KINK_TEXT = "kink: the one-sided slopes differ (a max, abs or relu decides here)"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionOptions:
+    tolerances: Tolerances = Tolerances()
+    h: float | None = None  # the finite-difference step (None: scaled to each element and to f's precision)
+    seed: int = 0  # of the random directions, the sample and the Taylor test
+    directions: int = 2
+    dtype: str | None = None  # the precision of the user's code: None detects it from f's value and the gradient
+    direction_limit: int = DIRECTION_LIMIT
+    seconds: float = SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,21 +52,23 @@ class Taylor:
     note: str
 
 
-def _call(f: Callable, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-    return np.asarray(f(**inputs))
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """How exact the user's code is: the candidate's (grad's) and f's machine epsilon."""
+
+    candidate: float
+    f: float
+
+    @property
+    def name(self) -> str:
+        return "float64" if self.candidate <= EPS else f"float{8 * np.dtype(_FLOATS[self.candidate]).itemsize}"
 
 
-def _values(f, inputs, var: str, flat: np.ndarray, steps: np.ndarray, dtype=np.float64) -> np.ndarray:
-    """f with element flat[k] of `var` moved by steps[k], one call each (f is the user's code)."""
-    out = []
-    base = np.asarray(inputs[var], dtype=dtype)
-    for k, step in zip(flat, steps):
-        moved = dict(inputs)
-        value = base.copy()
-        value.reshape(-1)[k] += step
-        moved[var] = value
-        out.append(np.asarray(_call(f, moved)).reshape(-1))
-    return np.array(out)
+_FLOATS = {float(np.finfo(t).eps): t for t in (np.float16, np.float32, np.float64)}
+
+
+class Refused(Exception):
+    """The user's code gave something that cannot be checked: the case is an `error` with this message."""
 
 
 @contextmanager
@@ -59,31 +79,185 @@ def _quiet():
         yield
 
 
-def accepts_complex(f, inputs, var: str) -> bool:
+def _copies(inputs: Mapping[str, object]) -> dict[str, object]:
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+
+
+class UserCode:
+    """f and grad as the check calls them: always on fresh copies of the inputs, so nothing a call does to them
+    reaches the next; the first call of each is watched for changes to its inputs."""
+
+    def __init__(self, f: Callable, grad: Callable | None, f_name: str, grad_name: str):
+        self.function, self.gradient, self.f_name, self.grad_name = f, grad, f_name, grad_name
+
+    def f(self, inputs: Mapping[str, object]) -> np.ndarray:
+        with _quiet():
+            return np.asarray(self.function(**_copies(inputs)))
+
+    def first(self, which: str, inputs: Mapping[str, object]):
+        """The first call of f or grad: its result, after checking it left every input as it was."""
+        given = _copies(inputs)
+        with _quiet():
+            result = (self.function if which == "f" else self.gradient)(**given)
+        for name, value in given.items():
+            original = inputs[name]
+            if isinstance(original, np.ndarray) and not (isinstance(value, np.ndarray) and value.shape == original.shape
+                                                         and np.array_equal(value, original, equal_nan=True)):
+                who = self.f_name if which == "f" else self.grad_name
+                raise Refused(f"{who} changed its input {name} (an in-place operation such as {name} *= ... or "
+                              f"{name}[...] = ...): a function under check must leave its inputs as they were; "
+                              f"work on a copy ({name} = {name}.copy())")
+        return result
+
+
+def _inputs(inputs: Mapping[str, object], wrt) -> tuple[dict[str, object], tuple[str, ...]]:
+    """Arrays as given (float32 stays float32); numbers and lists become float64; integer arrays (labels, indices)
+    are passed through and differentiated only when wrt names them."""
+    values: dict[str, object] = {}
+    for name, value in inputs.items():
+        if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+            values[name] = np.asarray(value)
+        elif isinstance(value, (bool, str)) or value is None or isinstance(value, (dict, tuple)) and not _numeric(value):
+            values[name] = value
+        elif isinstance(value, (int, float, list, tuple)):
+            values[name] = np.asarray(value, dtype=np.float64)
+        else:
+            values[name] = value
+    floating = tuple(n for n, v in values.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f")
+    chosen = tuple(wrt) if wrt else floating
+    unknown = [v for v in chosen if v not in values]
+    if unknown:
+        raise UsageError(f"wrt names {', '.join(unknown)}, which is not an input (inputs: {', '.join(values)})")
+    if not chosen:
+        raise UsageError(f"no floating-point input to differentiate (inputs: {', '.join(values) or 'none'}): give the "
+                         "values as floats, or name the inputs in wrt")
+    for name in chosen:
+        value = values[name]
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiub":
+            raise UsageError(f"input {name} is a {type(value).__name__}, not an array of numbers: it cannot be differentiated")
+        if value.dtype.kind != "f":
+            values[name] = value.astype(np.float64)
+        if values[name].size == 0:
+            raise UsageError(f"input {name} is empty (shape {value.shape}): there is no gradient to check")
+    return values, chosen
+
+
+def _numeric(value) -> bool:
+    try:
+        return np.asarray(value).dtype.kind in "fiub"
+    except (ValueError, TypeError):
+        return False
+
+
+def _eps(dtype) -> float:
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        dtype = np.finfo(dtype).dtype
+    return float(np.finfo(dtype).eps) if dtype.kind == "f" else EPS
+
+
+def _value(code: UserCode, inputs) -> np.ndarray:
+    """f at the point: a finite number (or array of them), or the case is an error."""
+    f0 = code.first("f", inputs)
+    try:
+        value = np.asarray(f0)
+        if value.dtype.kind not in "fiub":
+            raise TypeError
+    except (TypeError, ValueError):
+        raise Refused(f"{code.f_name} returned {_what(f0)}, not a number: it must return the value to differentiate "
+                      "(a float, or an array for a Jacobian)") from None
+    if not np.all(np.isfinite(value)):
+        bad = "nan" if np.isnan(value).any() else "inf"
+        raise Refused(f"{code.f_name} returned {bad} at this point: a non-finite value has no gradient to check "
+                      "(look for log(0), 0/0 or an overflowing exp in it)")
+    return value
+
+
+def _what(value) -> str:
+    text = repr(value)
+    return f"a {type(value).__name__} ({text[:40]}{'…' if len(text) > 40 else ''})"
+
+
+def _gradients(code: UserCode, given, wrt: tuple[str, ...], shapes: dict, out_shape: tuple) -> dict[str, np.ndarray]:
+    """grad's answer per variable, shaped like the variable (scalar f) or output shape + variable shape (a Jacobian),
+    in the precision grad computed it in."""
+    who = code.grad_name
+    if isinstance(given, Mapping):
+        missing = [v for v in wrt if v not in given]
+        if missing:
+            raise Refused(f"{who} returned no gradient for {', '.join(missing)} (its dict has "
+                          f"{', '.join(map(str, given)) or 'no keys'})")
+        parts = {v: given[v] for v in wrt}
+    elif isinstance(given, (tuple, list)) and len(wrt) > 1:
+        if len(given) != len(wrt):
+            raise Refused(f"{who} returned {len(given)} gradients for {len(wrt)} inputs ({', '.join(wrt)})")
+        parts = dict(zip(wrt, given))
+    elif len(wrt) > 1:
+        raise Refused(f"{who} returned one array, but f has {len(wrt)} inputs ({', '.join(wrt)}): name the input it is "
+                      "the gradient of (wrt), or return a dict {name: gradient}")
+    else:
+        parts = {wrt[0]: given}
+    result = {}
+    for v, part in parts.items():
+        try:
+            g = np.asarray(part)
+            if g.dtype.kind not in "fiub":
+                raise TypeError
+        except (TypeError, ValueError):
+            raise Refused(f"{who} returned {_what(part)} for {v}, not an array of numbers") from None
+        wanted = tuple(out_shape) + tuple(shapes[v])
+        same = g.shape == wanted or (g.size == math.prod(wanted) and np.squeeze(g).shape == np.squeeze(np.empty(wanted)).shape)
+        if not same:  # a transposed gradient of the same size must not be reshaped into place
+            what = "gradient" if not out_shape else f"Jacobian (f's output shape {tuple(out_shape)} + {v}'s shape)"
+            hint = " (transposed?)" if g.shape == wanted[::-1] else ""
+            raise Refused(f"{who} returned shape {g.shape} for {v}, whose {what} has shape {wanted}{hint}")
+        if not np.all(np.isfinite(g)):
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(g.reshape(wanted)))[0])
+            raise Refused(f"{who} returned {g.reshape(wanted)[index]} for {v}" + (f" at element {list(index)}" if index else "")
+                          + ": a gradient must be finite")
+        result[v] = g.reshape(wanted)
+    return result
+
+
+def accepts_complex(code: UserCode, inputs, var: str) -> bool:
     """Does f keep an imaginary part through? (np.maximum, abs and float() casts do not.)"""
     try:
-        with _quiet():
-            value = _values(f, inputs, var, np.zeros(1, int), np.array([1e-30j]), np.complex128)
+        value = _moved(code, inputs, var, np.zeros(1, int), np.array([1e-30j]), np.complex128)
     except Exception:  # noqa: BLE001 -- the user's code refusing complex input is an answer, not an error
         return False
     return np.iscomplexobj(value) and bool(np.all(np.isfinite(value))) and bool(np.any(value.imag != 0))
 
 
+def _moved(code: UserCode, inputs, var: str, flat: np.ndarray, steps: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """f with element flat[k] of `var` moved by steps[k], one call each: rows (len(flat), f's size)."""
+    out = []
+    base = np.asarray(inputs[var], dtype=dtype)
+    with _quiet():
+        for k, step in zip(flat, steps):
+            moved = dict(inputs)
+            value = base.copy()
+            value.reshape(-1)[k] += step
+            moved[var] = value
+            out.append(np.asarray(code.function(**_copies(moved))).reshape(-1))
+    return np.array(out)
+
+
 class FunctionProbe:
-    """directions.probe_directions' view of the user's function: f moved along rows of `moves`, one call each."""
+    """directions.check_directions' view of the user's function: f moved along rows of `moves`, one call each."""
 
     ELEMENT_CALLS = 256  # bisection turns to single elements once this many are left
 
-    def __init__(self, f, inputs, use_complex: bool):
-        self.f, self.inputs, self.use_complex = f, inputs, use_complex
+    def __init__(self, code: UserCode, inputs, f0: float, eps: float, use_complex: bool):
+        self.code, self.inputs, self.f0, self.eps, self.use_complex = code, inputs, f0, eps, use_complex
 
     def values(self, var: str, moves: np.ndarray, dtype) -> np.ndarray:
         out = np.empty(len(moves), dtype=dtype)
-        for row, move in enumerate(moves):
-            moved = dict(self.inputs)
-            moved[var] = np.asarray(self.inputs[var], dtype=dtype) + move
-            with _quiet():
-                out[row] = np.asarray(_call(self.f, moved)).reshape(-1)[0]
+        base = np.asarray(self.inputs[var], dtype=dtype)
+        with _quiet():
+            for row, move in enumerate(moves):
+                moved = dict(self.inputs)
+                moved[var] = base + move
+                out[row] = np.asarray(self.code.function(**_copies(moved))).reshape(-1)[0]
         return out
 
     def element_budget(self, var: str) -> int:
@@ -92,179 +266,243 @@ class FunctionProbe:
     def element_slopes(self, var: str, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """f's slope along each element in `flat`, and its rounding noise (a centered difference's 4·eps·|f|/h)."""
         x = np.asarray(self.inputs[var], dtype=np.float64).reshape(-1)[flat]
-        if self.use_complex:
-            steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
-            with _quiet():
-                slopes = _values(self.f, self.inputs, var, flat, 1j * steps, np.complex128).reshape(-1).imag / steps
-            return slopes, np.zeros(len(flat))
-        steps = centered_steps(x, None)
         with _quiet():
-            both = _values(self.f, self.inputs, var, np.concatenate([flat, flat]), np.concatenate([steps, -steps])).reshape(-1)
+            if self.use_complex:
+                steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
+                slopes = _moved(self.code, self.inputs, var, flat, 1j * steps, np.complex128).reshape(-1).imag / steps
+                return slopes, np.zeros(len(flat))
+            steps = _steps(x, None, self.eps)
+            both = _moved(self.code, self.inputs, var, np.concatenate([flat, flat]), np.concatenate([steps, -steps])).reshape(-1)
         plus, minus = both[:len(flat)], both[len(flat):]
-        return (plus - minus) / (2 * steps), 4 * EPS * np.maximum(np.abs(plus), np.abs(minus)) / steps
+        return (plus - minus) / (2 * steps), 4 * self.eps * np.maximum(np.abs(plus), np.abs(minus)) / steps
 
 
-def _gradients(grad, inputs, wrt: tuple[str, ...], shapes: dict, out_shape: tuple) -> dict[str, np.ndarray]:
-    """grad's answer per variable, shaped like the variable (scalar f) or output shape + variable shape (a Jacobian)."""
-    given = grad(**inputs)
-    if isinstance(given, Mapping):
-        missing = [v for v in wrt if v not in given]
-        if missing:
-            raise UsageError(f"grad returned no gradient for {', '.join(missing)} (its dict has {', '.join(map(str, given)) or 'no keys'})")
-        result = {v: np.asarray(given[v], dtype=np.float64) for v in wrt}
-    elif isinstance(given, (tuple, list)) and len(wrt) > 1:
-        if len(given) != len(wrt):
-            raise UsageError(f"grad returned {len(given)} gradients for {len(wrt)} inputs ({', '.join(wrt)})")
-        result = {v: np.asarray(g, dtype=np.float64) for v, g in zip(wrt, given)}
-    elif len(wrt) > 1:
-        raise UsageError(f"grad returned one array, but f has {len(wrt)} inputs ({', '.join(wrt)}): name the input it is "
-                         "the gradient of (wrt), or return a dict {name: gradient}")
-    else:
-        result = {wrt[0]: np.asarray(given, dtype=np.float64)}
-    for v, g in result.items():
-        wanted = tuple(out_shape) + tuple(shapes[v])
-        same = g.shape == wanted or (g.size == math.prod(wanted) and np.squeeze(g).shape == np.squeeze(np.empty(wanted)).shape)
-        if not same:  # a transposed gradient of the same size must not be reshaped into place
-            what = "gradient" if not out_shape else f"Jacobian (f's output shape {tuple(out_shape)} + {v}'s shape)"
-            hint = " (transposed?)" if g.shape == wanted[::-1] else ""
-            raise UsageError(f"grad returned shape {g.shape} for {v}, whose {what} has shape {wanted}{hint}")
-        result[v] = g.reshape(wanted)
-    return result
+def _steps(x: np.ndarray, override: float | None, eps: float) -> np.ndarray:
+    """The centered step for f computed at machine epsilon `eps`: cbrt(eps)·max(1, |x|), x + h exact."""
+    if override is not None:
+        return np.full(np.shape(x), float(override))
+    return representable_steps(x, eps ** (1 / 3) * np.maximum(1.0, np.abs(x)))
 
 
-def _element_columns(f, inputs, var: str, f0: np.ndarray, h_override, use_complex: bool) -> dict[str, np.ndarray]:
-    """Columns of shape (elements of var, elements of f's output)."""
-    x = np.asarray(inputs[var], dtype=np.float64)
-    n = x.size
-    hc, hf = centered_steps(x.reshape(-1), h_override), forward_steps(x.reshape(-1), h_override)
-    steps = np.stack([hc, -hc, hc / 2, -hc / 2, hf], axis=1)
+def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.ndarray, h, eps: float) -> dict[str, np.ndarray]:
+    """The real stencil (x ± h, x ± h/2) of the elements in `flat`: columns of shape (len(flat), f's size)."""
+    x = np.asarray(inputs[var], dtype=np.float64).reshape(-1)[flat]
+    hc = _steps(x, h, eps)
+    steps = np.stack([hc, -hc, hc / 2, -hc / 2], axis=1)
     with _quiet():
-        f_rows = _values(f, inputs, var, np.repeat(np.arange(n), 5), steps.reshape(-1)).reshape(n, 5, -1)
-    plus, minus, plus_half, minus_half, plus_forward = (f_rows[:, j] for j in range(5))
+        rows = _moved(code, inputs, var, np.repeat(flat, 4), steps.reshape(-1)).reshape(len(flat), 4, -1)
+    plus, minus, plus_half, minus_half = (rows[:, j] for j in range(4))
     base = f0.reshape(1, -1)
-    hc_, hf_ = hc[:, None], hf[:, None]
+    hc_ = hc[:, None]
     with np.errstate(all="ignore"):
         centered = (plus - minus) / (2 * hc_)
         half = (plus_half - minus_half) / hc_
-        rounding = 2 * EPS * np.maximum.reduce([np.abs(base) + 0 * plus, np.abs(plus), np.abs(minus)]) / hc_
-        columns = {
-            "forward": (plus_forward - base) / hf_, "centered": centered, "richardson": half + (half - centered) / 3,
-            "error_estimate": np.abs(centered - half) * 4 / 3 + rounding,
-            "left": 2 * (base - minus_half) / (hc_ / 2) - (base - minus) / hc_,
-            "right": 2 * (plus_half - base) / (hc_ / 2) - (plus - base) / hc_,
-            "second": (plus_half - 2 * base + minus_half) / (hc_ / 2) ** 2,
-            "h_centered": np.broadcast_to(hc_, centered.shape), "h_forward": np.broadcast_to(hf_, centered.shape),
-        }
-    if use_complex:
-        steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x.reshape(-1)))
-        with _quiet():
-            rows = _values(f, inputs, var, np.arange(n), 1j * steps, np.complex128).reshape(n, -1)
-        columns["complex_step"] = rows.imag / steps[:, None]
-    else:
-        columns["complex_step"] = np.full(centered.shape, np.nan)
-    return columns
+        rounding = 2 * eps * np.maximum.reduce([np.abs(base) + 0 * plus, np.abs(plus), np.abs(minus)]) / hc_
+        return {"forward": (plus - base) / hc_, "centered": centered, "richardson": half + (half - centered) / 3,
+                "error_estimate": np.abs(centered - half) * 4 / 3 + rounding,
+                "left": 2 * (base - minus_half) / (hc_ / 2) - (base - minus) / hc_,
+                "right": 2 * (plus_half - base) / (hc_ / 2) - (plus - base) / hc_,
+                "second": (plus_half - 2 * base + minus_half) / (hc_ / 2) ** 2,
+                "h_centered": np.broadcast_to(hc_, centered.shape)}
 
 
-def _kinks(columns: dict[str, np.ndarray], tol: Tolerances) -> np.ndarray:
+def _kinks(left: np.ndarray, right: np.ndarray, error: np.ndarray, tol: Tolerances) -> np.ndarray:
     """One-sided slopes that part by more than their own error: a kink between x-h and x+h."""
-    left, right, err = columns["left"], columns["right"], columns["error_estimate"]
     with np.errstate(invalid="ignore"):
-        return np.abs(left - right) > 100 * err + tol.rtol * np.maximum(np.abs(left), np.abs(right)) + 1e-12
+        return np.abs(left - right) > 100 * error + tol.rtol * np.maximum(np.abs(left), np.abs(right)) + 1e-12
 
 
-def taylor_test(f, inputs, gradients: dict[str, np.ndarray], f0: np.ndarray, seed: int = 0) -> Taylor:
+@dataclass(frozen=True, slots=True)
+class _Variable:
+    """What the per-element check of one input needs (the point's reference inputs in float64)."""
+
+    var: str
+    gradient: np.ndarray  # float64, the gradient's shape (output shape + the input's shape)
+    rounding: np.ndarray  # the candidate's rounding, absolute, per element
+    x: np.ndarray  # the input's value (float64)
+
+
+def _element_evidence(code: UserCode, inputs, item: _Variable, f0: np.ndarray, precision: Precision,
+                      options: FunctionOptions) -> Evidence:
+    """Columns of the judge for every element of one input, in the gradient's shape (a Jacobian: output first)."""
+    n, m = item.x.size, f0.size
+    gradient, tol = item.gradient, options.tolerances
+    columns = {k: np.full((n, m), np.nan) for k in ("forward", "centered", "richardson", "left", "right", "second")}
+    columns["error_estimate"] = np.full((n, m), np.inf)
+    columns["h_centered"] = np.ones((n, m))
+    complex_step = np.full((n, m), np.nan)
+    real = np.arange(n)
+    if accepts_complex(code, inputs, item.var):
+        steps = COMPLEX_STEP * np.maximum(1.0, np.abs(item.x.reshape(-1)))
+        with _quiet():
+            complex_step = _moved(code, inputs, item.var, np.arange(n), 1j * steps, np.complex128).reshape(n, m).imag / steps[:, None]
+        provisional = judge(_evidence(item, columns, complex_step, np.zeros((n, m), bool)), tol, precision.candidate)
+        disagree = np.flatnonzero(np.any((provisional.status != PASS).T.reshape(n, -1), axis=1))
+        rng = np.random.default_rng([options.seed, n])
+        real = np.union1d(rng.choice(n, min(n, SAMPLE), replace=False), disagree)
+    _fill(columns, _real_columns(code, inputs, item.var, real, f0, options.h, precision.f), real)
+    crossed = _kinks(columns["left"], columns["right"], columns["error_estimate"], tol)
+    evidence = _evidence(item, columns, complex_step, crossed)
+    if real.size < n and judge(evidence, tol, precision.candidate).complex_dropped.any():
+        rest = np.setdiff1d(np.arange(n), real)  # f is not holomorphic: the complex step judges nothing here
+        _fill(columns, _real_columns(code, inputs, item.var, rest, f0, options.h, precision.f), rest)
+        crossed = _kinks(columns["left"], columns["right"], columns["error_estimate"], tol)
+        evidence = _evidence(item, columns, complex_step, crossed)
+    return evidence
+
+
+def _fill(columns: dict[str, np.ndarray], values: dict[str, np.ndarray], rows: np.ndarray) -> None:
+    for name, value in values.items():
+        columns[name][rows] = value
+
+
+def _evidence(item: _Variable, columns: dict[str, np.ndarray], complex_step: np.ndarray, crossed: np.ndarray) -> Evidence:
+    shape = item.gradient.shape
+
+    def shaped(a: np.ndarray) -> np.ndarray:  # (input element, output element) -> output-major Jacobian
+        return np.asarray(a).T.reshape(shape)
+
+    nan = np.full(shape, np.nan)
+    x = np.broadcast_to(item.x, shape)  # a Jacobian's shape ends in the input's
+    tied = shaped(crossed)
+    return Evidence(analytic=item.gradient, magnitude=np.zeros(()), noise=item.rounding, x=x, forward=shaped(columns["forward"]),
+                    centered=shaped(columns["centered"]), richardson=shaped(columns["richardson"]),
+                    error_estimate=shaped(columns["error_estimate"]), reliable=np.ones(shape, bool), left=shaped(columns["left"]),
+                    right=shaped(columns["right"]), second=shaped(columns["second"]), h_centered=shaped(columns["h_centered"]),
+                    complex_step=shaped(complex_step), exact=nan, expected=nan, claim_tolerance=np.zeros(()), crossed=tied,
+                    tied=tied, nested=np.zeros(shape, bool), jumped=np.zeros(shape, bool))
+
+
+def taylor_test(code: UserCode, inputs, gradients: dict[str, np.ndarray], f0: np.ndarray, precision: Precision,
+                seed: int = 0) -> Taylor:
     """The remainder of the first-order Taylor expansion along a random direction v, over h = 1e-1 ... 1e-8; for an
-    array output, of its projection on a random u (the gradient of uᵀf is uᵀJ)."""
+    array output, of its projection on a random u (the gradient of uᵀf is uᵀJ). Below the rounding of f and of the
+    gradient (in the user's precision) a remainder says nothing, so it is not fitted."""
     rng = np.random.default_rng(seed)
     f0 = np.asarray(f0, dtype=np.float64)
     weights = rng.standard_normal(f0.shape) if f0.size > 1 else np.ones(f0.shape)
     direction = {v: rng.standard_normal(np.shape(g)[f0.ndim:]) for v, g in gradients.items()}
     scale = max([1.0] + [float(np.abs(np.asarray(inputs[v])).max(initial=0.0)) for v in gradients])
-    slope_along = sum(float(np.tensordot(weights, g, f0.ndim).reshape(np.shape(direction[v])).ravel() @ direction[v].ravel())
-                      for v, g in gradients.items())
+    along = [np.tensordot(weights, g, f0.ndim).reshape(np.shape(direction[v])).ravel() * direction[v].ravel()
+             for v, g in gradients.items()]
+    slope_along = float(sum(a.sum() for a in along))
+    magnitude = float(sum(np.abs(a).sum() for a in along))
     projected = float((weights * f0).sum())
-    remainders = []
+    remainders, floors = [], []
     for h in TAYLOR_STEPS:
         moved = dict(inputs)
         for v in gradients:
             moved[v] = np.asarray(inputs[v], dtype=np.float64) + h * scale * direction[v]
-        with _quiet():
-            value = float((weights * np.asarray(_call(f, moved), dtype=np.float64).reshape(f0.shape)).sum())
+        value = float((weights * np.asarray(code.f(moved), dtype=np.float64).reshape(f0.shape)).sum())
         remainders.append(abs(value - projected - h * scale * slope_along))
-    return _taylor_verdict(remainders, projected)
+        floors.append(1e3 * precision.f * max(abs(projected), 1e-300) + 64 * precision.candidate * h * scale * magnitude)
+    return _taylor_verdict(remainders, floors)
 
 
-def _taylor_verdict(remainders: list[float], f0: float) -> Taylor:
-    floor = 1e3 * EPS * max(abs(f0), 1e-300)  # below this, rounding decides the remainder
-    usable = [(math.log10(h), math.log10(r)) for h, r in zip(TAYLOR_STEPS, remainders) if r > floor]
+def _taylor_verdict(remainders: list[float], floors: list[float]) -> Taylor:
+    usable = [(math.log10(h), math.log10(r)) for h, r, floor in zip(TAYLOR_STEPS, remainders, floors) if r > floor]
     if len(usable) < 3:
-        return Taylor(None, tuple(remainders), "inconclusive" if remainders[0] > floor else "pass",
+        return Taylor(None, tuple(remainders), "inconclusive" if remainders[0] > floors[0] else "pass",
                       "the remainder is at rounding level for every step: f is linear along v, or nearly")
     xs, ys = np.array([u[0] for u in usable]), np.array([u[1] for u in usable])
     slope = float(np.polyfit(xs, ys, 1)[0])
     if slope >= 1.75:
-        return Taylor(slope, tuple(remainders), "pass", f"the remainder shrinks like h**{slope:.2f}: the gradient is right")
+        return Taylor(slope, tuple(remainders), "pass", f"the remainder shrinks like h**{slope:.2f} along a random "
+                      "direction, as for a right gradient (an error in a few elements can hide from this test)")
     if slope <= 1.25:
         return Taylor(slope, tuple(remainders), "mismatch",
                       f"the remainder shrinks like h**{slope:.2f}, not h**2: the gradient is wrong along a random direction")
     return Taylor(slope, tuple(remainders), "inconclusive", f"the remainder shrinks like h**{slope:.2f}: between right (2) and wrong (1)")
 
 
-def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None, tolerances: Tolerances = Tolerances(),
-                   h: float | None = None, seed: int = 0, name: str | None = None, directions: int = 2) -> CaseResult:
-    inputs = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
-    wrt = tuple(wrt or inputs)
-    unknown = [v for v in wrt if v not in inputs]
-    if unknown:
-        raise UsageError(f"wrt names {', '.join(unknown)}, which is not an input (inputs: {', '.join(inputs)})")
-    shapes = {v: inputs[v].shape for v in wrt}
-    with _quiet():
-        f0 = np.asarray(_call(f, inputs), dtype=np.float64)
-    entries = f0.size * sum(inputs[v].size for v in wrt)
-    if entries > DIRECTION_LIMIT and f0.size > 1:
-        raise UsageError(f"the Jacobian has {entries:,} entries (more than {DIRECTION_LIMIT:,}): check a scalar of the "
-                         "output, such as (upstream * f).sum() with its gradient, where random directions take over")
-    gradients = _gradients(grad, inputs, wrt, shapes, f0.shape)
-    if entries > DIRECTION_LIMIT:
-        checks = tuple(_direction_check(f, inputs, v, gradients[v], tolerances, directions, seed) for v in wrt)
-    else:
-        checks = tuple(_variable(f, inputs, v, gradients[v], f0, h, tolerances) for v in wrt)
-    taylor = taylor_test(f, inputs, gradients, f0, seed)
+def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None,
+                   options: FunctionOptions = FunctionOptions(), name: str | None = None,
+                   grad_name: str | None = None) -> CaseResult:
+    label = name or getattr(f, "__qualname__", "f")
+    code = UserCode(f, grad, label, grad_name or getattr(grad, "__qualname__", "grad"))
+    values, wrt = _inputs(inputs, wrt)
+    shown = {k: v for k, v in values.items() if isinstance(v, np.ndarray)}
+    try:
+        return _check(code, values, wrt, options, label, shown)
+    except Refused as problem:
+        return CaseResult(label, None, shown, math.nan, "error", str(problem), (), None, "no exact column for Python functions")
+
+
+def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: FunctionOptions, label: str, shown: dict) -> CaseResult:
+    started = time.perf_counter()
+    f_given = _value(code, values)
+    seconds = time.perf_counter() - started
+    entries = f_given.size * sum(values[v].size for v in wrt)
+    if entries > options.direction_limit and f_given.size > 1:
+        raise UsageError(f"the Jacobian has {entries:,} entries (more than {options.direction_limit:,}): check a scalar of "
+                         "the output, such as (upstream * f).sum() with its gradient, where random directions take over")
+    shapes = {v: values[v].shape for v in wrt}
+    given = _gradients(code, code.first("grad", values), wrt, shapes, f_given.shape)
+    reference = {k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v for k, v in values.items()}
+    f0, precision, rounding = _precision(code, values, reference, f_given, given, wrt, shapes, options)
+    gradients = {v: g.astype(np.float64) for v, g in given.items()}
+    checks = []
+    for v in wrt:
+        n = values[v].size
+        calls = n * (1 + 4 * min(1.0, SAMPLE / n))
+        if n * f0.size > options.direction_limit or calls * seconds > options.seconds:
+            checks.append(_direction_check(code, reference, v, gradients[v], rounding[v], f0, precision, options))
+        else:
+            checks.append(_variable(code, reference, _Variable(v, gradients[v], rounding[v], reference[v]), f0, precision, options))
+    taylor = taylor_test(code, reference, gradients, f0, precision, options.seed)
     kinked = any(c.status == "kink" for c in checks)  # the expansion assumes f smooth along v: a kink breaks it
     counted = [taylor.verdict] if taylor.verdict != "pass" and not kinked else []
     status = worst([c.status for c in checks] + counted)
     notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
     if taylor.verdict != "pass":
         notes.append(f"Taylor test: {taylor.note}" + (" (not counted: f has a kink here)" if kinked else ""))
-    label = name or getattr(f, "__qualname__", "f")
-    value = float(f0.reshape(-1)[0]) if f0.size == 1 else f0
-    return CaseResult(label, None, dict(inputs), value, status, "; ".join(notes) or None, checks,
-                      None, "no exact column for Python functions", extras={"taylor": taylor})
+    if precision.candidate > EPS:
+        notes.append(f"precision: {precision.name} (the gradient is held to {precision.name}'s rounding; the references "
+                     f"are computed in {'float64' if precision.f <= EPS else precision.name})")
+    value = float(f_given.reshape(-1)[0]) if f_given.size == 1 else f_given
+    return CaseResult(label, None, shown, value, status, "; ".join(notes) or None, tuple(checks), None,
+                      "no exact column for Python functions", extras={"taylor": taylor, "precision": precision.name})
 
 
-def _direction_check(f, inputs, var: str, gradient: np.ndarray, tol: Tolerances, count: int, seed: int) -> GradientCheck:
-    """Past DIRECTION_LIMIT elements: random directions, and bisection to name the faulty elements."""
-    from .directions import probe_directions
+def _precision(code: UserCode, values, reference, f_given: np.ndarray, given: dict[str, np.ndarray], wrt, shapes,
+               options: FunctionOptions) -> tuple[np.ndarray, Precision, dict[str, np.ndarray]]:
+    """f's value for the references (in float64 where the code computes in the precision of its inputs), the
+    precision of the user's code, and how far the candidate's rounding may move each of its elements: 16·eps of the
+    gradient's largest element, and where grad computes in float32, 4x what float64 inputs change in its answer."""
+    forced = None if options.dtype is None else _eps(options.dtype)
+    candidate_eps = max([_eps(g.dtype) for g in given.values()] + [forced or 0.0])
+    upcast = any(isinstance(values[k], np.ndarray) and values[k].dtype != reference[k].dtype for k in values)
+    f0 = f_given.astype(np.float64)
+    f_eps = _eps(f_given.dtype)
+    if upcast:
+        try:
+            f_ref = code.f(reference)
+            if f_ref.dtype.kind in "fiub" and np.all(np.isfinite(f_ref)) and f_ref.shape == f_given.shape:
+                f0, f_eps = f_ref.astype(np.float64), _eps(f_ref.dtype)
+        except Exception:  # noqa: BLE001 -- code that only runs in its own precision keeps it
+            pass
+    f_eps = max(f_eps, forced or 0.0)
+    measured = {v: np.zeros(g.shape) for v, g in given.items()}
+    if upcast and candidate_eps > EPS:
+        try:
+            with _quiet():
+                again = _gradients(code, code.gradient(**_copies(reference)), wrt, shapes, f_given.shape)
+            measured = {v: 4 * np.abs(again[v].astype(np.float64) - given[v].astype(np.float64)) for v in wrt}
+        except Exception:  # noqa: BLE001 -- a grad that only runs in its own precision: the eps bound alone
+            pass
+    rounding = {v: 16 * candidate_eps * float(np.abs(g.astype(np.float64)).max(initial=0.0)) + measured[v]
+                for v, g in given.items()}
+    return f0, Precision(candidate_eps, f_eps), rounding
 
-    use_complex = accepts_complex(f, inputs, var)
-    result = probe_directions(FunctionProbe(f, inputs, use_complex), inputs, var, gradient, tol, count, seed, use_complex)
-    status = np.zeros(gradient.shape, np.int64)
-    for index in result.faulty:
-        status[index] = SEVERITY.index("mismatch")
-    statuses = np.vectorize(lambda c: SEVERITY[c])(status) if status.size else None
-    worst_index = tuple(result.faulty[0]) if result.faulty else tuple(0 for _ in gradient.shape)
-    bad = [s for s in result.slopes if not s.agrees]
-    text = None
-    if bad:
-        text = (f"{len(bad)} of {len(result.slopes)} random directions disagree: vᵀ·(your gradient) = {bad[0].analytic:.10g}, "
-                f"f's slope along v is {bad[0].complex_step if use_complex else bad[0].centered:.10g}")
-        if result.faulty:
-            text += f"; bisecting the direction names element(s) {', '.join(map(str, [list(i) for i in result.faulty[:5]]))}"
-    nan = np.full(gradient.shape, np.nan)
-    return GradientCheck(var, gradient, None, None, None, None, None, None, None, nan, None, None, None, None,
-                         result.status, text, None, None, None, "complex" if use_complex else "centered", gradient.shape,
-                         gradient.shape, statuses, worst_index,
-                         tuple((i, "mismatch", None) for i in result.faulty), "directions", result.slopes)
+
+def _direction_check(code: UserCode, inputs, var: str, gradient: np.ndarray, rounding, f0: np.ndarray, precision: Precision,
+                     options: FunctionOptions) -> GradientCheck:
+    """Past the limits: random directions, and bisection to name the faulty elements."""
+    use_complex = accepts_complex(code, inputs, var)
+    probe = FunctionProbe(code, inputs, float(f0.reshape(-1)[0]), precision.f, use_complex)
+    candidate = Candidate(var, np.asarray(inputs[var], np.float64), gradient, rounding, precision.candidate)
+    result = check_directions(probe, candidate, options.tolerances, options.directions, options.seed)
+    return as_gradient_check(result, candidate, method="complex" if use_complex else "centered", candidate_name="your gradient")
 
 
 def _yours(text: str | None) -> str | None:
@@ -272,34 +510,29 @@ def _yours(text: str | None) -> str | None:
     return None if text is None else text.replace("backprop", "your gradient").replace("the derivative rule or backward pass", "your gradient")
 
 
-def _variable(f, inputs, var: str, gradient: np.ndarray, f0: np.ndarray, h, tol: Tolerances) -> GradientCheck:
-    use_complex = accepts_complex(f, inputs, var)
-    columns = {k: np.asarray(v).T.reshape(gradient.shape) for k, v in  # (input, output) -> output-major Jacobian
-               _element_columns(f, inputs, var, f0, h, use_complex).items()}
-    crossed = _kinks(columns, tol)
-    evidence = Evidence(gradient, np.zeros(()), np.zeros(()), inputs[var], columns["forward"], columns["centered"],
-                        columns["richardson"], columns["error_estimate"], np.ones(gradient.shape, bool), columns["left"],
-                        columns["right"], columns["second"], columns["h_centered"], columns["complex_step"],
-                        np.full(gradient.shape, np.nan), np.full(gradient.shape, np.nan), np.zeros(()), crossed, crossed,
-                        np.zeros(gradient.shape, bool))
-    j = judge(evidence, tol)
+def _variable(code: UserCode, inputs, item: _Variable, f0: np.ndarray, precision: Precision, options: FunctionOptions) -> GradientCheck:
+    tol = options.tolerances
+    evidence = _element_evidence(code, inputs, item, f0, precision, options)
+    j = judge(evidence, tol, precision.candidate)
     evidence = evidence.broadcast()
     status = j.status
+    var, gradient = item.var, item.gradient
     worst_index = np.unravel_index(int(np.argmax(status * 4.0 + np.nan_to_num(j.rel_error, posinf=3.0).clip(0, 3))), status.shape) if status.ndim else ()
-    kink_text = "kink: the one-sided slopes differ (a max, abs or relu decides here)"
-    text = _yours(describe(j, evidence, worst_index, var, tol, kink_text)) if status.size else None
+    text = _yours(describe(j, evidence, worst_index, var, tol, KINK_TEXT)) if status.size else None
 
     def col(a):
         a = np.asarray(a)
         return float(a) if a.ndim == 0 else a
 
-    failing = tuple((tuple(int(i) for i in idx), SEVERITY[int(status[idx])], _yours(describe(j, evidence, tuple(int(i) for i in idx), var, tol, kink_text)))
+    failing = tuple((tuple(int(i) for i in idx), SEVERITY[int(status[idx])],
+                     _yours(describe(j, evidence, tuple(int(i) for i in idx), var, tol, KINK_TEXT)))
                     for idx in zip(*np.nonzero(status != PASS)))[:20] if status.ndim else ()
-    return GradientCheck(var, col(gradient), col(columns["forward"]), col(columns["centered"]), col(columns["richardson"]),
-                         col(columns["complex_step"]) if use_complex else None, None, None, None, col(j.rel_error), None,
-                         col(columns["error_estimate"]), col(j.left), col(j.right),
-                         SEVERITY[int(status.max()) if status.ndim else int(status)], text, col(columns["h_forward"]),
-                         col(columns["h_centered"]), col(j.best),
-                         METHODS[int(np.asarray(j.best_method).reshape(-1)[0])] if not status.ndim else np.vectorize(lambda c: METHODS[c])(j.best_method),
-                         gradient.shape, gradient.shape, np.vectorize(lambda c: SEVERITY[c])(status) if status.ndim else None,
+    has_complex = bool(np.isfinite(evidence.complex_step).any())
+    return GradientCheck(var, col(gradient), col(evidence.forward), col(evidence.centered), col(evidence.richardson),
+                         col(evidence.complex_step) if has_complex else None, None, None, None, col(j.rel_error), None,
+                         col(evidence.error_estimate), col(j.left), col(j.right),
+                         SEVERITY[int(status.max()) if status.ndim else int(status)], text, col(evidence.h_centered),
+                         col(evidence.h_centered), col(j.best),
+                         METHODS[int(np.asarray(j.best_method).reshape(-1)[0])] if not status.ndim else np.array(METHODS)[j.best_method],
+                         gradient.shape, gradient.shape, np.array(SEVERITY)[status] if status.ndim else None,
                          tuple(int(i) for i in worst_index), failing)

@@ -23,10 +23,12 @@ from .options import DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE, ATOL_TYPE
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of rand()/randn() in --at and of the random directions.")
 @click.option("--directions", type=DIRECTIONS_TYPE, default=2, show_default=True,
               help="Random directions per input once there are more than 10,000 elements.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
+              help="The precision of your code, where gradcheck cannot see it (default: detected from what F and GRAD return).")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def function_command(target: str, grad_spec: str, point_text: str, wrt: str | None, h: float | None, rtol: float,
-                     atol: float, seed: int, directions: int, output_format: str, strict: bool) -> None:
+                     atol: float, seed: int, directions: int, dtype: str | None, output_format: str, strict: bool) -> None:
     """Check GRAD against F, your own Python functions, by calling F.
 
     F takes named numpy inputs and returns a number (or an array); GRAD takes
@@ -46,6 +48,7 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
     from .points import PointContext, read_point
     from .ops.registry import default_registry
     from .user_code import load, parameters
+    from .function_check import FunctionOptions
     from .verdict import Tolerances, exit_code
 
     f, grad = load(target, "F"), load(grad_spec, "--grad")
@@ -58,7 +61,7 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
     if unknown:
         raise _usage(f"--wrt names {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a parameter of "
                      f"{target} ({', '.join(names)})")
-    case = _run(f, grad, point, chosen, Tolerances(rtol, atol), h, seed, directions)
+    case = _run(f, grad, point, chosen, FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype))
     _print(case, output_format)
     sys.exit(exit_code([case.status], strict))
 
@@ -69,7 +72,7 @@ def _usage(message: str):
     return UsageError(message)
 
 
-def _run(f, grad, point, wrt, tolerances, h, seed: int, directions: int):
+def _run(f, grad, point, wrt, options):
     """check_function with the user's exceptions (and only theirs) turned into one-line errors."""
     from .errors import GradcheckError
     from .function_check import check_function
@@ -77,7 +80,7 @@ def _run(f, grad, point, wrt, tolerances, h, seed: int, directions: int):
 
     try:
         with calls_quietly():
-            return check_function(f.function, point, grad.function, wrt, tolerances, h, seed, f.name, directions)
+            return check_function(f.function, point, grad.function, wrt, options, f.name, grad.name)
     except GradcheckError:
         raise
     except (Exception, SystemExit) as problem:  # noqa: BLE001 -- a sys.exit(0) in F must not end the run as a pass

@@ -119,7 +119,8 @@ EXACT_TIMEOUT_TYPE = BoundedFloat(0.0, EXACT_TIMEOUT_MAX, note="0 = no limit")
 EVAL_SAMPLES_TYPE = BoundedInt(1, EVAL_SAMPLES_MAX)
 CHECK_SAMPLES_TYPE = BoundedInt(1, CHECK_SAMPLES_MAX)
 JOBS_TYPE = BoundedInt(0, JOBS_MAX, note="0 = one per CPU")
-DIRECTIONS_TYPE = BoundedInt(1, 64)
+DIRECTIONS_MAX = 64
+DIRECTIONS_TYPE = BoundedInt(1, DIRECTIONS_MAX)
 SHARD_TYPE = ShardType()
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]

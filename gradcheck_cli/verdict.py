@@ -30,7 +30,7 @@ COMPLEX, RICHARDSON, CENTERED = range(3)
 
 # diagnosis codes (texts in describe())
 (NONE, EXACT_ODD, BACKPROP_WRONG, ALL_DISAGREE, BACKPROP_VS_NUMERIC, FD_TROUBLE_EXACT, CANNOT_JUDGE,
- ILL_CONDITIONED, FD_TROUBLE_CENTERED, NESTED_KINK, LOST_TO_RANGE) = range(11)
+ ILL_CONDITIONED, FD_TROUBLE_CENTERED, NESTED_KINK, LOST_TO_RANGE, NOT_FINITE, EXACT_OVERFLOW) = range(13)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,8 @@ class Evidence:
     tied: np.ndarray  # ... and the point sits on one
     nested: np.ndarray  # ... on two or more at once
     jumped: np.ndarray = False  # ... and one is a jump (sign, a comparison): f itself is not continuous there
+    slack: np.ndarray = 0.0  # an absolute allowance the route grants the candidate (random directions: rtol of one
+    # element's share of vᵀg, since a projection has no per-element rtol)
 
     def broadcast(self) -> "Evidence":
         """Every field at the analytic column's shape, so one element can be read from each."""
@@ -84,6 +86,7 @@ class Judgement:
     left: np.ndarray  # one-sided derivatives, at kinks (NaN elsewhere)
     right: np.ndarray
     rounding: np.ndarray  # the allowance analytic was granted
+    complex_dropped: np.ndarray  # the complex step disagreed with the real-step references: not used
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -98,22 +101,32 @@ def _close(a, b, tol: Tolerances, allowance) -> np.ndarray:
         return np.abs(a - b) <= tol.rtol * np.maximum(np.abs(a), np.abs(b)) + tol.atol + allowance
 
 
-def _numerical(e: Evidence, tol: Tolerances, rounding: np.ndarray):
-    """The best numerical estimate, its method, whether it agrees with analytic, whether it can judge, its allowance."""
+def _numerical(e: Evidence, tol: Tolerances, rounding: np.ndarray, has_exact: np.ndarray):
+    """The best numerical estimate, its method, whether it agrees with analytic, whether it can judge, its allowance,
+    whether analytic sits between the one-sided derivatives, and where the complex step was dropped.
+
+    The complex step counts only where no independent reference contradicts it: it is silently wrong wherever f is
+    not holomorphic (abs, sign, np.real, a maximum of complex values in the user's code), so a centered difference
+    that can judge (it shrinks like h**2, its error is under 1%) and disagrees with it beyond both error estimates
+    drops it, unless the exact value sides with it."""
     a, err = e.analytic, e.error_estimate
     low, high = np.fmin(e.left, e.right), np.fmax(e.left, e.right)
     with np.errstate(all="ignore"):
-        slack = SAFETY * err + 1e-6 * np.maximum(np.abs(low), np.abs(high)) + tol.atol
+        slack = SAFETY * err + 1e-6 * np.maximum(np.abs(low), np.abs(high)) + tol.atol + e.slack
         ok_tied = (low - slack <= a) & (a <= high + slack)
         # the complex step's truncation is h**2 * f'''/6, as the centered one's: scale that measured error down;
         # a stencil that left the domain (NaN/inf estimate) says nothing about it
         truncation = (COMPLEX_STEP * np.maximum(1.0, np.abs(e.x)) / e.h_centered) ** 2 * err
+        judgeable_c = e.reliable & (err <= JUDGEABLE * np.maximum(np.maximum(np.abs(a), np.abs(e.centered)), 1e-300))
     truncation = np.where(np.isfinite(truncation), truncation, 0.0)
-    has_complex = np.isfinite(e.complex_step)
     allowance_cx = 4 * rounding + SAFETY * truncation
     allowance_c = rounding + SAFETY * err
+    present = np.isfinite(e.complex_step)
+    reference_slack = SAFETY * (err + truncation) + 16 * EPS * np.abs(e.complex_step) + UNDERFLOW + e.slack
     with np.errstate(invalid="ignore"):
-        judgeable_c = e.reliable & (err <= JUDGEABLE * np.maximum(np.maximum(np.abs(a), np.abs(e.centered)), 1e-300))
+        contradicted = (present & judgeable_c & ~e.crossed & ~_close(e.complex_step, e.centered, tol, reference_slack)
+                        & ~(has_exact & _close(e.complex_step, e.exact, tol, reference_slack)))
+    has_complex = present & ~contradicted
     tied = e.tied
     best = np.where(tied, e.centered, np.where(has_complex, e.complex_step, e.richardson))
     method = np.where(tied, CENTERED, np.where(has_complex, COMPLEX, RICHARDSON))
@@ -121,7 +134,7 @@ def _numerical(e: Evidence, tol: Tolerances, rounding: np.ndarray):
                                           _close(a, e.centered, tol, allowance_c)))
     judgeable = tied | has_complex | judgeable_c
     allowance = np.where(tied, slack, np.where(has_complex, allowance_cx, allowance_c))
-    return best, method, ok, judgeable, allowance, ok_tied
+    return best, method, ok, judgeable, allowance, ok_tied, contradicted
 
 
 def judge(e: Evidence, tol: Tolerances, eps: float = EPS) -> Judgement:
@@ -129,18 +142,22 @@ def judge(e: Evidence, tol: Tolerances, eps: float = EPS) -> Judgement:
     a = e.analytic
     with np.errstate(all="ignore"):
         second = np.where(np.isfinite(e.second), np.abs(e.x * e.second), 0.0)
-    backprop_rounding = 16 * eps * (e.magnitude + second) + UNDERFLOW
+    backprop_rounding = 16 * eps * (e.magnitude + second) + UNDERFLOW + e.slack
     rounding = backprop_rounding + e.noise
-    best, method, numeric_ok, judgeable, allowance, ok_tied = _numerical(e, tol, rounding)
+    has_exact = np.isfinite(e.exact)
+    best, method, numeric_ok, judgeable, allowance, ok_tied, dropped = _numerical(e, tol, rounding, has_exact)
     nested_convention = e.tied & e.nested & ~ok_tied  # backprop's midpoints multiply at nested kinks
     numeric_ok = numeric_ok | nested_convention | e.jumped  # across a jump, slopes judge nothing
-    has_exact = np.isfinite(e.exact)
     exact_ok = ~has_exact | _close(a, e.exact, tol, rounding)
     numeric_vs_exact = has_exact & _close(best, e.exact, tol, rounding + allowance)
     centered_ok = _close(a, e.centered, tol, rounding + SAFETY * e.error_estimate)
     numeric_wrong = exact_ok & ~numeric_ok & judgeable
     lost = (a == 0) & has_exact & (np.abs(e.exact) < LOST_RANGE) & (e.exact != 0) & numeric_vs_exact
+    not_finite = ~np.isfinite(a)
+    overflow = np.isinf(e.exact) & ~not_finite  # the true derivative is beyond float64: f's float64 value is not f
     conditions = [
+        not_finite,
+        overflow,
         lost,
         ~exact_ok,
         numeric_wrong & ~has_exact,
@@ -152,23 +169,26 @@ def judge(e: Evidence, tol: Tolerances, eps: float = EPS) -> Judgement:
     ]
     mismatch_kind = np.where(numeric_ok & ~numeric_vs_exact, EXACT_ODD,
                              np.where(numeric_vs_exact | ~judgeable, BACKPROP_WRONG, ALL_DISAGREE))
-    status = np.select(conditions, [INCONCLUSIVE, MISMATCH, MISMATCH, PASS, INCONCLUSIVE, PASS, PASS, PASS], PASS)
-    diagnosis = np.select(conditions, [LOST_TO_RANGE, mismatch_kind, BACKPROP_VS_NUMERIC, FD_TROUBLE_EXACT, CANNOT_JUDGE,
-                                       ILL_CONDITIONED, NESTED_KINK, FD_TROUBLE_CENTERED], NONE)
+    status = np.select(conditions, [ERROR, ERROR, INCONCLUSIVE, MISMATCH, MISMATCH, PASS, INCONCLUSIVE, PASS, PASS, PASS],
+                       PASS)
+    diagnosis = np.select(conditions, [NOT_FINITE, EXACT_OVERFLOW, LOST_TO_RANGE, mismatch_kind, BACKPROP_VS_NUMERIC,
+                                       FD_TROUBLE_EXACT, CANNOT_JUDGE, ILL_CONDITIONED, NESTED_KINK, FD_TROUBLE_CENTERED], NONE)
     reference = np.where(has_exact, e.exact, a)
     claim_failed, claim_unjudged = _claims(e, tol, has_exact, rounding)
-    status = np.where(claim_failed, MISMATCH, np.where(claim_unjudged, np.maximum(status, INCONCLUSIVE), status))
+    status = np.where(claim_failed, np.maximum(status, MISMATCH),
+                      np.where(claim_unjudged, np.maximum(status, INCONCLUSIVE), status))
     status = np.where((status == PASS) & e.crossed, KINK, status)
     crossed_only = e.crossed & ~e.tied
     return Judgement(status, diagnosis, claim_failed, claim_unjudged, relative_error(a, np.where(has_exact, e.exact, best)),
                      np.where(np.isnan(e.expected), np.nan, relative_error(e.expected, reference)), best, method,
                      np.where(e.crossed, np.where(crossed_only, best, e.left), np.nan),
-                     np.where(e.crossed, np.where(crossed_only, best, e.right), np.nan), rounding)
+                     np.where(e.crossed, np.where(crossed_only, best, e.right), np.nan), rounding, dropped)
 
 
 def _claims(e: Evidence, tol: Tolerances, has_exact: np.ndarray, rounding: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(failed, unjudged): a claim fails when it is off by a relative rtol or more from exact (the 1e-9: a claim
-    typed exactly rtol off still fails after decimal rounding), or by more than the printed digits allow (`~=`)."""
+    typed exactly rtol off still fails after decimal rounding), or by more than the printed digits allow (`~=`).
+    On a kink, a claim between the one-sided derivatives is as good as backprop's convention: a kink, not wrong."""
     has_claim = ~np.isnan(e.expected)
     with np.errstate(invalid="ignore"):
         off = np.abs(e.expected - e.exact)
@@ -177,8 +197,11 @@ def _claims(e: Evidence, tol: Tolerances, has_exact: np.ndarray, rounding: np.nd
         limit = np.maximum(np.maximum(tol.rtol * (1 - 1e-9) * np.abs(e.analytic), tol.atol), e.claim_tolerance)
         sure_wrong = off_a > limit + rounding
         sure_right = (off_a + rounding <= limit) | ((off_a == 0) & (rounding <= UNDERFLOW))  # 0 carried with no rounding
-    failed = has_claim & np.where(has_exact, ~holds_exact, sure_wrong)
-    unjudged = has_claim & ~has_exact & ~sure_wrong & ~sure_right
+        low, high = np.fmin(e.left, e.right), np.fmax(e.left, e.right)
+        slack = SAFETY * e.error_estimate + 1e-6 * np.maximum(np.abs(low), np.abs(high)) + tol.atol + e.claim_tolerance
+        on_kink = e.tied & (low - slack <= e.expected) & (e.expected <= high + slack)
+    failed = has_claim & ~on_kink & np.where(has_exact, ~holds_exact, sure_wrong)
+    unjudged = has_claim & ~on_kink & ~has_exact & ~sure_wrong & ~sure_right
     return failed, unjudged
 
 
@@ -192,7 +215,15 @@ def describe(j: Judgement, e: Evidence, index: tuple, var: str, tol: Tolerances,
         diagnosis = claim + (f"; {diagnosis}" if diagnosis else "")
     if kink_text and int(j.status[index]) == KINK:
         diagnosis = kink_text + (f"; {diagnosis}" if diagnosis else "")
+    if bool(j.complex_dropped[index]):
+        diagnosis = (f"{diagnosis}; " if diagnosis else "") + _dropped_text(e, index)
     return diagnosis
+
+
+def _dropped_text(e: Evidence, index) -> str:
+    return (f"the complex step ({float(e.complex_step[index]):.10g}) was not used: the centered difference "
+            f"({float(e.centered[index]):.10g}, error ~{float(e.error_estimate[index]):.2g}) contradicts it, so f is not "
+            "holomorphic here (abs, sign, np.real or a complex maximum in f)")
 
 
 def _method(j: Judgement, index) -> str:
@@ -205,6 +236,9 @@ def _interval(e: Evidence, index) -> str:
 
 
 _TEXTS = {
+    NOT_FINITE: lambda j, e, i: f"the gradient under test is {float(e.analytic[i])}: not a number to check",
+    EXACT_OVERFLOW: lambda j, e, i: ("the exact derivative is beyond the float64 range (float64's f is not the true f "
+                                     "here: an input or intermediate was rounded away): this point cannot be checked"),
     EXACT_ODD: lambda j, e, i: "the exact column is the odd one out: backprop and finite differences agree",
     BACKPROP_WRONG: lambda j, e, i: "backprop disagrees with the exact derivative: the derivative rule or backward pass is wrong",
     ALL_DISAGREE: lambda j, e, i: "analytic, numerical and exact all disagree",

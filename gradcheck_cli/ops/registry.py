@@ -33,6 +33,8 @@ class Op:
     symbol: str = ""  # how messages show it (`@`, `sum`)
     variadic: bool = False  # any number of inputs (list literals); its one VJP gets `position=`
     jump: bool = False  # the value itself jumps at the kink (sign, comparisons), not only the slope
+    rounding: Callable[..., Array] | None = None  # (ans, *inputs, **params) -> what its own rounding error is
+    # relative to, where that is more than |ans| (a fused op that cancels inside: log_softmax's a - logsumexp(a))
 
     @property
     def elementwise(self) -> bool:

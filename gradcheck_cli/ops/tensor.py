@@ -328,7 +328,7 @@ TENSOR_OPS = (
     Op("sum", _sum, lambda s, axis=None, keepdims=False: _reduced(s, axis, keepdims), vjps=(lambda g, ans, a, axis=None, keepdims=False: _expand_back(g, a, axis, keepdims),), symbol="sum"),
     Op("mean", lambda a, axis=None, keepdims=False: _sum(a, axis, keepdims) / _count(a, axis), lambda s, axis=None, keepdims=False: _reduced(s, axis, keepdims, "mean"), vjps=(lambda g, ans, a, axis=None, keepdims=False: _expand_back(g, a, axis, keepdims) / _count(a, axis),), symbol="mean"),
     Op("softmax", _softmax, _softmax_shape, vjps=(_softmax_vjp,), magnitudes=(_softmax_magnitude,), symbol="softmax"),
-    Op("log_softmax", _log_softmax, lambda s, axis=-1: _softmax_shape(s, axis, "log_softmax"), vjps=(_log_softmax_vjp,), magnitudes=(_log_softmax_magnitude,), symbol="log_softmax"),
+    Op("log_softmax", _log_softmax, lambda s, axis=-1: _softmax_shape(s, axis, "log_softmax"), vjps=(_log_softmax_vjp,), magnitudes=(_log_softmax_magnitude,), symbol="log_softmax", rounding=lambda ans, a, axis=-1: np.abs(a) + np.abs(a - ans)),
     Op("logsumexp", _logsumexp, lambda s, axis=-1, keepdims=False: _reduced(_softmax_shape(s, axis if axis is not None else -1, "logsumexp"), axis, keepdims, "logsumexp"), vjps=(_logsumexp_vjp,), magnitudes=(lambda g, ans, a, axis=-1, keepdims=False: np.abs(_logsumexp_vjp(g, ans, a, axis, keepdims)),), symbol="logsumexp"),
     Op("transpose", _transpose, _transpose_shape, vjps=(_transpose_vjp,), symbol=".T"),
     Op("reshape", lambda a, shape=(): a.reshape((a.shape[0], *_reshape_shape(a.shape[1:], shape))), _reshape_shape, vjps=(lambda g, ans, a, shape=(): g.reshape(g.shape[:1] + a.shape[1:]),), symbol="reshape"),

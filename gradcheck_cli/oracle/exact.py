@@ -92,8 +92,8 @@ def _lower(source, shapes: Mapping[str, tuple[int, ...]], claims: Mapping[str, E
 def _float(value) -> float:
     if value is None:
         return float("nan")
-    result = float(value)
-    return result if np.isfinite(result) else float("nan")  # past the float range: not a value to agree with
+    result = float(value)  # past the float range: ±inf, which the judge calls an error (float64's f is not f there)
+    return result if not np.isnan(result) else float("nan")
 
 
 def _floats(array: np.ndarray) -> np.ndarray:
