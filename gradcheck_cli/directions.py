@@ -350,7 +350,7 @@ def as_gradient_check(check: DirectionCheck, candidate: Candidate, elements: Jud
     direction_status = SEVERITY.index(check.status)
     worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(status)), status.shape)) if status.size else ()
     blame = "the derivative rule or backward pass" if candidate_name == "backprop" else candidate_name
-    parts = [summary(check, blame)] if check.status != "pass" or check.complex_dropped else []
+    parts = [summary(check, blame)]
     if elements is not None and (elements.status >= MISMATCH).any():
         first = tuple(int(i) for i in np.argwhere(elements.status >= MISMATCH)[0])
         what = "the claim" if bool(elements.claim_failed[first]) else candidate_name

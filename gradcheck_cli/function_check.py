@@ -84,15 +84,22 @@ def _copies(inputs: Mapping[str, object]) -> dict[str, object]:
 
 
 class UserCode:
-    """f and grad as the check calls them: always on fresh copies of the inputs, so nothing a call does to them
-    reaches the next; the first call of each is watched for changes to its inputs."""
+    """f and grad as the check calls them, on the check's own copies of the inputs (never the caller's arrays). The
+    first call of each gets copies of its own and is watched for changes to its inputs; the check ends by making
+    sure no later call changed them either (`unchanged`)."""
 
     def __init__(self, f: Callable, grad: Callable | None, f_name: str, grad_name: str):
         self.function, self.gradient, self.f_name, self.grad_name = f, grad, f_name, grad_name
 
     def f(self, inputs: Mapping[str, object]) -> np.ndarray:
         with _quiet():
-            return np.asarray(self.function(**_copies(inputs)))
+            return np.asarray(self.function(**inputs))
+
+    def unchanged(self, inputs: Mapping[str, object], snapshot: Mapping[str, object]) -> None:
+        for name, value in inputs.items():
+            if isinstance(value, np.ndarray) and not np.array_equal(value, snapshot[name], equal_nan=True):
+                raise Refused(f"{self.f_name} changed its input {name} during the check (an in-place operation on it): "
+                              f"a function under check must leave its inputs as they were; work on a copy")
 
     def first(self, which: str, inputs: Mapping[str, object]):
         """The first call of f or grad: its result, after checking it left every input as it was."""
@@ -116,7 +123,7 @@ def _inputs(inputs: Mapping[str, object], wrt) -> tuple[dict[str, object], tuple
     values: dict[str, object] = {}
     for name, value in inputs.items():
         if isinstance(value, np.ndarray) or isinstance(value, np.generic):
-            values[name] = np.asarray(value)
+            values[name] = np.array(value)  # the check's own copy: the caller's arrays are never handed to f
         elif isinstance(value, (bool, str)) or value is None or isinstance(value, (dict, tuple)) and not _numeric(value):
             values[name] = value
         elif isinstance(value, (int, float, list, tuple)):
@@ -231,14 +238,15 @@ def accepts_complex(code: UserCode, inputs, var: str) -> bool:
 def _moved(code: UserCode, inputs, var: str, flat: np.ndarray, steps: np.ndarray, dtype=np.float64) -> np.ndarray:
     """f with element flat[k] of `var` moved by steps[k], one call each: rows (len(flat), f's size)."""
     out = []
-    base = np.asarray(inputs[var], dtype=dtype)
+    value = np.array(inputs[var], dtype=dtype)  # one copy, each element moved and put back (cs231n's loop)
+    moved = {**inputs, var: value}
+    entries = value.reshape(-1)
     with _quiet():
         for k, step in zip(flat, steps):
-            moved = dict(inputs)
-            value = base.copy()
-            value.reshape(-1)[k] += step
-            moved[var] = value
-            out.append(np.asarray(code.function(**_copies(moved))).reshape(-1))
+            old = entries[k]
+            entries[k] = old + step
+            out.append(np.asarray(code.function(**moved)).reshape(-1))
+            entries[k] = old
     return np.array(out)
 
 
@@ -255,9 +263,7 @@ class FunctionProbe:
         base = np.asarray(self.inputs[var], dtype=dtype)
         with _quiet():
             for row, move in enumerate(moves):
-                moved = dict(self.inputs)
-                moved[var] = base + move
-                out[row] = np.asarray(self.code.function(**_copies(moved))).reshape(-1)[0]
+                out[row] = np.asarray(self.code.function(**{**self.inputs, var: base + move})).reshape(-1)[0]
         return out
 
     def element_budget(self, var: str) -> int:
@@ -439,6 +445,7 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
     shapes = {v: values[v].shape for v in wrt}
     given = _gradients(code, code.first("grad", values), wrt, shapes, f_given.shape)
     reference = {k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v for k, v in values.items()}
+    snapshot = _copies(reference)
     f0, precision, rounding = _precision(code, values, reference, f_given, given, wrt, shapes, options)
     gradients = {v: g.astype(np.float64) for v, g in given.items()}
     checks = []
@@ -450,6 +457,7 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
         else:
             checks.append(_variable(code, reference, _Variable(v, gradients[v], rounding[v], reference[v]), f0, precision, options))
     taylor = taylor_test(code, reference, gradients, f0, precision, options.seed)
+    code.unchanged(reference, snapshot)
     kinked = any(c.status == "kink" for c in checks)  # the expansion assumes f smooth along v: a kink breaks it
     counted = [taylor.verdict] if taylor.verdict != "pass" and not kinked else []
     status = worst([c.status for c in checks] + counted)
@@ -486,7 +494,7 @@ def _precision(code: UserCode, values, reference, f_given: np.ndarray, given: di
     if upcast and candidate_eps > EPS:
         try:
             with _quiet():
-                again = _gradients(code, code.gradient(**_copies(reference)), wrt, shapes, f_given.shape)
+                again = _gradients(code, code.gradient(**reference), wrt, shapes, f_given.shape)
             measured = {v: 4 * np.abs(again[v].astype(np.float64) - given[v].astype(np.float64)) for v in wrt}
         except Exception:  # noqa: BLE001 -- a grad that only runs in its own precision: the eps bound alone
             pass
