@@ -166,7 +166,7 @@ class _Sample:
                         shaped["error_estimate"], shaped["reliable"], shaped["left"], shaped["right"], shaped["second"],
                         self._per_element(d.h_centered, var), self._shaped(self.complex[var], var), exact, claims, tolerance,
                         self._per_element(crossed, var), self._per_element(ties >= 1, var), self._per_element(ties >= 2, var),
-                        self._per_element(jumped, var))
+                        self._per_element(jumped, var), holomorphic=np.ones((), bool))
 
     def _exact_columns(self, var: str):
         shape = (len(self.good), *self.out, *self.graph.shapes[var])

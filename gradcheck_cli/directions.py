@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numeric import CENTERED_STEP, COMPLEX_STEP, EPS
+from .numeric import CENTERED_STEP, COMPLEX_STEP, EPS, shrinks_like_h_squared
 from .verdict import KINK, MISMATCH, PASS, SEVERITY, Evidence, Judgement, Tolerances, judge
 
 DIRECTION_LIMIT = 10_000  # checked elements of one point; past this, random directions
@@ -120,7 +120,8 @@ def _evidence(probe, candidate: Candidate, v: np.ndarray, tol: Tolerances) -> tu
     e = Evidence(analytic=analytic, magnitude=np.zeros(count), noise=rounding, x=np.full(count, scale),
                  complex_step=complex_slopes, exact=np.full(count, np.nan), expected=np.full(count, np.nan),
                  claim_tolerance=np.zeros(count), crossed=crossed, tied=crossed, nested=np.zeros(count, bool),
-                 jumped=np.zeros(count, bool), slack=slack, h_centered=np.full(count, h), **columns)
+                 jumped=np.zeros(count, bool), slack=slack, h_centered=np.full(count, h),
+                 holomorphic=np.full(count, probe.holomorphic), **columns)
     return e, evaluations
 
 
@@ -145,20 +146,13 @@ def _stencil(rows: np.ndarray, f0: float, h: float, eps: float) -> dict[str, np.
         parted = np.abs(left_x - right_x) > 100 * error + 1e-6 * np.maximum(np.abs(left_x), np.abs(right_x)) + 1e-300
         return {"forward": right[0], "centered": centered, "richardson": half + (half - centered) / 3,
                 "error_estimate": np.where(np.isnan(error), np.inf, error),
-                "reliable": _shrinks(centered, half, quarter, 4 * noise, 2.0, 8.0), "left": left_x, "right": right_x,
+                "reliable": shrinks_like_h_squared(centered, half, quarter, 4 * noise), "left": left_x, "right": right_x,
                 "second": (plus2 - 2 * f0 + minus2) / (h / 2) ** 2, "tied": parted & clean}
 
 
 def _first_order(d_h: np.ndarray, d_half: np.ndarray, d_quarter: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """A one-sided difference whose error halves with h (a kink at x, smooth beside it)."""
-    return _shrinks(d_h, d_half, d_quarter, noise, 1.2, 3.4)
-
-
-def _shrinks(d_h, d_half, d_quarter, noise, low: float, high: float) -> np.ndarray:
-    first, second = np.abs(d_h - d_half), np.abs(d_half - d_quarter)
-    with np.errstate(all="ignore"):
-        ratio = first / second
-    return ((first <= noise) & (second <= noise)) | ((second > 0) & (ratio >= low) & (ratio <= high))
+    return shrinks_like_h_squared(d_h, d_half, d_quarter, noise, 1.2, 3.4)
 
 
 def _smallest_seen(j: Judgement, count: int) -> float:
@@ -275,7 +269,7 @@ def summary(check: DirectionCheck, blame: str = "the derivative rule or backward
 class GraphProbe:
     """f of a gate graph at a point, moved along rows of `moves` (rows, *var shape) added to `var`."""
 
-    use_complex = True  # every gate computes with complex input (branches on the real part)
+    use_complex = holomorphic = True  # every gate computes with complex input (branches on the real part)
     eps = EPS
 
     def __init__(self, graph, point: dict[str, np.ndarray]):
@@ -357,8 +351,8 @@ def as_gradient_check(check: DirectionCheck, candidate: Candidate, elements: Jud
         parts.append(f"{what} disagrees with the exact derivative at {int((elements.status >= MISMATCH).sum())} element(s), "
                      f"first {element_text(first)}")
     overall = SEVERITY[max(direction_status, int(status.max(initial=PASS)))]
-    failing = tuple((tuple(int(i) for i in index), SEVERITY[int(status[index])], None)
-                    for index in zip(*np.nonzero(status > KINK)))[:FAILING_SHOWN]
+    failing = tuple((tuple(int(i) for i in index), SEVERITY[int(status[tuple(index)])], None)
+                    for index in np.argwhere(status > KINK))[:FAILING_SHOWN]
     nan = np.full(gradient.shape, np.nan)
     rel = elements.rel_error if elements is not None else nan
     expected_rel = elements.expected_rel_error if elements is not None and claimed is not None else None

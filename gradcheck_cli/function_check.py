@@ -22,7 +22,7 @@ import numpy as np
 
 from .directions import Candidate, as_gradient_check, check_directions
 from .errors import UsageError
-from .numeric import COMPLEX_STEP, EPS, representable_steps
+from .numeric import COMPLEX_STEP, EPS, representable_steps, shrinks_like_h_squared
 from .results import CaseResult, GradientCheck
 from .verdict import METHODS, MISMATCH, PASS, SEVERITY, Evidence, Tolerances, describe, judge, worst
 
@@ -226,13 +226,17 @@ def _gradients(code: UserCode, given, wrt: tuple[str, ...], shapes: dict, out_sh
     return result
 
 
-def accepts_complex(code: UserCode, inputs, var: str) -> bool:
-    """Does f keep an imaginary part through? (np.maximum, abs and float() casts do not.)"""
+def accepts_complex(code: UserCode, inputs, var: str, gradient: np.ndarray | None = None) -> bool:
+    """Does f compute with complex input (a float() cast or .real does not)? Tried at the element the gradient says
+    f depends on most (a dropout mask may zero the first one). Whether its answer is right is the judge's
+    cross-check: np.abs, np.sign or np.var with complex input run, and are wrong."""
+    size = np.asarray(inputs[var]).size
+    at = 0 if gradient is None else int(np.argmax(np.abs(gradient).reshape(-1, size).max(axis=0)))
     try:
-        value = _moved(code, inputs, var, np.zeros(1, int), np.array([1e-30j]), np.complex128)
+        value = _moved(code, inputs, var, np.array([at]), np.array([1e-30j]), np.complex128)
     except Exception:  # noqa: BLE001 -- the user's code refusing complex input is an answer, not an error
         return False
-    return np.iscomplexobj(value) and bool(np.all(np.isfinite(value))) and bool(np.any(value.imag != 0))
+    return np.iscomplexobj(value) and bool(np.all(np.isfinite(value)))
 
 
 def _moved(code: UserCode, inputs, var: str, flat: np.ndarray, steps: np.ndarray, dtype=np.float64) -> np.ndarray:
@@ -254,6 +258,7 @@ class FunctionProbe:
     """directions.check_directions' view of the user's function: f moved along rows of `moves`, one call each."""
 
     ELEMENT_CALLS = 256  # bisection turns to single elements once this many are left
+    holomorphic = False  # the user's code: its complex step is cross-checked
 
     def __init__(self, code: UserCode, inputs, f0: float, eps: float, use_complex: bool):
         self.code, self.inputs, self.f0, self.eps, self.use_complex = code, inputs, f0, eps, use_complex
@@ -291,21 +296,24 @@ def _steps(x: np.ndarray, override: float | None, eps: float) -> np.ndarray:
 
 
 def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.ndarray, h, eps: float) -> dict[str, np.ndarray]:
-    """The real stencil (x ± h, x ± h/2) of the elements in `flat`: columns of shape (len(flat), f's size)."""
+    """The real stencil (x ± h, x ± h/2, x ± h/4) of the elements in `flat`: columns of shape (len(flat), f's
+    size); h/4 tells whether the centered error shrinks like h**2, as the estimate from h and h/2 assumes."""
     x = np.asarray(inputs[var], dtype=np.float64).reshape(-1)[flat]
     hc = _steps(x, h, eps)
-    steps = np.stack([hc, -hc, hc / 2, -hc / 2], axis=1)
+    steps = np.stack([hc, -hc, hc / 2, -hc / 2, hc / 4, -hc / 4], axis=1)
     with _quiet():
-        rows = _moved(code, inputs, var, np.repeat(flat, 4), steps.reshape(-1)).reshape(len(flat), 4, -1)
-    plus, minus, plus_half, minus_half = (rows[:, j] for j in range(4))
+        rows = _moved(code, inputs, var, np.repeat(flat, 6), steps.reshape(-1)).reshape(len(flat), 6, -1)
+    plus, minus, plus_half, minus_half, plus_quarter, minus_quarter = (rows[:, j] for j in range(6))
     base = f0.reshape(1, -1)
     hc_ = hc[:, None]
     with np.errstate(all="ignore"):
         centered = (plus - minus) / (2 * hc_)
         half = (plus_half - minus_half) / hc_
         rounding = 2 * eps * np.maximum.reduce([np.abs(base) + 0 * plus, np.abs(plus), np.abs(minus)]) / hc_
+        quarter = (plus_quarter - minus_quarter) / (hc_ / 2)
         return {"forward": (plus - base) / hc_, "centered": centered, "richardson": half + (half - centered) / 3,
                 "error_estimate": np.abs(centered - half) * 4 / 3 + rounding,
+                "reliable": shrinks_like_h_squared(centered, half, quarter, 4 * rounding),
                 "left": 2 * (base - minus_half) / (hc_ / 2) - (base - minus) / hc_,
                 "right": 2 * (plus_half - base) / (hc_ / 2) - (plus - base) / hc_,
                 "second": (plus_half - 2 * base + minus_half) / (hc_ / 2) ** 2,
@@ -336,9 +344,10 @@ def _element_evidence(code: UserCode, inputs, item: _Variable, f0: np.ndarray, p
     columns = {k: np.full((n, m), np.nan) for k in ("forward", "centered", "richardson", "left", "right", "second")}
     columns["error_estimate"] = np.full((n, m), np.inf)
     columns["h_centered"] = np.ones((n, m))
+    columns["reliable"] = np.zeros((n, m), bool)
     complex_step = np.full((n, m), np.nan)
     real = np.arange(n)
-    if accepts_complex(code, inputs, item.var):
+    if accepts_complex(code, inputs, item.var, gradient):
         steps = COMPLEX_STEP * np.maximum(1.0, np.abs(item.x.reshape(-1)))
         with _quiet():
             complex_step = _moved(code, inputs, item.var, np.arange(n), 1j * steps, np.complex128).reshape(n, m).imag / steps[:, None]
@@ -373,7 +382,7 @@ def _evidence(item: _Variable, columns: dict[str, np.ndarray], complex_step: np.
     tied = shaped(crossed)
     return Evidence(analytic=item.gradient, magnitude=np.zeros(()), noise=item.rounding, x=x, forward=shaped(columns["forward"]),
                     centered=shaped(columns["centered"]), richardson=shaped(columns["richardson"]),
-                    error_estimate=shaped(columns["error_estimate"]), reliable=np.ones(shape, bool), left=shaped(columns["left"]),
+                    error_estimate=shaped(columns["error_estimate"]), reliable=shaped(columns["reliable"]), left=shaped(columns["left"]),
                     right=shaped(columns["right"]), second=shaped(columns["second"]), h_centered=shaped(columns["h_centered"]),
                     complex_step=shaped(complex_step), exact=nan, expected=nan, claim_tolerance=np.zeros(()), crossed=tied,
                     tied=tied, nested=np.zeros(shape, bool), jumped=np.zeros(shape, bool))
@@ -407,9 +416,9 @@ def taylor_test(code: UserCode, inputs, gradients: dict[str, np.ndarray], f0: np
 
 def _taylor_verdict(remainders: list[float], floors: list[float]) -> Taylor:
     usable = [(math.log10(h), math.log10(r)) for h, r, floor in zip(TAYLOR_STEPS, remainders, floors) if r > floor]
-    if len(usable) < 3:
-        return Taylor(None, tuple(remainders), "inconclusive" if remainders[0] > floors[0] else "pass",
-                      "the remainder is at rounding level for every step: f is linear along v, or nearly")
+    if len(usable) < 3:  # f is linear along v (relu, max-pool: piecewise), the first-order term right where it is
+        return Taylor(None, tuple(remainders), "pass" if remainders[-1] <= floors[-1] else "inconclusive",
+                      "the remainder is at rounding level for the smallest steps: f is linear along v, or nearly")
     xs, ys = np.array([u[0] for u in usable]), np.array([u[1] for u in usable])
     slope = float(np.polyfit(xs, ys, 1)[0])
     if slope >= 1.75:
@@ -506,7 +515,7 @@ def _precision(code: UserCode, values, reference, f_given: np.ndarray, given: di
 def _direction_check(code: UserCode, inputs, var: str, gradient: np.ndarray, rounding, f0: np.ndarray, precision: Precision,
                      options: FunctionOptions) -> GradientCheck:
     """Past the limits: random directions, and bisection to name the faulty elements."""
-    use_complex = accepts_complex(code, inputs, var)
+    use_complex = accepts_complex(code, inputs, var, gradient)
     probe = FunctionProbe(code, inputs, float(f0.reshape(-1)[0]), precision.f, use_complex)
     candidate = Candidate(var, np.asarray(inputs[var], np.float64), gradient, rounding, precision.candidate)
     result = check_directions(probe, candidate, options.tolerances, options.directions, options.seed)

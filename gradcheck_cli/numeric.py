@@ -253,19 +253,21 @@ def _formulas(f: np.ndarray, f0: np.ndarray, hc: np.ndarray, hf: np.ndarray, sca
             "centered": centered,
             "richardson": centered_half + (centered_half - centered) / 3,
             "error_estimate": np.where(np.isnan(error_estimate), np.inf, error_estimate),
-            "reliable": _shrinks_like_h_squared(centered, centered_half, centered_quarter, 4 * rounding),
+            "reliable": shrinks_like_h_squared(centered, centered_half, centered_quarter, 4 * rounding),
             "left": 2 * left_half - left_h,
             "right": 2 * right_half - right_h,
             "second": (plus_half - 2 * f0 + minus_half) / (hc / 2) ** 2,
         }
 
 
-def _shrinks_like_h_squared(d_h: np.ndarray, d_half: np.ndarray, d_quarter: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """Halving h should cut the centered error 4x; differences lost in rounding noise are fine too."""
+def shrinks_like_h_squared(d_h: np.ndarray, d_half: np.ndarray, d_quarter: np.ndarray, noise: np.ndarray,
+                           low: float = 2.0, high: float = 8.0) -> np.ndarray:
+    """Halving h should cut a centered difference's error 4x (low..high around it; 1.2..3.4 for a one-sided
+    difference's 2x); differences lost in rounding noise are fine too."""
     first, second = np.abs(d_h - d_half), np.abs(d_half - d_quarter)
     with np.errstate(all="ignore"):
         ratio = first / second
-    return ((first <= noise) & (second <= noise)) | ((second > 0) & (ratio >= 2.0) & (ratio <= 8.0))
+    return ((first <= noise) & (second <= noise)) | ((second > 0) & (ratio >= low) & (ratio <= high))
 
 
 def complex_step(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -66,6 +66,8 @@ class Evidence:
     jumped: np.ndarray = False  # ... and one is a jump (sign, a comparison): f itself is not continuous there
     slack: np.ndarray = 0.0  # an absolute allowance the route grants the candidate (random directions: rtol of one
     # element's share of vᵀg, since a projection has no per-element rtol)
+    holomorphic: np.ndarray = np.False_  # the complex step is right by construction (a gate graph: every gate's forward
+    # computes with complex input and branches on the real part), so no real difference can overrule it
 
     def broadcast(self) -> "Evidence":
         """Every field at the analytic column's shape, so one element can be read from each."""
@@ -108,7 +110,7 @@ def _numerical(e: Evidence, tol: Tolerances, rounding: np.ndarray, has_exact: np
     The complex step counts only where no independent reference contradicts it: it is silently wrong wherever f is
     not holomorphic (abs, sign, np.real, a maximum of complex values in the user's code), so a centered difference
     that can judge (it shrinks like h**2, its error is under 1%) and disagrees with it beyond both error estimates
-    drops it, unless the exact value sides with it."""
+    drops it, unless the exact value sides with it or f is known to be holomorphic (a gate graph)."""
     a, err = e.analytic, e.error_estimate
     low, high = np.fmin(e.left, e.right), np.fmax(e.left, e.right)
     with np.errstate(all="ignore"):
@@ -124,7 +126,8 @@ def _numerical(e: Evidence, tol: Tolerances, rounding: np.ndarray, has_exact: np
     present = np.isfinite(e.complex_step)
     reference_slack = SAFETY * (err + truncation) + 16 * EPS * np.abs(e.complex_step) + UNDERFLOW + e.slack
     with np.errstate(invalid="ignore"):
-        contradicted = (present & judgeable_c & ~e.crossed & ~_close(e.complex_step, e.centered, tol, reference_slack)
+        contradicted = (present & ~e.holomorphic & judgeable_c & ~e.crossed
+                        & ~_close(e.complex_step, e.centered, tol, reference_slack)
                         & ~(has_exact & _close(e.complex_step, e.exact, tol, reference_slack)))
     has_complex = present & ~contradicted
     tied = e.tied
