@@ -116,6 +116,25 @@ def test_a_correct_gradient_passes_with_default_options(case, dtype):
     assert set(statuses.values()) <= {"pass", case.expect}, report.text()
 
 
+def in_float32(function):
+    """The user's function on float64 inputs that it casts to float32 itself (its answer is float32)."""
+
+    def inside(**inputs):
+        return function(**{k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in inputs.items()})
+
+    inside.__name__ = inside.__qualname__ = function.__name__
+    return inside
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name != "l2-100x100"],
+                         ids=[c.name for c in CASES if c.name != "l2-100x100"])
+def test_a_function_that_computes_in_float32_inside_passes(case):
+    """float64 inputs, float32 arithmetic: the precision is read from what f returns."""
+    report = check_function(in_float32(case.f), case.inputs(np.float64), in_float32(case.grad), wrt=case.wrt)
+    assert report.ok, report.text()
+    assert report.status == case.expect, report.text()
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("name", ["relu-kink", "l1-kink"])
 def test_a_subgradient_at_a_kink_passes_unless_strict(name, dtype):

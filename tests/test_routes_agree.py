@@ -339,7 +339,8 @@ def _big_wrong(factor: float) -> np.ndarray:
 @pytest.mark.parametrize("factor", [1.0, 1.01, -1.0], ids=["right", "times-1.01", "sign-flip"])
 def test_past_ten_thousand_elements_expression_and_function_agree(factor):
     claim = _big_wrong(factor)
-    expression = check("sum(tanh(X) * C)", at={"X": X_BIG, "C": C_BIG}, expect={"X": claim}, wrt="X")
+    expression = check("sum(tanh(X) * C)", at={"X": X_BIG, "C": C_BIG}, expect={"X": claim}, wrt="X",
+                       exact=False)  # the exact column of 10,100 elements costs 2 s; claims then meet backprop
     function = check_function(lambda X, C: np.sum(np.tanh(X) * C), {"X": X_BIG, "C": C_BIG},
                               lambda X, C: claim, wrt="X")
     for report in (expression, function):
