@@ -50,6 +50,12 @@ class Candidate:
     gradient: np.ndarray  # the candidate (float64), the variable's shape
     rounding: np.ndarray  # how far the candidate's own rounding may move each element (absolute, broadcastable)
     eps: float  # machine epsilon of the candidate's precision
+    deviation: np.ndarray | None = None  # measured, signed: the candidate minus its float64 twin (float32 code)
+
+    def along(self, v: np.ndarray) -> np.ndarray:
+        """How far rounding may move vᵀ(candidate), for rows v of shape (k, size)."""
+        bound = (np.abs(v) * np.broadcast_to(self.rounding, self.gradient.shape).reshape(1, -1)).sum(axis=1)
+        return bound if self.deviation is None else bound + 4 * np.abs(v @ self.deviation.reshape(-1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +106,7 @@ def _evidence(probe, candidate: Candidate, v: np.ndarray, tol: Tolerances) -> tu
     with np.errstate(all="ignore"):
         products = flat_v * g.reshape(1, -1)
         analytic = products.sum(axis=1)
-        rounding = (np.abs(flat_v) * np.broadcast_to(candidate.rounding, g.shape).reshape(1, -1)).sum(axis=1)
+        rounding = candidate.along(flat_v)
         slack = tol.rtol * np.abs(products).max(axis=1, initial=0.0) + tol.atol * np.abs(flat_v).sum(axis=1)
         evaluations = 0
         complex_slopes = np.full(count, np.nan)
@@ -117,7 +123,8 @@ def _evidence(probe, candidate: Candidate, v: np.ndarray, tol: Tolerances) -> tu
         evaluations += count * len(offsets)
     columns = _stencil(rows, probe.f0, h, probe.eps)
     crossed = columns.pop("tied")
-    e = Evidence(analytic=analytic, magnitude=np.zeros(count), noise=rounding, x=np.full(count, scale),
+    # second = 0: x is the same binary number for the candidate and the references (no decimal to round)
+    e = Evidence(analytic=analytic, magnitude=np.zeros(count), noise=rounding, x=np.full(count, scale), second=np.zeros(count),
                  complex_step=complex_slopes, exact=np.full(count, np.nan), expected=np.full(count, np.nan),
                  claim_tolerance=np.zeros(count), crossed=crossed, tied=crossed, nested=np.zeros(count, bool),
                  jumped=np.zeros(count, bool), slack=slack, h_centered=np.full(count, h),
@@ -140,14 +147,14 @@ def _stencil(rows: np.ndarray, f0: float, h: float, eps: float) -> dict[str, np.
         left = [(f0 - minus) / h, (f0 - minus2) / (h / 2), (f0 - minus4) / (h / 4)]
         right = [(plus - f0) / h, (plus2 - f0) / (h / 2), (plus4 - f0) / (h / 4)]
         error = np.abs(centered - half) * 4 / 3 + noise
-        one_sided = 4 * noise
+        one_sided = 16 * noise
         clean = _first_order(*left, one_sided) & _first_order(*right, one_sided)
         left_x, right_x = 2 * left[1] - left[0], 2 * right[1] - right[0]
         parted = np.abs(left_x - right_x) > 100 * error + 1e-6 * np.maximum(np.abs(left_x), np.abs(right_x)) + 1e-300
         return {"forward": right[0], "centered": centered, "richardson": half + (half - centered) / 3,
                 "error_estimate": np.where(np.isnan(error), np.inf, error),
-                "reliable": shrinks_like_h_squared(centered, half, quarter, 4 * noise), "left": left_x, "right": right_x,
-                "second": (plus2 - 2 * f0 + minus2) / (h / 2) ** 2, "tied": parted & clean}
+                "reliable": shrinks_like_h_squared(centered, half, quarter, 16 * noise),  # h/4 rounds 4x more
+                "left": left_x, "right": right_x, "tied": parted & clean}
 
 
 def _first_order(d_h: np.ndarray, d_half: np.ndarray, d_quarter: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -167,7 +174,12 @@ def _bisect(probe, candidate: Candidate, direction: np.ndarray, tol: Tolerances,
     """Halve the disagreeing direction's support, level by level, keeping the halves that still disagree; once they
     are small, the slope of each of their elements (perturbed copies that differ in one entry are cheap)."""
     flat_v, flat_g = direction.reshape(-1), candidate.gradient.reshape(-1)
-    rounding = np.broadcast_to(candidate.rounding, candidate.gradient.shape).reshape(-1)
+    blanket = np.broadcast_to(candidate.rounding, candidate.gradient.shape).reshape(-1)
+    deviation = np.zeros(flat_g.size) if candidate.deviation is None else candidate.deviation.reshape(-1)
+
+    def segment_rounding(a: int, b: int) -> float:
+        return float(np.abs(flat_v[a:b]) @ blanket[a:b] + 4 * abs(flat_v[a:b] @ deviation[a:b]))
+
     scale = max(1.0, float(np.abs(candidate.x).max(initial=0.0)))
     step = COMPLEX_STEP * scale if use_complex else -_step(probe.eps) * scale
     segments = [(0, flat_v.size)]
@@ -179,7 +191,8 @@ def _bisect(probe, candidate: Candidate, direction: np.ndarray, tol: Tolerances,
             flat = np.concatenate([np.arange(start, stop) for start, stop in segments])
             slopes, noise = probe.element_slopes(candidate.var, flat)
             evaluations += len(flat)
-            status = _agreement(flat_g[flat], slopes, rounding[flat] + noise, np.abs(flat_g[flat]), tol, candidate.eps)
+            status = _agreement(flat_g[flat], slopes, blanket[flat] + 4 * np.abs(deviation[flat]) + noise,
+                                np.abs(flat_g[flat]), tol, candidate.eps)
             faulty += [int(k) for k in flat[status == MISMATCH][:MAX_FAULTY]]
             break
         halves = [h for start, stop in segments for h in _split(start, stop)]
@@ -187,7 +200,7 @@ def _bisect(probe, candidate: Candidate, direction: np.ndarray, tol: Tolerances,
         evaluations += len(halves) * (1 if step > 0 else 2)
         parts = [flat_v[a:b] * flat_g[a:b] for a, b in halves]
         status = _agreement(np.array([p.sum() for p in parts]), slopes,
-                            np.array([float(np.abs(flat_v[a:b]) @ rounding[a:b]) for a, b in halves]) + noise,
+                            np.array([segment_rounding(a, b) for a, b in halves]) + noise,
                             np.array([np.abs(p).max(initial=0.0) for p in parts]), tol, candidate.eps)
         segments = []
         for (start, stop), s in zip(halves, status):

@@ -129,10 +129,14 @@ def in_float32(function):
 @pytest.mark.parametrize("case", [c for c in CASES if c.name != "l2-100x100"],
                          ids=[c.name for c in CASES if c.name != "l2-100x100"])
 def test_a_function_that_computes_in_float32_inside_passes(case):
-    """float64 inputs, float32 arithmetic: the precision is read from what f returns."""
+    """float64 inputs, float32 arithmetic: the precision is read from what f returns. Where f is not holomorphic
+    (np.abs, np.var) only float32 differences are left, which cannot resolve a small element to rtol: that
+    element is `inconclusive` (still ok), never a mismatch."""
     report = check_function(in_float32(case.f), case.inputs(np.float64), in_float32(case.grad), wrt=case.wrt)
     assert report.ok, report.text()
-    assert report.status == case.expect, report.text()
+    text = " ".join(report.text().split())  # the table wraps its notes
+    assert report.status == case.expect or (report.status == "inconclusive" and "cannot judge" in text
+                                            and "not holomorphic" in text), text
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
