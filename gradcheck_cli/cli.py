@@ -200,7 +200,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
       gradcheck eval "x*y" --at x=-2,y=3 --expect "dx=3, dy=-2"
       gradcheck eval "softmax(x)" --at "x=[1, 2]" \\
           --expect "dx=diag(softmax(x)) - outer(softmax(x), softmax(x))"
-      gradcheck eval @cell.py                 a forward and backward cell
+      gradcheck eval @cell.gc.py              a forward and backward cell
     """
     from .cases import Options
     from .verdict import Tolerances, exit_code

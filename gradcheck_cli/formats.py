@@ -34,7 +34,8 @@ def fails(status: str, strict: bool) -> bool:
 
 
 def shorten(text: str, limit: int = EXPR_WIDTH) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    """An expression for a row or a test name: whole, or cut before a number (see clip_expression)."""
+    return clip_expression(text, limit)
 
 
 def worst_error(checked: Checked) -> float | None:
@@ -195,16 +196,19 @@ _NUMBER = re.compile(r"(?<![A-Za-z_\d.])(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def clip_expression(text: str, width: int) -> str:
-    """An expression cut to `width` cells, never inside a number (`x*1.2…` would read as a value): a number that
-    does not fit goes whole; the cut ends in `…`."""
+    """An expression cut to `width` cells, never inside or right after a number (`x*1.2…` and `x + 4.5…` both read
+    as a value that goes on): a number the cut meets goes whole; the cut ends in `…`."""
     from rich.cells import cell_len
 
     if cell_len(text) <= width:
         return text
     cut = clip(text, width)[:-1]
-    for number in _NUMBER.finditer(text, 0, len(cut) + 1):
-        if number.start() < len(cut) < number.end():
+    for number in _NUMBER.finditer(text):
+        if number.start() >= len(cut):
+            break
+        if len(cut) <= number.end():
             cut = cut[:number.start()]
+            break
     return cut + "…"
 
 
