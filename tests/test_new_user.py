@@ -197,8 +197,9 @@ def test_narrow_tables_drop_whole_items_never_part_of_a_number(tmp_path, columns
         if len(cells) == 5:  # the point column is shown
             point = cells[2]
             assert point == full[line] or point.endswith("…"), point
+            items = [item.strip() for item, _ in split_top_level(full[line], ",")]
             kept = [item.strip() for item, _ in split_top_level(point.removesuffix("…").rstrip(", "), ",") if item.strip()]
-            assert full[line].startswith(", ".join(kept)) and all("=" in item for item in kept), point
+            assert kept == items[:len(kept)], f"{point!r} does not end between whole items of {full[line]!r}"
 
 
 def test_every_block_of_a_long_run_is_as_wide_as_the_first(tmp_path, monkeypatch):
