@@ -18,6 +18,9 @@ from .results import CaseResult
 from .verdict import SEVERITY, Tolerances, exit_code, worst
 
 
+MIN_TEXT_WIDTH = 20  # columns: narrower, the indented lines of Report.text would hold nothing
+
+
 class GradientCheckFailed(AssertionError):
     """Raised by Report.raise_for_status: its message is the report as plain text."""
 
@@ -41,10 +44,15 @@ class Report:
             counts[case.status] += 1
         return counts
 
-    def text(self) -> str:
+    def text(self, width: int | None = None) -> str:
+        """The report as plain text wrapped at `width` columns; by default COLUMNS, else the terminal's width when
+        standard output is a terminal, else 100 (a log, a pytest failure message)."""
         from .plain import report_text
+        from .report import output_width
 
-        return report_text(self.cases)
+        if width is not None and not (isinstance(width, int) and width >= MIN_TEXT_WIDTH):
+            raise ValueError(f"width must be a whole number of columns, at least {MIN_TEXT_WIDTH}; got {width!r}")
+        return report_text(self.cases, output_width(piped=100) if width is None else width)
 
     def raise_for_status(self) -> "Report":
         if not self.ok:

@@ -102,6 +102,7 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
 
     items = files.expand_paths(paths)  # names only, so --output can be compared with every input first
     _refuse_overwriting(items, {"--output": output, "--junit": junit})
+    _refuse_nothing(items, strict)
     from .batch import Settings
 
     settings = Settings(Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
@@ -138,6 +139,19 @@ def _finish(tally, interrupted: bool, shares, shard) -> None:
     elif problem is not None:
         _fail(problem)
     sys.exit(tally.exit_code())
+
+
+def _refuse_nothing(items, strict: bool) -> None:
+    """Every path missing, or a directory without .gc files: said once, on stderr, before any report is begun (a
+    report of nothing but that message, then the same message again, told the user twice)."""
+    from .writers import Tally
+
+    if any(isinstance(item, str) for item in items):
+        return
+    tally = Tally(strict)
+    for problem in items:
+        tally.add(problem)
+    _fail(tally.nothing_checked())
 
 
 def _refuse_overwriting(items, reports: dict[str, str | None]) -> None:

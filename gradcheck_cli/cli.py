@@ -16,9 +16,23 @@ from .errors import ExitCode, GradcheckError, ParseError, UsageError
 from .options import DIRECTIONS_TYPE, EVAL_SAMPLES_TYPE, ExpressionCommand, OptionValueError, numeric_options
 
 
-def _fail(error: GradcheckError) -> None:
-    click.echo(visible(f"gradcheck: {error.render()}"), err=True)
+def _fail(error: GradcheckError, argument: str | None = None) -> None:
+    """The error, one line (and a caret); when EXPRESSION failed and is the name of a file, the `@` it lacks."""
+    hint = _file_hint(argument) if argument is not None else None
+    click.echo(visible(f"gradcheck: {hint or error.render()}"), err=True)
     sys.exit(ExitCode.TOOL_ERROR)
+
+
+def _file_hint(argument: str) -> str | None:
+    """`gradcheck eval task1.py`: the file exists, so the `@` was forgotten (EXPRESSION is text, @FILE a file)."""
+    import shlex
+
+    if argument.startswith("@") or argument == "-" or not os.path.isfile(argument):
+        return None
+    if argument.endswith(".gc"):
+        return (f"{argument} is an expression file: did you mean gradcheck check {shlex.quote(argument)}? "
+                "(EXPRESSION is one expression, or one program from @FILE)")
+    return f"{argument} is a file: did you mean {shlex.quote('@' + argument)}? (EXPRESSION is read as text; @FILE reads a file)"
 
 
 def read_source(argument: str):
@@ -186,7 +200,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
       gradcheck eval "x*y" --at x=-2,y=3 --expect "dx=3, dy=-2"
       gradcheck eval "softmax(x)" --at "x=[1, 2]" \\
           --expect "dx=diag(softmax(x)) - outer(softmax(x), softmax(x))"
-      gradcheck eval @cell.py                 a forward and backward cell
+      gradcheck eval @cell.gc.py              a forward and backward cell
     """
     from .cases import Options
     from .verdict import Tolerances, exit_code
@@ -205,7 +219,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
         run = _run_program if looks_like_program(whole) else _run_expression
         cases, picture = run(whole, source, points, wrt, expect, samples, seed, options, graph_path)
     except GradcheckError as error:
-        _fail(error)
+        _fail(error, expression)
         return
     _print(cases, output_format, shown_methods)
     if picture is not None:
@@ -342,7 +356,7 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
             except ImportError:
                 raise UsageError("--plot needs matplotlib: pip install 'gradcheck[plot]'") from None
     except GradcheckError as error:
-        _fail(error)
+        _fail(error, expression)
         return
     from .sweep import print_sweep, run_sweep, sweep_json
 

@@ -19,11 +19,17 @@ from .inputs import MAX_FILE_BYTES, not_regular, open_regular
 Unit = Line | Checked  # a line to check, or a ready-made result for a path that yields no lines
 
 
-def _walk(directory: str) -> list[tuple[str, str | None]]:
-    """Every .gc entry under `directory`, sorted by path, with why it cannot be read (None: a regular file);
-    hidden directories (.git, .venv) are skipped, symlinked directories are not followed (no loops)."""
+NEAR_MISSES = (".py", ".ipynb")  # what a directory of derivations holds when its files are not named *.gc.py
+NAMED_IN_HINT = 3
+
+
+def _walk(directory: str) -> tuple[list[tuple[str, str | None]], list[str]]:
+    """(every .gc entry under `directory`, sorted by path, with why it cannot be read (None: a regular file); the
+    .py and .ipynb files that are not .gc.py, for the hint when there is no .gc entry). Hidden directories (.git,
+    .venv) are skipped, symlinked directories are not followed (no loops)."""
     found: list[tuple[str, str | None]] = []
     unreadable: list[tuple[str, str | None]] = []
+    misses: list[str] = []
 
     def note(error: OSError) -> None:  # os.walk would skip an unreadable directory in silence
         unreadable.append((error.filename or directory, f"cannot read this directory: {error.strerror or error}"))
@@ -34,8 +40,25 @@ def _walk(directory: str) -> list[tuple[str, str | None]]:
             if name.endswith(EXTENSION) or name.endswith(PROGRAM_EXTENSION):
                 path = os.path.join(root, name)
                 found.append((path, not_regular(path)))  # stat only: opening a FIFO would block
-    entries = found + unreadable
-    return sorted(entries, key=lambda entry: os.path.relpath(entry[0], directory).split(os.sep))
+            elif name.endswith(NEAR_MISSES) and not name.startswith("."):
+                misses.append(os.path.join(root, name))
+    order = lambda path: os.path.relpath(path, directory).split(os.sep)  # noqa: E731
+    return sorted(found + unreadable, key=lambda entry: order(entry[0])), sorted(misses, key=order)
+
+
+def nothing_found(directory: str, misses: list[str]) -> str:
+    """Why a directory gave nothing to check, naming the files that were probably meant (task1.py, a notebook)."""
+    message = f"no {EXTENSION} or {PROGRAM_EXTENSION} files in this directory"
+    if not misses:
+        return message
+    shown = ", ".join(os.path.relpath(path, directory) for path in misses[:NAMED_IN_HINT])
+    more = f" and {len(misses) - NAMED_IN_HINT:,} more" if len(misses) > NAMED_IN_HINT else ""
+    first = misses[0]
+    if first.endswith(".ipynb"):
+        return f"{message}; found {shown}{more}: notebooks are not read; paste a cell into a file named *{PROGRAM_EXTENSION}"
+    renamed = os.path.basename(first)[:-len(".py")] + PROGRAM_EXTENSION
+    return (f"{message}; found {shown}{more}: program files are named *{PROGRAM_EXTENSION} (rename "
+            f"{os.path.basename(first)} to {renamed}, or name the file: gradcheck check {first})")
 
 
 def expand_paths(paths: Iterable[str]) -> list[str | Checked]:
@@ -45,9 +68,9 @@ def expand_paths(paths: Iterable[str]) -> list[str | Checked]:
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
-            entries = _walk(path)
+            entries, misses = _walk(path)
             if not entries:
-                items.append(file_problem(path, f"no {EXTENSION} (or {PROGRAM_EXTENSION}) files in this directory"))
+                items.append(file_problem(path, nothing_found(path, misses)))
         elif os.path.exists(path):
             entries = [(path, None)]
         else:
@@ -128,6 +151,34 @@ def _lines(handle: BinaryIO, path: str) -> Iterator[Unit]:
             yield line
 
 
+SNIFFED_LINES = 1000  # lines read to tell expression lines from a program in a file named neither .gc nor .py
+
+
+def holds_expression_lines(handle: BinaryIO) -> bool:
+    """Whether a file named neither *.gc nor *.py (`exprs.txt`) holds .gc lines: some line has an `@` point or a
+    `=>` claim, and no line is an assignment, an import or a Python def; anything else is read as a program. Reads
+    up to SNIFFED_LINES lines and rewinds."""
+    from .batch import point_separators
+    from .lang.program import looks_like_program
+
+    evidence = False
+    try:
+        for _ in range(SNIFFED_LINES):
+            raw = handle.readline(MAX_FILE_BYTES)
+            if not raw:
+                break
+            code = raw.decode("utf-8", errors="replace").split("#", 1)[0].strip()
+            if not code or _DEFINITION.match(code):  # blank, a comment, a gate of the file (`def g(t) = ...`)
+                continue
+            if "=>" in code or point_separators(code, len(code)):
+                evidence = True
+            elif looks_like_program(code):
+                return False
+    finally:
+        handle.seek(0)
+    return evidence
+
+
 def read_units(path: str) -> Iterator[Unit]:
     """The case lines of one file, or one Checked naming why it cannot be read."""
     try:
@@ -143,10 +194,10 @@ def read_units(path: str) -> Iterator[Unit]:
         if problem is not None:
             yield file_problem(path, problem)
             return
-        if not path.endswith(EXTENSION):  # a program file: the whole cell is one case
-            yield _program(handle, path)
+        if path.endswith(EXTENSION) or not path.endswith(".py") and holds_expression_lines(handle):
+            yield from _lines(handle, path)
             return
-        yield from _lines(handle, path)
+        yield _program(handle, path)  # a program file: the whole cell is one case
 
 
 def _program(handle: BinaryIO, path: str) -> Unit:

@@ -34,7 +34,8 @@ def fails(status: str, strict: bool) -> bool:
 
 
 def shorten(text: str, limit: int = EXPR_WIDTH) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    """An expression for a row or a test name: whole, or cut before a number (see clip_expression)."""
+    return clip_expression(text, limit)
 
 
 def worst_error(checked: Checked) -> float | None:
@@ -191,19 +192,74 @@ def clip(text: str, width: int, keep_end: bool = False) -> str:
     return set_cell_size(text, width - 1) + "…"
 
 
-def rows_block(checked: list[Checked], title: str | None, widths: list[int], total: int = 10 ** 6):
+_NUMBER = re.compile(r"(?<![A-Za-z_\d.])(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def clip_expression(text: str, width: int) -> str:
+    """An expression cut to `width` cells, never inside or right after a number (`x*1.2…` and `x + 4.5…` both read
+    as a value that goes on): a number the cut meets goes whole; the cut ends in `…`."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    cut = clip(text, width)[:-1]
+    for number in _NUMBER.finditer(text):
+        if number.start() >= len(cut):
+            break
+        if len(cut) <= number.end():
+            cut = cut[:number.start()]
+            break
+    return cut + "…"
+
+
+def clip_point(text: str, width: int) -> str:
+    """A point cut to `width` cells by whole `name=value` items (never inside a value: `z=1…` reads as a number),
+    ending in `…`: `x=-2, y=5, …`; just `…` when not even the first item fits."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    kept: list[str] = []
+    for piece, _ in split_top_level(text, ","):
+        item = piece.strip()
+        if item.startswith("…") or cell_len(", ".join([*kept, item, "…"])) > width:
+            break  # `… (3,000 values)`: the note of a shortened point goes with the items it counted
+        kept.append(item)
+    return ", ".join([*kept, "…"])
+
+
+CLIPS = (lambda text, width: clip(text, width, keep_end=True), clip_expression, clip_point, clip, clip)  # by column
+VERDICT_WIDTH = max(len(label) for label, _ in report.VERDICT_STYLE.values())
+
+
+def leave_room(widths: list[int]) -> None:
+    """Widths for the first of several blocks, which fixes them for the rest: room for 3 more digits of line
+    number, an expression of EXPR_WIDTH, a point of 24 characters and any verdict (a verdict is never cut)."""
+    widths[0] += 3
+    widths[1] = max(widths[1], EXPR_WIDTH)
+    widths[2] = max(widths[2], 24)
+    widths[4] = max(widths[4], VERDICT_WIDTH)
+
+
+def rows_block(checked: list[Checked], title: str | None, widths: list[int], total: int = 10 ** 6, grow: bool = True,
+               more: bool = False):
     """The rows as rich's default table draws them (same box and columns), built as one Text: rich's Table measures
-    every cell and took ~0.3 ms a row, longer than checking it. `widths` (the widest cell of each column so far) is
-    updated in place, so later blocks line up with earlier ones; `total`: the terminal's width, which they fit."""
+    every cell and took ~0.3 ms a row, longer than checking it. `widths` (the widest cell of each column) is updated
+    in place when `grow` (with room for what later blocks hold when `more` follow); otherwise the block keeps them
+    and longer cells are cut, so every block of a run has the same columns at the same widths. `total`: the
+    terminal's width, which they fit."""
     from rich.cells import cell_len
     from rich.text import Text
 
     cells = [row_cells(item) for item in checked]
-    for k, (name, _) in enumerate(ROW_COLUMNS):
-        widths[k] = max(widths[k], cell_len(name), *(cell_len(row[k]) for row in cells))
+    if grow:
+        for k, (name, _) in enumerate(ROW_COLUMNS):
+            widths[k] = max(widths[k], cell_len(name), *(cell_len(row[k]) for row in cells))
+        if more:
+            leave_room(widths)
     columns, fit = fitted(widths, total)
     names = [ROW_COLUMNS[k] for k in columns]
-    cells = [[clip(row[k], fit[k], keep_end=k == 0) for k in columns] for row in cells]
+    cells = [[CLIPS[k](row[k], fit[k]) for k in columns] for row in cells]
     shown = [fit[k] for k in columns]
 
     def pad(text: str, k: int) -> str:

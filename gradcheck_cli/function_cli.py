@@ -76,7 +76,7 @@ def _run(f, grad, point, wrt, options):
     """check_function with the user's exceptions (and only theirs) turned into one-line errors."""
     from .errors import GradcheckError
     from .function_check import check_function
-    from .user_code import calls_quietly, raised_in_user_code, user_error
+    from .user_code import calls_quietly, raised_by, raised_in_user_code, user_error
 
     try:
         with calls_quietly():
@@ -86,7 +86,8 @@ def _run(f, grad, point, wrt, options):
     except (Exception, SystemExit) as problem:  # noqa: BLE001 -- a sys.exit(0) in F must not end the run as a pass
         if not raised_in_user_code(problem, (f.path, grad.path)):
             raise
-        raise user_error(problem, f"calling {f.name if _in(problem, f.path) else grad.name}") from None
+        caller = raised_by(problem, (f, grad)) or (f if _in(problem, f.path) else grad)
+        raise user_error(problem, f"calling {caller.name}") from None
 
 
 def _in(problem: BaseException, path: str | None) -> bool:

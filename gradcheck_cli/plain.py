@@ -56,11 +56,13 @@ def gradient_lines(g: GradientCheck, width: int) -> list[str]:
         head += f"  ({agree} of {len(g.directions)} random directions agree)"
     index = g.worst if g.shape else ()
     fields = [("analytic", g.analytic), ("centered", g.centered), ("best", g.best), ("exact", g.exact), ("claimed", g.expected)]
-    values = [f"{name} {number(_at(value, index))}" for name, value in fields if value is not None]
+    values = [f"{name} {number(_at(value, index))}".replace(" ", "\xa0")  # a field wraps whole: never `rel.` | `error`
+              for name, value in fields if value is not None]
     if g.rel_error is not None and not (g.shape and g.mode == "directions"):
-        values.append(f"rel. error {float(np.nan_to_num(_at(g.rel_error, index), nan=0.0)):.2e}")
-    label = f"    element {list(index)}: " if g.shape else "    "
-    lines = [head, *textwrap.wrap(label + ", ".join(values), width, subsequent_indent="      ", break_long_words=False)]
+        values.append(f"rel.\xa0error\xa0{float(np.nan_to_num(_at(g.rel_error, index), nan=0.0)):.2e}")
+    label = "    " + f"element {list(index)}: ".replace(" ", "\xa0")[:-1] + " " if g.shape else "    "
+    wrapped = textwrap.wrap(label + ", ".join(values), width, subsequent_indent="      ", break_long_words=False)
+    lines = [head, *(line.replace("\xa0", " ") for line in wrapped)]
     if g.diagnosis and g.status != "pass":
         lines += textwrap.wrap("    " + g.diagnosis, width, subsequent_indent="      ", break_long_words=False)
     return lines
@@ -80,7 +82,7 @@ def case_text(case: CaseResult, width: int = 100) -> str:
         lines += gradient_lines(g, width)
     taylor = case.extras.get("taylor")
     if taylor is not None:
-        lines.append(f"  Taylor test: {taylor.note}")
+        lines += textwrap.wrap(f"  Taylor test: {taylor.note}", width, subsequent_indent="    ", break_long_words=False)
     return "\n".join(lines)
 
 

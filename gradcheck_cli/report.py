@@ -1,7 +1,8 @@
 """Results → JSON (`gradcheck/1`) and the helpers every printer shares; the rich tables are in tables.py.
 
 Knows nothing of parsing. Tensors are nested lists (a Jacobian: output shape + input shape) with their
-"shape"; non-finite numbers are the strings "nan", "inf", "-inf"; keys are added, never renamed.
+"shape"; non-finite numbers are the strings "nan", "inf", "-inf"; a value that does not exist (no exact value, no
+claim, not at a kink) is null, in a scalar and in each element of a tensor; keys are added, never renamed.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from typing import Any, Iterable
 
@@ -72,6 +74,21 @@ def json_value(x) -> Any:
     return [json_value(item) for item in array]
 
 
+def json_optional(x) -> Any:
+    """A column that may have no value — exact (no exact value), expected and expected_rel_error (no claim for this
+    element), left and right (not at a kink), complex (no complex step) — as JSON: `null` where there is none, for
+    a scalar and for each element of a tensor alike. Inside gradcheck a tensor marks those elements NaN; in JSON NaN
+    ("nan") stays what it is elsewhere, a computed value that is not a number."""
+    if x is None:
+        return None
+    array = np.asarray(x)
+    if array.dtype.kind in "USO":
+        return array.tolist()
+    if array.ndim == 0:
+        return None if math.isnan(float(array)) else json_float(float(array))
+    return [json_optional(item) for item in array]
+
+
 # --- JSON ---------------------------------------------------------------------------------------------
 
 def gradient_json(g: GradientCheck) -> dict[str, Any]:
@@ -80,19 +97,19 @@ def gradient_json(g: GradientCheck) -> dict[str, Any]:
         "analytic": json_value(g.analytic),
         "forward": json_value(g.forward),
         "centered": json_value(g.centered),
-        "exact": json_value(g.exact),
+        "exact": json_optional(g.exact),
         "exact_expr": g.exact_expr,
-        "expected": json_value(g.expected),
+        "expected": json_optional(g.expected),
         "rel_error": json_value(g.at("rel_error") if g.shape else g.rel_error),
         "status": g.status,
         "richardson": json_value(g.richardson),
-        "complex": json_value(g.complex_step),
+        "complex": json_optional(g.complex_step),
         "best": json_value(g.best),
         "best_method": json_value(g.best_method),
         "error_estimate": json_value(g.error_estimate),
-        "left": json_value(g.left),
-        "right": json_value(g.right),
-        "expected_rel_error": json_value(g.at("expected_rel_error") if g.shape else g.expected_rel_error),
+        "left": json_optional(g.left),
+        "right": json_optional(g.right),
+        "expected_rel_error": json_optional(g.at("expected_rel_error") if g.shape else g.expected_rel_error),
         "diagnosis": g.diagnosis,
         "h": {"forward": json_value(g.h_forward), "centered": json_value(g.h_centered)},
     }
@@ -102,7 +119,7 @@ def gradient_json(g: GradientCheck) -> dict[str, Any]:
                      "failing": [{"index": list(i), "status": s, "diagnosis": d} for i, s, d in g.failing]})
     if g.mode == "directions":
         data["mode"] = "directions"
-        data["directions"] = [{"analytic": json_float(s.analytic), "complex": json_float(s.complex_step),
+        data["directions"] = [{"analytic": json_float(s.analytic), "complex": json_optional(s.complex_step),
                                "centered": json_float(s.centered), "magnitude": json_float(s.magnitude), "agrees": s.agrees}
                               for s in g.directions]
     return data
@@ -162,21 +179,63 @@ def to_json(cases: list[CaseResult]) -> str:
 
 # --- the rich table -----------------------------------------------------------------------------------
 
+PIPED_WIDTH = 200  # columns of a report that is not going to a terminal, when COLUMNS does not say
+
+
+def output_width(stream: Any = None, piped: int = PIPED_WIDTH) -> int:
+    """The width output is laid out for: COLUMNS when it is set (a terminal that was resized, CI logs, the docs'
+    examples), else the width of the terminal `stream` (default stdout) is, else `piped` for a file or a pipe
+    (PIPED_WIDTH for tables, which are seldom cut there)."""
+    stream = sys.stdout if stream is None else stream
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if hasattr(stream, "isatty") and stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        pass
+    return piped
+
+
+class TrimmedLines:
+    """A text stream that drops the spaces at the end of every line: rich pads wrapped text and table titles, and
+    `grep ' $'` or a diff of two reports should not see them. Spaces at the end of a write are held back until the
+    next write shows whether a newline follows them."""
+
+    _TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)\n")
+    _TAIL = re.compile(r" +\Z")
+
+    def __init__(self, stream: Any):
+        self.stream, self.pending = stream, ""
+
+    def write(self, text: str) -> int:
+        whole = self._TRAILING.sub(r"\1\n", self.pending + text)
+        tail = self._TAIL.search(whole)
+        self.pending = tail.group() if tail else ""
+        self.stream.write(whole[:len(whole) - len(self.pending)])
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, flush: the stream's own
+        return getattr(self.stream, name)
+
+
 def make_console(stderr: bool = False, file: Any = None):
-    """A rich Console that honours NO_COLOR and does not wrap tables to 80 columns when piped."""
+    """A rich Console that honours NO_COLOR, lays out for output_width(), and writes no trailing spaces."""
     from rich.console import Console
 
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     interactive = hasattr(stream, "isatty") and stream.isatty()
-    width = None if interactive else int(os.environ.get("COLUMNS", "200"))
+    width = None if interactive and not os.environ.get("COLUMNS", "").strip().isdigit() else output_width(stream)
     plain = bool(os.environ.get("NO_COLOR"))  # no-color.org; no bold either, so output greps cleanly
     # markup=False: a '[/b]' in an expression or a file name is text, never a rich tag (a MarkupError lost the report)
     class ReportConsole(Console):
         def on_broken_pipe(self) -> None:  # rich would exit 1; a closed pipe takes the CLI's one path (exit 2)
             raise BrokenPipeError
 
-    return ReportConsole(file=stream, width=width, color_system=None if plain else "auto", highlight=False,
-                         soft_wrap=False, emoji=False, markup=False)
+    return ReportConsole(file=stream if stderr else TrimmedLines(stream), width=width,
+                         color_system=None if plain else "auto", highlight=False, soft_wrap=False, emoji=False,
+                         markup=False)
 
 
 SHOWN_EXPRESSION = 200  # characters of an expression shown in a title or message; JSON keeps all of it

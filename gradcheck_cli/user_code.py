@@ -101,6 +101,20 @@ def user_error(problem: BaseException, doing: str) -> UsageError:
     return UsageError(f"{doing} raised {type(problem).__name__}{': ' + text if text else ''}{where}")
 
 
+def raised_by(problem: BaseException, targets: tuple[Target, ...]) -> Target | None:
+    """Which of `targets` gradcheck was calling when `problem` was raised: the outermost frame that runs one of their
+    functions' code (so a GRAD that calls F internally is still GRAD); None when no frame does (a callable object)."""
+    codes = {}
+    for target in targets:
+        code = getattr(inspect.unwrap(target.function), "__code__", None)
+        if code is not None:
+            codes.setdefault(code, target)
+    for frame, _ in traceback.walk_tb(problem.__traceback__):
+        if frame.f_code in codes:
+            return codes[frame.f_code]
+    return None
+
+
 def raised_in_user_code(problem: BaseException, paths: tuple[str | None, ...]) -> bool:
     """Did the exception pass through the user's files (not only gradcheck's own)?"""
     files = {os.path.abspath(p) for p in paths if p}

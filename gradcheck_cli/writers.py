@@ -23,6 +23,7 @@ from .verdict import SEVERITY, exit_code
 INTERRUPTED = "<interrupted>"  # the file of the marker case an interrupted run ends with
 BLOCK = 500  # table rows per rich table
 SHORT_SUMMARY_LINES = 20
+RECAP_LINES = 10  # failing FILE:LINEs recalled after the summary of a table report
 
 
 class Tally:
@@ -35,6 +36,10 @@ class Tally:
         self.failing = 0
         self.failing_lines: list[str] = []
         self.problems: list[str] = []
+        self.recalled: list[tuple[str, str, str | None]] = []  # (FILE:LINE, status, reproduce line) of failing lines
+        self.failing_sources = 0  # failing lines (a line's failing points count once)
+        self.last_source: str | None = None
+        self.reproduced = False  # whether a recalled line carries the first reproduce command
 
     def add(self, item: Checked) -> None:
         self.counts["total"] += 1
@@ -47,6 +52,33 @@ class Tally:
             self.failing += 1
             if len(self.failing_lines) < SHORT_SUMMARY_LINES:
                 self.failing_lines.append(formats.failure_line(item))
+            self._recall(item)
+
+    def _recall(self, item: Checked) -> None:
+        source = formats.source_of(item)
+        if item.file == INTERRUPTED or source == self.last_source:
+            return
+        self.last_source = source
+        self.failing_sources += 1
+        if len(self.recalled) < RECAP_LINES:
+            command = None if self.reproduced else formats.reproduce_line(item)
+            self.reproduced = self.reproduced or command is not None
+            self.recalled.append((source, item.case.status, command))
+
+    def recap(self) -> list[str]:
+        """The failing lines again, after the summary: the end of a 10,000-line run says where to look (at most
+        RECAP_LINES of them, then how many more), with the first reproduce command under its line."""
+        if not self.recalled:
+            return []
+        count = self.failing_sources
+        lines = [f"{count:,} failing line{'s' if count != 1 else ''}:"]
+        for source, status, command in self.recalled:
+            lines.append(f"  {source}  {report.VERDICT_STYLE[status][0]}")
+            if command:
+                lines.append(f"    {command}")
+        if count > len(self.recalled):
+            lines.append(f"  … and {count - len(self.recalled):,} more")
+        return lines
 
     def exit_code(self):
         return exit_code([s for s in SEVERITY if self.counts[s]], self.strict)
@@ -166,8 +198,10 @@ class JUnitWriter:
 
 
 class TableWriter:
-    """Rows in tables of up to BLOCK rows (column widths only grow, so blocks line up), each followed by
-    eval's table for its failing cases with the command that reproduces them; then the summary with the time."""
+    """Rows in tables of up to BLOCK rows, each followed by eval's table for its failing cases with the command that
+    reproduces them; then the summary with the time, and the recap of the failing lines. The first block fixes the
+    column widths (with room for longer expressions, points and verdicts when more blocks follow), so every block
+    of a long run lines up, on a terminal or in a file."""
 
     def __init__(self, console, strict: bool, timed: bool):
         self.console, self.strict, self.timed = console, strict, timed
@@ -178,13 +212,13 @@ class TableWriter:
     def add(self, item: Checked) -> None:
         self.rows.append(item)
         if len(self.rows) >= BLOCK:
-            self.flush()
+            self.flush(last=False)
 
-    def flush(self) -> None:
+    def flush(self, last: bool = True) -> None:
         if not self.rows:
             return
         self.console.print(formats.rows_block(self.rows, "gradcheck check" if self.first else None, self.widths,
-                                             self.console.width), soft_wrap=True)
+                                             self.console.width, grow=self.first, more=not last), soft_wrap=True)
         for item in self.rows:
             if formats.fails(item.case.status, self.strict):
                 formats.print_failure(self.console, item)
@@ -197,6 +231,8 @@ class TableWriter:
         self.flush()
         self.console.print()
         self.console.print(Text(formats.summary_text(tally.counts, seconds if self.timed else None)))
+        for line in tally.recap():  # a reproduce command stays whole, to copy and paste; a long path folds
+            self.console.print(Text(line), soft_wrap=line.startswith("    reproduce: "))
 
 
 class Both:

@@ -28,6 +28,13 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
+@pytest.fixture(autouse=True)
+def _no_inherited_columns(monkeypatch):
+    """Every test starts without COLUMNS: pytest-xdist's workers set COLUMNS=80, which narrowed the tables of the
+    tests that do not set a width themselves (they failed under `-n 2` only)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture
 def check():
     """check(text, at, wrt=None, expect=None, **options) -> CaseResult, through the library pipeline.

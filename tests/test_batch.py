@@ -306,7 +306,10 @@ def test_table_lists_every_case_then_details_of_failures_then_the_summary(tmp_pa
     assert out.count(f"{path}:5") == 5  # one row per sampled point
     assert "reproduce: gradcheck eval 'x*y' --at x=-2,y=3 --expect 'dx=3, dy=-3'" in out
     assert "sigmoidd(x) @ x=1\n" in out and "  ^" in out  # the malformed line with its caret
-    assert out.rstrip().splitlines()[-1].startswith("11 cases: 8 pass, 1 kink, 1 mismatch, 1 error in ")
+    summary = out.rstrip().splitlines()[-5:]  # the counts, then the failing lines again, the first reproduce command
+    assert summary[0].startswith("11 cases: 8 pass, 1 kink, 1 mismatch, 1 error in ")
+    assert summary[1:] == ["2 failing lines:", f"  {path}:3  ✗ mismatch",
+                           "    reproduce: gradcheck eval 'x*y' --at x=-2,y=3 --expect 'dx=3, dy=-3'", f"  {path}:7  ✗ error"]
 
 
 def test_output_file_gets_the_report_and_the_terminal_a_short_summary(tmp_path):

@@ -216,7 +216,11 @@ def test_a_long_table_comes_in_aligned_blocks_each_with_its_failures(tmp_path, m
     assert out.count("gradcheck check") == 1 and out.count("┃ source") == 3  # three blocks, one title
     assert out.index(f"{path}:2\n") < out.index(f"{path}:4 ")  # the failure's details follow its own block
     assert "reproduce: gradcheck eval 'x*2' --at x=1 --expect dx=0" in out
-    assert out.rstrip().splitlines()[-1].startswith("7 cases: 6 pass, 1 mismatch in ")
+    assert out.rstrip().splitlines()[-4].startswith("7 cases: 6 pass, 1 mismatch in ")
+    assert out.rstrip().splitlines()[-3:] == ["1 failing line:", f"  {path}:2  ✗ mismatch",
+                                              "    reproduce: gradcheck eval 'x*2' --at x=1 --expect dx=0"]
+    rows = [line for line in out.splitlines() if line.startswith(("┃ source", f"│ {path}:"))]
+    assert len(rows) == 3 + 7 and len({len(row) for row in rows}) == 1  # every block as wide as the first
 
 
 # --- reports are never lost ---------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def eval_examples(text: str) -> list[list[str]]:
     commands = []
     for line in joined.splitlines():
         line = line.strip()
-        if line.startswith("gradcheck eval ") and "@cell.py" not in line:
+        if line.startswith("gradcheck eval ") and "@cell.gc.py" not in line:
             commands.append(shlex.split(line)[2:])
     return commands
 

@@ -39,7 +39,7 @@ def run(cli, args, width, monkeypatch):
 
 def assert_fits(text: str, width: int) -> None:
     """`reproduce:` commands are the exception: printed unwrapped, so they copy and paste whole."""
-    wide = [line for line in text.splitlines() if cell_len(line) > width and not line.startswith("  reproduce: ")]
+    wide = [line for line in text.splitlines() if cell_len(line) > width and not line.lstrip().startswith("reproduce: ")]
     assert not wide, f"{len(wide)} lines wider than {width}: {wide[0]!r}"
 
 
