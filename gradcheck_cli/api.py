@@ -100,14 +100,32 @@ def _looks_like_program(text: str) -> bool:
     return bool(re.match(r"\s*[A-Za-z_]\w*\s*(\+|-)?=(?!=)", text))
 
 
-def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None, *, rtol: float = 1e-6,
+def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable | None = None, wrt=None, *, rtol: float = 1e-6,
                    atol: float = 0.0, h: float | None = None, seed: int = 0, strict: bool = False) -> Report:
     """Check `grad(**inputs)` against `f(**inputs)`: f returns a scalar; grad returns an array (one input), a dict
-    or a tuple in the order of `wrt` (default: every input)."""
+    or a tuple in the order of `wrt` (default: every input). With no grad, f returns (loss, gradients), as
+    cs231n's svm_loss returns (loss, dx); inputs that are not float arrays (labels) are passed through."""
     from .function_check import check_function as run
 
     _validate(rtol, atol, h, 1.0)
+    if grad is None:
+        from .layer_check import check_returning_grad
+
+        return Report((check_returning_grad(f, inputs, _names(wrt), seed=seed, tolerances=Tolerances(rtol, atol), h=h),), strict)
     return Report((run(f, inputs, grad, _names(wrt), Tolerances(rtol, atol), h, seed),), strict)
+
+
+def check_layer(forward: Callable, backward: Callable, inputs: Mapping[str, object], wrt=None, *, dout=None, seed: int = 0,
+                rtol: float = 1e-6, atol: float = 0.0, h: float | None = None, strict: bool = False) -> Report:
+    """Check a forward/backward pair as cs231n writes them: `forward(**inputs)` returns out, (out, cache), or a dict
+    holding 'loss'; `backward(dout, cache)` returns a tuple in forward's parameter order, a dict by name, or one
+    array (a backward taking one parameter gets forward's result). The check is of doutᵀJ, with `dout` random
+    (seeded) by default. Float arrays and dicts of them are checked (entry by entry); other inputs pass through."""
+    from .layer_check import check_layer as run
+
+    _validate(rtol, atol, h, 1.0)
+    return Report((run(forward, backward, inputs, _names(wrt), dout=dout, seed=seed, tolerances=Tolerances(rtol, atol), h=h),),
+                  strict)
 
 
 def _names(wrt) -> tuple[str, ...] | None:
