@@ -99,7 +99,7 @@ def _parameters(function: Callable) -> tuple[str, ...]:
     return parameters(function)
 
 
-def layer_point(layer: Layer, texts: list, seed: int, strict: bool) -> tuple[dict, list[str]]:
+def layer_point(layer: Layer, texts: list, seed: int, strict: bool, defaults: bool = True) -> tuple[dict, list[str]]:
     """The layer's inputs: --at values (for every layer, or for this one by its prefix), then the defaults.
     `strict`: a name that is not a parameter is an error (one layer); otherwise it is for another layer."""
     from .layer_points import default_values, read_values, split_items, typed
@@ -117,6 +117,8 @@ def layer_point(layer: Layer, texts: list, seed: int, strict: bool) -> tuple[dic
         if text.strip():
             values = read_values(text, names, PointContext(default_registry(), seed))
             given.update({k: typed(k, v) for k, v in values.items()})
+    if not defaults:
+        return given, [n for n in names if n not in given]
     return default_values(layer.name, names, given, seed)
 
 
@@ -337,3 +339,17 @@ def print_notes(console, case) -> None:
     for note in case.extras.get(NOTES, ()):
         mark = ("  ✗ error", "bold red") if case.status == "error" and "not checked" not in note else ("  note", "dim")
         console.print(hanging(Text.assemble(mark, visible(f"  {note}")), console.width))
+
+
+def loss_function_case(target, point_text: str, wrt: str | None, tolerances, h, seed: int, directions: int):
+    """`gradcheck function FILE.py:svm_loss --at ...` with no --grad: the function returns (loss, gradients); every
+    parameter needs a value (no defaults), labels become integers. The user's exceptions are one line, exit 2."""
+    from .errors import UsageError
+    from .layer_points import PointText
+
+    layer = Layer(target.function.__name__, target.function, None, target.path or "", _line(target.function), target.name)
+    values, missing = layer_point(layer, [PointText(point_text)], seed, strict=True, defaults=False)
+    if missing:
+        raise UsageError(f"--at gives no value for {', '.join(map(repr, missing))} (every parameter of {target.name} needs one)")
+    chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
+    return replace(_run(layer, values, chosen, seed, tolerances, h, directions, keep_going=False), expr=target.name)
