@@ -59,6 +59,12 @@ class Report:
     def __str__(self) -> str:
         return self.text()
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """In IPython (a notebook's Out[]): one line; the magics show the tables, report.text() has them all."""
+        from .report import summary_line
+
+        printer.text(f"<Report {'ok' if self.ok else 'not ok'}: {summary_line(list(self.cases))}>")
+
 
 def _expect_text(expect, variables: tuple[str, ...]) -> str | None:
     """{"W": array, "f": 3.0} (or "dW" keys) as --expect text; a key that is a variable is that variable's."""
