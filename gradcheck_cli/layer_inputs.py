@@ -49,6 +49,8 @@ def where(function: Callable) -> str:
     if code is None:
         return name
     path = code.co_filename
+    if "ipykernel_" in path or path.startswith("<ipython-input"):  # a notebook cell: its file name means nothing
+        return f"{name} (its cell, line {code.co_firstlineno})"
     shown = os.path.relpath(path) if os.path.isfile(path) and not os.path.relpath(path).startswith("..") else os.path.basename(path)
     return f"{name} ({shown}:{code.co_firstlineno})"
 
