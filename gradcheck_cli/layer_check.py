@@ -123,6 +123,12 @@ def make_pair(forward: Callable, backward: Callable | None, values: Mapping[str,
     if not inputs.slots:
         raise UsageError(f"{where(forward)} has no float array among its inputs ({', '.join(values) or 'none'}) to "
                          "check: give arrays (np.float64), or name the inputs to check with wrt")
+    for name, array in inputs.flat().items():
+        if array.size == 0:
+            raise UsageError(f"{name} is empty (shape {array.shape}): there is nothing to check")
+        if not np.all(np.isfinite(array)):
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0]) if array.ndim else ()
+            raise UsageError(f"{name}{list(index) if index else ''} is {array[index]}: check at finite values")
     takes_dout = backward is None or positional_count(backward) != 1
     probe = Pair(forward, backward, inputs, 1.0, takes_dout)
     with np.errstate(all="ignore"):

@@ -176,6 +176,8 @@ def assign(given, inputs: Inputs, wanted: tuple[Slot, ...] | None, who: str) -> 
         pairs = [(_single(np.shape(given), inputs, candidates, who), given)]
     result: dict[str, np.ndarray] = {}
     for name, gradient in pairs:
+        if gradient is not None and not isinstance(gradient, Mapping) and not _numeric(gradient):
+            raise UsageError(f"{who} returned a {type(gradient).__name__} as the gradient of {name}: return arrays")
         if gradient is None:
             continue
         slots = [s for s in inputs.slots if s.input == name]

@@ -449,3 +449,43 @@ def test_cli_function_without_grad_checks_a_loss_returning_its_gradient():
     assert right.returncode == 0 and "│ x   │ (4, 5) │" in right.stdout and "1 case: 1 pass" in right.stdout
     wrong = gradcheck("function", "docs/examples/cs231n_layers_wrong.py:softmax_loss", "--at", "x=randn(4,5), y=[0,3,1,4]")
     assert wrong.returncode == 1 and "✗ mismatch" in wrong.stdout
+
+
+def test_hostile_inputs_and_results_are_one_line_errors():
+    with pytest.raises(UsageError, match=r"^x is empty \(shape \(0, 3\)\): there is nothing to check$"):
+        check_layer(RIGHT.relu_forward, RIGHT.relu_backward, {"x": np.zeros((0, 3))})
+    with pytest.raises(UsageError, match=r"^x\[1\] is nan: check at finite values$"):
+        check_layer(RIGHT.relu_forward, RIGHT.relu_backward, {"x": np.array([1.0, np.nan])})
+    with pytest.raises(UsageError, match=r"returned a str as the gradient of x: return arrays"):
+        check_layer(RIGHT.relu_forward, lambda dout, cache: "dx", {"x": np.ones(3)})
+    with pytest.raises(UsageError, match=r"returned a tuple of 3: return out or \(out, cache\)"):
+        check_layer(lambda x: (x, x, x), RIGHT.relu_backward, {"x": np.ones(3)})
+    with pytest.raises(UsageError, match=r"returned a dict without 'loss' \(keys: 'out'\)"):
+        check_layer(lambda x: {"out": x}, RIGHT.relu_backward, {"x": np.ones(3)})
+
+
+def test_extreme_magnitudes_and_a_deeply_nested_cache():
+    big = {"x": np.full((2, 3), 1e15), "w": np.ones((3, 2)), "b": np.ones(2)}
+    assert check_layer(RIGHT.affine_forward, RIGHT.affine_backward, big).status == "pass"
+    assert check_layer(RIGHT.sigmoid_forward, RIGHT.sigmoid_backward, {"x": np.full((2, 3), 1e-15)}).status == "pass"
+
+    def layer(depth):
+        def forward(x):
+            cache = x
+            for _ in range(depth):
+                cache = [cache]
+            return 2 * x, cache
+
+        def backward(dout, cache):
+            for _ in range(depth - 1):
+                cache = cache[0]
+            cache[0] = cache[0] * 0  # rebinds the innermost entry: the caller's cache changes
+            return 2 * dout
+
+        return forward, backward
+
+    report = check_layer(*layer(200), {"x": np.ones(3)})
+    assert report.status == "error"  # the path to the changed array, then its element:
+    assert "changed cache in place (cache" + "[0]" * 201 + ": 1 → 0 (3 elements changed))" in report.cases[0].message
+    # 10,000 deep: too deep for copy.deepcopy, so the backward pass gets the cache itself; the check still runs
+    assert check_layer(*layer(10_000), {"x": np.ones(3)}).cases[0].gradients[0].status == "pass"
