@@ -268,7 +268,9 @@ def _shape_text(value) -> str:
 
 def first_change(before, after, label: str) -> str | None:
     """Where `after` differs from `before` (a deep copy taken earlier), as `cache[0][1, 2]: 0.5 → 0`; None if equal.
-    Walks nested tuples, lists and dicts with a stack, never recursion."""
+    Walks nested tuples, lists and dicts with a stack, never recursion. `before` None: no copy could be taken."""
+    if before is None:
+        return None
     stack = [(label, before, after)]
     while stack:
         path, a, b = stack.pop()
@@ -314,5 +316,8 @@ def _array_change(path: str, a, b) -> str | None:
 
 def _item(value) -> str:
     """An element as people write it: 0.1049001, not np.float64(0.10490011715303971)."""
-    item = np.asarray(value).item() if np.ndim(value) == 0 else value
-    return f"{item:.7g}" if isinstance(item, (float, int, complex)) and not isinstance(item, bool) else repr(item)
+    item = value.item() if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0 else value
+    if isinstance(item, (float, int, complex)) and not isinstance(item, bool):
+        return f"{item:.7g}"
+    text = repr(item) if not isinstance(item, (list, tuple, dict, np.ndarray)) else f"a {type(item).__name__}"
+    return text if len(text) <= 60 else text[:59] + "…"
