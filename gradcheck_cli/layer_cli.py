@@ -249,10 +249,10 @@ def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], p
 
     \b
     Examples:
-      gradcheck layer layers.py:affine --at "x=randn(4,5), w=randn(5,3), b=randn(3)"
       gradcheck layer layers.py
-      gradcheck layer layers.py --at "conv: x=randn(2,3,7,7), w=randn(4,3,3,3), b=randn(4)"
-      gradcheck layer net.py:fprop --backward net.py:bprop --at @point.npz --wrt params
+      gradcheck layer layers.py:affine --at "x=randn(4,5), w=randn(5,3)"
+      gradcheck layer layers.py --at "conv: x=randn(2,3,7,7), w=randn(4,3,3,3)"
+      gradcheck layer net.py:fprop --backward net.py:bprop --at @p.npz
     """
     from .errors import UsageError
     from .user_code import import_module
