@@ -110,15 +110,26 @@ class Sizes:
     d: int  # features (dense), channels (image), input size (rnn)
     hidden: int = 5
     gates: int = 1  # 4 for an LSTM
+    outputs: int = 3  # columns of a dense w (its filters for a convolution): b follows a given w
 
 
 def _sizes(layer: str, parameters: tuple[str, ...], given: dict) -> Sizes:
+    from dataclasses import replace
+
+    sizes = _x_sizes(layer, parameters, given)
+    w = given.get("w")
+    if isinstance(w, np.ndarray) and w.ndim >= 1:
+        return replace(sizes, outputs=w.shape[0] if sizes.kind == "image" else w.shape[-1])
+    return sizes
+
+
+def _x_sizes(layer: str, parameters: tuple[str, ...], given: dict) -> Sizes:
     x = given.get("x")
     shape = np.shape(x) if isinstance(x, np.ndarray) else None
     lower = layer.lower()
     gates = 4 if "lstm" in lower else 1
     if "conv_param" in parameters or "pool_param" in parameters or "spatial" in lower:
-        return Sizes("image", shape[0] if shape else 2, shape[1] if shape and len(shape) > 1 else 3)
+        return Sizes("image", shape[0] if shape else 2, shape[1] if shape and len(shape) > 1 else 3, outputs=2)
     if "rnn" in lower or "lstm" in lower:
         kind = "step" if "step" in lower else "sequence"
         return Sizes(kind, shape[0] if shape else 3, shape[-1] if shape else 4, gates=gates)
@@ -130,12 +141,12 @@ def _sizes(layer: str, parameters: tuple[str, ...], given: dict) -> Sizes:
 def _shape(name: str, s: Sizes) -> tuple[int, ...] | None:
     hidden = s.hidden * s.gates
     table = {
-        "dense": {"x": (s.n, s.d), "w": (s.d, 3), "b": (3,), "gamma": (s.d,), "beta": (s.d,)},
-        "image": {"x": (s.n, s.d, 4, 4), "w": (2, s.d, 3, 3), "b": (2,), "gamma": (s.d,), "beta": (s.d,)},
+        "dense": {"x": (s.n, s.d), "w": (s.d, s.outputs), "b": (s.outputs,), "gamma": (s.d,), "beta": (s.d,)},
+        "image": {"x": (s.n, s.d, 4, 4), "w": (s.outputs, s.d, 3, 3), "b": (s.outputs,), "gamma": (s.d,), "beta": (s.d,)},
         "step": {"x": (s.n, s.d), "prev_h": (s.n, s.hidden), "prev_c": (s.n, s.hidden), "Wx": (s.d, hidden),
                  "Wh": (s.hidden, hidden), "b": (hidden,)},
         "sequence": {"x": (s.n, 2, s.d), "h0": (s.n, s.hidden), "Wx": (s.d, hidden), "Wh": (s.hidden, hidden), "b": (hidden,)},
-        "temporal": {"x": (s.n, 2, s.d), "w": (s.d, 3), "b": (3,)},
+        "temporal": {"x": (s.n, 2, s.d), "w": (s.d, s.outputs), "b": (s.outputs,)},
     }
     return table[s.kind].get(name)
 
