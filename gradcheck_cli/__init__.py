@@ -1,9 +1,11 @@
 """gradcheck: check hand-derived gradients. The Python API (imports nothing heavy until used):
 
-    from gradcheck_cli import check, check_function
+    from gradcheck_cli import check, check_function, check_layer
+
+In Jupyter, `%load_ext gradcheck_cli` registers the magics (notebook.py).
 """
 
-__all__ = ["check", "check_function", "Report", "GradientCheckFailed"]
+__all__ = ["check", "check_function", "check_layer", "Report", "GradientCheckFailed"]
 
 
 def __getattr__(name: str):
@@ -12,3 +14,10 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     raise AttributeError(f"module 'gradcheck_cli' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext gradcheck_cli`: IPython (and the magics) are imported only here."""
+    from .notebook import register
+
+    register(ipython)

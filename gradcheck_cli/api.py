@@ -67,6 +67,12 @@ class Report:
     def __str__(self) -> str:
         return self.text()
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """In IPython (a notebook's Out[]): one line; the magics show the tables, report.text() has them all."""
+        from .report import summary_line
+
+        printer.text(f"<Report {'ok' if self.ok else 'not ok'}: {summary_line(list(self.cases))}>")
+
 
 def _expect_text(expect, variables: tuple[str, ...]) -> str | None:
     """{"W": array, "f": 3.0} (or "dW" keys) as --expect text; a key that is a variable is that variable's."""
@@ -108,18 +114,43 @@ def _looks_like_program(text: str) -> bool:
     return bool(re.match(r"\s*[A-Za-z_]\w*\s*(\+|-)?=(?!=)", text))
 
 
-def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None, *, rtol: float = 1e-6,
+def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable | None = None, wrt=None, *, rtol: float = 1e-6,
                    atol: float = 0.0, h: float | None = None, seed: int = 0, strict: bool = False,
                    dtype: str | None = None, directions: int = 2) -> Report:
     """Check `grad(**inputs)` against `f(**inputs)`: f returns a scalar (or an array: grad gives its Jacobian); grad
-    returns an array (one input), a dict or a tuple in the order of `wrt` (default: every floating-point input).
-    f and grad get copies of the inputs. The precision of your code is detected from what f and grad return
-    (float32 code is held to float32's rounding); `dtype="float32"` says so where detection cannot see it."""
-    from .function_check import FunctionOptions, check_function as run
+    returns an array (one input), a dict or a tuple in the order of `wrt` (default: every floating-point input;
+    integer arrays such as labels are passed through). With no grad, f returns (loss, gradients), as cs231n's
+    svm_loss returns (loss, dx). f and grad get copies of the inputs. The precision of your code is detected from
+    what f and grad return (float32 code is held to float32's rounding); `dtype="float32"` says so where detection
+    cannot see it."""
+    from .function_check import check_function as run
+
+    options = _function_options(rtol, atol, h, seed, dtype, directions)
+    if grad is None:
+        from .layer_check import check_returning_grad
+
+        return Report((check_returning_grad(f, inputs, _names(wrt), seed=seed, options=options),), strict)
+    return Report((run(f, inputs, grad, _names(wrt), options),), strict)
+
+
+def _function_options(rtol: float, atol: float, h: float | None, seed: int, dtype: str | None, directions: int):
+    from .function_check import FunctionOptions
 
     _validate(rtol, atol, h, 1.0, dtype, directions)
-    options = FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype)
-    return Report((run(f, inputs, grad, _names(wrt), options),), strict)
+    return FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype)
+
+
+def check_layer(forward: Callable, backward: Callable, inputs: Mapping[str, object], wrt=None, *, dout=None, seed: int = 0,
+                rtol: float = 1e-6, atol: float = 0.0, h: float | None = None, strict: bool = False,
+                dtype: str | None = None, directions: int = 2) -> Report:
+    """Check a forward/backward pair as cs231n writes them: `forward(**inputs)` returns out, (out, cache), or a dict
+    holding 'loss'; `backward(dout, cache)` returns a tuple in forward's parameter order, a dict by name, or one
+    array (a backward taking one parameter gets forward's result). The check is of doutᵀJ, with `dout` random
+    (seeded) by default. Float arrays and dicts of them are checked (entry by entry); other inputs pass through."""
+    from .layer_check import check_layer as run
+
+    options = _function_options(rtol, atol, h, seed, dtype, directions)
+    return Report((run(forward, backward, inputs, _names(wrt), dout=dout, seed=seed, options=options),), strict)
 
 
 def _names(wrt) -> tuple[str, ...] | None:

@@ -52,6 +52,7 @@ class Checked:
     seconds: float = 0.0
     caret: str | None = None  # for malformed lines: the line with a caret under the column
     gates: tuple[str, ...] = ()  # the file's gates the line calls (eval alone does not know them)
+    command: str | None = None  # the command that checks this case alone, when it is not `gradcheck eval` (a layer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -375,9 +375,11 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
 
 from .batch_cli import check_command  # noqa: E402  (click only; the heavy work is imported when it runs)
 from .function_cli import function_command  # noqa: E402
+from .layer_cli import layer_command  # noqa: E402
 
 main.add_command(check_command)
 main.add_command(function_command)
+main.add_command(layer_command)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numeric import CENTERED_STEP, COMPLEX_STEP, EPS, shrinks_like_h_squared
+from .numeric import CENTERED_STEP, COMPLEX_STEP, EPS, stencil
 from .verdict import KINK, MISMATCH, PASS, SEVERITY, Evidence, Judgement, Tolerances, judge
 
 DIRECTION_LIMIT = 10_000  # checked elements of one point; past this, random directions
@@ -121,8 +121,8 @@ def _evidence(probe, candidate: Candidate, v: np.ndarray, tol: Tolerances) -> tu
         moves = (offsets[None, :, None] * h * flat_v[:, None, :]).reshape((count * len(offsets), *x.shape))
         rows = probe.values(candidate.var, moves, np.float64).reshape(count, len(offsets))
         evaluations += count * len(offsets)
-    columns = _stencil(rows, probe.f0, h, probe.eps)
-    crossed = columns.pop("tied")
+    columns = stencil(tuple(rows.T), probe.f0, h, probe.eps)
+    crossed = columns.pop("kink")
     # second = 0: x is the same binary number for the candidate and the references (no decimal to round)
     e = Evidence(analytic=analytic, magnitude=np.zeros(count), noise=rounding, x=np.full(count, scale), second=np.zeros(count),
                  complex_step=complex_slopes, exact=np.full(count, np.nan), expected=np.full(count, np.nan),
@@ -134,32 +134,6 @@ def _evidence(probe, candidate: Candidate, v: np.ndarray, tol: Tolerances) -> tu
 
 def _step(eps: float) -> float:
     return CENTERED_STEP if eps <= EPS else eps ** (1 / 3)
-
-
-def _stencil(rows: np.ndarray, f0: float, h: float, eps: float) -> dict[str, np.ndarray]:
-    """Every difference along v from f at x + (h, -h, h/2, -h/2, h/4, -h/4)·v, and whether the one-sided slopes part
-    the way a kink at x makes them (clean first-order convergence on each side: a kink crossed near x, not at it,
-    makes them jump as h shrinks)."""
-    plus, minus, plus2, minus2, plus4, minus4 = rows.T
-    with np.errstate(all="ignore"):
-        noise = 2 * eps * np.maximum.reduce([np.abs(plus), np.abs(minus), np.full(len(plus), abs(f0))]) / h
-        centered, half, quarter = (plus - minus) / (2 * h), (plus2 - minus2) / h, (plus4 - minus4) / (h / 2)
-        left = [(f0 - minus) / h, (f0 - minus2) / (h / 2), (f0 - minus4) / (h / 4)]
-        right = [(plus - f0) / h, (plus2 - f0) / (h / 2), (plus4 - f0) / (h / 4)]
-        error = np.abs(centered - half) * 4 / 3 + noise
-        one_sided = 16 * noise
-        clean = _first_order(*left, one_sided) & _first_order(*right, one_sided)
-        left_x, right_x = 2 * left[1] - left[0], 2 * right[1] - right[0]
-        parted = np.abs(left_x - right_x) > 100 * error + 1e-6 * np.maximum(np.abs(left_x), np.abs(right_x)) + 1e-300
-        return {"forward": right[0], "centered": centered, "richardson": half + (half - centered) / 3,
-                "error_estimate": np.where(np.isnan(error), np.inf, error),
-                "reliable": shrinks_like_h_squared(centered, half, quarter, 16 * noise),  # h/4 rounds 4x more
-                "left": left_x, "right": right_x, "tied": parted & clean}
-
-
-def _first_order(d_h: np.ndarray, d_half: np.ndarray, d_quarter: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """A one-sided difference whose error halves with h (a kink at x, smooth beside it)."""
-    return shrinks_like_h_squared(d_h, d_half, d_quarter, noise, 1.2, 3.4)
 
 
 def _smallest_seen(j: Judgement, count: int) -> float:

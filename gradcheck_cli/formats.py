@@ -68,6 +68,8 @@ def point_argument(point: dict) -> str:
 def reproduce(checked: Checked) -> str | None:
     """The `gradcheck eval` command that checks the same case alone."""
     case = checked.case
+    if checked.command:
+        return checked.command
     if "lines" in case.extras:  # a program file: the file itself
         return f"gradcheck eval {shlex.quote('@' + checked.file)}"
     if checked.line is None or not case.gradients and case.status == "error" and not case.point:

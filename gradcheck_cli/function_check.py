@@ -22,7 +22,7 @@ import numpy as np
 
 from .directions import Candidate, as_gradient_check, check_directions
 from .errors import UsageError
-from .numeric import COMPLEX_STEP, EPS, representable_steps, shrinks_like_h_squared
+from .numeric import COMPLEX_STEP, EPS, representable_steps, stencil
 from .results import CaseResult, GradientCheck
 from .verdict import METHODS, MISMATCH, PASS, SEVERITY, Evidence, Tolerances, describe, judge, worst
 
@@ -296,8 +296,8 @@ def _steps(x: np.ndarray, override: float | None, eps: float) -> np.ndarray:
 
 
 def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.ndarray, h, eps: float) -> dict[str, np.ndarray]:
-    """The real stencil (x ± h, x ± h/2, x ± h/4) of the elements in `flat`: columns of shape (len(flat), f's
-    size); h/4 tells whether the centered error shrinks like h**2, as the estimate from h and h/2 assumes."""
+    """The real stencil (x ± h, x ± h/2, x ± h/4) of the elements in `flat` (numeric.stencil): columns of shape
+    (len(flat), f's size)."""
     if not len(flat):
         return {}
     x = np.asarray(inputs[var], dtype=np.float64).reshape(-1)[flat]
@@ -305,26 +305,9 @@ def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.nda
     steps = np.stack([hc, -hc, hc / 2, -hc / 2, hc / 4, -hc / 4], axis=1)
     with _quiet():
         rows = _moved(code, inputs, var, np.repeat(flat, 6), steps.reshape(-1)).reshape(len(flat), 6, -1)
-    plus, minus, plus_half, minus_half, plus_quarter, minus_quarter = (rows[:, j] for j in range(6))
-    base = f0.reshape(1, -1)
-    hc_ = hc[:, None]
-    with np.errstate(all="ignore"):
-        centered = (plus - minus) / (2 * hc_)
-        half = (plus_half - minus_half) / hc_
-        rounding = 2 * eps * np.maximum.reduce([np.abs(base) + 0 * plus, np.abs(plus), np.abs(minus)]) / hc_
-        quarter = (plus_quarter - minus_quarter) / (hc_ / 2)
-        return {"forward": (plus - base) / hc_, "centered": centered, "richardson": half + (half - centered) / 3,
-                "error_estimate": np.abs(centered - half) * 4 / 3 + rounding,
-                "reliable": shrinks_like_h_squared(centered, half, quarter, 16 * rounding),  # h/4 rounds 4x more
-                "left": 2 * (base - minus_half) / (hc_ / 2) - (base - minus) / hc_,
-                "right": 2 * (plus_half - base) / (hc_ / 2) - (plus - base) / hc_,
-                "h_centered": np.broadcast_to(hc_, centered.shape)}
-
-
-def _kinks(left: np.ndarray, right: np.ndarray, error: np.ndarray, tol: Tolerances) -> np.ndarray:
-    """One-sided slopes that part by more than their own error: a kink between x-h and x+h."""
-    with np.errstate(invalid="ignore"):
-        return np.abs(left - right) > 100 * error + tol.rtol * np.maximum(np.abs(left), np.abs(right)) + 1e-12
+    columns = stencil(tuple(rows[:, j] for j in range(6)), f0.reshape(1, -1), hc[:, None], eps)
+    columns["h_centered"] = np.broadcast_to(hc[:, None], rows[:, 0].shape)
+    return columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,14 +326,15 @@ def _element_evidence(code: UserCode, inputs, item: _Variable, f0: np.ndarray, p
     at how many elements the real differences contradicted the complex step (then f is not holomorphic, and the
     complex step judges no element of this input: it is dropped, and every element gets real differences).
 
-    A kink is looked for where the gradient and the complex step disagree, or where there is no complex step: the
-    one-sided slopes of a coarse float32 stencil part on curvature alone, and the complex step sees no curvature."""
+    A kink is where the one-sided slopes part cleanly (numeric.stencil), at the sampled elements and wherever the
+    gradient and the complex step disagree."""
     n, m = item.x.size, f0.size
     tol = options.tolerances
     columns = {k: np.full((n, m), np.nan) for k in ("forward", "centered", "richardson", "left", "right")}
     columns["error_estimate"] = np.full((n, m), np.inf)
     columns["h_centered"] = np.ones((n, m))
     columns["reliable"] = np.zeros((n, m), bool)
+    columns["kink"] = np.zeros((n, m), bool)
     complex_step = np.full((n, m), np.nan)
     real, agrees = np.arange(n), np.zeros((n, m), bool)
     if accepts_complex(code, inputs, item.var, item.gradient):
@@ -362,14 +346,12 @@ def _element_evidence(code: UserCode, inputs, item: _Variable, f0: np.ndarray, p
         rng = np.random.default_rng([options.seed, n])
         real = np.union1d(rng.choice(n, min(n, SAMPLE), replace=False), np.flatnonzero(~agrees.all(axis=1)))
     _fill(columns, _real_columns(code, inputs, item.var, real, f0, options.h, precision.f), real)
-    crossed = _kinks(columns["left"], columns["right"], columns["error_estimate"], tol) & ~agrees
-    evidence = _evidence(item, columns, complex_step, crossed)
+    evidence = _evidence(item, columns, complex_step, columns["kink"])
     dropped = int(judge(evidence, tol, precision.candidate).complex_dropped.sum()) if np.isfinite(complex_step).any() else 0
     if dropped:  # f is not holomorphic: the complex step judges nothing here
         rest = np.setdiff1d(np.arange(n), real)
         _fill(columns, _real_columns(code, inputs, item.var, rest, f0, options.h, precision.f), rest)
-        crossed = _kinks(columns["left"], columns["right"], columns["error_estimate"], tol)
-        evidence = _evidence(item, columns, np.full((n, m), np.nan), crossed)
+        evidence = _evidence(item, columns, np.full((n, m), np.nan), columns["kink"])
     return evidence, dropped
 
 

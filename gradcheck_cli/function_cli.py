@@ -11,9 +11,10 @@ from .options import DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE, ATOL_TYPE
 
 @click.command("function", short_help="Check your own Python gradient against your function.")
 @click.argument("target", metavar="FILE.py:F")
-@click.option("--grad", "grad_spec", required=True, metavar="FILE.py:GRAD",
+@click.option("--grad", "grad_spec", metavar="FILE.py:GRAD",
               help="Your gradient: returns an array (one input), a dict {name: array} or a tuple in --wrt order; "
-                   "for an F that returns an array, the Jacobian (F's shape + the input's shape).")
+                   "for an F that returns an array, the Jacobian (F's shape + the input's shape). Without it, F "
+                   "returns (loss, gradients), as cs231n's svm_loss returns (loss, dx).")
 @click.option("--at", "point_text", required=True, metavar="@params.npz",
               help="Values of F's parameters: @FILE.npz/.json, NAME=@FILE.npy, numbers, nested lists, rand(3,2).")
 @click.option("--wrt", metavar="W,b", help="Check only these inputs (default: every parameter without a default).")
@@ -32,7 +33,7 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
     """Check GRAD against F, your own Python functions, by calling F.
 
     F takes named numpy inputs and returns a number (or an array); GRAD takes
-    the same inputs. gradcheck imports FILE.py to run them: this command runs
+    the same inputs. Without --grad, F returns (loss, gradients). gradcheck imports FILE.py to run them: this command runs
     your code, as `python FILE.py` would (expressions are never executed).
     Columns: centered and Richardson differences, the complex step when F
     computes with complex input, kinks from one-sided slopes, random
@@ -44,6 +45,7 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
       gradcheck function model.py:loss --grad model.py:loss_grad --at @p.npz
       gradcheck function model.py:loss --grad model.py:loss_grad --wrt W \\
           --at "W=randn(3,2), X=randn(5,3), y=randn(5,2)"
+      gradcheck function layers.py:svm_loss --at "x=randn(4,5), y=[0,3,1,4]"
     """
     from .points import PointContext, read_point
     from .ops.registry import default_registry
@@ -51,10 +53,17 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
     from .function_check import FunctionOptions
     from .verdict import Tolerances, exit_code
 
-    f, grad = load(target, "F"), load(grad_spec, "--grad")
+    f = load(target, "F")
     names = parameters(f.function)
     if not names:
         raise _usage(f"{target} takes no named parameters to differentiate")
+    if grad_spec is None:  # F returns (loss, gradients): check_layer's adapter, labels (y) passed through as integers
+        from .layer_cli import loss_function_case
+
+        case = loss_function_case(f, point_text, wrt, Tolerances(rtol, atol), h, seed, directions)
+        _print(case, output_format)
+        sys.exit(exit_code([case.status], strict))
+    grad = load(grad_spec, "--grad")
     point = read_point(point_text, names, PointContext(default_registry(), seed))
     chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
     unknown = [n for n in chosen or () if n not in names]

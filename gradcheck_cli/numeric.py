@@ -270,6 +270,27 @@ def shrinks_like_h_squared(d_h: np.ndarray, d_half: np.ndarray, d_quarter: np.nd
     return ((first <= noise) & (second <= noise)) | ((second > 0) & (ratio >= low) & (ratio <= high))
 
 
+def stencil(rows: tuple[np.ndarray, ...], f0, h, eps: float) -> dict[str, np.ndarray]:
+    """Every difference from f at x + (h, -h, h/2, -h/2, h/4, -h/4) along one element or one direction (arrays of one
+    shape; f0 and h broadcast against them), for f computed at machine epsilon `eps`: the columns the judge reads,
+    and `kink`, whether the one-sided slopes part the way a kink at x makes them — cleanly, each converging like h
+    (a kink crossed near x, not at it, or a stencil too coarse for the curvature, makes them jump as h shrinks)."""
+    plus, minus, plus2, minus2, plus4, minus4 = rows
+    with np.errstate(all="ignore"):
+        noise = 2 * eps * np.maximum.reduce([np.abs(plus), np.abs(minus), np.abs(f0) + 0 * plus]) / h
+        centered, half, quarter = (plus - minus) / (2 * h), (plus2 - minus2) / h, (plus4 - minus4) / (h / 2)
+        left = [(f0 - minus) / h, (f0 - minus2) / (h / 2), (f0 - minus4) / (h / 4)]
+        right = [(plus - f0) / h, (plus2 - f0) / (h / 2), (plus4 - f0) / (h / 4)]
+        error = np.abs(centered - half) * 4 / 3 + noise
+        clean = (shrinks_like_h_squared(*left, 16 * noise, 1.2, 3.4) & shrinks_like_h_squared(*right, 16 * noise, 1.2, 3.4))
+        left_x, right_x = 2 * left[1] - left[0], 2 * right[1] - right[0]
+        parted = np.abs(left_x - right_x) > 100 * error + 1e-6 * np.maximum(np.abs(left_x), np.abs(right_x)) + 1e-300
+        return {"forward": right[0], "centered": centered, "richardson": half + (half - centered) / 3,
+                "error_estimate": np.where(np.isnan(error), np.inf, error),
+                "reliable": shrinks_like_h_squared(centered, half, quarter, 16 * noise),  # h/4 rounds 4x more
+                "left": left_x, "right": right_x, "kink": parted & clean}
+
+
 def complex_step(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Im f(x + i*h)/h with h = 1e-20*max(1,|x|) per element: no subtraction, so no rounding error for analytic gates."""
     layout = _Layout.of(graph, wrt)

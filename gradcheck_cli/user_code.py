@@ -44,6 +44,11 @@ def load(spec: str, what: str) -> Target:
     return Target(function, spec, getattr(module, "__file__", None))
 
 
+def import_module(where: str, what: str):
+    """FILE.py or package.module, imported as `load` imports it (for `gradcheck layer FILE.py`, every pair in it)."""
+    return _import(where, what)
+
+
 def _import(where: str, what: str):
     with _quiet_stdout():
         if where.endswith(".py") or os.sep in where or "/" in where:

@@ -1,0 +1,356 @@
+"""`gradcheck layer FILE.py[:NAME]`: forward/backward pairs as cs231n writes them, one layer or every pair of a file."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import click
+
+from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
+
+FORWARD = re.compile(r"forward|fprop")  # affine_forward, conv_forward_naive, fprop
+LOSS = re.compile(r"(^|_)loss($|_)")  # svm_loss, softmax_loss_naive: functions returning (loss, grad)
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    name: str  # as --at prefixes and reports name it: affine, conv (for conv_forward_naive), svm_loss
+    forward: Callable
+    backward: Callable | None  # None: forward returns (loss, gradients)
+    file: str
+    line: int
+    spec: str  # FILE.py:NAME, for the reproduce command
+
+    @property
+    def title(self) -> str:
+        """How reports name the case: `affine_forward / affine_backward`, or the loss function's name."""
+        return self.forward.__name__ if self.backward is None else f"{self.forward.__name__} / {self.backward.__name__}"
+
+    @property
+    def source(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def _partner(name: str) -> str:
+    """affine_forward → affine_backward, conv_forward_naive → conv_backward_naive, fprop → bprop."""
+    return name[::-1].replace("drawrof", "drawkcab", 1)[::-1] if "forward" in name else name.replace("fprop", "bprop")
+
+
+def _short(name: str) -> str:
+    """The layer's name: its forward's without `forward` (conv_forward_naive → conv, fprop → fprop)."""
+    stem = re.sub(r"_?forward(_naive)?$|_forward(?=_)", "", name)
+    return stem or name
+
+
+def _line(function: Callable) -> int:
+    code = getattr(function, "__code__", None)
+    return code.co_firstlineno if code else 0
+
+
+def layers_of(module, path: str) -> list[Layer]:
+    """Every forward with its backward (and every *_loss function) the module defines, in the order it defines them."""
+    found = []
+    for name, value in vars(module).items():
+        if not callable(value) or name.startswith("_") or not hasattr(value, "__code__"):
+            continue
+        backward = vars(module).get(_partner(name)) if FORWARD.search(name) else None
+        mine = getattr(value, "__module__", None) == module.__name__ or getattr(backward, "__module__", None) == module.__name__
+        if not mine:
+            continue
+        if backward is not None and callable(backward):
+            here = value if getattr(value, "__module__", None) == module.__name__ else backward
+            found.append(Layer(_short(name), value, backward, path, _line(here), f"{path}:{name}"))
+        elif LOSS.search(name) and not FORWARD.search(name) and "backward" not in name:
+            found.append(Layer(name, value, None, path, _line(value), f"{path}:{name}"))
+    return sorted(found, key=lambda layer: layer.line)
+
+
+def one_layer(target: str, backward_spec: str | None) -> Layer:
+    """FILE.py:NAME: NAME_forward/NAME_backward, NAME itself if it is a forward (or fprop), or a (loss, grad) function."""
+    from .errors import UsageError
+    from .user_code import import_module, load
+
+    path, _, name = target.rpartition(":")
+    module = import_module(path, "FILE.py:NAME")
+    functions = vars(module)
+    if backward_spec:
+        forward = load(target, "FILE.py:NAME")
+        backward = load(backward_spec, "--backward")
+        return Layer(_short(name), forward.function, backward.function, path, _line(forward.function), target)
+    candidates = [name] if FORWARD.search(name) else [f"{name}_forward", *sorted(n for n in functions if n.startswith(f"{name}_forward"))]
+    for candidate in candidates:
+        forward, backward = functions.get(candidate), functions.get(_partner(candidate))
+        if callable(forward) and callable(backward):
+            return Layer(_short(candidate), forward, backward, path, _line(forward), f"{path}:{candidate}")
+    if callable(functions.get(name)) and not FORWARD.search(name):
+        return Layer(name, functions[name], None, path, _line(functions[name]), target)  # returns (loss, grad)
+    pairs = ", ".join(layer.name for layer in layers_of(module, path)) or "none"
+    wanted = f"{candidates[0]} and {_partner(candidates[0])}"
+    raise UsageError(f"{path} has no {wanted} (its layers: {pairs}); name a backward with --backward FILE.py:NAME")
+
+
+def _parameters(function: Callable) -> tuple[str, ...]:
+    from .user_code import parameters
+
+    return parameters(function)
+
+
+def layer_point(layer: Layer, texts: list, seed: int, strict: bool, defaults: bool = True) -> tuple[dict, list[str]]:
+    """The layer's inputs: --at values (for every layer, or for this one by its prefix), then the defaults.
+    `strict`: a name that is not a parameter is an error (one layer); otherwise it is for another layer."""
+    from .layer_points import default_values, read_values, split_items, typed
+    from .ops.registry import default_registry
+    from .points import PointContext
+
+    names = _parameters(layer.forward)
+    given: dict = {}
+    for point in texts:
+        if point.layer not in (None, layer.name):
+            continue
+        text = point.text
+        if not strict and point.layer is None:  # an --at for every layer: each takes its own parameters
+            text = ", ".join(p.strip() for p, _ in split_items(text) if p.partition("=")[0].strip() in names or "=" not in p)
+        if text.strip():
+            values = read_values(text, names, PointContext(default_registry(), seed))
+            given.update({k: typed(k, v) for k, v in values.items()})
+    if not defaults:
+        return given, [n for n in names if n not in given]
+    return default_values(layer.name, names, given, seed)
+
+
+def _unknown_names(layers: list[Layer], texts: list) -> None:
+    """An --at name that no layer takes is a typo: say so before checking anything."""
+    from .errors import UsageError
+    from .layer_points import split_items
+
+    everything = {n for layer in layers for n in _parameters(layer.forward)}
+    for point in texts:
+        if point.layer is None:
+            for piece, _ in split_items(point.text):
+                name, equals, _ = piece.partition("=")
+                if equals and name.strip() not in everything:
+                    raise UsageError(f"--at gives {name.strip()!r}, which no layer takes (parameters: {', '.join(sorted(everything))})")
+
+
+def _run(layer: Layer, values: dict, wrt, dout_seed: int, tolerances, h, directions: int, keep_going: bool):
+    """One layer's case; the user's exceptions as one line (an error case when checking a whole file)."""
+    from .errors import GradcheckError
+    from .function_check import FunctionOptions
+    from .layer_check import check_layer, check_returning_grad
+    from .results import CaseResult
+    from .user_code import calls_quietly, raised_in_user_code, user_error
+
+    options = FunctionOptions(tolerances, h, dout_seed, directions)
+    try:
+        with calls_quietly():
+            if layer.backward is None:
+                return check_returning_grad(layer.forward, values, wrt, seed=dout_seed, name=layer.title, options=options)
+            return check_layer(layer.forward, layer.backward, values, wrt, seed=dout_seed, name=layer.title, options=options)
+    except GradcheckError as error:
+        if not keep_going:
+            raise
+        problem = error
+    except (Exception, SystemExit) as raised:  # noqa: BLE001 -- a sys.exit(0) in the layer must not end the run as a pass
+        if not raised_in_user_code(raised, (layer.file,)):
+            raise
+        problem = user_error(raised, f"calling {_who(raised, layer)}")
+        if not keep_going:
+            raise problem from None
+    return CaseResult(layer.title, layer.source, {}, float("nan"), "error", problem.message, ())
+
+
+def _who(problem: BaseException, layer: Layer) -> str:
+    import traceback
+
+    names = {frame.name for frame in traceback.extract_tb(problem.__traceback__)}
+    backward = layer.backward
+    return backward.__name__ if backward is not None and backward.__name__ in names else layer.forward.__name__
+
+
+def _missing_case(layer: Layer, missing: list[str]):
+    from .results import CaseResult
+
+    example = ", ".join(f"{n}=..." for n in missing)
+    message = (f"no default for {', '.join(missing)} (from the parameter names of {layer.forward.__name__}): give "
+               f"--at '{layer.name}: {example}' (with the other inputs it needs, so their shapes agree)")
+    return CaseResult(layer.title, layer.source, {}, float("nan"), "error", message, ())
+
+
+def _points(at: tuple[str, ...], points_file: str | None, layers: list[Layer]) -> list:
+    """--at texts and the points file's `LAYER: POINT` lines, each for every layer or the one its prefix names."""
+    from .errors import UsageError
+    from .layer_points import split_prefix
+
+    names = tuple(layer.name for layer in layers)
+    texts = list(at)
+    if points_file:
+        from .errors import FileError
+        from .inputs import open_regular, read_text_limited
+
+        try:
+            with open_regular(points_file) as handle:
+                content = read_text_limited(handle, f"--points {points_file}")
+        except FileError as problem:
+            raise UsageError(f"--points {points_file}: {problem.message}") from None
+        for number, line in enumerate(content.splitlines(), 1):
+            line = line.split("#", 1)[0].strip() if not line.lstrip().startswith("@") else line.strip()
+            if line:
+                point = split_prefix(line, names)
+                if point.layer is None:
+                    raise UsageError(f"{points_file}:{number}: expected LAYER: POINT with LAYER one of {', '.join(names)}")
+                texts.append(line)
+    return [split_prefix(text, names) for text in texts]
+
+
+def _command(layer: Layer, texts: list, seed: int) -> str:
+    import shlex
+
+    parts = ["gradcheck", "layer", shlex.quote(layer.spec)]
+    for point in texts:
+        if point.layer in (None, layer.name) and point.text.strip():
+            parts += ["--at", shlex.quote(point.text.strip())]
+    if seed:
+        parts += ["--seed", str(seed)]
+    return " ".join(parts)
+
+
+@click.command("layer", short_help="Check forward/backward pairs with a cache, as cs231n writes them.")
+@click.argument("target", metavar="FILE.py[:NAME]")
+@click.option("--backward", "backward_spec", metavar="FILE.py:NAME",
+              help="The backward pass, when its name is not the forward's with 'backward' for 'forward'.")
+@click.option("--at", "at", multiple=True, metavar="POINT",
+              help="Inputs: eval's point syntax plus dicts (conv_param={'stride': 1, 'pad': 1}); 'LAYER: POINT' for "
+                   "one layer only; repeatable. Inputs not given get defaults from their names (docs/layers.md).")
+@click.option("--points", "points_file", metavar="FILE", help="A file of 'LAYER: POINT' lines (# comments).")
+@click.option("--wrt", metavar="x,w", help="Check only these inputs (default: every float array the backward returns a gradient for).")
+@click.option("--h", "h", type=H_TYPE, help=f"Finite-difference step, {H_TYPE.range_text()} (default: scaled to each element).")
+@click.option("--rtol", type=RTOL_TYPE, default=1e-6, show_default=True, help=f"Relative tolerance, {RTOL_TYPE.range_text()}.")
+@click.option("--atol", type=ATOL_TYPE, default=0.0, show_default=True, help=f"Absolute tolerance, {ATOL_TYPE.range_text()}.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the default inputs, of rand()/randn() in --at, of dout and of the random directions.")
+@click.option("--directions", type=DIRECTIONS_TYPE, default=2, show_default=True,
+              help="Random directions per input once there are more than 10,000 elements.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "junit", "github"]), default="table", show_default=True)
+@click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
+def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], points_file: str | None, wrt: str | None,
+                  h: float | None, rtol: float, atol: float, seed: int, directions: int, output_format: str, strict: bool) -> None:
+    """Check backward passes against their forward passes, as cs231n writes them.
+
+    out, cache = NAME_forward(x, w, ...) and dx, dw, ... = NAME_backward(dout,
+    cache): the backward's result (a tuple in the forward's parameter order, a
+    dict by name, or one array) is checked as doutᵀJ with a random, seeded
+    dout. A function named *_loss returning (loss, dx) is checked too. With
+    FILE.py alone, every *_forward/*_backward pair (and *_loss function) the
+    file defines is checked, each at the --at values it takes and defaults
+    for the rest. gradcheck imports FILE.py to run them, as `python FILE.py`
+    would.
+
+    \b
+    Examples:
+      gradcheck layer layers.py
+      gradcheck layer layers.py:affine --at "x=randn(4,5), w=randn(5,3)"
+      gradcheck layer layers.py --at "conv: x=randn(2,3,7,7), w=randn(4,3,3,3)"
+      gradcheck layer net.py:fprop --backward net.py:bprop --at @p.npz
+    """
+    from .errors import UsageError
+    from .user_code import import_module
+    from .verdict import Tolerances, exit_code
+
+    whole = ":" not in target or target.rpartition(":")[0] == "" or target.endswith(".py") and not backward_spec
+    if whole and backward_spec:
+        raise UsageError("--backward needs a forward: FILE.py:NAME --backward FILE.py:NAME")
+    if whole:
+        layers = layers_of(import_module(target, "FILE.py"), target)
+        if not layers:
+            raise UsageError(f"{target} defines no *_forward/*_backward pair and no *_loss function to check")
+    else:
+        layers = [one_layer(target, backward_spec)]
+    texts = _points(at, points_file, layers)
+    if whole:
+        _unknown_names(layers, texts)
+    chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
+    tolerances = Tolerances(rtol, atol)
+    checked = []
+    for layer in layers:
+        started = time.perf_counter()
+        values, missing = layer_point(layer, texts, seed, strict=not whole)
+        if missing and not whole:
+            raise UsageError(_missing_case(layer, missing).message)
+        case = _missing_case(layer, missing) if missing else _run(layer, values, chosen, seed, tolerances, h, directions, whole)
+        case = replace(case, source=layer.source)
+        checked.append((layer, case, time.perf_counter() - started))
+    _print(checked, texts, seed, output_format, strict, whole)
+    sys.exit(exit_code([case.status for _, case, _ in checked], strict))
+
+
+def _print(checked: list, texts: list, seed: int, output_format: str, strict: bool, whole: bool) -> None:
+    from . import report
+    from .batch import Checked
+    from .writers import Tally, make_writer
+
+    cases = [case for _, case, _ in checked]
+    if output_format == "json":
+        click.echo(report.to_json(cases))
+        return
+    if output_format == "table" and not whole:
+        from .tables import print_case
+
+        console = report.make_console()
+        print_case(console, cases[0], ("forward", "centered", "best"))
+        print_notes(console, cases[0])
+        console.print()
+        console.print(report.summary_line(cases))
+        return
+    tally = Tally(strict)
+    items = [Checked(case, layer.file, layer.line, seconds=seconds, command=_command(layer, texts, seed)) for layer, case, seconds in checked]
+    for item in items:
+        tally.add(item)
+    if output_format == "table":  # check's rows and failure details, under this command's name
+        from rich.text import Text
+
+        from . import formats
+
+        console = report.make_console()
+        console.print(formats.rows_block(items, "gradcheck layer", [0] * len(formats.ROW_COLUMNS), console.width), soft_wrap=True)
+        for item in items:
+            if formats.fails(item.case.status, strict):
+                formats.print_failure(console, item)
+                print_notes(console, item.case)
+        console.print()
+        console.print(Text(formats.summary_text(tally.counts)))
+        return
+    writer = make_writer(output_format, None, strict)
+    for item in items:
+        writer.add(item)
+    writer.close(tally, None)
+
+
+def print_notes(console, case) -> None:
+    """What the probe found (a backward that changed its cache or dout in place, a forward that is not repeatable)
+    and the inputs not checked: in the message, which tables do not show for a case with gradients."""
+    from rich.text import Text
+
+    from .display import visible
+    from .layer_check import NOTES
+    from .tables import hanging
+
+    for note in case.extras.get(NOTES, ()):
+        mark = ("  ✗ error", "bold red") if case.status == "error" and "not checked" not in note else ("  note", "dim")
+        console.print(hanging(Text.assemble(mark, visible(f"  {note}")), console.width))
+
+
+def loss_function_case(target, point_text: str, wrt: str | None, tolerances, h, seed: int, directions: int):
+    """`gradcheck function FILE.py:svm_loss --at ...` with no --grad: the function returns (loss, gradients); every
+    parameter needs a value (no defaults), labels become integers. The user's exceptions are one line, exit 2."""
+    from .errors import UsageError
+    from .layer_points import PointText
+
+    layer = Layer(target.function.__name__, target.function, None, target.path or "", _line(target.function), target.name)
+    values, missing = layer_point(layer, [PointText(point_text)], seed, strict=True, defaults=False)
+    if missing:
+        raise UsageError(f"--at gives no value for {', '.join(map(repr, missing))} (every parameter of {target.name} needs one)")
+    chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
+    return replace(_run(layer, values, chosen, seed, tolerances, h, directions, keep_going=False), expr=target.name)
