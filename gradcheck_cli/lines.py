@@ -379,6 +379,8 @@ def _candidates(state: _State, key) -> list[tuple[tuple[int, ...], np.ndarray]]:
 
 def _judge(state: _State, statement: Statement, key, yours, true_rhs, order, truths: dict) -> tuple[LineResult, tuple]:
     truth = _truth(state, key)
+    if statement.operator == "=" and not np.any(true_rhs) and not np.any(yours):  # dW = np.zeros_like(W), then dW += ...
+        return LineResult(statement.line, statement.text, statement.target, yours, true_rhs, "pass", None, order), ()
     scale = sum((np.abs(u) for u in _uses(state, key).values()), np.zeros(np.shape(truth)))
     candidates = _candidates(state, key)
     for chosen, value in candidates:
@@ -452,6 +454,18 @@ def _unused(plan: Plan, lines: Lines, state: _State) -> None:
     for k, row in enumerate(lines.rows):
         if row.status == "helper" and row.target not in read and row.target.startswith("d"):
             meant = typo_of(row.target, set(state.versions), targets)
-            lines.rows[k] = replace(row, status="error", diagnosis=(
-                f"{row.target} names no forward value or input ({row.target[1:]!r} is not assigned above), and no line "
-                f"reads it: a typo{f' of d{meant}' if meant else ''}?"))
+            element = d_target(row.target, state.versions)
+            said = (f"{row.target} is read as a helper of your own ({_not_element(state, *element)}), and no line "
+                    f"reads it: write d{element[0]} = ... for the whole gradient" if element is not None else
+                    f"{row.target} names no forward value or input ({row.target[1:]!r} is not assigned above), and no "
+                    f"line reads it: a typo{f' of d{meant}' if meant else ''}?")
+            lines.rows[k] = replace(row, status="error", diagnosis=said)
+
+
+def _not_element(state: _State, name: str, index: int) -> str:
+    shape = np.shape(state.env.get(name))
+    if len(shape) != 1:
+        return f"d{name}{index} is element {index} of {name} only when {name} is a vector; {name} has shape {shape}"
+    if index >= shape[0]:
+        return f"{name} has no element {index}: its shape is {shape}"
+    return f"d{name}{index} is element {index} of {name} only when the line's value is a number"

@@ -57,7 +57,10 @@ class PointContext:
 
     def draw(self, how, size) -> np.ndarray:
         self.draws += 1
-        return np.asarray(how(self.rng, _size(size)), dtype=np.float64)[None]
+        try:
+            return np.asarray(how(self.rng, _size(size)), dtype=np.float64)[None]
+        except (ValueError, TypeError, OverflowError) as problem:  # numpy's own words: low >= high, scale < 0
+            raise PointError(f"np.random: {str(problem).splitlines()[0][:200]}") from None
 
 
 def _size(size) -> tuple[int, ...] | None:

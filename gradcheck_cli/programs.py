@@ -99,8 +99,9 @@ def plan_program(program: Program, context: PointContext) -> Plan:
     _prune_backward(plan, known)
     _decide_deferred(plan, deferred, started)
     if not plan.bindings:
-        raise GradcheckError("the program has no forward assignment (NAME = EXPR using its inputs): nothing to differentiate",
-                             Position(program.lines[0] if program.lines else "", 0, program.name, 1))
+        constants = f" (every assignment is a constant: {', '.join(plan.inputs)})" if plan.inputs else ""
+        raise GradcheckError(f"the program has no forward assignment (NAME = EXPR using its inputs): nothing to "
+                             f"differentiate{constants}", Position(program.lines[0] if program.lines else "", 0, program.name, 1))
     _refuse_unreadable_calls(plan)
     plan.notes.sort(key=lambda note: note[0])
     return plan
@@ -183,8 +184,8 @@ def _decide_deferred(plan: Plan, deferred: list[tuple[int, Statement]], started:
             plan.notes.append((statement.line, f"{statement.note}; nothing uses {', '.join(statement.targets)} before "
                                                f"{f'line {again} assigns it again' if again else 'the end'}: skipped{draws}"))
             continue
-        used = f"{statement.target} is used on line {reader.line}" if reader else f"{statement.target} is the cell's f"
-        raise program.error(f"{statement.note} ({used})", statement.line, statement.expr_column)
+        used = f" ({statement.target} is used on line {reader.line})" if reader else ""
+        raise program.error(f"{statement.note}{used}", statement.line, statement.expr_column)
 
 
 def _first_use(program: Program, statements, name: str) -> Statement | None:
@@ -264,9 +265,9 @@ def _note_draws(plan: Plan, before: int, statement: Statement, context: PointCon
     if context.draws == before or context.seeded != "--seed" or plan.unseeded:
         return
     plan.unseeded = True
-    plan.notes.append((statement.line, f"random values drawn with seed {context.seed} (--seed; the cell sets no "
-                                       "np.random.seed before this line): they differ from the notebook's; put "
-                                       "np.random.seed(N) in the cell or pass --seed N for the notebook's values"))
+    plan.notes.append((statement.line, f"np.random drew with seed {context.seed} (the cell sets no np.random.seed "
+                                       f"before this line; --seed is {context.seed}): the values differ from the "
+                                       "notebook's; put np.random.seed(N) in the cell or pass --seed N"))
 
 
 def _rule(plan: Plan, statement: Statement) -> None:
@@ -288,7 +289,7 @@ def _calls_user(expr: Expr, program: Program) -> bool:
 def _constant(plan: Plan, statement: Statement, context: PointContext) -> np.ndarray:
     program = plan.program
     text = program.lines[statement.line - 1]
-    rhs = statement.text[statement.expr_column - statement.column:]
+    rhs = statement.expr.text
     drawn = context.draws
     try:
         value = constant_value(rhs, context)
@@ -296,6 +297,9 @@ def _constant(plan: Plan, statement: Statement, context: PointContext) -> np.nda
         offset = problem.position.offset if problem.position else 0
         raise type(problem)(problem.message, Position(text, statement.expr_column + offset, program.name, statement.line)) from None
     _note_draws(plan, drawn, statement, context)
+    if value.size == 0:
+        raise PointError(f"{statement.target} is empty (shape {value.shape}): give it at least one element",
+                         Position(text, statement.expr_column, program.name, statement.line))
     return value
 
 
@@ -398,7 +402,10 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     inline = {n: f for n, f in program.functions.items() if not (f.gate and n in plan.rules)}
     overrides = read_overrides(at_text, tuple(dict.fromkeys([*plan.inputs, *_read_names(plan)])), context) if at_text else {}
     shapes = {n: np.shape(v) for n, v in {**plan.inputs, **plan.hidden, **overrides}.items()}
-    graph = build_program(plan.bindings, registry, shapes, inline)
+    try:
+        graph = build_program(plan.bindings, registry, shapes, inline)
+    except GradcheckError as problem:
+        raise _located(plan, problem) from None
     point = inputs_of(graph, plan, overrides)
     checked = tuple(v for v in graph.variables if (wrt is None or v in wrt) and v not in plan.hidden)
     # the d-lines are judged against the truth: gates inlined to their bodies, never through the user's own rules
@@ -412,10 +419,31 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     return ProgramRun(case, graph, point)
 
 
+def _located(plan: Plan, problem: GradcheckError) -> GradcheckError:
+    """An error from building the forward graph (a shape that does not fit, a function that calls itself), placed at
+    its line and column of the cell: the error knows only the text of the expression it came from."""
+    p = problem.position
+    if p is not None and p.file is not None:
+        return problem
+    program = plan.program
+    places = [(b.expr.text, b.origin) for b in plan.bindings]
+    for function in program.functions.values():
+        places += [(s.expr.text, (s.line, s.expr_column)) for s in function.body]
+        places.append((function.result.text, (function.line, function.result_column)))
+    origin = next((o for text, o in places if p is not None and text == p.text), None)
+    if origin is None:
+        called = next((f for name, f in program.functions.items() if f"'{name}'" in problem.message), None)
+        origin, offset = ((called.line, 0), 0) if called else (plan.bindings[-1].origin, 0)
+    else:
+        offset = p.offset
+    line, column = origin
+    return type(problem)(problem.message, Position(program.lines[line - 1], column + offset, program.name, line))
+
+
 def _shown(program: Program, plan: Plan) -> str:
     """How a program case is named in reports: its file and what f is."""
     last = plan.forward[-1]
-    return f"{program.name}: {last.target} ={last.text[last.expr_column - last.column:]}" if last.expr_column > last.column \
+    return f"{program.name}: {last.target} = {last.expr.text.strip()}" if last.expr_column > last.column \
         else f"{program.name}: {last.text}"
 
 

@@ -260,6 +260,8 @@ def _statements(program: Program, item: _Logical, signatures) -> list[Statement]
     if _PLOT.match(text):
         return [Statement("skip", line, column, text, note="a plot: skipped")]
     seed = _SEED.match(text)
+    if seed is None and re.match(r"(?:np|numpy)\s*\.\s*random\s*\.\s*seed\b", text):
+        raise program.error("np.random.seed takes an integer written out (np.random.seed(42))", line, column)
     if seed:
         return [Statement("seed", line, column, text, seed=_seed_value(program, seed.group(1), line, column))]
     rule = _RULE.match(text)
