@@ -23,7 +23,7 @@ from .engine import backward, branch_signs, contributions_into, forward
 from .errors import GradcheckError
 from .ir import Binding, build_program
 from .lang.program import Statement
-from .programs import Plan, d_target, typo_of
+from .programs import Plan, d_target, notes_text, typo_of
 from .results import CaseResult
 
 SUBSETS = 10  # uses of one name whose every combination is tried (2**10 sums); past that only single uses and all
@@ -56,7 +56,7 @@ class Lines:
     def attach(self, case: CaseResult, plan: Plan) -> CaseResult:
         first = self.first_wrong
         extras = {"lines": self.rows, "first_wrong_line": first.line if first else None,
-                  "notes": [f"line {n}: {t}" for n, t in plan.notes]}
+                  "notes": notes_text(plan)}
         if first is None:
             return replace(case, extras=extras)
         status = "error" if first.status == "error" or case.status == "error" else "mismatch"
@@ -100,11 +100,13 @@ def judge_lines(graph, plan: Plan, point: dict[str, np.ndarray], functions: dict
     own: dict[tuple, np.ndarray] = {}  # each version's d-value accumulated from its lines judged alone (true inputs)
     per_key: dict[tuple, list[tuple[Statement, LineResult, tuple]]] = {}
     cursor = {name: len(keys) - 1 for name, keys in state.versions.items()}
+    judged: list[tuple[Statement, dict, object]] = []  # per row: its statement, the truths it read, its key
     for statement in plan.backward:
         truths = _true_names(state, cursor, true_env)
         key = _key(state, statement, cursor, user)
         row, matched = _line(state, statement, key, user, true_env, truths)
         lines.rows.append(row)
+        judged.append((statement, truths, key))
         if row.status == "error" and statement.target not in user:
             state.failed[statement.target] = statement.line
         if key is not None and row.status != "error" and row.true is not None:
@@ -117,11 +119,59 @@ def judge_lines(graph, plan: Plan, point: dict[str, np.ndarray], functions: dict
             name = key[0].split("@")[0]
             if name in cursor:
                 cursor[name] = state.versions[name].index(key[0])
+    rescued = _blame_helpers(state, lines, judged)
     for key, entries in per_key.items():
-        _final(state, key, entries, own, lines)
+        if key not in rescued:
+            _final(state, key, entries, own, lines)
     lines.finals = _finals(state, per_key, user, lines)
     _unused(plan, lines, state)
     return lines
+
+
+def _blame_helpers(state: _State, lines: Lines, judged: list) -> set:
+    """A wrong line that reads helpers of your own (dW = dW1 + dW2) may be right and a helper wrong: when one helper,
+    replaced by a contribution of some use of a forward name (or that name's whole gradient), makes the line right,
+    the helper's line is the wrong one and says how. Returns the keys of the lines found right that way."""
+    from .diagnose import diagnose
+
+    rescued = set()
+    helpers = {}  # helper name -> index of the row that last assigned it
+    for k, (statement, truths, key) in enumerate(judged):
+        row = lines.rows[k]
+        if key is None and row.status == "helper":
+            helpers[statement.target] = k
+            continue
+        if key is None or row.status != "wrong":
+            continue
+        sign = -1.0 if statement.operator == "-=" else 1.0
+        reads = [n for n in statement.expr.variables if n in helpers]
+        found = next(filter(None, (_helper_truth(state, statement, truths, name, target, sign) for target in
+                                   (_truth(state, key), row.true) for name in reads)), None)  # the whole gradient first
+        if found is not None:
+            name, version, value, got = found
+            h = helpers[name]
+            said = diagnose(state, judged[h][0], version, lines.rows[h].true, value, judged[h][1])
+            lines.rows[h] = replace(lines.rows[h], status="wrong", true=value, diagnosis=said, order=row.order[:1] + (judged[h][0].line,))
+            lines.rows[k] = replace(row, status="pass", diagnosis=None, true=got)
+            rescued.add(key)
+    return rescued
+
+
+def _helper_truth(state: _State, statement: Statement, truths: dict, name: str, expected, sign: float):
+    """(name, version key, value, what the line then gives) of a use's contribution (or a whole gradient) that, given to helper `name`, makes the line
+    reading it right; None when none does."""
+    shape = np.shape(truths[name])
+    for version, uses in state.uses.items():
+        if np.shape(state.truth[version]) != shape:
+            continue
+        for value in [*uses.values(), state.truth[version]]:
+            try:
+                got = sign * evaluate(statement.expr, {**state.env, **truths, name: np.asarray(value)}, state)
+            except GradcheckError:
+                continue
+            if np.shape(got) == np.shape(expected) and _close(state, got, expected):
+                return name, version, np.asarray(value), got
+    return None
 
 
 def _key(state: _State, statement: Statement, cursor: dict[str, int], user: dict) -> tuple[str, int | None] | None:

@@ -40,7 +40,8 @@ class Plan:
     hidden: dict[str, np.ndarray] = field(default_factory=dict)  # what numpy's makers made inside lines, by their text
     backward: list[Statement] = field(default_factory=list)  # d-lines and their helpers, in order
     rules: dict[str, dict[str, Expr]] = field(default_factory=dict)  # gate -> argument -> rule
-    notes: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (line, what is said about it)
+    skipped: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # why -> (line, text): said once per why
     unseeded: bool = False  # random values were drawn before any np.random.seed of the cell (said once)
 
     @property
@@ -84,7 +85,7 @@ def plan_program(program: Program, context: PointContext) -> Plan:
     started = None  # index of the first d-line
     for k, statement in enumerate(program.statements):
         if statement.kind == "skip":
-            plan.notes.append((statement.line, f"{statement.note}: {statement.text[:60]}"))
+            plan.skipped.setdefault(statement.note, []).append((statement.line, statement.text))
         elif statement.kind == "seed":
             context.reseed(statement.seed, "np.random.seed")
         elif statement.kind == "rule":
@@ -105,6 +106,19 @@ def plan_program(program: Program, context: PointContext) -> Plan:
     _refuse_unreadable_calls(plan)
     plan.notes.sort(key=lambda note: note[0])
     return plan
+
+
+def notes_text(plan: Plan) -> list[str]:
+    """The notes as printed: `line N: ...`; lines skipped for the same reason are said once (`lines 8, 17, 30: a
+    print: skipped`), with the statement itself when there is one."""
+    said = [(line, f"line {line}: {text}") for line, text in plan.notes]
+    for why, items in plan.skipped.items():
+        items = sorted(items)
+        if len(items) == 1:
+            said.append((items[0][0], f"line {items[0][0]}: {why}: {_clip(items[0][1])}"))
+        else:
+            said.append((items[0][0], f"lines {', '.join(str(line) for line, _ in items)}: {why}"))
+    return [text for _, text in sorted(said, key=lambda item: item[0])]
 
 
 def _forward(plan: Plan, statement: Statement, known: set[str], read: set[str], context: PointContext) -> None:
@@ -146,10 +160,15 @@ def _prune_backward(plan: Plan, known: set[str]) -> None:
             kept.append(statement)
             needed.update(_reads(statement, known))
             continue
-        what = "not a d-line (its name is d + no forward name), and no d-line reads it" if statement.target.startswith("d") \
+        what = "not a d-line (d + no forward name), and no d-line reads it" if statement.target.startswith("d") \
             else "after the backward pass began, and no d-line reads it"
-        plan.notes.append((statement.line, f"{what}: skipped: {statement.text[:60]}"))
+        plan.skipped.setdefault(f"{what}: skipped", []).append((statement.line, statement.text))
     plan.backward = kept[::-1]
+
+
+def _clip(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def typo_of(target: str, known: set[str], targets: set[str]) -> str | None:
