@@ -442,6 +442,10 @@ def _judge(state: _State, statement: Statement, key, yours, true_rhs, order, tru
     from .diagnose import diagnose
 
     said = diagnose(state, statement, key[0], true_rhs, expected, truths)
+    called = [f"{n.op} (line {state.plan.program.functions[n.op].defined})" for n in statement.expr.nodes
+              if n.op in state.plan.program.functions]
+    if called:  # the mistake may be inside the function the line calls
+        said += f"; the line calls {', '.join(dict.fromkeys(called))}: the mistake may be there"
     status = "kink" if key[0] in state.kinked else "wrong"
     if status == "kink":
         said = f"at a kink of f (a piecewise op sits exactly on its kink), the true value is a convention; {said}"

@@ -92,7 +92,7 @@ def plan_program(program: Program, context: PointContext) -> Plan:
             _rule(plan, statement)
         elif statement.kind in ("unread", "block"):
             deferred.append((k, statement))
-        elif started is None and d_target(statement.target, known) is None:
+        elif started is None and not _starts_backward(program.statements, k, known):
             _forward(plan, statement, known, read, context)
         else:
             started = k if started is None else started
@@ -121,6 +121,16 @@ def notes_text(plan: Plan) -> list[str]:
     return [text for _, text in sorted(said, key=lambda item: item[0])]
 
 
+def _starts_backward(statements, k: int, known: set[str]) -> bool:
+    """The first d-line: dNAME of a forward name, or a d-name close to one (dqq for dq, a typo) when no forward
+    assignment (a name not starting with d) follows it."""
+    target = statements[k].target
+    if d_target(target, known) is not None:
+        return True
+    return typo_of(target, known, set()) is not None and not any(
+        s.kind == "assign" and not s.target.startswith("d") for s in statements[k + 1:])
+
+
 def _forward(plan: Plan, statement: Statement, known: set[str], read: set[str], context: PointContext) -> None:
     target = statement.target
     reads = _reads(statement, known)
@@ -141,7 +151,15 @@ def _forward(plan: Plan, statement: Statement, known: set[str], read: set[str], 
 
 def _backward(plan: Plan, statement: Statement, known: set[str], backward_names: set[str], context: PointContext) -> None:
     """After the first d-line: d-lines and the helpers they read; a forward-looking line there is kept for now and
-    dropped by _prune_backward when no d-line reads it."""
+    dropped by _prune_backward when no d-line reads it. A constant given again to a forward name or input starts
+    another forward pass (two notebook cells pasted as one): refused, saying where to cut."""
+    if statement.operator == "=" and statement.target in known and d_target(statement.target, known) is None \
+            and not _reads(statement, known) and not _calls_user(statement.expr, plan.program):
+        first = plan.backward[0].line if plan.backward else statement.line
+        raise plan.program.error(f"'{statement.target} = ...' after the backward pass (from line {first}) starts another "
+                                 f"forward pass: gradcheck checks one forward and backward pass at a time; check lines "
+                                 f"1-{statement.line - 1} and the lines from {statement.line} on as two cells",
+                                 statement.line, statement.column)
     plan.backward.append(replace(statement, expr=_made(plan, statement.expr, statement, context)))
     if d_target(statement.target, known) is not None or _reads(statement, known) & backward_names:
         backward_names.add(statement.target)
@@ -452,7 +470,7 @@ def _located(plan: Plan, problem: GradcheckError) -> GradcheckError:
     origin = next((o for text, o in places if p is not None and text == p.text), None)
     if origin is None:
         called = next((f for name, f in program.functions.items() if f"'{name}'" in problem.message), None)
-        origin, offset = ((called.line, 0), 0) if called else (plan.bindings[-1].origin, 0)
+        origin, offset = ((called.defined, 0), 0) if called else (plan.bindings[-1].origin, 0)
     else:
         offset = p.offset
     line, column = origin

@@ -46,8 +46,8 @@ _BLOCK_FIX = {
     "while": "a loop: gradcheck reads straight-line code: unroll it (one assignment per step)",
     "if": "a branch: gradcheck reads straight-line code: keep the lines of the branch your point takes, "
           "or write the choice with max, min, relu or abs",
-    "with": "write the lines inside the 'with' block without it",
-    "try": "write the lines inside the 'try' block without it",
+    "with": "a 'with' block: write the lines inside it without the 'with'",
+    "try": "a 'try' block: write the lines inside it without the 'try'",
     "class": "a class: gradcheck reads straight-line code: write its forward pass as assignments",
 }
 _FUNCTION_FIX = "or check your functions with `gradcheck function FILE.py:f --grad FILE.py:g`"
@@ -79,9 +79,10 @@ class Function:
     parameters: tuple[str, ...]
     body: tuple[Statement, ...]  # local assignments, in order
     result: Expr
-    line: int
+    line: int  # the line of the result (the `return` of a Python function)
     gate: bool  # `def f(x) = ...`: a gate (rules may follow); `def f(x):`: an inlined Python function
     result_column: int = 0
+    defined: int = 0  # the line of its `def`
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,9 +397,11 @@ def _function(program: Program, logical: list[_Logical], i: int, signatures) -> 
                                     head.line, head.column)
         column = head.column + match.end() + len(head.text[match.end():]) - len(head.text[match.end():].lstrip())
         result = _expression(program, rest, head.line, column, signatures)
-        return name, Function(name, parameters, (), result, head.line, True, column), i + 1
+        return name, Function(name, parameters, (), result, head.line, True, column, head.line), i + 1
     try:
-        return name, _python_function(program, logical, i, end, match, parameters, inner), end
+        function = _python_function(program, logical, i, end, match, parameters, inner)
+        return name, Function(function.name, function.parameters, function.body, function.result, function.line, False,
+                              function.result_column, head.line), end
     except ParseError as problem:
         return name, problem, end
 
