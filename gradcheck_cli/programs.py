@@ -37,6 +37,7 @@ class Plan:
     bindings: list[Binding] = field(default_factory=list)  # forward lines, in order
     forward: list[Statement] = field(default_factory=list)  # the statement of each binding
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # constants assigned before use
+    input_lines: dict[str, int] = field(default_factory=dict)  # where each input's value is assigned
     hidden: dict[str, np.ndarray] = field(default_factory=dict)  # what numpy's makers made inside lines, by their text
     backward: list[Statement] = field(default_factory=list)  # d-lines and their helpers, in order
     rules: dict[str, dict[str, Expr]] = field(default_factory=dict)  # gate -> argument -> rule
@@ -137,6 +138,7 @@ def _forward(plan: Plan, statement: Statement, known: set[str], read: set[str], 
     if statement.operator == "=" and not reads and not _calls_user(statement.expr, plan.program) \
             and (target not in known or (target in plan.inputs and target not in read)):
         plan.inputs[target] = _constant(plan, statement, context)  # a constant assigned again before use: the last one
+        plan.input_lines[target] = statement.line
         known.add(target)
         return
     expr = statement.whole if statement.operator != "=" else statement.expr
@@ -444,7 +446,8 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     except GradcheckError as problem:
         raise _located(plan, problem) from None
     point = inputs_of(graph, plan, overrides)
-    checked = tuple(v for v in graph.variables if (wrt is None or v in wrt) and v not in plan.hidden)
+    unused = _unused_inputs(graph, plan) if wrt is None else set()
+    checked = tuple(v for v in graph.variables if (wrt is None or v in wrt) and v not in plan.hidden and v not in unused)
     # the d-lines are judged against the truth: gates inlined to their bodies, never through the user's own rules
     truth_graph = build_program(plan.bindings, registry, shapes, dict(program.functions)) if plan.rules else graph
     lines = judge_lines(truth_graph, plan, point, inline, options)
@@ -454,6 +457,22 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     case = _with_audits(lines.attach(case, plan), program, plan, graph, point, registry, options)
     case = replace(case, expr=_shown(program, plan), point={k: v for k, v in case.point.items() if k not in plan.hidden})
     return ProgramRun(case, graph, point)
+
+
+def _unused_inputs(graph, plan: Plan) -> set[str]:
+    """Inputs f does not depend on and no d-line is for (h = 0.0001 of the notebook's own finite differences): not
+    checked, with a note."""
+    reach = {len(graph.nodes) - 1}
+    for index in range(len(graph.nodes) - 1, -1, -1):
+        if index in reach:
+            reach.update(graph.nodes[index].inputs)
+    unused = {v for v, node in zip(graph.variables, graph.variable_nodes) if node not in reach and v not in plan.hidden
+              and not any(d_target(s.target, {v}) for s in plan.backward)}
+    if unused:
+        names = [v for v in graph.variables if v in unused]
+        plan.notes.append((min(plan.input_lines.get(v, plan.forward[0].line) for v in names),
+                           f"f does not depend on {', '.join(names)}: {'they are' if len(names) > 1 else 'it is'} not checked"))
+    return unused
 
 
 def _located(plan: Plan, problem: GradcheckError) -> GradcheckError:

@@ -250,15 +250,19 @@ def test_a_line_that_raises_is_the_cause():
 ONE_LINE = "import numpy as np; x = 3.0; y = x*x; dx = 2*x"
 
 
-def test_the_api_eval_check_and_pytest_read_a_program_the_same_way(cli, tmp_path, pytester_or_none=None):
-    from gradcheck_cli import check
+def test_the_api_eval_check_and_pytest_read_a_program_the_same_way(cli, tmp_path):
+    from gradcheck_cli import check, pytest_plugin
+    from gradcheck_cli.batch import Line
+    from gradcheck_cli.runner import check_unit
 
+    settings = pytest_plugin.settings_from(pytest_plugin.DEFAULT_SAMPLES, pytest_plugin.DEFAULT_SEED, exact=False)
     for text, status, code in ((ONE_LINE, "pass", 0), (ONE_LINE.replace("2*x", "3*x"), "mismatch", 1)):
-        assert check(text).status == status
-        assert cli("eval", text).exit_code == code
+        assert check(text, exact=False).status == status  # was a ParseError: `;` read as one expression
+        assert cli("eval", text, "--no-exact").exit_code == code
         path = tmp_path / f"{status}.gc.py"
         path.write_text(text + "\n", encoding="utf-8")
-        assert cli("check", str(path)).exit_code == code
+        assert cli("check", str(path), "--no-exact").exit_code == code
+        assert [c.case.status for c in check_unit(Line(str(path), 1, text, kind="program"), settings)] == [status]
 
 
 def test_looks_like_program_is_the_one_test():
@@ -279,6 +283,16 @@ def test_plots_and_python2_prints_are_skipped_with_a_note(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert "note: lines 4, 5, 6: a plot: skipped" in result.stdout
     assert "note: lines 10, 11: a Python 2 print: skipped" in result.stdout
+
+
+def test_seed004_neuron_case_python2_prints_sig_and_an_input_f_does_not_use():
+    case = run(cell("seed004_neuron.txt"))
+    assert case.status == "pass", case.message
+    assert "line 19: a Python 2 print: skipped: print [a_grad,b_grad,c_grad,x_grad,y_grad]" in case.extras["notes"]
+    assert "line 12: f does not depend on h: it is not checked" in case.extras["notes"]
+    assert {g.var for g in case.gradients} == {"a", "b", "c", "x", "y"}
+    # the guide's own finite differences printed da = -0.10499758359205913 with h = 1e-4; the exact value:
+    assert grads(case)["a"].expected == pytest.approx(-0.10499358540350662, rel=1e-14)
 
 
 def test_sig_and_sigmoid_are_sigma_unless_the_cell_defines_them():
