@@ -169,7 +169,7 @@ def _helper_truth(state: _State, statement: Statement, truths: dict, name: str, 
                 got = sign * evaluate(statement.expr, {**state.env, **truths, name: np.asarray(value)}, state)
             except GradcheckError:
                 continue
-            if np.shape(got) == np.shape(expected) and _close(state, got, expected):
+            if np.shape(got) == np.shape(expected) and close_enough(state, got, expected):
                 return name, version, np.asarray(value), got
     return None
 
@@ -398,7 +398,7 @@ def _accumulate(own: dict, key, statement: Statement, value: np.ndarray) -> None
         own[key] = own[key] + value
 
 
-def _close(state: _State, a, b, scale=0.0) -> bool:
+def close_enough(state: _State, a, b, scale=0.0) -> bool:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape and not (a.size == b.size == 1):
         return False
@@ -434,10 +434,10 @@ def _judge(state: _State, statement: Statement, key, yours, true_rhs, order, tru
     scale = sum((np.abs(u) for u in _uses(state, key).values()), np.zeros(np.shape(truth)))
     candidates = _candidates(state, key)
     for chosen, value in candidates:
-        if _close(state, true_rhs, value, scale):
+        if close_enough(state, true_rhs, value, scale):
             return LineResult(statement.line, statement.text, statement.target, yours, value, "pass", None, order), chosen
     expected = min(candidates, key=lambda c: _distance(true_rhs, c[1]))[1] if len(candidates) > 1 else candidates[0][1]
-    if np.shape(true_rhs) == np.shape(truth) and not _close(state, truth, expected):
+    if np.shape(true_rhs) == np.shape(truth) and not close_enough(state, truth, expected):
         expected = truth if _distance(true_rhs, truth) < _distance(true_rhs, expected) else expected
     from .diagnose import diagnose
 
@@ -471,7 +471,7 @@ def _final(state: _State, key, entries, own: dict, lines: Lines) -> None:
     sum is not, say what the lines missed (an error from an earlier wrong line is that line's, not these)."""
     if key not in own or any(row.status != "pass" for _, row, _ in entries):
         return
-    if _close(state, own[key], _truth(state, key)):
+    if close_enough(state, own[key], _truth(state, key)):
         return
     said, blamed = _what_is_missing(state, key, entries)
     index = lines.rows.index(blamed[1])

@@ -174,9 +174,9 @@ def read_point(text: str, variables: tuple[str, ...], context: PointContext, sou
             continue
         if not item.name:
             for name, value in read_file(item.value, context, text, item.value_offset, source_name).items():
-                _put(point, name, value, variables, text, item.value_offset, source_name)
+                put_value(point, name, value, variables, text, item.value_offset, source_name)
             continue
-        _put(point, item.name, _item_value(item, context, text, source_name), variables, text, item.name_offset, source_name)
+        put_value(point, item.name, item_value(item, context, text, source_name), variables, text, item.name_offset, source_name)
     missing = [v for v in variables if v not in point]
     if missing:
         raise PointError(f"no value for {', '.join(repr(m) for m in missing)} (every variable needs one)",
@@ -188,7 +188,7 @@ def read_point(text: str, variables: tuple[str, ...], context: PointContext, sou
     return {v: point[v] for v in variables}
 
 
-def _item_value(item: Item, context: PointContext, text: str, source_name: str | None) -> np.ndarray:
+def item_value(item: Item, context: PointContext, text: str, source_name: str | None) -> np.ndarray:
     if item.name in CONSTANTS:
         raise PointError(f"'{item.name}' is a constant, not a variable", Position(text, item.name_offset, source_name=source_name))
     stripped = item.value.strip()
@@ -198,7 +198,7 @@ def _item_value(item: Item, context: PointContext, text: str, source_name: str |
     return constant_value(item.value, context, text, item.value_offset, source_name)
 
 
-def _put(point: dict, name: str, value: np.ndarray, variables: tuple[str, ...], text: str, offset: int,
+def put_value(point: dict, name: str, value: np.ndarray, variables: tuple[str, ...], text: str, offset: int,
          source_name: str | None) -> None:
     where = Position(text, offset, source_name=source_name)
     if name not in variables:

@@ -345,7 +345,7 @@ def _constant(plan: Plan, statement: Statement, context: PointContext) -> np.nda
 def read_overrides(text: str, names: tuple[str, ...], context: PointContext) -> dict[str, np.ndarray]:
     """--at for a program: values for some of its inputs (the rest keep the program's constants)."""
     from .lang.values import parse_items
-    from .points import _item_value, _put, read_file
+    from .points import item_value, put_value, read_file
 
     values: dict[str, np.ndarray] = {}
     for item in parse_items(text, "point", "--at", files=True):
@@ -353,9 +353,9 @@ def read_overrides(text: str, names: tuple[str, ...], context: PointContext) -> 
             context.reseed(int(item.value))
         elif not item.name:
             for name, value in read_file(item.value, context, text, item.value_offset, "--at").items():
-                _put(values, name, value, names, text, item.value_offset, "--at")
+                put_value(values, name, value, names, text, item.value_offset, "--at")
         else:
-            _put(values, item.name, _item_value(item, context, text, "--at"), names, text, item.name_offset, "--at")
+            put_value(values, item.name, item_value(item, context, text, "--at"), names, text, item.name_offset, "--at")
     return values
 
 

@@ -39,7 +39,7 @@ _SKIPPED = (
     (re.compile(r"(%|!)"), "a notebook command"),
     (re.compile(r"assert\b"), "an assert"),
     (re.compile(r"(?:np|numpy)\s*\.\s*(?:set_printoptions|testing\s*\.)|display\s*\(|help\s*\("), "a display"),
-    (re.compile(r"[rbuRBU]?('''|\"\"\"|'|\")"), "a string on its own"),
+    (re.compile(r"[rbufRBUF]{0,2}('''|\"\"\"|'|\")"), "a string on its own"),
 )
 _BLOCK_FIX = {
     "for": "a loop: gradcheck reads straight-line code: unroll it (one assignment per step)",
