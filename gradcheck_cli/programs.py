@@ -162,9 +162,29 @@ def _backward(plan: Plan, statement: Statement, known: set[str], backward_names:
                                  f"forward pass: gradcheck checks one forward and backward pass at a time; check lines "
                                  f"1-{statement.line - 1} and the lines from {statement.line} on as two cells",
                                  statement.line, statement.column)
+    statement = _accumulation(statement)
     plan.backward.append(replace(statement, expr=_made(plan, statement.expr, statement, context)))
     if d_target(statement.target, known) is not None or _reads(statement, known) & backward_names:
         backward_names.add(statement.target)
+
+
+def _accumulation(statement: Statement) -> Statement:
+    """`dx = dx + e` is `dx += e` (and `dx = e + dx`, `dx = dx - e`): one more contribution, not a step back."""
+    expr = statement.expr
+    nodes = expr.nodes
+    root = nodes[-1] if statement.operator == "=" and len(nodes) > 2 else None
+    if root is None or root.op not in ("add", "sub"):
+        return statement
+    left, right = root.args
+    for mine, other, operator in ((left, right, "+=" if root.op == "add" else "-="), (right, left, "+=")):
+        if nodes[mine].op == "var" and nodes[mine].name == statement.target and (operator != "+=" or root.op == "add" or mine == left):
+            first = other
+            while nodes[first].args:  # post-order: a subtree is the run of nodes ending at its root
+                first = nodes[first].args[0]
+            part = tuple(Node(n.op, tuple(a - first for a in n.args), n.start, n.end, n.name, n.value, n.params, n.at)
+                         for n in nodes[first:other + 1])
+            return replace(statement, operator=operator, expr=Expr(expr.text, part))
+    return statement
 
 
 def _prune_backward(plan: Plan, known: set[str]) -> None:

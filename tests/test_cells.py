@@ -183,6 +183,17 @@ def test_a_reassigned_input_whose_lines_stop_early_says_the_missing_step():
     assert run("x = 3.0\nx = x*2\nf = x*x\ndx = 2*x\ndx = dx*2\n").status == "pass"
 
 
+def test_dx_equals_dx_plus_a_term_is_one_more_contribution_not_a_step_back():
+    text = cell("seed000_staged.txt")
+    for right, written in (("dx += ((1 - sigx) * sigx) * dsigx", "dx = dx + ((1 - sigx) * sigx) * dsigx"),
+                           ("dy += ((1 - sigy) * sigy) * dsigy", "dy = ((1 - sigy) * sigy) * dsigy + dy")):
+        assert right in text
+        text = text.replace(right, written)
+    assert run(text).status == "pass"
+    assert run("x = 2.0\nf = x*x - x\ndx = 2*x\ndx = dx - 1\n").status == "pass"
+    assert run("x = 2.0\nf = x*x - x\ndx = 2*x\ndx = 1 - dx\n").status == "mismatch"
+
+
 # --- dNAME<k>: an element only for a scalar line of a vector --------------------------------------------
 
 def test_dw0_is_an_element_of_a_vector_and_dW1_of_a_matrix_is_a_helper():
