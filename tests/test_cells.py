@@ -190,8 +190,8 @@ def test_dx_equals_dx_plus_a_term_is_one_more_contribution_not_a_step_back():
         assert right in text
         text = text.replace(right, written)
     assert run(text).status == "pass"
-    assert run("x = 2.0\nf = x*x - x\ndx = 2*x\ndx = dx - 1\n").status == "pass"
-    assert run("x = 2.0\nf = x*x - x\ndx = 2*x\ndx = 1 - dx\n").status == "mismatch"
+    assert run("x = 2.0\nq = x*x\nf = q - x\ndq = 1\ndx = 2*x*dq\ndx = dx - 1\n").status == "pass"
+    assert run("x = 2.0\nq = x*x\nf = q - x\ndq = 1\ndx = 2*x*dq\ndx = 1 - dx\n").status == "mismatch"
 
 
 # --- dNAME<k>: an element only for a scalar line of a vector --------------------------------------------
