@@ -225,10 +225,10 @@ def _decide_deferred(plan: Plan, deferred: list[tuple[int, Statement]], started:
     """A line gradcheck cannot read is skipped with a note when nothing depends on it, else an error saying what to write."""
     program = plan.program
     statements = program.statements
-    last_backward = max((k for k, s in enumerate(statements) if s in plan.backward), default=-1)
+    last_backward = max((s.line for s in plan.backward), default=0)
     for k, statement in deferred:
         if statement.kind == "block":
-            if started is not None and k > last_backward:
+            if started is not None and statement.line > last_backward:
                 plan.notes.append((statement.line, f"a '{statement.target}' block after the backward pass: skipped "
                                                    f"(lines {statement.line}-{statement.end_line})"))
                 continue

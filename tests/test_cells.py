@@ -369,6 +369,11 @@ def test_what_was_an_internal_error_is_a_result_or_a_one_line_message(cli, tool_
         tool_error(result, message)
 
 
+def test_a_loop_after_a_d_line_with_a_maker_is_skipped():
+    case = run("import numpy as np\nx = np.ones(2)\nf = np.sum(x*x)\ndx = 2*x*np.ones(2)\nfor i in range(2):\n    print(i)\n")
+    assert case.status == "pass" and "line 5: a 'for' block after the backward pass: skipped (lines 5-6)" in case.extras["notes"]
+
+
 def test_two_cells_with_two_forward_passes_say_where_to_cut():
     with pytest.raises(GradcheckError) as info:
         run("x = 2.0\nf = x*x\ndx = 2*x\nx = 3.0\ng = x*x*x\ndx = 3*x*x\n")
