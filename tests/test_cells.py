@@ -306,6 +306,16 @@ def test_seed004_neuron_case_python2_prints_sig_and_an_input_f_does_not_use():
     assert grads(case)["a"].expected == pytest.approx(-0.10499358540350662, rel=1e-14)
 
 
+def test_sig_and_unseeded_randn_through_the_cli(cli, tmp_path):
+    path = tmp_path / "cell.py"
+    path.write_text("import numpy as np\nW = np.random.randn(2)\nq = np.sum(W * 2.0)\nf = sig(q)\ndq = f*(1-f)\n"
+                    "dW = 2.0 * dq * np.ones(2)\n", encoding="utf-8")
+    result = cli("eval", f"@{path}", "--no-exact", "--seed", "5")
+    assert result.exit_code == 0, result.output
+    assert "note: line 2: np.random drew with seed 5 (the cell sets no np.random.seed before this line; --seed is 5)" \
+        in " ".join(result.stdout.split())
+
+
 def test_sig_and_sigmoid_are_sigma_unless_the_cell_defines_them():
     assert run("x = 3.0\nq = 2*x\nf = sig(q)\ndq = f*(1-f)\ndx = 2*dq\n").value == pytest.approx(1 / (1 + math.exp(-6)))
     assert run("x = 3.0\nf = sigmoid(x)\ndx = f*(1-f)\n").status == "pass"
