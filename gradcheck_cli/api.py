@@ -91,12 +91,13 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
     a dict of values (numbers, lists, arrays), an `--at`-style string, or a list of either (one case each).
     `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text."""
     from .cases import Options
+    from .lang.program import looks_like_program
     from .session import check_program_text, check_text
 
     _validate(rtol, atol, h, exact_timeout)
     options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=exact, exact_timeout=exact_timeout, dtype=dtype)
     wrt = _names(wrt)
-    if "\n" in expr.strip() or _looks_like_program(expr):
+    if looks_like_program(expr):
         if expect is not None:
             raise ValueError("expect is for expressions: in a program, its d-lines (dx = ...) are the claims")
         at_text = at if isinstance(at, str) or at is None else ", ".join(f"{k}={np.asarray(v).tolist()}" for k, v in at.items())
@@ -106,12 +107,6 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
     variables = parse(expr).variables if isinstance(expect, Mapping) else ()
     result = check_text(expr, at, wrt=wrt, expect=_expect_text(expect, variables), options=options, seed=seed)
     return Report(tuple(result) if isinstance(result, list) else (result,), strict)
-
-
-def _looks_like_program(text: str) -> bool:
-    import re
-
-    return bool(re.match(r"\s*[A-Za-z_]\w*\s*(\+|-)?=(?!=)", text))
 
 
 def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable | None = None, wrt=None, *, rtol: float = 1e-6,

@@ -317,15 +317,15 @@ def check_line(line: Line, settings: Settings) -> list[Checked]:
 
 def check_program_file(line: Line, settings: Settings) -> list[Checked]:
     """A program file: one case, its lines judged; the first wrong line is the case's line in reports."""
-    from .lang.program import parse_program
     from .ops.registry import default_registry
     from .points import PointContext
     from .programs import check_program
+    from .session import read_cell
 
     started = time.perf_counter()
     try:
         context = PointContext(default_registry(), settings.seed)
-        program = parse_program(line.text, line.file, dict(context.value_registry().signatures))
+        program = read_cell(line.text, line.file, context)
         case = check_program(program, context, settings.options)
     except GradcheckError as error:
         column = error.position.column if error.position is not None else 1

@@ -285,10 +285,10 @@ def _samples(prepared, samples: int, seed: int) -> list[dict]:
 
 def _run_program(whole: str, source, points, wrt, expect, samples, seed, options, graph_path):
     """A forward/backward cell, its d-lines judged one by one: one case (at its constants, or one --at)."""
-    from .lang.program import parse_program
     from .ops.registry import default_registry
     from .points import PointContext
     from .programs import run_program
+    from .session import read_cell
 
     if samples:
         raise UsageError("--samples checks expressions; a program is checked at its own constants (or one --at)")
@@ -297,7 +297,7 @@ def _run_program(whole: str, source, points, wrt, expect, samples, seed, options
     if len(points) > 1:
         raise UsageError("a program is checked at one point: give one --at (it overrides the program's constants)")
     context = PointContext(default_registry(), seed)
-    program = parse_program(whole, source or "<program>", dict(context.value_registry().signatures))
+    program = read_cell(whole, source or "<program>", context)
     chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
     result = run_program(program, context, options, points[0] if points else None, chosen)
     return [result.case], _picture(graph_path, result.graph, [result.point], [result.case])

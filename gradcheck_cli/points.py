@@ -19,28 +19,30 @@ import numpy as np
 
 from .errors import GradcheckError, ParseError, PointError, Position, ShapeError
 from .lang.expr import parse
-from .lang.spelling import CONSTANTS, Signature
+from .lang.spelling import CONSTANTS, MAKERS, RANDOM
 from .lang.values import Item, parse_items
 from .ops.registry import Op, Registry
 
 MAX_ELEMENTS = 50_000_000  # elements of one value: bounds memory on hostile input (zeros(10**9))
 MAX_FILE_BYTES = 1 << 30
 _PLAIN_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
-_MAKERS = ("rand", "randn", "zeros", "ones")  # and randint
 
 
 @dataclass
 class PointContext:
-    """What reading points needs: the registry, one RandomState per run (draws continue across points), a base dir."""
+    """What reading points needs: the registry, one RandomState per run (draws continue across points), a base dir.
+    `seeded` says where the seed came from: `--seed` (or the API's seed=), or the cell's np.random.seed."""
 
     registry: Registry
     seed: int = 0
     base_dir: str = "."
+    seeded: str = "--seed"
+    draws: int = 0  # random values drawn so far (a program notes draws the cell did not seed)
     _rng: np.random.RandomState | None = field(init=False, default=None)
 
-    def reseed(self, seed: int) -> None:
+    def reseed(self, seed: int, seeded: str = "--seed") -> None:
         """np.random.seed(N) in a program: the draws after it are the notebook's."""
-        self.seed, self._rng = seed, None
+        self.seed, self._rng, self.seeded = seed, None, seeded
 
     @property
     def rng(self) -> np.random.RandomState:
@@ -50,25 +52,82 @@ class PointContext:
         return self._rng
 
     def value_registry(self) -> Registry:
-        def maker(name: str, draw) -> Op:
-            return Op(name, lambda shape=(): np.asarray(draw(_checked(shape)), dtype=np.float64)[None],
-                      lambda shape=(): _checked(shape), vjps=())
+        """The registry with numpy's makers of constant arrays (lang.spelling.MAKERS and RANDOM), for values."""
+        return self.registry.with_ops(_makers(self), {**MAKERS, **RANDOM})
 
-        makers = [maker("rand", lambda shape: self.rng.random_sample(shape)),
-                  maker("randn", lambda shape: self.rng.standard_normal(shape)),
-                  maker("zeros", np.zeros), maker("ones", np.ones), self._randint()]
-        signatures = {name: Signature(0, ("*shape",)) for name in _MAKERS}
-        signatures["randint"] = Signature(0, ("low", "high", "size"), ("dtype",))
-        return self.registry.with_ops(makers, signatures)
+    def draw(self, how, size) -> np.ndarray:
+        self.draws += 1
+        try:
+            return np.asarray(how(self.rng, _size(size)), dtype=np.float64)[None]
+        except (ValueError, TypeError, OverflowError) as problem:  # numpy's own words: low >= high, scale < 0
+            raise PointError(f"np.random: {str(problem).splitlines()[0][:200]}") from None
 
-    def _randint(self) -> Op:
-        """np.random.randint(low, high, size): integers from the same stream, as floats."""
-        def shape(low=0, high=None, size=None):
-            return _checked(size) if size is not None else ()
 
-        def draw(low=0, high=None, size=None):
-            return np.asarray(self.rng.randint(low, high, size=shape(low, high, size) or None), dtype=np.float64)[None]
-        return Op("randint", draw, shape, vjps=())
+def _size(size) -> tuple[int, ...] | None:
+    return None if size is None else _checked(size)
+
+
+def _made(value) -> np.ndarray:
+    value = np.asarray(value, dtype=np.float64)
+    if value.size > MAX_ELEMENTS:
+        raise PointError(f"shape {value.shape} has {value.size:,} elements; the limit is {MAX_ELEMENTS:,}")
+    return value[None]
+
+
+def _arange(*bounds) -> np.ndarray:
+    if not 1 <= len(bounds) <= 3 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds):
+        raise PointError(f"arange takes 1 to 3 numbers (stop, or start, stop[, step]), got {bounds}")
+    start, stop, step = (0, bounds[0], 1) if len(bounds) == 1 else (*bounds, 1)[:3]
+    if step == 0:
+        raise PointError("arange: step must not be 0")
+    _checked((max(0, math.ceil((stop - start) / step)),))
+    return np.arange(start, stop, step, dtype=np.float64)
+
+
+def _eye(N, M=None, k=0) -> np.ndarray:
+    _checked((N, N if M is None else M))
+    return np.eye(N, M, k)
+
+
+def _shape_of(make):
+    """The shape rule of a maker with no array inputs: the shape of what it makes (it is cheap to make)."""
+    return lambda **params: np.shape(make(**params))[1:]
+
+
+def _dropping_dtype(function):
+    """`dtype=` is read and dropped: values are float64 (--dtype sets the precision of a whole check)."""
+    return lambda *args, dtype=None, **params: function(*args, **params)
+
+
+def _makers(context: PointContext) -> list[Op]:
+    """numpy's makers as ops with no gradient: zeros, ones, full, eye, arange, *_like, and np.random's draws."""
+    fixed = {
+        "zeros": lambda shape=(): _made(np.zeros(_checked(shape))),
+        "ones": lambda shape=(): _made(np.ones(_checked(shape))),
+        "full": lambda shape=(), fill_value=0.0: _made(np.full(_checked(shape), float(fill_value))),
+        "eye": lambda N=1, M=None, k=0: _made(_eye(N, M, k)),
+        "arange": lambda range=(): _made(_arange(*range)),
+    }
+    drawn = {
+        "rand": lambda shape=(): context.draw(lambda r, s: r.random_sample(s), shape or None),
+        "randn": lambda shape=(): context.draw(lambda r, s: r.standard_normal(s), shape or None),
+        "random": lambda size=None: context.draw(lambda r, s: r.random_sample(s), size),
+        "randint": lambda low=0, high=None, size=None: context.draw(lambda r, s: r.randint(low, high, size=s), size),
+        "uniform": lambda low=0.0, high=1.0, size=None: context.draw(lambda r, s: r.uniform(low, high, s), size),
+        "normal": lambda loc=0.0, scale=1.0, size=None: context.draw(lambda r, s: r.normal(loc, scale, s), size),
+    }
+    shapes = {**{n: _shape_of(f) for n, f in fixed.items()},
+              "rand": lambda shape=(): _checked(shape), "randn": lambda shape=(): _checked(shape),
+              "random": lambda size=None: _checked(size) if size is not None else (),
+              "randint": lambda low=0, high=None, size=None: _checked(size) if size is not None else (),
+              "uniform": lambda low=0.0, high=1.0, size=None: _checked(size) if size is not None else (),
+              "normal": lambda loc=0.0, scale=1.0, size=None: _checked(size) if size is not None else ()}
+    ops = [Op(name, _dropping_dtype(make), _dropping_dtype(shapes[name]), vjps=()) for name, make in {**fixed, **drawn}.items()]
+    like = {"zeros_like": lambda a, **_: np.zeros_like(a), "ones_like": lambda a, **_: np.ones_like(a),
+            "full_like": lambda a, fill_value=0.0, **_: np.full_like(a, float(fill_value))}
+    ops += [Op(name, make, lambda shape, **_: shape, vjps=(lambda g, ans, a, **_: np.zeros_like(a),))
+            for name, make in like.items()]
+    return ops
 
 
 def _checked(shape) -> tuple[int, ...]:
@@ -115,9 +174,9 @@ def read_point(text: str, variables: tuple[str, ...], context: PointContext, sou
             continue
         if not item.name:
             for name, value in read_file(item.value, context, text, item.value_offset, source_name).items():
-                _put(point, name, value, variables, text, item.value_offset, source_name)
+                put_value(point, name, value, variables, text, item.value_offset, source_name)
             continue
-        _put(point, item.name, _item_value(item, context, text, source_name), variables, text, item.name_offset, source_name)
+        put_value(point, item.name, item_value(item, context, text, source_name), variables, text, item.name_offset, source_name)
     missing = [v for v in variables if v not in point]
     if missing:
         raise PointError(f"no value for {', '.join(repr(m) for m in missing)} (every variable needs one)",
@@ -129,7 +188,7 @@ def read_point(text: str, variables: tuple[str, ...], context: PointContext, sou
     return {v: point[v] for v in variables}
 
 
-def _item_value(item: Item, context: PointContext, text: str, source_name: str | None) -> np.ndarray:
+def item_value(item: Item, context: PointContext, text: str, source_name: str | None) -> np.ndarray:
     if item.name in CONSTANTS:
         raise PointError(f"'{item.name}' is a constant, not a variable", Position(text, item.name_offset, source_name=source_name))
     stripped = item.value.strip()
@@ -139,7 +198,7 @@ def _item_value(item: Item, context: PointContext, text: str, source_name: str |
     return constant_value(item.value, context, text, item.value_offset, source_name)
 
 
-def _put(point: dict, name: str, value: np.ndarray, variables: tuple[str, ...], text: str, offset: int,
+def put_value(point: dict, name: str, value: np.ndarray, variables: tuple[str, ...], text: str, offset: int,
          source_name: str | None) -> None:
     where = Position(text, offset, source_name=source_name)
     if name not in variables:

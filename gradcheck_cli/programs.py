@@ -1,14 +1,17 @@
 """A program (a pasted forward/backward cell) → its forward graph, the user's d-lines, and a checked case.
 
-The forward assignments become one graph (names are its nodes); constants assigned before use are
-inputs with that value (--at overrides); the last forward assignment is f. The d-lines are judged line
-by line (lines.py); the inputs' gradients are checked as in `eval`, with the user's final dNAME as claims.
+The forward assignments become one graph (names are its nodes; a name assigned again is a new version
+of it, as in Python); constants assigned before use are inputs with that value (--at overrides); the
+last forward assignment is f. numpy's makers inside a line (`np.ones(3)`, `np.random.randn(2, 2)`) are
+made once, in the cell's order, as hidden constants; `np.zeros_like(x)` is read as `0*x`. The d-lines
+are judged line by line (lines.py); the inputs' gradients are checked as in `eval`, with the user's
+final dNAME as claims.
 """
 
 from __future__ import annotations
 
 import math
-
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -17,9 +20,13 @@ from .claims import Claim
 from .errors import GradcheckError, PointError, Position
 from .ir import Binding, build_program
 from .lang.expr import Expr
-from .lang.program import Program, Statement
+from .lang.program import Program, Statement, block_error
+from .lang.tree import Node
 from .points import PointContext, constant_value
 from .results import CaseResult
+
+_MADE = ("zeros", "ones", "full", "eye", "arange", "rand", "randn", "random", "randint", "uniform", "normal")
+_LIKE = {"zeros_like": None, "ones_like": 1.0, "full_like": "fill_value"}
 
 
 @dataclass
@@ -28,20 +35,30 @@ class Plan:
 
     program: Program
     bindings: list[Binding] = field(default_factory=list)  # forward lines, in order
-    forward: list[Statement] = field(default_factory=list)
+    forward: list[Statement] = field(default_factory=list)  # the statement of each binding
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # constants assigned before use
+    input_lines: dict[str, int] = field(default_factory=dict)  # where each input's value is assigned
+    hidden: dict[str, np.ndarray] = field(default_factory=dict)  # what numpy's makers made inside lines, by their text
     backward: list[Statement] = field(default_factory=list)  # d-lines and their helpers, in order
     rules: dict[str, dict[str, Expr]] = field(default_factory=dict)  # gate -> argument -> rule
-    notes: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (line, what is said about it)
+    skipped: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # why -> (line, text): said once per why
+    unseeded: bool = False  # random values were drawn before any np.random.seed of the cell (said once)
 
     @property
     def output(self) -> str:
         return self.bindings[-1].name
 
+    def versions(self, name: str) -> list[int]:
+        """The lines that give `name` a value in the forward pass, in order (0 first for an input)."""
+        lines = [b.origin[0] for b in self.bindings if b.name == name]
+        return [0, *lines] if name in self.inputs else lines
+
 
 def d_target(name: str, known) -> tuple[str, int | None] | None:
-    """What a d-line is for: dx → (x, None), dfdx → (x, None), dw0 → (w, 0) (the seeds' name for d w[0]) when
-    x or w is a forward name or input; None for anything else (the user's own intermediate)."""
+    """What a d-line may be for: dx → (x, None), dfdx → (x, None), dw0 → (w, 0) (the seeds' name for d w[0]) when
+    x or w is a forward name or input; None for anything else (the user's own intermediate). Whether dw0 is an
+    element of w or a helper of the user's own (dW1 = ... of shape W's) is decided by its value (lines.py)."""
     for prefix in ("dfd", "d"):
         rest = name[len(prefix):] if name.startswith(prefix) else None
         if rest is None:
@@ -54,23 +71,262 @@ def d_target(name: str, known) -> tuple[str, int | None] | None:
     return None
 
 
+def _reads(statement: Statement, known) -> set[str]:
+    expr = statement.whole if statement.whole is not None else statement.expr
+    # a name the cell assigned (e = np.exp(x)) shadows the constant of that name, as in Python
+    return set(expr.variables) | {n.name for n in expr.nodes if n.op == "const" and n.name in known}
+
+
 def plan_program(program: Program, context: PointContext) -> Plan:
     plan = Plan(program)
     known: set[str] = set()
+    read: set[str] = set()  # names the forward pass has read so far
     backward_names: set[str] = set()
-    for statement in program.statements:
+    deferred: list[tuple[int, Statement]] = []  # unread statements and blocks, decided once the whole cell is planned
+    started = None  # index of the first d-line
+    for k, statement in enumerate(program.statements):
         if statement.kind == "skip":
-            plan.notes.append((statement.line, f"{statement.note}: {statement.text[:60]}"))
+            plan.skipped.setdefault(statement.note, []).append((statement.line, statement.text))
         elif statement.kind == "seed":
-            context.reseed(statement.seed)
+            context.reseed(statement.seed, "np.random.seed")
         elif statement.kind == "rule":
             _rule(plan, statement)
+        elif statement.kind in ("unread", "block"):
+            deferred.append((k, statement))
+        elif started is None and not _starts_backward(program.statements, k, known):
+            _forward(plan, statement, known, read, context)
         else:
-            _assignment(plan, statement, known, backward_names, context)
+            started = k if started is None else started
+            _backward(plan, statement, known, backward_names, context)
+    _prune_backward(plan, known)
+    _decide_deferred(plan, deferred, started)
     if not plan.bindings:
-        raise GradcheckError("the program has no forward assignment (NAME = EXPR using its inputs): nothing to differentiate",
-                             Position(program.lines[0] if program.lines else "", 0, program.name, 1))
+        constants = f" (every assignment is a constant: {', '.join(plan.inputs)})" if plan.inputs else ""
+        raise GradcheckError(f"the program has no forward assignment (NAME = EXPR using its inputs): nothing to "
+                             f"differentiate{constants}", Position(program.lines[0] if program.lines else "", 0, program.name, 1))
+    _refuse_unreadable_calls(plan)
+    plan.notes.sort(key=lambda note: note[0])
     return plan
+
+
+def notes_text(plan: Plan) -> list[str]:
+    """The notes as printed: `line N: ...`; lines skipped for the same reason are said once (`lines 8, 17, 30: a
+    print: skipped`), with the statement itself when there is one."""
+    said = [(line, f"line {line}: {text}") for line, text in plan.notes]
+    for why, items in plan.skipped.items():
+        items = sorted(items)
+        if len(items) == 1:
+            said.append((items[0][0], f"line {items[0][0]}: {why}: {_clip(items[0][1])}"))
+        else:
+            said.append((items[0][0], f"lines {', '.join(str(line) for line, _ in items)}: {why}"))
+    return [text for _, text in sorted(said, key=lambda item: item[0])]
+
+
+def _starts_backward(statements, k: int, known: set[str]) -> bool:
+    """The first d-line: dNAME of a forward name, or a d-name close to one (dqq for dq, a typo) when no forward
+    assignment (a name not starting with d) follows it."""
+    target = statements[k].target
+    if d_target(target, known) is not None:
+        return True
+    return typo_of(target, known, set()) is not None and not any(
+        s.kind == "assign" and not s.target.startswith("d") for s in statements[k + 1:])
+
+
+def _forward(plan: Plan, statement: Statement, known: set[str], read: set[str], context: PointContext) -> None:
+    target = statement.target
+    reads = _reads(statement, known)
+    if statement.operator == "=" and not reads and not _calls_user(statement.expr, plan.program) \
+            and (target not in known or (target in plan.inputs and target not in read)):
+        plan.inputs[target] = _constant(plan, statement, context)  # a constant assigned again before use: the last one
+        plan.input_lines[target] = statement.line
+        known.add(target)
+        return
+    expr = statement.whole if statement.operator != "=" else statement.expr
+    column = statement.column if statement.operator != "=" else statement.expr_column
+    expr = _made(plan, expr, statement, context)
+    read.update(reads)
+    known.update(reads)
+    known.add(target)
+    plan.bindings.append(Binding(target, expr, (statement.line, column)))
+    plan.forward.append(replace(statement, expr=expr, expr_column=column, operator="=", whole=None))
+
+
+def _backward(plan: Plan, statement: Statement, known: set[str], backward_names: set[str], context: PointContext) -> None:
+    """After the first d-line: d-lines and the helpers they read; a forward-looking line there is kept for now and
+    dropped by _prune_backward when no d-line reads it. A constant given again to a forward name or input starts
+    another forward pass (two notebook cells pasted as one): refused, saying where to cut."""
+    if statement.operator == "=" and statement.target in known and d_target(statement.target, known) is None \
+            and not _reads(statement, known) and not _calls_user(statement.expr, plan.program):
+        first = plan.backward[0].line if plan.backward else statement.line
+        raise plan.program.error(f"'{statement.target} = ...' after the backward pass (from line {first}) starts another "
+                                 f"forward pass: gradcheck checks one forward and backward pass at a time; check lines "
+                                 f"1-{statement.line - 1} and the lines from {statement.line} on as two cells",
+                                 statement.line, statement.column)
+    statement = _accumulation(statement)
+    plan.backward.append(replace(statement, expr=_made(plan, statement.expr, statement, context)))
+    if d_target(statement.target, known) is not None or _reads(statement, known) & backward_names:
+        backward_names.add(statement.target)
+
+
+def _accumulation(statement: Statement) -> Statement:
+    """`dx = dx + e` is `dx += e` (and `dx = e + dx`, `dx = dx - e`): one more contribution, not a step back."""
+    expr = statement.expr
+    nodes = expr.nodes
+    root = nodes[-1] if statement.operator == "=" and len(nodes) > 2 else None
+    if root is None or root.op not in ("add", "sub"):
+        return statement
+    left, right = root.args
+    for mine, other, operator in ((left, right, "+=" if root.op == "add" else "-="), (right, left, "+=")):
+        if nodes[mine].op == "var" and nodes[mine].name == statement.target and (operator != "+=" or root.op == "add" or mine == left):
+            first = other
+            while nodes[first].args:  # post-order: a subtree is the run of nodes ending at its root
+                first = nodes[first].args[0]
+            part = tuple(Node(n.op, tuple(a - first for a in n.args), n.start, n.end, n.name, n.value, n.params, n.at)
+                         for n in nodes[first:other + 1])
+            return replace(statement, operator=operator, expr=Expr(expr.text, part))
+    return statement
+
+
+def _prune_backward(plan: Plan, known: set[str]) -> None:
+    """Lines after the backward pass began that no d-line needs (a recomputation for a print, a numerical check the
+    notebook does by hand) are skipped with a note; a d-named helper nothing reads that looks like a forward name
+    with no line of its own is kept: lines.py calls it a typo."""
+    needed: set[str] = set()
+    kept: list[Statement] = []
+    targets = {s.target for s in plan.backward}
+    for statement in reversed(plan.backward):
+        key = d_target(statement.target, known)
+        if key is not None or statement.target in needed or typo_of(statement.target, known, targets) is not None:
+            kept.append(statement)
+            needed.update(_reads(statement, known))
+            continue
+        what = "not a d-line (d + no forward name), and no d-line reads it" if statement.target.startswith("d") \
+            else "after the backward pass began, and no d-line reads it"
+        plan.skipped.setdefault(f"{what}: skipped", []).append((statement.line, statement.text))
+    plan.backward = kept[::-1]
+
+
+def _clip(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def typo_of(target: str, known: set[str], targets: set[str]) -> str | None:
+    """The forward name a d-helper's name is a typo of (dna for dn1), when that name has no d-line of its own."""
+    import difflib
+
+    if not target.startswith("d") or len(target) < 2:
+        return None
+    close = difflib.get_close_matches(target[1:], sorted(known), n=5, cutoff=0.5)
+    return next((c for c in close if f"d{c}" not in targets and f"dfd{c}" not in targets), None)
+
+
+def _decide_deferred(plan: Plan, deferred: list[tuple[int, Statement]], started: int | None) -> None:
+    """A line gradcheck cannot read is skipped with a note when nothing depends on it, else an error saying what to write."""
+    program = plan.program
+    statements = program.statements
+    last_backward = max((s.line for s in plan.backward), default=0)
+    for k, statement in deferred:
+        if statement.kind == "block":
+            if started is not None and statement.line > last_backward:
+                plan.notes.append((statement.line, f"a '{statement.target}' block after the backward pass: skipped "
+                                                   f"(lines {statement.line}-{statement.end_line})"))
+                continue
+            raise block_error(program, statement)
+        reader = next(filter(None, (_first_use(program, statements[k + 1:], t) for t in statement.targets)), None)
+        last_forward = (started is None or k < started) and not any(b.origin[0] > statement.line for b in plan.bindings)
+        if reader is None and not last_forward:
+            later = [s for s in statements[k + 1:] if s.kind != "skip"]
+            draws = "; its random draws are not made, so the later draws differ from the notebook's" \
+                if re.search(r"\brandom\b", statement.text) and any(re.search(r"\brandom\b", s.text) for s in later) else ""
+            again = next((s.line for s in later if s.kind == "assign" and s.target in statement.targets), None)
+            plan.notes.append((statement.line, f"{statement.note}; nothing uses {', '.join(statement.targets)} before "
+                                               f"{f'line {again} assigns it again' if again else 'the end'}: skipped{draws}"))
+            continue
+        used = f" ({statement.target} is used on line {reader.line})" if reader else ""
+        raise program.error(f"{statement.note}{used}", statement.line, statement.expr_column)
+
+
+def _first_use(program: Program, statements, name: str) -> Statement | None:
+    """The first statement that reads `name` (by its text, so unread lines and blocks count), or None when an
+    assignment that does not read it comes first, or nothing mentions it."""
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
+    for statement in statements:
+        if statement.kind in ("skip", "seed"):
+            continue
+        text = "\n".join(program.lines[statement.line - 1:statement.end_line]) if statement.kind == "block" else statement.text
+        if statement.kind in ("assign", "unread") and name in (statement.targets or (statement.target,)):
+            rhs = text[text.index("=") + 1:] if "=" in text else ""
+            if word.search(rhs) is None and statement.operator == "=":
+                return None
+            return statement
+        if word.search(text):
+            return statement
+    return None
+
+
+def _refuse_unreadable_calls(plan: Plan) -> None:
+    program = plan.program
+    for statement in [*plan.forward, *plan.backward]:
+        for node in statement.expr.nodes:
+            if node.op in program.unreadable:
+                problem = program.unreadable[node.op]
+                p = problem.position
+                raise GradcheckError(f"function '{node.op}' (called on line {statement.line}) cannot be inlined: "
+                                     f"{problem.message}; or check it with `gradcheck function FILE.py:{node.op} "
+                                     "--grad FILE.py:GRAD`", p)
+
+
+def _made(plan: Plan, expr: Expr, statement: Statement, context: PointContext) -> Expr:
+    """The expression with each of numpy's makers made once (a hidden constant named by its text, drawn in the cell's
+    order) and `np.zeros_like(a)` as `0*a` (`ones_like` as `0*a + 1`)."""
+    if not any(n.op in _MADE or n.op in _LIKE for n in expr.nodes):
+        return expr
+    nodes: list[Node] = []
+    where: list[int] = []  # old index -> new index
+    for node in expr.nodes:
+        args = tuple(where[a] for a in node.args)
+        if node.op in _MADE:
+            name = _hidden(plan, expr.text[node.start:node.end], statement, context)
+            nodes.append(Node("var", (), node.start, node.end, name))
+        elif node.op in _LIKE:
+            fill = _LIKE[node.op]
+            fill = float(dict(node.params).get("fill_value", 0.0)) if fill == "fill_value" else fill
+            nodes.append(Node("num", (), node.start, node.end, "", 0.0))
+            nodes.append(Node("mul", (len(nodes) - 1, args[0]), node.start, node.end, at=node.at))
+            if fill:
+                nodes.append(Node("num", (), node.start, node.end, "", float(fill)))
+                nodes.append(Node("add", (len(nodes) - 2, len(nodes) - 1), node.start, node.end, at=node.at))
+        else:
+            nodes.append(Node(node.op, args, node.start, node.end, node.name, node.value, node.params, node.at))
+        where.append(len(nodes) - 1)
+    return Expr(expr.text, tuple(nodes))
+
+
+def _hidden(plan: Plan, text: str, statement: Statement, context: PointContext) -> str:
+    name, k = text, 1
+    while name in plan.hidden:
+        k += 1
+        name = f"{text} #{k}"
+    drawn = context.draws
+    try:
+        plan.hidden[name] = constant_value(text, context)
+    except GradcheckError as problem:
+        line = plan.program.lines[statement.line - 1]
+        offset = line.find(text) + (problem.position.offset if problem.position else 0)
+        raise type(problem)(problem.message, Position(line, max(0, offset), plan.program.name, statement.line)) from None
+    _note_draws(plan, drawn, statement, context)
+    return name
+
+
+def _note_draws(plan: Plan, before: int, statement: Statement, context: PointContext) -> None:
+    """Random values the cell drew without its own np.random.seed: said once, with the seed that was used."""
+    if context.draws == before or context.seeded != "--seed" or plan.unseeded:
+        return
+    plan.unseeded = True
+    plan.notes.append((statement.line, f"np.random drew with seed {context.seed} (the cell sets no np.random.seed "
+                                       f"before this line; --seed is {context.seed}): the values differ from the "
+                                       "notebook's; put np.random.seed(N) in the cell or pass --seed N"))
 
 
 def _rule(plan: Plan, statement: Statement) -> None:
@@ -85,46 +341,31 @@ def _rule(plan: Plan, statement: Statement) -> None:
     plan.rules.setdefault(statement.target, {})[statement.argument] = statement.expr
 
 
-def _assignment(plan: Plan, statement: Statement, known: set[str], backward_names: set[str], context: PointContext) -> None:
-    # a name the cell assigned (e = np.exp(x)) shadows the constant of that name, as in Python
-    reads = set(statement.expr.variables) | {n.name for n in statement.expr.nodes if n.op == "const" and n.name in known}
-    target = statement.target
-    if d_target(target, known) is not None or reads & backward_names:
-        plan.backward.append(statement)
-        backward_names.add(target)
-    elif plan.backward:
-        plan.notes.append((statement.line, f"after the backward pass (not part of the checked forward pass): skipped: {statement.text[:60]}"))
-    elif statement.operator != "=":
-        raise plan.program.error(f"'{target} {statement.operator} ...' in the forward pass: write {target} = {target} "
-                                 f"{statement.operator[0]} (...) so the new value has a line of its own", statement.line, statement.column)
-    elif not reads and target not in known and not _calls_user(statement.expr, plan.program):
-        plan.inputs[target] = _constant(plan.program, statement, context)
-        known.add(target)
-    else:
-        known.update(reads)
-        known.add(target)
-        plan.bindings.append(Binding(target, statement.expr, (statement.line, statement.expr_column)))
-        plan.forward.append(statement)
-
-
 def _calls_user(expr: Expr, program: Program) -> bool:
-    return any(n.op in program.functions for n in expr.nodes)
+    return any(n.op in program.functions or n.op in program.unreadable for n in expr.nodes)
 
 
-def _constant(program: Program, statement: Statement, context: PointContext) -> np.ndarray:
+def _constant(plan: Plan, statement: Statement, context: PointContext) -> np.ndarray:
+    program = plan.program
     text = program.lines[statement.line - 1]
-    rhs = statement.text[statement.expr_column - statement.column:]
+    rhs = statement.expr.text
+    drawn = context.draws
     try:
-        return constant_value(rhs, context)
+        value = constant_value(rhs, context)
     except GradcheckError as problem:
         offset = problem.position.offset if problem.position else 0
         raise type(problem)(problem.message, Position(text, statement.expr_column + offset, program.name, statement.line)) from None
+    _note_draws(plan, drawn, statement, context)
+    if value.size == 0:
+        raise PointError(f"{statement.target} is empty (shape {value.shape}): give it at least one element",
+                         Position(text, statement.expr_column, program.name, statement.line))
+    return value
 
 
 def read_overrides(text: str, names: tuple[str, ...], context: PointContext) -> dict[str, np.ndarray]:
     """--at for a program: values for some of its inputs (the rest keep the program's constants)."""
     from .lang.values import parse_items
-    from .points import _item_value, _put, read_file
+    from .points import item_value, put_value, read_file
 
     values: dict[str, np.ndarray] = {}
     for item in parse_items(text, "point", "--at", files=True):
@@ -132,18 +373,20 @@ def read_overrides(text: str, names: tuple[str, ...], context: PointContext) -> 
             context.reseed(int(item.value))
         elif not item.name:
             for name, value in read_file(item.value, context, text, item.value_offset, "--at").items():
-                _put(values, name, value, names, text, item.value_offset, "--at")
+                put_value(values, name, value, names, text, item.value_offset, "--at")
         else:
-            _put(values, item.name, _item_value(item, context, text, "--at"), names, text, item.name_offset, "--at")
+            put_value(values, item.name, item_value(item, context, text, "--at"), names, text, item.name_offset, "--at")
     return values
 
 
 def program_claims(plan: Plan, finals: dict[str, np.ndarray], inputs: tuple[str, ...],
-                   shapes: dict[str, tuple[int, ...]]) -> dict[str, Claim]:
-    """The user's final dINPUT values, judged against the exact gradient like any claim. A value of another shape
-    (a transposed dW) is no claim: reshaped into place it would compare shuffled elements; its line says why."""
+                   shapes: dict[str, tuple[int, ...]], output: tuple[int, ...] = ()) -> dict[str, Claim]:
+    """The user's final dINPUT values, judged against the exact gradient like any claim (a Jacobian, output indices
+    first, when f is not a scalar). A value of another shape (a transposed dW) is no claim: reshaped into place it
+    would compare shuffled elements; its line says why."""
+    out = tuple(output) if math.prod(output) != 1 else ()
     return {v: Claim(v, None, value=finals[v]) for v in inputs
-            if v in finals and (np.shape(finals[v]) == tuple(shapes[v]) or np.size(finals[v]) == math.prod(shapes[v]) == 1)}
+            if v in finals and (np.shape(finals[v]) == out + tuple(shapes[v]) or np.size(finals[v]) == math.prod(shapes[v]) == 1)}
 
 
 def definitions(program: Program):
@@ -155,19 +398,42 @@ def definitions(program: Program):
 
 
 def inputs_of(graph, plan: Plan, overrides: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The point, in the order the cell assigns its inputs (x = 3 before y = -4), whatever order they are used in."""
+    """The point, in the order the cell assigns its inputs (x = 3 before y = -4), whatever order they are used in;
+    made values (np.ones(3) inside a line) last. Every input without a value is named in one message."""
+    order = [*plan.inputs, *plan.hidden]
     point = {}
-    for name in sorted(graph.variables, key=lambda n: list(plan.inputs).index(n) if n in plan.inputs else len(plan.inputs)):
+    missing = []
+    for name in sorted(graph.variables, key=lambda n: order.index(n) if n in order else len(order)):
         if name in overrides:
             point[name] = overrides[name]
         elif name in plan.inputs:
             point[name] = plan.inputs[name]
+        elif name in plan.hidden:
+            point[name] = plan.hidden[name]
         else:
-            first = next((s for s in plan.forward if name in s.expr.variables), plan.forward[0])
-            raise PointError(f"input '{name}' has no value: give it with --at {name}=... or assign a constant before "
-                             f"line {first.line}", Position(plan.program.lines[first.line - 1], first.expr_column,
-                                                             plan.program.name, first.line))
+            missing.append(name)
+    if missing:
+        first, column = _first_reader(plan, set(missing))
+        names = ", ".join(f"'{m}'" for m in missing)
+        many = len(missing) > 1
+        raise PointError(f"{'inputs' if many else 'input'} {names} {'have' if many else 'has'} no value: assign "
+                         f"{'them' if many else 'it'} before line {first.line} ({missing[0]} = ...) or give "
+                         f"--at \"{', '.join(f'{m}=...' for m in missing)}\"",
+                         Position(plan.program.lines[first.line - 1], column, plan.program.name, first.line))
     return point
+
+
+def _first_reader(plan: Plan, names: set[str]) -> tuple[Statement, int]:
+    """The first forward line that reads one of `names`, itself or through a function it calls; where in it."""
+    functions = plan.program.functions
+    for statement in plan.forward:
+        for node in statement.expr.nodes:
+            if node.op == "var" and node.name in names:
+                return statement, statement.expr_column + node.start
+            called = functions.get(node.op)
+            if called is not None and names & {n for e in (called.result, *(s.expr for s in called.body)) for n in e.variables}:
+                return statement, statement.expr_column + node.start
+    return plan.forward[0], plan.forward[0].expr_column
 
 
 @dataclass(frozen=True)
@@ -194,24 +460,67 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     registry = user_gates(program.functions, plan.rules, context.registry)
     inline = {n: f for n, f in program.functions.items() if not (f.gate and n in plan.rules)}
     overrides = read_overrides(at_text, tuple(dict.fromkeys([*plan.inputs, *_read_names(plan)])), context) if at_text else {}
-    shapes = {n: np.shape(v) for n, v in {**plan.inputs, **overrides}.items()}
-    graph = build_program(plan.bindings, registry, shapes, inline)
+    shapes = {n: np.shape(v) for n, v in {**plan.inputs, **plan.hidden, **overrides}.items()}
+    try:
+        graph = build_program(plan.bindings, registry, shapes, inline)
+    except GradcheckError as problem:
+        raise _located(plan, problem) from None
     point = inputs_of(graph, plan, overrides)
-    checked = tuple(v for v in graph.variables if wrt is None or v in wrt)
+    unused = _unused_inputs(graph, plan) if wrt is None else set()
+    checked = tuple(v for v in graph.variables if (wrt is None or v in wrt) and v not in plan.hidden and v not in unused)
     # the d-lines are judged against the truth: gates inlined to their bodies, never through the user's own rules
     truth_graph = build_program(plan.bindings, registry, shapes, dict(program.functions)) if plan.rules else graph
     lines = judge_lines(truth_graph, plan, point, inline, options)
-    claims = program_claims(plan, lines.finals, checked, graph.shapes)
+    claims = program_claims(plan, lines.finals, checked, graph.shapes, graph.nodes[-1].shape)
     case = check_points(graph, [point], checked, options, claims, program.name, (
         [(b.name, b.expr) for b in plan.bindings], definitions(program)))[0]
     case = _with_audits(lines.attach(case, plan), program, plan, graph, point, registry, options)
-    return ProgramRun(replace(case, expr=_shown(program, plan)), graph, point)
+    case = replace(case, expr=_shown(program, plan), point={k: v for k, v in case.point.items() if k not in plan.hidden})
+    return ProgramRun(case, graph, point)
+
+
+def _unused_inputs(graph, plan: Plan) -> set[str]:
+    """Inputs f does not depend on and no d-line is for (h = 0.0001 of the notebook's own finite differences): not
+    checked, with a note."""
+    reach = {len(graph.nodes) - 1}
+    for index in range(len(graph.nodes) - 1, -1, -1):
+        if index in reach:
+            reach.update(graph.nodes[index].inputs)
+    unused = {v for v, node in zip(graph.variables, graph.variable_nodes) if node not in reach and v not in plan.hidden
+              and not any(d_target(s.target, {v}) for s in plan.backward)}
+    if unused:
+        names = [v for v in graph.variables if v in unused]
+        plan.notes.append((min(plan.input_lines.get(v, plan.forward[0].line) for v in names),
+                           f"f does not depend on {', '.join(names)}: {'they are' if len(names) > 1 else 'it is'} not checked"))
+    return unused
+
+
+def _located(plan: Plan, problem: GradcheckError) -> GradcheckError:
+    """An error from building the forward graph (a shape that does not fit, a function that calls itself), placed at
+    its line and column of the cell: the error knows only the text of the expression it came from."""
+    p = problem.position
+    if p is not None and p.file is not None:
+        return problem
+    program = plan.program
+    places = [(b.expr.text, b.origin) for b in plan.bindings]
+    for function in program.functions.values():
+        places += [(s.expr.text, (s.line, s.expr_column)) for s in function.body]
+        places.append((function.result.text, (function.line, function.result_column)))
+    origin = next((o for text, o in places if p is not None and text == p.text), None)
+    if origin is None:
+        called = next((f for name, f in program.functions.items() if f"'{name}'" in problem.message), None)
+        origin, offset = ((called.defined, 0), 0) if called else (plan.bindings[-1].origin, 0)
+    else:
+        offset = p.offset
+    line, column = origin
+    return type(problem)(problem.message, Position(program.lines[line - 1], column + offset, program.name, line))
 
 
 def _shown(program: Program, plan: Plan) -> str:
     """How a program case is named in reports: its file and what f is."""
     last = plan.forward[-1]
-    return f"{program.name}: {last.target} ={last.text[last.expr_column - last.column:]}"
+    return f"{program.name}: {last.target} = {last.expr.text.strip()}" if last.expr_column > last.column \
+        else f"{program.name}: {last.text}"
 
 
 def _with_audits(case: CaseResult, program: Program, plan: Plan, graph, point, registry, options) -> CaseResult:
@@ -236,4 +545,15 @@ def _with_audits(case: CaseResult, program: Program, plan: Plan, graph, point, r
 
 
 def _read_names(plan: Plan) -> list[str]:
-    return [n for s in plan.forward for n in s.expr.variables]
+    """Names the forward pass reads, directly or as globals of the functions it calls (softmax's EPS)."""
+    functions = plan.program.functions
+    names = []
+    for statement in plan.forward:
+        for node in statement.expr.nodes:
+            if node.op == "var" and node.name not in plan.hidden:
+                names.append(node.name)
+            called = functions.get(node.op)
+            if called is not None:
+                local = {*called.parameters, *(s.target for s in called.body)}
+                names += [n for e in (*(s.expr for s in called.body), called.result) for n in e.variables if n not in local]
+    return names

@@ -1,7 +1,8 @@
 """From text to checked cases: parse, read the points (shapes come from them), claims, --wrt, then check.
 
 Shared by `gradcheck eval`, expression files, the Python API and the tests, so each reads an
-expression the same way. Errors are GradcheckErrors with positions; nothing here prints.
+expression the same way; `lang.program.looks_like_program` decides program or expression for every entry
+that is given text, and `read_cell` reads a program for all of them. Errors are GradcheckErrors with positions; nothing here prints.
 """
 
 from __future__ import annotations
@@ -93,13 +94,19 @@ def check_text(text: str, at: str | Mapping | list | None = None, wrt=None, expe
     return cases if many else cases[0]
 
 
+def read_cell(text: str, name: str, context: PointContext):
+    """A pasted cell as a Program, read the one way every entry reads it (eval, `check`'s .gc.py files, the pytest
+    plugin, the API): numpy's makers (np.ones, np.random.randn, ...) are known functions in it."""
+    from .lang.program import parse_program
+
+    return parse_program(text, name, dict(context.value_registry().signatures))
+
+
 def check_program_text(text: str, name: str = "<program>", at: str | None = None, options: Options = Options(),
                        registry: Registry | None = None, seed: int = 0, wrt=None) -> CaseResult:
     """A pasted forward/backward cell, checked line by line (see programs.py)."""
-    from .lang.program import parse_program
     from .programs import check_program
 
     context = PointContext(registry or default_registry(), seed)
-    program = parse_program(text, name, dict(context.value_registry().signatures))
     chosen = tuple(n.strip() for n in wrt.split(",")) if isinstance(wrt, str) else wrt
-    return check_program(program, context, options, at, chosen)
+    return check_program(read_cell(text, name, context), context, options, at, chosen)

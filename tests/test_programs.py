@@ -143,16 +143,21 @@ def test_two_argument_gate_and_its_rules():
 
 def test_inputs_without_values_and_at_overrides():
     text = "q = a*x + b\nf = q**2\ndf = 1\ndq = 2*q*df\n"
-    with pytest.raises(GradcheckError, match="input 'a' has no value"):
-        run(text)
+    with pytest.raises(GradcheckError) as info:
+        run(text)  # every input without a value, in one message, with the --at to add
+    assert info.value.message == ("inputs 'a', 'x', 'b' have no value: assign them before line 1 (a = ...) "
+                                  'or give --at "a=..., x=..., b=..."')
+    assert (info.value.position.line, info.value.position.column) == (1, 5)
     case = run(text, at="a=1, x=2, b=3")
     assert case.status == "pass", case.message
     assert lines_of(case)[4].yours == pytest.approx(10.0)
 
 
 @pytest.mark.parametrize("text,fragment,line", [
-    ("x = 1\nfor i in range(3):\n    x = x + 1\n", "'for' statements are not supported", 2),
-    ("x = 1\ny, z = x, x\n", "tuple assignment", 2),
+    ("x = 1\nfor i in range(3):\n    x = x + 1\n", "'for' (lines 2-3) is a loop: gradcheck reads straight-line code: "
+     "unroll it (one assignment per step), or check your functions with `gradcheck function FILE.py:f --grad FILE.py:g`", 2),
+    ("x = 1\ny, z = foo(x)\nf = y * z\n", "assigns 2 names from one value (a tuple from a call is not read): write one "
+     "assignment per name (y = ...) (y is used on line 3)", 2),
     ("x = 1\nf = x ^ 2\n", "use '**'", 2),
     ("x = 1\nf = foo(x)\n", "unknown function 'foo'", 2),
     ("x = 1\nd softplus/dx = 1\n", "not a gate defined above", 2),

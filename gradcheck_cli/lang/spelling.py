@@ -33,9 +33,24 @@ SIGNATURES: dict[str, Signature] = {
     "array": Signature(1, (), ("dtype",)),  # np.array(x) is x itself: the parser keeps no node for it
 }
 
-ALIASES: dict[str, str] = {"sigmoid": "sigma", "ln": "log", "maximum": "max", "minimum": "min"}
+# the seeds' names: `sigmoid` (cs231n), `sig` (the hacker's guide); a user's own `def sig(x)` wins over the alias
+ALIASES: dict[str, str] = {"sigmoid": "sigma", "sig": "sigma", "ln": "log", "maximum": "max", "minimum": "min"}
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 NAMESPACES = ("np", "numpy", "math")
+
+# numpy's makers of constant arrays, read as numpy reads them (values: points.py); `rand(2, 3)` also works bare
+_SIZE = ("dtype",)
+MAKERS: dict[str, Signature] = {
+    "zeros": Signature(0, ("*shape",), _SIZE), "ones": Signature(0, ("*shape",), _SIZE),
+    "full": Signature(0, ("shape", "fill_value"), _SIZE), "eye": Signature(0, ("N", "M", "k"), _SIZE),
+    "arange": Signature(0, ("*range",), _SIZE),
+    "zeros_like": Signature(1, (), _SIZE), "ones_like": Signature(1, (), _SIZE), "full_like": Signature(1, ("fill_value",), _SIZE),
+}
+RANDOM: dict[str, Signature] = {  # np.random.NAME: drawn from the cell's np.random.seed (or --seed)
+    "rand": Signature(0, ("*shape",)), "randn": Signature(0, ("*shape",)), "random": Signature(0, ("size",)),
+    "randint": Signature(0, ("low", "high", "size"), _SIZE), "uniform": Signature(0, ("low", "high", "size")),
+    "normal": Signature(0, ("loc", "scale", "size")),
+}
 
 # np.NAME / numpy.NAME / math.NAME → the language's function or constant (parsed, never executed)
 QUALIFIED: dict[str, dict[str, str]] = {
@@ -43,7 +58,9 @@ QUALIFIED: dict[str, dict[str, str]] = {
         **{n: n for n in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "abs", "sign", "sum", "mean", "dot",
                           "matmul", "outer", "diag", "diagflat", "transpose", "reshape", "array", "pi", "e")},
         "maximum": "max", "minimum": "min", "power": "pow", "absolute": "abs",
-        "zeros": "zeros", "ones": "ones", "random.rand": "rand", "random.randn": "randn", "random.randint": "randint",
+        **{n: n for n in MAKERS},
+        "random.rand": "rand", "random.randn": "randn", "random.randint": "randint", "random.random": "random",
+        "random.random_sample": "random", "random.uniform": "uniform", "random.normal": "normal",
     },
     "math": {n: n for n in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "pi", "e")} | {"fabs": "abs"},
 }
