@@ -310,23 +310,32 @@ def _case(graph: Graph, point, k: int, values, passes, problem, checks, exact, e
 
 
 def judge_value(case: CaseResult, claimed, exact, options: Options) -> CaseResult:
-    """The value claim f=..., against the exact f where there is one (by rtol), else the float f (plus rounding)."""
+    """The value claim f=..., judged as every claim is (verdict.judge): against the exact f where there is one (by
+    rtol), else against the float f with its rounding (undecided: inconclusive)."""
     claimed = np.asarray(claimed, dtype=np.float64)
     f = np.asarray(case.value, dtype=np.float64)
-    tol = options.tolerances
     reference = np.asarray(exact.value) if exact is not None and exact.value is not None and np.all(np.isfinite(exact.value)) else None
-    against = f if reference is None else reference.reshape(f.shape)
-    allowance = tol.rtol * np.maximum(np.abs(against), np.abs(claimed)) + tol.atol
-    if reference is None:
-        allowance = allowance + 4 * np.finfo(DTYPES[options.dtype]).eps * np.abs(f)
-    shown = float(claimed) if claimed.ndim == 0 else claimed
-    case = replace(case, expected_value=shown)
-    if np.all(np.abs(against - claimed.reshape(against.shape)) <= allowance):
-        return case
-    worst_at = int(np.argmax(np.abs(against - claimed.reshape(against.shape))))
-    problem = (f"claimed f = {claimed.reshape(-1)[worst_at]:.10g} but f is {against.reshape(-1)[worst_at]:.10g}"
-               + (f" (element {element_text(np.unravel_index(worst_at, against.shape))})" if against.ndim else ""))
-    return replace(case, status=worst([case.status, "mismatch"]), message="; ".join(filter(None, (problem, case.message))))
+    exact_f = np.full(f.shape, np.nan) if reference is None else reference.reshape(f.shape).astype(np.float64)
+    claimed = np.broadcast_to(claimed.reshape(f.shape) if claimed.size == f.size else claimed, f.shape)
+    nan, no = np.full(f.shape, np.nan), np.zeros(f.shape, bool)
+    eps = float(np.finfo(DTYPES[options.dtype]).eps)
+    evidence = Evidence(analytic=f, magnitude=np.abs(f) / 4, noise=np.zeros(()), x=np.zeros(()), forward=nan, centered=nan,
+                        richardson=nan, error_estimate=np.full(f.shape, np.inf), reliable=no, left=nan, right=nan,
+                        second=np.zeros(()), h_centered=np.ones(()), complex_step=nan, exact=exact_f, expected=claimed,
+                        claim_tolerance=np.zeros(()), crossed=no, tied=no, nested=no)
+    j = judge(evidence, options.tolerances, eps)  # 16·eps·|f|/4: the rounding of f itself
+    case = replace(case, expected_value=float(claimed) if claimed.ndim == 0 else np.array(claimed))
+    against = f if reference is None else exact_f
+    if j.claim_failed.any():
+        worst_at = int(np.argmax(np.where(j.claim_failed, np.abs(against - claimed), -1.0).reshape(-1)))
+        problem = (f"claimed f = {claimed.reshape(-1)[worst_at]:.10g} but f is {against.reshape(-1)[worst_at]:.10g}"
+                   + (f" (element {element_text(np.unravel_index(worst_at, against.shape))})" if against.ndim else ""))
+        return replace(case, status=worst([case.status, "mismatch"]), message="; ".join(filter(None, (problem, case.message))))
+    if j.claim_unjudged.any():
+        problem = (f"claimed f = {claimed.reshape(-1)[0]:.10g} cannot be judged to rtol {options.tolerances.rtol:g}: there is "
+                   "no exact value, and float64 rounding of f leaves it undecided")
+        return replace(case, status=worst([case.status, "inconclusive"]), message="; ".join(filter(None, (problem, case.message))))
+    return case
 
 
 def _trace(graph: Graph, values, passes, k: int) -> tuple[TraceRow, ...]:

@@ -25,6 +25,7 @@ from .ir import Binding, build_program
 from .lang.program import Statement
 from .programs import Plan, d_target, notes_text, typo_of
 from .results import CaseResult
+from .verdict import agree
 
 SUBSETS = 10  # uses of one name whose every combination is tried (2**10 sums); past that only single uses and all
 
@@ -399,14 +400,8 @@ def _accumulate(own: dict, key, statement: Statement, value: np.ndarray) -> None
 
 
 def close_enough(state: _State, a, b, scale=0.0) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape and not (a.size == b.size == 1):
-        return False
-    a, b = a.reshape(-1), b.reshape(-1)
-    scale = np.broadcast_to(scale, np.shape(scale)).reshape(-1) if np.size(scale) == a.size else np.max(np.abs(scale), initial=0.0)
-    tol = state.tolerance
-    limit = tol.rtol * np.maximum(np.abs(a), np.abs(b)) + tol.atol + 64 * np.finfo(float).eps * (np.abs(a) + np.abs(b) + scale)
-    return bool(np.all(np.abs(a - b) <= limit))
+    """Does the value a line gives (a) pass against what it should be (b)? The one judge decides (verdict.agree)."""
+    return bool(agree(a, np.asarray(b, dtype=np.float64)[None], state.tolerance, scale)[0])
 
 
 def _candidates(state: _State, key) -> list[tuple[tuple[int, ...], np.ndarray]]:
@@ -433,9 +428,13 @@ def _judge(state: _State, statement: Statement, key, yours, true_rhs, order, tru
         return LineResult(statement.line, statement.text, statement.target, yours, true_rhs, "pass", None, order), ()
     scale = sum((np.abs(u) for u in _uses(state, key).values()), np.zeros(np.shape(truth)))
     candidates = _candidates(state, key)
-    for chosen, value in candidates:
-        if close_enough(state, true_rhs, value, scale):
-            return LineResult(statement.line, statement.text, statement.target, yours, value, "pass", None, order), chosen
+    if all(np.shape(value) == np.shape(candidates[0][1]) for _, value in candidates):  # judged at once
+        passing = np.flatnonzero(agree(true_rhs, np.stack([value for _, value in candidates]), state.tolerance, scale))
+    else:
+        passing = [k for k, (_, value) in enumerate(candidates) if close_enough(state, true_rhs, value, scale)]
+    if len(passing):
+        chosen, value = candidates[int(passing[0])]
+        return LineResult(statement.line, statement.text, statement.target, yours, value, "pass", None, order), chosen
     expected = min(candidates, key=lambda c: _distance(true_rhs, c[1]))[1] if len(candidates) > 1 else candidates[0][1]
     if np.shape(true_rhs) == np.shape(truth) and not close_enough(state, truth, expected):
         expected = truth if _distance(true_rhs, truth) < _distance(true_rhs, expected) else expected

@@ -273,6 +273,28 @@ def _claim_text(j: Judgement, e: Evidence, index: tuple, var: str, tol: Toleranc
             f"rounding leaves analytic ({a:.10g}) uncertain by ~{float(j.rounding[index]):.2g} (compute the exact column, or give it more time)")
 
 
+def agree(candidate, references, tol: Tolerances, scale=0.0, eps: float = EPS) -> np.ndarray:
+    """The judge with references of no error of their own (what the gate graph computes for a program's line): for
+    each reference (a leading axis), does the candidate pass against it at every element? The rounding allowance is
+    64·eps·(|candidate| + |reference| + scale), `scale` being the size of what was summed (the uses' |contributions|).
+    A candidate of another shape agrees with nothing."""
+    a = np.asarray(candidate, dtype=np.float64)
+    refs = np.asarray(references, dtype=np.float64)
+    if refs.shape[1:] != a.shape and not (a.size == 1 and refs[0].size == 1):
+        return np.zeros(len(refs), bool)
+    refs = refs.reshape(len(refs), -1)
+    a = np.broadcast_to(a.reshape(-1), refs.shape)
+    scale = np.asarray(scale, dtype=np.float64)
+    scale = scale.reshape(1, -1) if scale.size == refs.shape[1] else np.abs(scale).max(initial=0.0)
+    nan = np.full(refs.shape, np.nan)
+    no = np.zeros(refs.shape, bool)
+    e = Evidence(analytic=a, magnitude=4 * (np.abs(a) + np.abs(refs) + np.abs(scale)), noise=np.zeros(()), x=np.zeros(()),
+                 forward=nan, centered=nan, richardson=nan, error_estimate=np.full(refs.shape, np.inf), reliable=no,
+                 left=nan, right=nan, second=np.zeros(()), h_centered=np.ones(()), complex_step=nan, exact=refs,
+                 expected=nan, claim_tolerance=np.zeros(()), crossed=no, tied=no, nested=no)
+    return np.all(judge(e, tol, eps).status == PASS, axis=1)
+
+
 def worst(statuses) -> str:
     return max(statuses, key=SEVERITY.index, default="pass")
 
