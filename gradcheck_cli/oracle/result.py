@@ -17,3 +17,11 @@ class ExactResult:
     claims: dict[str, np.ndarray] = field(default_factory=dict)  # each claim's value, at the same precision
     undecided: dict[str, np.ndarray] = field(default_factory=dict)  # True where a kink leaves the derivative undecided
     seconds: float = 0.0
+
+
+def as_float(value) -> float:
+    """An mpf as a float; NaN for None (undecided) and past the float range (not a value to agree with)."""
+    if value is None:
+        return float("nan")
+    result = float(value)
+    return result if result - result == 0 else float("nan")
