@@ -93,7 +93,8 @@ class LazyNodes(LazyRows):
 
     def _make(self, i: int) -> Node:
         c = self.columns
-        return Node(c.ops[i], c.args[i], c.starts[i], c.ends[i], c.names[i], c.values[i], (), c.ats[i])
+        start, end, at = c.span(i)
+        return Node(c.ops[i], c.args[i], start, end, c.names[i], c.values[i], (), at)
 
 
 @contextmanager
