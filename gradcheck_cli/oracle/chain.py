@@ -138,8 +138,9 @@ def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, 
             g, gerror = float(gradient), errors[index]
             if not g or not 1e-250 < abs(g) < 1e250:
                 bounded = False
-            xs = tuple([floats[a] for a in args])
-            es = tuple([value_errors[a] for a in args])
+            if not rule.unit_partials:
+                xs = tuple([floats[a] for a in args])
+                es = tuple([value_errors[a] for a in args])
         for k, a in enumerate(args):
             if not depends[a]:
                 continue
@@ -148,6 +149,17 @@ def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, 
                 continue
             local = rule.partials[k](env, y, aux)
             before = adjoint[a]
+            if rule.unit_partials:  # +-1 or 0 (add, sub, a branch's 1): exact, nothing to multiply
+                if not local:
+                    continue
+                total = adjoint[a] = before + gradient if local > 0 else before - gradient
+                undecided[a] = undecided[a] or spread
+                if bounded:
+                    error = gerror + errors[a]
+                    if before and total:  # adding to 0, or cancelling to 0 exactly, is exact
+                        error += u * abs(float(total))
+                    errors[a] = error
+                continue
             total = adjoint[a] = before + gradient * local
             undecided[a] = undecided[a] or (spread and local != 0)
             if bounded:
@@ -157,12 +169,9 @@ def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, 
                     bounded = False
                     continue
                 perror = rule.partial_error(k, xs, floats[index], es, value_errors[index], p, u)
-                error = magnitude * gerror + abs(g) * perror + gerror * perror
-                if perror or not (p == 1.0 or p == -1.0) or not (local == 1 or local == -1):  # times +-1 is exact
-                    error += u * abs(g * p)
-                if before and total:  # adding to 0, or cancelling to 0 exactly, is exact
+                error = magnitude * gerror + abs(g) * perror + gerror * perror + u * abs(g * p) + errors[a]
+                if before and total:
                     error += u * abs(float(total))
-                error += errors[a]
                 errors[a] = error
                 if not error < INF:
                     bounded = False

@@ -95,7 +95,8 @@ class Rule:
     partial_error: Callable[[int, tuple, float, tuple, float, float, float], float]
     decider: str | None = None
     jumps: bool = False
-    paired: bool = False  # the value itself jumps at the kink: nothing upstream is differentiable there
+    paired: bool = False
+    unit_partials: bool = False  # every partial is exactly 1, -1 or 0 (no rounding, nothing to multiply)  # the value itself jumps at the kink: nothing upstream is differentiable there
 
 
 ONE, MINUS_ONE, ZERO = mpmath.mpf(1), mpmath.mpf(-1), mpmath.mpf(0)  # exact at every precision: shared
@@ -407,12 +408,12 @@ def _comparison(strict_above: bool, reverse: bool) -> Rule:
 
 
 RULES: dict[str, Rule] = {
-    "add": Rule(lambda a, b: a + b, (_one, _one), _sum_error, _exact_partials),
-    "sub": Rule(lambda a, b: a - b, (_one, _minus_one), _sum_error, _exact_partials),
+    "add": Rule(lambda a, b: a + b, (_one, _one), _sum_error, _exact_partials, unit_partials=True),
+    "sub": Rule(lambda a, b: a - b, (_one, _minus_one), _sum_error, _exact_partials, unit_partials=True),
     "mul": Rule(lambda a, b: a * b, (lambda args, y, aux: args[1], lambda args, y, aux: args[0]), _mul_error, _mul_partial_error),
     "div": Rule(_div_value, (lambda args, y, aux: 1 / args[1], lambda args, y, aux: -args[0] / args[1] ** 2), _div_error, _div_partial_error),
     "pow": Rule(_pow_value, (_pow_base_partial, _pow_exponent_partial), _pow_error, _pow_partial_error),
-    "neg": Rule(lambda a: -a, (_minus_one,), _neg_error, _exact_partials),
+    "neg": Rule(lambda a: -a, (_minus_one,), _neg_error, _exact_partials, unit_partials=True),
     "sigma": Rule(_sigma_value, (_sigma_partial,), _lipschitz(0.25), _smooth_partial_error(0.1), paired=True),
     "exp": Rule(mpmath.exp, (lambda args, y, aux: y,), _exp_error, _exp_partial_error),
     "log": Rule(_log_value, (lambda args, y, aux: 1 / args[0],), _log_error, _log_partial_error),
@@ -422,13 +423,16 @@ RULES: dict[str, Rule] = {
     "tan": Rule(lambda a: real(mpmath.tan(a)), (lambda args, y, aux: y * y + 1,), _tan_error, _tan_partial_error),
     "tanh": Rule(mpmath.tanh, (_tanh_partial,), _lipschitz(1.0), _smooth_partial_error(0.8)),
     "relu": Rule(_relu_value, (_relu_partial,), _branch_error(lambda xs, errors: errors[0] if xs[0] > 0 else 0.0),
-                 _exact_partials, "arg"),
-    "abs": Rule(_abs_value, (_abs_partial,), _branch_error(lambda xs, errors: errors[0]), _exact_partials, "arg"),
+                 _exact_partials, "arg", unit_partials=True),
+    "abs": Rule(_abs_value, (_abs_partial,), _branch_error(lambda xs, errors: errors[0]), _exact_partials, "arg",
+                unit_partials=True),
     "sign": Rule(_sign_value, (_sign_partial,), _branch_error(lambda xs, errors: 0.0), _exact_partials, "arg", True),
     "max": Rule(lambda a, b: max(a, b), (lambda args, y, aux: _heaviside(args[0] - args[1]), lambda args, y, aux: _heaviside(args[1] - args[0])),
-                _branch_error(lambda xs, errors: errors[0] if xs[0] > xs[1] else errors[1]), _exact_partials, "diff"),
+                _branch_error(lambda xs, errors: errors[0] if xs[0] > xs[1] else errors[1]), _exact_partials, "diff",
+                unit_partials=True),
     "min": Rule(lambda a, b: min(a, b), (lambda args, y, aux: _heaviside(args[1] - args[0]), lambda args, y, aux: _heaviside(args[0] - args[1])),
-                _branch_error(lambda xs, errors: errors[0] if xs[0] < xs[1] else errors[1]), _exact_partials, "diff"),
+                _branch_error(lambda xs, errors: errors[0] if xs[0] < xs[1] else errors[1]), _exact_partials, "diff",
+                unit_partials=True),
     "gt": _comparison(True, False),
     "lt": _comparison(True, True),
     "ge": _comparison(False, False),
