@@ -107,16 +107,30 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
     return Forward(values, tied, depends, rules, auxes, floats if bounded else None, errors if bounded else None)
 
 
+def _cancellation(before, total) -> float:
+    """|before| / |total| for mpf values of any size (their floats may under- or overflow): inf past 2**1000."""
+    _, man_b, exp_b, bits_b = before._mpf_
+    _, man_t, exp_t, bits_t = total._mpf_
+    shift = exp_b + bits_b - exp_t - bits_t
+    if shift > 1000:
+        return INF
+    if shift < -1000:
+        return 0.0
+    return (man_b / 2.0 ** bits_b) / (man_t / 2.0 ** bits_t) * 2.0 ** shift
+
+
 def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, list[bool], list[float] | None]:
     """d(output)/d(node) for every node, which adjoints a tied kink leaves undecided, and (while the bound
-    holds) a bound on each adjoint's error."""
+    holds) a bound on each adjoint's relative error. Relative, because adjoints span any range: a deep
+    expression's reach 1e-14000, where an absolute bound in floats would be 0."""
     u = 2.0 ** -mpmath.mp.prec
     count = output + 1
     adjoint = [mpmath.mpf(0)] * count
     undecided = [False] * count
     adjoint[output] = mpmath.mpf(1)
     bounded = fwd.errors is not None
-    errors = [0.0] * count if bounded else None
+    relative = [0.0] * count if bounded else None
+    zeros: dict[int, mpmath.mpf] = {}  # adjoints that cancelled to exactly 0 with inexact parts: their absolute error
     values, floats, value_errors, depends, tied = fwd.values, fwd.floats, fwd.errors, fwd.depends, fwd.tied
     for index in range(output, -1, -1):
         if deadline is not None and not index & 1023:
@@ -127,17 +141,16 @@ def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, 
             continue
         gradient = adjoint[index]
         if not gradient and not undecided[index] and not jump:
-            if bounded and errors[index] > 0:
+            if bounded and index in zeros:
                 bounded = False  # an adjoint that cancelled to 0 may not be 0: two precisions decide
             continue
         rule = fwd.rules[index]
         env = tuple([values[a] for a in args])
         y, aux = values[index], fwd.aux[index]
         spread = undecided[index] or tied[index]
+        rg = rt = 0.0
         if bounded:
-            g, gerror = float(gradient), errors[index]
-            if not g or not 1e-250 < abs(g) < 1e250:
-                bounded = False
+            rg = relative[index]
             if not rule.unit_partials:
                 xs = tuple([floats[a] for a in args])
                 es = tuple([value_errors[a] for a in args])
@@ -148,39 +161,52 @@ def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, 
                 undecided[a] = True  # the derivative on a kink is a convention, not a value
                 continue
             local = rule.partials[k](env, y, aux)
-            before = adjoint[a]
             if rule.unit_partials:  # +-1 or 0 (add, sub, a branch's 1): exact, nothing to multiply
                 if not local:
                     continue
-                total = adjoint[a] = before + gradient if local > 0 else before - gradient
-                undecided[a] = undecided[a] or spread
+                term, rt = (gradient if local > 0 else -gradient), rg
+            else:
                 if bounded:
-                    error = gerror + errors[a]
-                    if before and total:  # adding to 0, or cancelling to 0 exactly, is exact
-                        error += u * abs(float(total))
-                    errors[a] = error
-                continue
-            total = adjoint[a] = before + gradient * local
-            undecided[a] = undecided[a] or (spread and local != 0)
-            if bounded:
-                p = float(local)
-                magnitude = abs(p)
-                if (magnitude and not 1e-250 < magnitude < 1e250) or (not p and local):
-                    bounded = False
+                    p = float(local)
+                    magnitude = abs(p)
+                    if (magnitude and not 1e-250 < magnitude < 1e250) or (not p and local):
+                        bounded = False
+                    else:
+                        perror = rule.partial_error(k, xs, floats[index], es, value_errors[index], p, u)
+                        if not local:
+                            bounded = not perror  # an exact 0 adds nothing; a 0 that may not be one gives up
+                        else:
+                            rp = perror / magnitude
+                            rt = rg + rp + rg * rp + u
+                if not local:
                     continue
-                perror = rule.partial_error(k, xs, floats[index], es, value_errors[index], p, u)
-                error = magnitude * gerror + abs(g) * perror + gerror * perror + u * abs(g * p) + errors[a]
-                if before and total:
-                    error += u * abs(float(total))
-                errors[a] = error
-                if not error < INF:
-                    bounded = False
-    return adjoint, undecided, errors if bounded else None
+                term = gradient * local
+            before = adjoint[a]
+            undecided[a] = undecided[a] or spread
+            if not before:
+                adjoint[a] = term
+                if bounded:
+                    relative[a] = rt + (float(zeros.pop(a) / abs(term)) if a in zeros else 0.0)
+                continue
+            total = adjoint[a] = before + term
+            if bounded:
+                if before._mpf_[0] == term._mpf_[0]:  # same signs: no cancellation, the larger relative error bounds it
+                    relative[a] = max(relative[a], rt) + u
+                elif total:
+                    relative[a] = _cancellation(before, total) * relative[a] + _cancellation(term, total) * rt + u
+                    if not relative[a] < INF:
+                        bounded = False
+                elif relative[a] or rt:  # cancelled to 0 exactly, the parts not exact: the error, absolute, till the next part
+                    zeros[a] = abs(before) * relative[a] + abs(term) * rt
+    if bounded:
+        for a in zeros:
+            relative[a] = INF  # an adjoint 0 that may not be 0: not proved
+    return adjoint, undecided, relative if bounded else None
 
 
 def gradients(dag: Dag, fwd: Forward, output: int, sizes: dict[str, int], deadline=None) -> tuple[dict, dict | None]:
     """Per checked input, d(output)/d(element) for each element in C order (mpf, or None where a kink leaves it
-    undecided), and the bounds on their errors (None where the bound gave up)."""
+    undecided), and the bounds on their relative errors (None where the bound gave up)."""
     adjoint, undecided, errors = adjoints(dag, fwd, output, deadline)
     values = {name: [mpmath.mpf(0)] * size for name, size in sizes.items()}
     bounds = {name: [0.0] * size for name, size in sizes.items()} if errors is not None else None

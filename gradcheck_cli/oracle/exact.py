@@ -63,6 +63,16 @@ def _certified(value, error: float) -> bool:
     return float(value - margin) == float(value + margin)
 
 
+def _certified_relative(value, relative: float) -> bool:
+    """_certified for a bound relative to |value|."""
+    if value is None:
+        return True
+    if value == 0:
+        return relative == 0
+    margin = abs(value) * mpmath.mpf(4 * relative)
+    return float(value - margin) == float(value + margin)
+
+
 def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str, ...], deadline: Deadline) -> tuple[ExactResult, bool]:
     """The result at the working precision, and whether the error bounds prove every float of it."""
     dag = lowered.dag
@@ -77,7 +87,7 @@ def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str
         for v in wrt:
             gathered[v].extend(values[v])
             if certain:
-                certain = all(map(_certified, values[v], bounds[v]))
+                certain = all(map(_certified_relative, values[v], bounds[v]))
     if certain:
         certain = all(_certified(fwd.values[i], fwd.errors[i]) for i in outputs) and all(
             _certified(fwd.values[h.index], fwd.errors[h.index]) for c in lowered.claims.values() for h in c.reshape(-1))
