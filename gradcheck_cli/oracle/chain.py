@@ -122,7 +122,8 @@ def _cancellation(before, total) -> float:
 def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, list[bool], list[float] | None]:
     """d(output)/d(node) for every node, which adjoints a tied kink leaves undecided, and (while the bound
     holds) a bound on each adjoint's relative error. Relative, because adjoints span any range: a deep
-    expression's reach 1e-14000, where an absolute bound in floats would be 0."""
+    expression's reach 1e-14000, where an absolute bound in floats would be 0. One loop, not split: it runs
+    once per edge of a 10^5-gate expression, and the value and its bound are updated side by side."""
     u = 2.0 ** -mpmath.mp.prec
     count = output + 1
     adjoint = [mpmath.mpf(0)] * count
