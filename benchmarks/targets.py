@@ -15,7 +15,7 @@ Rows:
   tests    README's test command, `python -m pytest` (wall time; target <= 90 s); not in the default sections
 
 Times are CPU seconds (user + system) of each child process, as os.wait4 reports them: less sensitive to the
-neighbours than wall time, and what the issue's figures are. Every command runs as `python -S` with the code's
+neighbours than wall time, and what the issue's figures are; with one BLAS thread (see python_env). Every command runs as `python -S` with the code's
 checkout and site-packages on PYTHONPATH, `import sympy` included. `--before TREE` runs the same commands on another
 checkout too (TREE from `git archive REV | tar -x -C TREE`), interleaved, and adds after/before ratios. The tests
 section runs README's command in this checkout only, with this interpreter. Prints markdown.
@@ -57,7 +57,10 @@ PYTHON = [sys.executable, "-S"]  # no site: an editable install's import hook wo
 
 
 def python_env(*first: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([*first, SITE]), "NO_COLOR": "1", "COLUMNS": "80"}
+    """One BLAS thread: numpy's import starts a pool whose spinning adds ~50 ms of CPU time (not of wall time) to
+    every command that imports numpy, and no command here gains from it."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([*first, SITE]), "NO_COLOR": "1", "COLUMNS": "80",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class Tree:
@@ -76,14 +79,22 @@ class Tree:
         return [*PYTHON, "-m", "gradcheck_cli", *args]
 
 
+WALL: dict[str, list[float]] = {}  # the wall times of the last measure(), for a cross-check column
+
+
 def measure(commands: dict[str, tuple[list[str], dict]], repeats: int) -> dict[str, list[float]]:
-    """CPU seconds of every command, alternating (the order rotates each repeat), `repeats` times each."""
+    """CPU seconds of every command, alternating (the order rotates each repeat), `repeats` times each; wall
+    seconds go to WALL."""
     names = list(commands)
     times: dict[str, list[float]] = {name: [] for name in names}
+    WALL.clear()
+    WALL.update({name: [] for name in names})
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             command, env = commands[name]
-            times[name].append(cpu_seconds(command, env)[0])
+            cpu, wall, _ = cpu_seconds(command, env)
+            times[name].append(cpu)
+            WALL[name].append(wall)
     return times
 
 
@@ -181,10 +192,10 @@ def startup_section(trees: list[Tree], repeats: int) -> str:
         commands[f"{tree.label}: eval --no-exact"] = (tree.gradcheck("eval", "(x+y)*z", *at, "--no-exact"), tree.env)
         commands[f"{tree.label}: --help"] = (tree.gradcheck("--help"), tree.env)
     times = measure(commands, repeats)
-    rows = [[name, f"{statistics.median(t) * 1000:.0f} ms", f"{ratio(times, name, 'import sympy'):.2f}"]
-            for name, t in times.items()]
+    rows = [[name, f"{statistics.median(t) * 1000:.0f} ms", f"{ratio(times, name, 'import sympy'):.2f}",
+             f"{ratio(WALL, name, 'import sympy'):.2f}"] for name, t in times.items()]
     return (f"### Start-up (CPU time, median of {repeats}; ratio: median of per-repeat ratios)\n\n"
-            + table(["command", "time", "/ import sympy"], rows))
+            + table(["command", "CPU time", "/ import sympy", "wall / import sympy's wall"], rows))
 
 
 def tests_section(trees: list[Tree], repeats: int) -> str:
