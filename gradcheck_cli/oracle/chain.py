@@ -73,20 +73,27 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
             error = u * float(value)
             depends.append(False)
         else:
-            rule = rule_for(dag, index)
+            rule = rule_for(dag, index) if op == "pow" else RULES[op]
             args = all_args[index]
-            env = [values[a] for a in args]
+            if len(args) == 2:
+                a, b = args
+                env = (values[a], values[b])
+                depend = depends[a] or depends[b]
+            else:
+                env = tuple([values[a] for a in args])
+                depend = any([depends[a] for a in args])
             if rule.paired:
                 value, aux = rule.value(*env)
             else:
                 value = rule.value(*env)
-            depend = any([depends[a] for a in args])
             depends.append(depend)
             if rule.decider is not None and depend:
                 tie = not (env[0] if rule.decider == "arg" else env[0] - env[1])
             if bounded:
-                xs = tuple([floats[a] for a in args])
-                es = tuple([errors[a] for a in args])
+                if len(args) == 2:
+                    xs, es = (floats[a], floats[b]), (errors[a], errors[b])
+                else:
+                    xs, es = tuple([floats[a] for a in args]), tuple([errors[a] for a in args])
                 if rule.decider is not None and not decided(rule, env, xs, es):
                     bounded = False  # the error could flip the branch: two precisions decide
                 else:
