@@ -13,6 +13,7 @@ results are gathered in case order whatever --jobs is).
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import random
@@ -198,10 +199,12 @@ def reference(text: str, point: dict[str, float], g) -> tuple[float, bool]:
     return precise, True
 
 
-def run_case(case: tuple[str, str, dict[str, float]], timeout: float = 5.0) -> Record:
+def run_case(case: tuple[str, str, dict[str, float]], timeout: float = 5.0, exact_method: str = "auto") -> Record:
+    """One case; exact_method "auto" is `eval`'s default (SymPy's formula for small expressions), "chain" is
+    `check`'s (the chained local rules, proved at one precision where the error bound allows)."""
     family, text, point = case
     started = time.perf_counter()
-    result = check_text(text, point, options=Options(exact_timeout=timeout))
+    result = check_text(text, point, options=Options(exact_timeout=timeout, exact_method=exact_method))
     seconds = time.perf_counter() - started
     errors: dict[str, list[float]] = {m: [] for m in METHODS}
     oracle_wrong = 0
@@ -219,11 +222,12 @@ def run_case(case: tuple[str, str, dict[str, float]], timeout: float = 5.0) -> R
                   alone.status, alone.message, oracle_wrong, seconds)
 
 
-def run_all(cases: list, jobs: int) -> list[Record]:
+def run_all(cases: list, jobs: int, exact_method: str = "auto") -> list[Record]:
+    one = functools.partial(run_case, exact_method=exact_method)
     if jobs <= 1:
-        return [run_case(c) for c in cases]
+        return [one(c) for c in cases]
     with Pool(jobs) as pool:  # map keeps case order, so the report does not depend on --jobs
-        return pool.map(run_case, cases, chunksize=50)
+        return pool.map(one, cases, chunksize=50)
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -322,10 +326,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
     parser.add_argument("--ill-fraction", type=float, default=0.15, help="share of ill-conditioned cases")
+    parser.add_argument("--exact-method", choices=["auto", "chain"], default="auto",
+                        help="auto: eval's default (SymPy's formula for small expressions); chain: check's default")
     args = parser.parse_args()
     cases = generate_cases(args.cases, args.seed, args.ill_fraction)
     started = time.perf_counter()
-    records = run_all(cases, args.jobs)
+    records = run_all(cases, args.jobs, args.exact_method)
+    print(f"exact column: --exact-method {args.exact_method}\n")
     print(report(records, args.seed, time.perf_counter() - started, args.jobs))
 
 

@@ -206,7 +206,7 @@ def exact_worker(method: str, size: int, repeats: int) -> dict:
     times = []
     for _ in range(repeats):
         clear_cache()
-        chain.local_rule.cache_clear()
+        chain.constant_power.cache_clear()
         started = time.perf_counter()
         result = exact.exact_case(expr, [point], expr.variables, budget=5.0)[0]
         times.append(time.perf_counter() - started)

@@ -172,44 +172,56 @@ def _scalar_graph(expr: Expr, registry, shapes: Mapping[str, Shape]) -> Graph | 
     (an op that is not elementwise: its shape rule may have something to say)."""
     c = expr.nodes.columns
     ops = registry.ops
+    for op in set(c.ops).difference(("var", "const", "num")):
+        entry = ops.get(op)
+        if entry is None or entry.partials is None:
+            return None
     flat = Flat([], [], [], [], [], [], [], [])
-    f_ops, f_inputs, f_labels, f_index, f_values, f_varies = flat.ops, flat.inputs, flat.labels, flat.expr_index, flat.values, flat.varies
+    add_op, add_inputs, add_label = flat.ops.append, flat.inputs.append, flat.labels.append
+    add_index, add_value, add_varies = flat.expr_index.append, flat.values.append, flat.varies.append
+    varies = flat.varies
     built: list[int] = []  # Expr node index -> graph node index
+    add_built = built.append
+    last_use: list[int] = []  # per graph node, the last node that reads it (itself if none)
+    add_use = last_use.append
     variable_node: dict[str, int] = {}
     counters: dict[str, int] = {}
+    size = 0
     for expr_index, (op, args, name, value) in enumerate(zip(c.ops, c.args, c.names, c.values)):
         if op == "var" or (op == "const" and name in shapes):
             index = variable_node.get(name)
             if index is None:
-                index = variable_node[name] = len(f_ops)
-                f_ops.append("var"), f_inputs.append(()), f_labels.append(name), f_index.append(expr_index)
-                f_values.append(0.0), f_varies.append(True)
-            built.append(index)
+                index = variable_node[name] = size
+                add_op("var"), add_inputs(()), add_label(name), add_index(expr_index), add_value(0.0), add_varies(True)
+                add_use(size)
+                size += 1
+            add_built(index)
             continue
-        built.append(len(f_ops))
+        add_built(size)
         if op == "num" or op == "const":
-            f_ops.append("const"), f_inputs.append(()), f_labels.append(name or f"{value:g}"), f_varies.append(False)
+            add_op("const"), add_inputs(()), add_label(name or f"{value:g}"), add_varies(False)
         else:
-            entry = ops.get(op)
-            if entry is None or entry.partials is None:
-                return None
-            inputs = tuple([built[a] for a in args])
+            if len(args) == 1:
+                a = built[args[0]]
+                inputs = (a,)
+                last_use[a] = size
+                add_varies(varies[a])
+            else:
+                inputs = tuple([built[k] for k in args])
+                for k in inputs:
+                    last_use[k] = size
+                add_varies(any([varies[k] for k in inputs]))
             count = counters[op] = counters.get(op, 0) + 1
-            f_ops.append(op), f_inputs.append(inputs), f_labels.append(f"{op}{count}")
-            f_varies.append(any([f_varies[i] for i in inputs]))
-        f_index.append(expr_index), f_values.append(value)
-    count = len(f_ops)
-    flat.params.extend([()] * count)
-    flat.sources.extend([0] * count)
-    if f_ops[-1] not in ("var", "const"):
-        f_labels[-1] = "f"
-    last_use = list(range(count))
-    for index, inputs in enumerate(f_inputs):
-        for i in inputs:
-            last_use[i] = index
+            add_op(op), add_inputs(inputs), add_label(f"{op}{count}")
+        add_index(expr_index), add_value(value), add_use(size)
+        size += 1
+    flat.params.extend([()] * size)
+    flat.sources.extend([0] * size)
+    if flat.ops[-1] not in ("var", "const"):
+        flat.labels[-1] = "f"
     variables = tuple(variable_node)
     return Graph((expr,), LazyIRNodes(flat), variables, tuple(variable_node.values()), _dead_after(last_use), registry, {}, (None,),
-                 (None,) * count, {v: () for v in variables}, True, flat)
+                 (None,) * size, {v: () for v in variables}, True, flat)
 
 
 class _Builder:
@@ -350,4 +362,4 @@ def _dead_after(last_use: list[int]) -> tuple[tuple[int, ...], ...]:
                 grouped[index].append(i)
             else:
                 grouped[index] = [i]
-    return tuple([tuple(g) for g in grouped])
+    return tuple([tuple(g) if g else () for g in grouped])

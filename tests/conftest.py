@@ -27,6 +27,25 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
+_TERMINAL = ("COLUMNS", "LINES")  # what output widths are read from (report.make_console, the pytest plugin)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist (controller side): hand the workers this process's terminal variables."""
+    node.workerinput["gradcheck_terminal"] = {name: os.environ.get(name) for name in _TERMINAL}
+
+
+def pytest_configure(config) -> None:
+    """pytest-xdist (worker side): xdist's workers start with COLUMNS=80 and LINES=24 set; a test must see what a
+    plain `pytest` run sees, or piped tables shrink from 200 columns to 80 and clip their paths."""
+    terminal = getattr(config, "workerinput", {}).get("gradcheck_terminal")
+    for name, value in (terminal or {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
 
 @pytest.fixture(autouse=True)
 def _no_inherited_columns(monkeypatch):

@@ -192,23 +192,37 @@ COMMANDS = [command for block in BLOCKS for command in block.commands]
 BLOCK_OF = {(c.file, c.line): block for block in BLOCKS for c in block.commands}
 
 
+_RAN: dict[tuple[str, int], tuple[str, int]] = {}  # (file, line) -> (output, exit code), filled a block at a time
+
+
 @pytest.fixture(scope="session")
 def outputs(request) -> dict[tuple[str, int], tuple[str, int]]:
-    """The outputs of every block a selected test needs, run two blocks at a time (each block in order)."""
-    wanted = {id(BLOCK_OF[item.callspec.params["command"].file, item.callspec.params["command"].line]): BLOCK_OF[
-        item.callspec.params["command"].file, item.callspec.params["command"].line]
-        for item in request.session.items if getattr(item, "callspec", None) and "command" in item.callspec.params
-        and item.module.__name__ == __name__}
-    results: dict[tuple[str, int], tuple[str, int]] = {}
+    """The outputs of every block a selected test needs. In one process: all of them at once, two blocks at a time
+    (each block in order). Under pytest-xdist (whose workers each collect every test but run only some): a block
+    when its first test comes, and the xdist_group mark keeps a block's tests on one worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return _RAN
+    wanted = {id(block): block for block in (BLOCK_OF[item.callspec.params["command"].file, item.callspec.params["command"].line]
+              for item in request.session.items if getattr(item, "callspec", None) and "command" in item.callspec.params
+              and item.module.__name__ == __name__)}
     with ThreadPoolExecutor(max_workers=2) as pool:
         for block, done in zip(wanted.values(), pool.map(run_block, wanted.values())):
-            results.update({(block.file, line): value for line, value in done.items()})
-    return results
+            _RAN.update({(block.file, line): value for line, value in done.items()})
+    return _RAN
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=[f"{c.file}:{c.line}" for c in COMMANDS])
+def _output(command: Command, outputs: dict) -> tuple[str, int]:
+    if (command.file, command.line) not in outputs:
+        block = BLOCK_OF[command.file, command.line]
+        outputs.update({(block.file, line): value for line, value in run_block(block).items()})
+    return outputs[command.file, command.line]
+
+
+@pytest.mark.parametrize("command", [pytest.param(c, marks=pytest.mark.xdist_group(f"docs:{BLOCK_OF[c.file, c.line].file}:"
+                                                                                    f"{BLOCK_OF[c.file, c.line].start}"))
+                                     for c in COMMANDS], ids=[f"{c.file}:{c.line}" for c in COMMANDS])
 def test_console_example(command: Command, outputs) -> None:
-    output, code = outputs[command.file, command.line]
+    output, code = _output(command, outputs)
     assert "Traceback" not in output and "internal error" not in output, f"{command.file}:{command.line}: {command.text}\n{output}"
     expected, actual = normalise("\n".join(command.expected)), normalise(output)
     if expected != actual:

@@ -93,16 +93,30 @@ class LazyNodes(LazyRows):
 
     def _make(self, i: int) -> Node:
         c = self.columns
-        return Node(c.ops[i], c.args[i], c.starts[i], c.ends[i], c.names[i], c.values[i], (), c.ats[i])
+        start, end, at = c.span(i)
+        return Node(c.ops[i], c.args[i], start, end, c.names[i], c.values[i], (), at)
 
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Building 10^5 acyclic nodes triggers the cycle collector over and over for nothing: pause it meanwhile."""
+    """Building 10^5 acyclic nodes triggers the cycle collector over and over for nothing: pause it meanwhile.
+
+    When it made 10^5 objects or more, they are handed to the oldest generation unscanned on the way out
+    (freeze, then unfreeze: two list splices), else the first allocation after would scan them all at once
+    (0.1 s for a 10^5-gate parse); the next full collection scans them, as any long-lived object. Small
+    blocks (a `check` line) leave the collector as it was, so garbage cycles of many small cases are still
+    found young. Skipped where someone else froze objects (a pre-fork server): unfreezing would hand
+    theirs back too."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if gc.get_count()[0] > PROMOTE_AFTER and gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
+
+
+PROMOTE_AFTER = 100_000  # objects made in a paused block (gc.get_count()[0]) past which they skip the young scans

@@ -1,59 +1,34 @@
-"""The chain method on a scalar DAG: values and adjoints in multi-precision mpmath, each node through the
-local derivative SymPy takes of its operation's definition (derived once per process)."""
+"""The chain method on a scalar DAG: values and adjoints in multi-precision mpmath through each operation's
+local rule (rules.py: mpmath alone, no SymPy), with a running bound on every value's and adjoint's error.
+
+The bound is what lets one precision suffice: exact.py keeps a result whose every float is proved by it
+(both ends of value ± 4·bound round to the same float) and compares two precisions only where the bound
+gives up (heavy cancellation, a near tie, magnitudes outside [1e-250, 1e250]).
+"""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import mpmath
 import numpy as np
-import sympy
 
 from .lower import Dag
-from .sympy_ops import ARITY, CONSTANTS, JUMPS, PIECEWISE, SYMPY_OPS, NotReal, compile_template, fraction, leaf_value, number, sigma
+from .rules import INF, RULES, ZERO_BASE, Rule, constant_power, decided, literal, literal_error
+
+BOUNDED_PRECISION = 200  # bits; above it u*|x| underflows for small x, and two precisions are compared anyway
+CONSTANTS = {"pi": lambda: +mpmath.pi, "e": lambda: mpmath.e + 0}  # rounded at the working precision when asked
 
 
-@dataclass(frozen=True, slots=True)
-class _LocalRule:
-    value: object
-    partials: tuple
-    decider: object | None  # piecewise: the quantity whose sign picks the branch (0 = on the kink)
-
-
-_DECIDERS = {"relu": lambda t: t[0], "abs": lambda t: t[0], "sign": lambda t: t[0]}
-
-
-@functools.lru_cache(maxsize=1024)  # a pure function of its key: each process derives a rule once, not once per line
-def local_rule(op: str, exponent: float | None = None, base: float | None = None) -> _LocalRule:
-    """SymPy differentiates the operation's definition (sigma through its definition; a constant power as such)."""
-    arguments = tuple(sympy.Symbol(f"t{k}", real=True) for k in range(ARITY.get(op, 1)))
-    if exponent is not None:  # x**2 as t0**2: d/dt0 = 2*t0, defined at 0 (t0**t1*t1/t0 is not)
-        value = arguments[0] ** number(exponent)
-        partials = (sympy.diff(value, arguments[0]), sympy.Integer(0))
-    elif base == 0:  # 0**t is 0 for t > 0 (and undefined otherwise): its derivative is 0 there, not 0*log(0)
-        value = sympy.Integer(0) ** arguments[1]
-        partials = (sympy.Integer(0), sympy.Integer(0))
-    else:
-        value = SYMPY_OPS[op](*arguments)
-        definition = sigma.definition(arguments[0]) if op == "sigma" else value
-        partials = tuple(sympy.diff(definition, t) for t in arguments)
-    decider = None
-    if op in PIECEWISE:
-        decider = arguments[0] if len(arguments) == 1 else arguments[0] - arguments[1]
-    return _LocalRule(compile_template(value, arguments), tuple(compile_template(p, arguments) for p in partials),
-                      None if decider is None else compile_template(decider, arguments))
-
-
-def _rule_key(dag: Dag, index: int) -> tuple[str, float | None, float | None]:
+def rule_for(dag: Dag, index: int) -> Rule:
     op, args = dag.ops[index], dag.args[index]
     if op == "pow":
-        exponent, base = args[1], args[0]
-        if dag.ops[exponent] == "num":
-            return "pow", dag.payload[exponent], None
-        if dag.ops[base] == "num" and dag.payload[base] == 0:
-            return "pow", None, 0.0
-    return op, None, None
+        base, exponent = args
+        if dag.ops[exponent] == "num":  # x**2 as such: 2*x, defined at 0 (x**y*y/x is not)
+            return constant_power(dag.payload[exponent])
+        if dag.ops[base] == "num" and dag.payload[base] == 0:  # 0**t: 0 for t > 0, not 0*log(0)
+            return ZERO_BASE
+    return RULES[op]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,77 +36,194 @@ class Forward:
     values: list  # mpf per node
     tied: list[bool]  # piecewise nodes sitting exactly on their kink
     depends: list[bool]  # depends on a checked input
-    rules: list  # _LocalRule or None per node
+    rules: list  # Rule or None per node
+    aux: list  # what a paired rule's partial reuses (sin's cos), else None
+    floats: list[float] | None  # each value as a float; None where the bound gave up
+    errors: list[float] | None  # a bound on each value's error at this precision
 
 
 def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadline=None) -> Forward:
-    """Every node's value at the working precision; which piecewise nodes are tied; which depend on `wrt`."""
+    """Every node's value at the working precision, which piecewise nodes are tied, which depend on `wrt`,
+    and (while it holds) a bound on each value's error."""
+    u = 2.0 ** -mpmath.mp.prec
     values: list = []
     tied: list[bool] = []
     depends: list[bool] = []
     rules: list = []
+    auxes: list = []
+    floats: list[float] = []
+    errors: list[float] = []
+    bounded = mpmath.mp.prec <= BOUNDED_PRECISION
     flat = {name: np.asarray(value, dtype=np.float64).reshape(-1) for name, value in point.items()}
-    for index, op in enumerate(dag.ops):
+    ops, all_args, payloads = dag.ops, dag.args, dag.payload
+    for index, op in enumerate(ops):
         if deadline is not None and not index & 1023:
             deadline.check()
-        args, rule, tie = dag.args[index], None, False
+        rule, tie, error, aux = None, False, 0.0, None
         if op == "input":
-            name, k, _ = dag.payload[index]
-            values.append(mpmath.mpf(float(flat[name][k])))
+            name, k, _ = payloads[index]
+            value = mpmath.mpf(float(flat[name][k]))  # a float is exact in mpf
             depends.append(name in wrt)
         elif op == "num":
-            numerator, denominator = fraction(dag.payload[index])
-            values.append(mpmath.mpf(numerator) if denominator == 1 else mpmath.mpf(numerator) / denominator)
+            value = literal(payloads[index])
+            error = literal_error(payloads[index], u) if bounded else 0.0
             depends.append(False)
         elif op == "const":
-            values.append(leaf_value(CONSTANTS[dag.payload[index]], {}))
+            value = CONSTANTS[payloads[index]]()
+            error = u * float(value)
             depends.append(False)
         else:
-            rule = local_rule(*_rule_key(dag, index))
-            env = tuple([values[a] for a in args])
-            values.append(rule.value(env))
-            depends.append(any(depends[a] for a in args))
-            tie = rule.decider is not None and depends[-1] and rule.decider(env) == 0
+            rule = rule_for(dag, index) if op == "pow" else RULES[op]
+            args = all_args[index]
+            if len(args) == 2:
+                a, b = args
+                env = (values[a], values[b])
+                depend = depends[a] or depends[b]
+            else:
+                env = tuple([values[a] for a in args])
+                depend = any([depends[a] for a in args])
+            if rule.paired:
+                value, aux = rule.value(*env)
+            else:
+                value = rule.value(*env)
+            depends.append(depend)
+            if rule.decider is not None and depend:
+                tie = not (env[0] if rule.decider == "arg" else env[0] - env[1])
+            if bounded:
+                if len(args) == 2:
+                    xs, es = (floats[a], floats[b]), (errors[a], errors[b])
+                else:
+                    xs, es = tuple([floats[a] for a in args]), tuple([errors[a] for a in args])
+                if rule.decider is not None and not decided(rule, env, xs, es):
+                    bounded = False  # the error could flip the branch: two precisions decide
+                else:
+                    f = float(value)
+                    error = rule.forward(xs, f, es, u)
+        values.append(value)
         tied.append(tie)
         rules.append(rule)
-    return Forward(values, tied, depends, rules)
+        auxes.append(aux)
+        if bounded:
+            if rule is None:
+                f = float(value)
+            magnitude = abs(f)
+            if not error < INF or (magnitude and not 1e-250 < magnitude < 1e250) or (not f and value):
+                bounded = False  # past what float bounds can follow (or the bound gave up): two precisions decide
+            floats.append(f)
+            errors.append(error)
+    return Forward(values, tied, depends, rules, auxes, floats if bounded else None, errors if bounded else None)
 
 
-def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, list[bool]]:
-    """d(output)/d(node) for every node, and which adjoints a tied kink leaves undecided."""
+def _cancellation(before, total) -> float:
+    """|before| / |total| for mpf values of any size (their floats may under- or overflow): inf past 2**1000."""
+    _, man_b, exp_b, bits_b = before._mpf_
+    _, man_t, exp_t, bits_t = total._mpf_
+    shift = exp_b + bits_b - exp_t - bits_t
+    if shift > 1000:
+        return INF
+    if shift < -1000:
+        return 0.0
+    return (man_b / 2.0 ** bits_b) / (man_t / 2.0 ** bits_t) * 2.0 ** shift
+
+
+def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, list[bool], list[float] | None]:
+    """d(output)/d(node) for every node, which adjoints a tied kink leaves undecided, and (while the bound
+    holds) a bound on each adjoint's relative error. Relative, because adjoints span any range: a deep
+    expression's reach 1e-14000, where an absolute bound in floats would be 0. One loop, not split: it runs
+    once per edge of a 10^5-gate expression, and the value and its bound are updated side by side."""
+    u = 2.0 ** -mpmath.mp.prec
     count = output + 1
     adjoint = [mpmath.mpf(0)] * count
     undecided = [False] * count
     adjoint[output] = mpmath.mpf(1)
+    bounded = fwd.errors is not None
+    relative = [0.0] * count if bounded else None
+    zeros: dict[int, mpmath.mpf] = {}  # adjoints that cancelled to exactly 0 with inexact parts: their absolute error
+    values, floats, value_errors, depends, tied = fwd.values, fwd.floats, fwd.errors, fwd.depends, fwd.tied
     for index in range(output, -1, -1):
         if deadline is not None and not index & 1023:
             deadline.check()
         args = dag.args[index]
-        jump = fwd.tied[index] and dag.ops[index] in JUMPS  # x*sign(x) at 0: 0 times a jump is no derivative either
-        if not args or not fwd.depends[index] or (adjoint[index] == 0 and not undecided[index] and not jump):
+        jump = tied[index] and fwd.rules[index].jumps  # x*sign(x) at 0: 0 times a jump is no derivative either
+        if not args or not depends[index]:
+            continue
+        gradient = adjoint[index]
+        if not gradient and not undecided[index] and not jump:
+            if bounded and index in zeros:
+                bounded = False  # an adjoint that cancelled to 0 may not be 0: two precisions decide
             continue
         rule = fwd.rules[index]
-        env = tuple([fwd.values[a] for a in args])
-        spread = undecided[index] or fwd.tied[index]
-        for partial, a in zip(rule.partials, args):
-            if not fwd.depends[a]:
+        env = tuple([values[a] for a in args])
+        y, aux = values[index], fwd.aux[index]
+        spread = undecided[index] or tied[index]
+        rg = rt = 0.0
+        if bounded:
+            rg = relative[index]
+            if not rule.unit_partials:
+                xs = tuple([floats[a] for a in args])
+                es = tuple([value_errors[a] for a in args])
+        for k, a in enumerate(args):
+            if not depends[a]:
                 continue
-            if fwd.tied[index]:
+            if tied[index]:
                 undecided[a] = True  # the derivative on a kink is a convention, not a value
                 continue
-            local = partial(env)
-            adjoint[a] += adjoint[index] * local
-            undecided[a] = undecided[a] or (spread and local != 0)
-    return adjoint, undecided
+            local = rule.partials[k](env, y, aux)
+            if rule.unit_partials:  # +-1 or 0 (add, sub, a branch's 1): exact, nothing to multiply
+                if not local:
+                    continue
+                term, rt = (gradient if local > 0 else -gradient), rg
+            else:
+                if bounded:
+                    p = float(local)
+                    magnitude = abs(p)
+                    if (magnitude and not 1e-250 < magnitude < 1e250) or (not p and local):
+                        bounded = False
+                    else:
+                        perror = rule.partial_error(k, xs, floats[index], es, value_errors[index], p, u)
+                        if not local:
+                            bounded = not perror  # an exact 0 adds nothing; a 0 that may not be one gives up
+                        else:
+                            rp = perror / magnitude
+                            rt = rg + rp + rg * rp + u
+                if not local:
+                    continue
+                term = gradient * local
+            before = adjoint[a]
+            undecided[a] = undecided[a] or spread
+            if not before:
+                adjoint[a] = term
+                if bounded:
+                    relative[a] = rt + (float(zeros.pop(a) / abs(term)) if a in zeros else 0.0)
+                continue
+            total = adjoint[a] = before + term
+            if bounded:
+                if before._mpf_[0] == term._mpf_[0]:  # same signs: no cancellation, the larger relative error bounds it
+                    relative[a] = max(relative[a], rt) + u
+                elif total:
+                    relative[a] = _cancellation(before, total) * relative[a] + _cancellation(term, total) * rt + u
+                    if not relative[a] < INF:
+                        bounded = False
+                elif relative[a] or rt:  # cancelled to 0 exactly, the parts not exact: the error, absolute, till the next part
+                    zeros[a] = abs(before) * relative[a] + abs(term) * rt
+    if bounded:
+        for a in zeros:
+            relative[a] = INF  # an adjoint 0 that may not be 0: not proved
+    return adjoint, undecided, relative if bounded else None
 
 
-def gradients(dag: Dag, fwd: Forward, output: int, shapes: dict[str, tuple[int, ...]], deadline=None) -> dict[str, np.ndarray]:
-    """Per checked input, d(output)/d(element) as an object array of mpf (None where a kink leaves it undecided)."""
-    adjoint, undecided = adjoints(dag, fwd, output, deadline)
-    result = {name: np.full(int(np.prod(shape, dtype=np.int64)), mpmath.mpf(0), dtype=object) for name, shape in shapes.items()}
-    for index in range(min(output + 1, len(dag.ops))):
-        if dag.ops[index] == "input":
-            name, k, _ = dag.payload[index]
-            if name in result:
-                result[name][k] = None if undecided[index] else adjoint[index]  # one input node per element
-    return {name: flat.reshape(shapes[name]) for name, flat in result.items()}
+def gradients(dag: Dag, fwd: Forward, output: int, sizes: dict[str, int], deadline=None) -> tuple[dict, dict | None]:
+    """Per checked input, d(output)/d(element) for each element in C order (mpf, or None where a kink leaves it
+    undecided), and the bounds on their relative errors (None where the bound gave up)."""
+    adjoint, undecided, errors = adjoints(dag, fwd, output, deadline)
+    values = {name: [mpmath.mpf(0)] * size for name, size in sizes.items()}
+    bounds = {name: [0.0] * size for name, size in sizes.items()} if errors is not None else None
+    ops, payloads = dag.ops, dag.payload
+    for index in range(min(output + 1, len(ops))):
+        if ops[index] == "input":
+            name, k, _ = payloads[index]
+            if name in values:  # one input node per element
+                values[name][k] = None if undecided[index] else adjoint[index]
+                if bounds is not None:
+                    bounds[name][k] = errors[index]
+    return values, bounds

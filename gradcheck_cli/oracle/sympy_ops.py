@@ -1,4 +1,5 @@
-"""Each scalar operation's SymPy counterpart, and an mpmath evaluator of SymPy formulas (no code generation)."""
+"""Each scalar operation's SymPy counterpart (the definitions that rules.py's hand-written derivatives are tested
+against, and that whole formulas are built from), and an mpmath evaluator of SymPy formulas (no code generation)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Callable
 
 import mpmath
 import sympy
+
+from .rules import NotReal, fraction, power, real
 
 
 class sigma(sympy.Function):
@@ -71,21 +74,10 @@ JUMPS = frozenset({"sign", "gt", "lt", "ge", "le"})  # the value itself jumps th
 CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
 
 
-class NotReal(Exception):
-    """The derivative is undefined or not a finite real number at the point."""
-
-
 def number(value: float) -> sympy.Expr:
     """The literal the user typed: 0.1 means 1/10, not the nearest double."""
-    if value == int(value) and abs(value) < 2 ** 53:
-        return sympy.Integer(int(value))
-    return sympy.Rational(repr(value))
-
-
-@functools.lru_cache(maxsize=4096)  # sympy.Rational parses the decimal: too slow to repeat per node and precision
-def fraction(value: float) -> tuple[int, int]:
-    rational = number(value)
-    return int(rational.p), int(rational.q)
+    numerator, denominator = fraction(value)
+    return sympy.Integer(numerator) if denominator == 1 else sympy.Rational(numerator, denominator)
 
 
 def _heaviside(x: mpmath.mpf, h0: mpmath.mpf | None = None) -> mpmath.mpf:
@@ -102,34 +94,16 @@ def _dirac(x: mpmath.mpf, *order: mpmath.mpf) -> mpmath.mpf:
     raise NotReal("not differentiable on the kink")
 
 
-def real(value: object) -> mpmath.mpf:
-    if isinstance(value, mpmath.mpc):
-        if value.imag != 0:
-            raise NotReal("not a real number")
-        value = value.real
-    if not mpmath.isfinite(value):
-        raise NotReal("not finite")
-    return value
-
-
 def _log(x: mpmath.mpf) -> mpmath.mpf:
     if x <= 0:
         raise NotReal("log of a non-positive number")
     return mpmath.log(x)
 
 
-def _power(base: mpmath.mpf, exponent: mpmath.mpf) -> mpmath.mpf:
-    if base == 0 and exponent < 0:
-        raise NotReal("division by zero")
-    if base == 0 and exponent == 0:
-        return mpmath.mpf(1)  # 0**0 = 1, as numpy and Python say
-    return real(mpmath.power(base, exponent))
-
-
 APPLY: dict[type, Callable[..., mpmath.mpf]] = {
     sympy.Add: lambda *a: a[0] + a[1] if len(a) == 2 else mpmath.fsum(a),  # each rounds once
     sympy.Mul: lambda *a: a[0] * a[1] if len(a) == 2 else mpmath.fprod(a),
-    sympy.Pow: _power,
+    sympy.Pow: power,
     sympy.exp: mpmath.exp,
     sympy.log: _log,
     sympy.sin: mpmath.sin,
@@ -186,36 +160,3 @@ def evaluate(expression: sympy.Basic, env: dict[sympy.Basic, mpmath.mpf]) -> mpm
             continue
         done[node] = real(_applier(node)(*(done[a] for a in node.args)))
     return done[expression]
-
-
-Compiled = Callable[[tuple], mpmath.mpf]
-
-
-def compile_template(template: sympy.Expr, arguments: tuple[sympy.Symbol, ...]) -> Compiled:
-    """A small SymPy formula in `arguments` → a function of their values (closures, no code generation)."""
-    built: dict[sympy.Basic, Compiled] = {}
-    stack: list[tuple[sympy.Basic, bool]] = [(template, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if node in built:
-            continue
-        if node in arguments:
-            k = arguments.index(node)
-            built[node] = lambda env, k=k: env[k]
-        elif node.is_Integer:  # exact at every precision
-            built[node] = lambda env, c=mpmath.mpf(int(node)): c
-        elif not node.args:  # evaluated when called: a rule compiled at 50 digits may run at 800
-            built[node] = lambda env, c=node: leaf_value(c, {})
-        elif not expanded:
-            stack.append((node, True))
-            stack.extend((a, False) for a in node.args if a not in built)
-        else:
-            apply = _applier(node)
-            children = tuple(built[a] for a in node.args)
-            if len(children) == 1:  # closures by arity: the chain method calls these once per node per precision
-                built[node] = lambda env, f=apply, c=children[0]: real(f(c(env)))
-            elif len(children) == 2:
-                built[node] = lambda env, f=apply, c=children[0], d=children[1]: real(f(c(env), d(env)))
-            else:
-                built[node] = lambda env, f=apply, cs=children: real(f(*[c(env) for c in cs]))
-    return built[template]
