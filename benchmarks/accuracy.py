@@ -24,15 +24,15 @@ from dataclasses import dataclass
 from multiprocessing import Pool
 
 import numpy as np
+from run import code_version  # benchmarks/run.py: this script's directory is sys.path[0]
 
 from gradcheck_cli.cases import Options
-from gradcheck_cli.engine import forward
+from gradcheck_cli.eval.engine import forward
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.ops.registry import default_registry
 from gradcheck_cli.session import check_text
 from gradcheck_cli.verdict import relative_error
-from run import code_version  # benchmarks/run.py: this script's directory is sys.path[0]
 
 VARIABLES = ("x", "y", "z")
 CONSTANTS = ("0.5", "2", "3", "0.1", "1.5", "10")  # 0.1 on purpose: the exact column reads it as 1/10

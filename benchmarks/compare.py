@@ -54,7 +54,7 @@ print(json.dumps(median(lambda: check_text(text, at, options=Options(exact=False
     "points": """
 import numpy as np
 from run import POINTS_EXPRESSION
-from gradcheck_cli import engine
+from gradcheck_cli.eval import engine
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.ops.registry import default_registry

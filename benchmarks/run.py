@@ -31,9 +31,8 @@ SAMPLE_EVAL = [GRADCHECK, "eval", "(x+y)*z", "--at", "x=-2,y=5,z=-4"]
 
 def code_version() -> str:
     """HEAD of the repo and whether gradcheck_cli has uncommitted changes (read-only git; no index refresh)."""
-    import subprocess
-
     import importlib.util
+    import subprocess
 
     root = Path(__file__).resolve().parent.parent
     package = Path(importlib.util.find_spec("gradcheck_cli").origin).resolve().parent
@@ -150,7 +149,7 @@ def scale_worker(kind: str, size: int, repeats: int) -> dict:
     import numpy as np
 
     from gradcheck_cli.cases import Options, check_points
-    from gradcheck_cli.engine import backward, branch_signs, forward, value_scales
+    from gradcheck_cli.eval.engine import backward, branch_signs, forward, value_scales
     from gradcheck_cli.ir import build_graph
     from gradcheck_cli.lang.expr import parse
     from gradcheck_cli.numeric import complex_step, finite_differences
@@ -222,7 +221,7 @@ def points_worker(count: int, repeats: int) -> dict:
     """Point-gradients per second on one numpy batch; torch autograd eager on the same data when importable."""
     import numpy as np
 
-    from gradcheck_cli.engine import backward, forward, gradients
+    from gradcheck_cli.eval.engine import backward, forward, gradients
     from gradcheck_cli.ir import build_graph
     from gradcheck_cli.lang.expr import parse
     from gradcheck_cli.ops.registry import default_registry
@@ -322,7 +321,7 @@ def grads_agree(torch_grads: tuple, graph, inputs: dict) -> bool:
     """The comparison only means something if both compute the same gradient."""
     import numpy as np
 
-    from gradcheck_cli.engine import backward, forward, variable_gradients
+    from gradcheck_cli.eval.engine import backward, forward, variable_gradients
 
     ours = variable_gradients(graph, backward(graph, forward(graph, inputs)))
     ours = {v: g.reshape(-1) for v, g in ours.items()}

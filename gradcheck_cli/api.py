@@ -15,8 +15,8 @@ from typing import Callable, Mapping
 import numpy as np
 
 from .results import CaseResult
-from .verdict import SEVERITY, Tolerances, exit_code, worst
-
+from .status import SEVERITY, exit_code, worst
+from .verdict import Tolerances
 
 MIN_TEXT_WIDTH = 20  # columns: narrower, the indented lines of Report.text would hold nothing
 

@@ -50,7 +50,7 @@ def _progress(make_units, report_on_terminal: bool):
 
 def _fail(message: str) -> None:
     from .display import visible
-    from .errors import ExitCode
+    from .status import ExitCode
 
     click.echo(visible(f"gradcheck: {message}"), err=True)
     sys.exit(ExitCode.TOOL_ERROR)

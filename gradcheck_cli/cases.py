@@ -13,14 +13,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .claims import VALUE_CLAIM, Claim, claim_values
-from .errors import UsageError
 from .directions import needs_directions
-from .engine import Backward, backward, branch_signs, forward, nonfinite_points, perturbed_forward, value_scales
+from .errors import UsageError
+from .eval.engine import branch_signs, forward, nonfinite_points, perturbed_forward, value_scales
+from .eval.jacobian import effective_output, jacobian
 from .ir import Graph
 from .numeric import Differences, complex_step, finite_differences
 from .problems import element_text, first_problem, kink_text, tie_counts
 from .results import CaseResult, GradientCheck, TraceRow
-from .verdict import METHODS, PASS, SEVERITY, Evidence, Judgement, Tolerances, describe, judge, worst
+from .status import PASS, SEVERITY, worst
+from .verdict import METHODS, Evidence, Judgement, Tolerances, describe, judge
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 FAILING_SHOWN = 20  # failing elements listed per variable (JSON keeps every element's values)
@@ -38,33 +40,6 @@ class Options:
     directions: int = 2  # random directions per variable past direction_limit checked elements
     direction_limit: int = 10_000
     seed: int = 0  # of the random directions
-
-
-def effective_output(graph: Graph) -> tuple[int, ...]:
-    """The output's shape as the gradient sees it: () for a scalar or one-element output (a (1, 1) loss)."""
-    shape = graph.nodes[-1].shape
-    return () if math.prod(shape) == 1 else shape
-
-
-def jacobian(graph: Graph, values: list[np.ndarray], wrt: tuple[str, ...], with_magnitudes: bool = False
-             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[Backward]]:
-    """d(each output element)/d(each checked variable), shape (B, *output, *variable), by one backward pass per
-    output element; with the magnitude pass when asked; and the passes themselves (for traces and messages)."""
-    out = graph.nodes[-1].shape
-    count, size = math.prod(out), values[-1].shape[0]
-    index = dict(zip(graph.variables, graph.variable_nodes))
-    passes = []
-    for o in range(count):
-        seed = np.zeros((size, count), values[-1].dtype)
-        seed[:, o] = 1
-        passes.append(backward(graph, values, seed.reshape((size, *out)), with_magnitudes))
-    effective = effective_output(graph)
-
-    def stack(field: str) -> dict[str, np.ndarray]:
-        return {v: np.stack([getattr(p, field)[index[v]] for p in passes], axis=1).reshape(
-            (size, *effective, *graph.nodes[index[v]].shape)) for v in wrt}
-
-    return stack("node_grads"), stack("magnitudes") if with_magnitudes else {}, passes
 
 
 def _stacked(points: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -339,7 +314,7 @@ def judge_value(case: CaseResult, claimed, exact, options: Options) -> CaseResul
 
 
 def _trace(graph: Graph, values, passes, k: int) -> tuple[TraceRow, ...]:
-    from .engine import at_point
+    from .eval.engine import at_point
 
     grads = passes[0].node_grads if len(passes) == 1 else None
     rows = []

@@ -7,7 +7,6 @@ each one to half a unit of its last printed digit (as a notebook rounds), or --r
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,7 +107,7 @@ def _claimed(name: str, variables: tuple[str, ...], where: Position) -> str:
 def claim_values(claim: Claim, registry, shapes: dict[str, tuple[int, ...]], inputs: dict[str, np.ndarray],
                  expected_shape: tuple[int, ...], size: int) -> np.ndarray:
     """The claim at every point, shape (P, *expected_shape); a claim of another shape is a ShapeError."""
-    from .engine import forward
+    from .eval.engine import forward
     from .ir import build_graph
 
     if claim.value is not None:

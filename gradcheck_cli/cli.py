@@ -12,8 +12,9 @@ import sys
 import click
 
 from .display import visible
-from .errors import ExitCode, GradcheckError, ParseError, UsageError
+from .errors import GradcheckError, ParseError, UsageError
 from .options import DIRECTIONS_TYPE, EVAL_SAMPLES_TYPE, ExpressionCommand, OptionValueError, numeric_options
+from .status import ExitCode
 
 
 def _fail(error: GradcheckError, argument: str | None = None) -> None:
@@ -203,7 +204,8 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
       gradcheck eval @cell.gc.py              a forward and backward cell
     """
     from .cases import Options
-    from .verdict import Tolerances, exit_code
+    from .status import exit_code
+    from .verdict import Tolerances
 
     try:
         shown_methods = _methods(methods or ("forward,centered" if expect else "forward,centered,best"))  # claims need the width

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from .directions import Candidate, GraphProbe, as_gradient_check, check_directions, element_judgement
-from .engine import backward, forward
-from .numeric import EPS
+from .eval.engine import backward, forward
 from .results import GradientCheck
+from .status import EPS
 
 
 def direction_checks(graph, points, good, analytic, expected, wrt, options, exact, claim_tolerance=None

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numeric import CENTERED_STEP, COMPLEX_STEP, EPS, stencil
-from .verdict import KINK, MISMATCH, PASS, SEVERITY, Evidence, Judgement, Tolerances, judge
+from .numeric import CENTERED_STEP, stencil
+from .status import COMPLEX_STEP, EPS, KINK, MISMATCH, PASS, SEVERITY
+from .verdict import Evidence, Judgement, Tolerances, judge
 
 DIRECTION_LIMIT = 10_000  # checked elements of one point; past this, random directions
 WORK_LIMIT = 250_000_000  # values computed for the per-element stencils at most (elements x a perturbed row's cost)
@@ -260,13 +261,13 @@ class GraphProbe:
     eps = EPS
 
     def __init__(self, graph, point: dict[str, np.ndarray]):
-        from .engine import forward
+        from .eval.engine import forward
 
         self.graph, self.point = graph, point
         self.f0 = float(np.asarray(forward(graph, {v: np.asarray(point[v], np.float64)[None] for v in graph.variables})[-1]).reshape(-1)[0])
 
     def values(self, var: str, moves: np.ndarray, dtype) -> np.ndarray:
-        from .engine import forward
+        from .eval.engine import forward
         from .numeric import peak_live
 
         out = []

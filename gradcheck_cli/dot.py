@@ -130,7 +130,7 @@ def write(path: str, text: str) -> str:
 
 def case_picture(graph, point: dict, case) -> str:
     """The DOT picture of one checked case (values and gradients recomputed at its point)."""
-    from .engine import backward, branch_signs, forward
+    from .eval.engine import backward, branch_signs, forward
 
     values = forward(graph, {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables})
     grads = backward(graph, values).node_grads if math.prod(graph.nodes[-1].shape) == 1 else None
@@ -145,7 +145,7 @@ def case_picture(graph, point: dict, case) -> str:
 
 def _shares(graph, values, grads) -> dict:
     """Per wire out of a node with several consumers: the term that consumer sends back (upstream × local)."""
-    from .engine import contributions_into
+    from .eval.engine import contributions_into
 
     if grads is None:
         return {}

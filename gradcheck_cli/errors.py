@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from .display import visible, visible_width_before
-
-
-class ExitCode(enum.IntEnum):
-    """The only exit codes gradcheck uses (verdict.exit_code picks between the first two)."""
-
-    OK = 0  # every check passed (kinks and inconclusive allowed unless --strict)
-    FAILED = 1  # a mismatch or an error case
-    TOOL_ERROR = 2  # the tool could not run: bad option, unparsable expression or point
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,10 @@ from xml.sax.saxutils import escape
 
 from . import report
 from .batch import Checked
-from .tables import print_case, shown_gradients
-from .lang.values import split_top_level
 from .display import POINT_ITEMS, visible
-from .errors import ExitCode
-from .verdict import exit_code
+from .lang.values import split_top_level
+from .status import ExitCode, exit_code
+from .tables import print_case, shown_gradients
 
 EXPR_WIDTH = 40  # characters of an expression shown in a table row or a test name
 DETAIL_VARIABLES = 20  # rows of a failing case's table in a batch report (those that did not pass first)

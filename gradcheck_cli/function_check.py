@@ -22,9 +22,10 @@ import numpy as np
 
 from .directions import Candidate, as_gradient_check, check_directions
 from .errors import UsageError
-from .numeric import COMPLEX_STEP, EPS, representable_steps, stencil
+from .numeric import representable_steps, stencil
 from .results import CaseResult, GradientCheck
-from .verdict import METHODS, MISMATCH, PASS, SEVERITY, Evidence, Tolerances, describe, judge, worst
+from .status import COMPLEX_STEP, EPS, MISMATCH, PASS, SEVERITY, worst
+from .verdict import METHODS, Evidence, Tolerances, describe, judge
 
 TAYLOR_STEPS = tuple(10.0 ** -k for k in range(1, 9))
 DIRECTION_LIMIT = 10_000  # elements (or Jacobian entries) checked one by one; past it, random directions

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .options import DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE, ATOL_TYPE
+from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
 
 
 @click.command("function", short_help="Check your own Python gradient against your function.")
@@ -47,11 +47,12 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
           --at "W=randn(3,2), X=randn(5,3), y=randn(5,2)"
       gradcheck function layers.py:svm_loss --at "x=randn(4,5), y=[0,3,1,4]"
     """
-    from .points import PointContext, read_point
-    from .ops.registry import default_registry
-    from .user_code import load, parameters
     from .function_check import FunctionOptions
-    from .verdict import Tolerances, exit_code
+    from .ops.registry import default_registry
+    from .points import PointContext, read_point
+    from .status import exit_code
+    from .user_code import load, parameters
+    from .verdict import Tolerances
 
     f = load(target, "F")
     names = parameters(f.function)

@@ -26,7 +26,7 @@ from .errors import UsageError
 from .function_check import FunctionOptions, check_function
 from .layer_inputs import Inputs, Slot, assign, first_change, parameter_names, positional_count, where
 from .results import CaseResult
-from .verdict import worst
+from .status import worst
 
 NOTES = "layer_notes"  # CaseResult.extras key: the probe's findings and the inputs not checked, as sentences
 

@@ -256,8 +256,9 @@ def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], p
       gradcheck layer net.py:fprop --backward net.py:bprop --at @p.npz
     """
     from .errors import UsageError
+    from .status import exit_code
     from .user_code import import_module
-    from .verdict import Tolerances, exit_code
+    from .verdict import Tolerances
 
     whole = ":" not in target or target.rpartition(":")[0] == "" or target.endswith(".py") and not backward_spec
     if whole and backward_spec:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .engine import backward, branch_signs, contributions_into, forward
 from .errors import GradcheckError
+from .eval.engine import backward, branch_signs, contributions_into, forward
 from .ir import Binding, build_program
 from .lang.program import Statement
 from .programs import Plan, d_target, notes_text, typo_of
@@ -281,7 +281,7 @@ def _state(graph, plan: Plan, point, functions, tolerance) -> _State:
                 grouped[line] = grouped.get(line, 0) + share[0]
             uses[key] = grouped
     else:  # f is not a scalar: only the inputs' d-lines (a Jacobian each) are judged
-        from .cases import jacobian
+        from .eval.jacobian import jacobian
 
         full = jacobian(graph, values, graph.variables)[0]
         truth = {versions[v][0]: np.asarray(full[v][0]) for v in graph.variables}

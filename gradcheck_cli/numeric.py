@@ -17,13 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import forward_output
+from .eval.engine import forward_output
 from .ir import Graph
+from .status import COMPLEX_STEP, EPS
 
-EPS = float(np.finfo(float).eps)
 FORWARD_STEP = EPS ** 0.5
 CENTERED_STEP = EPS ** (1 / 3)
-COMPLEX_STEP = 1e-20
 _OFFSETS = (1.0, -1.0, 0.5, -0.5, 0.25, -0.25)  # multiples of the centered step; then the forward step
 ROWS_PER_ELEMENT = len(_OFFSETS) + 1
 MAX_ROWS = 4096  # rows per forward pass at most
@@ -139,7 +138,7 @@ def _stencil_inputs(graph: Graph, base: dict[str, np.ndarray], layout: _Layout, 
 
 def _delta_inputs(graph: Graph, base, layout: _Layout, point: int, elements: np.ndarray, shifts: np.ndarray):
     """Each row moves one element: every moved variable as a Delta (rows that move another variable keep it)."""
-    from .delta import Delta
+    from .eval.delta import Delta
 
     per = shifts.shape[1]
     moved = {}
@@ -156,7 +155,7 @@ def _delta_inputs(graph: Graph, base, layout: _Layout, point: int, elements: np.
 
 def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_signs=None):
     """f at every (point, element, shift) row, chunked; `steps` has shape (P, E, shifts). Also branch changes."""
-    from .delta import worthwhile
+    from .eval.delta import worthwhile
 
     n_points, n_elements, per = steps.shape
     out_shape = graph.nodes[-1].shape
@@ -189,8 +188,8 @@ def _rows(graph, base, layout, points, elements, shifts, dtype, base_signs, spar
     if not sparse:
         inputs = _stencil_inputs(graph, base, layout, points, elements, shifts, dtype)
         return (*forward_output(graph, inputs, dtype, base_signs, np.repeat(points, shifts.shape[1])), 0)
-    from .delta import forward_rows
-    from .engine import forward
+    from .eval.delta import forward_rows
+    from .eval.engine import forward
 
     point = int(points[0])
     at_point = forward(graph, {v: base[v][point:point + 1] for v in graph.variables})
@@ -329,8 +328,8 @@ def complex_step_elements(graph: Graph, point: dict[str, np.ndarray], var: str, 
 
 def row_cost(graph: Graph, point: dict[str, np.ndarray], var: str) -> int:
     """Values one perturbed copy of the point holds at its widest node, when it differs in one entry of `var`."""
-    from .delta import forward_rows
-    from .engine import forward
+    from .eval.delta import forward_rows
+    from .eval.engine import forward
 
     layout = _Layout((var,), np.zeros(1, np.int64), np.zeros(1, np.int64), (0, 1))
     base = {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables}

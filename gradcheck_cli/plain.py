@@ -87,7 +87,7 @@ def case_text(case: CaseResult, width: int = 100) -> str:
 
 
 def report_text(cases, width: int = 100) -> str:
-    from .verdict import SEVERITY
+    from .status import SEVERITY
 
     counts = {s: sum(1 for c in cases if c.status == s) for s in SEVERITY}
     summary = f"{len(cases)} case{'s' if len(cases) != 1 else ''}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)

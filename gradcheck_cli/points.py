@@ -142,7 +142,7 @@ def _checked(shape) -> tuple[int, ...]:
 def constant_value(text: str, context: PointContext, whole: str | None = None, offset: int = 0,
                    source_name: str | None = None) -> np.ndarray:
     """The value of a variable-free expression such as `pi/4`, `[[1, 2], [3, 4]]` or `rand(2, 1)`."""
-    from .engine import forward
+    from .eval.engine import forward
     from .ir import build_graph
 
     if _PLAIN_NUMBER.fullmatch(text):  # most point values: no parse, graph and numpy pass needed

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .engine import at_point, first_nonfinite, first_nonfinite_gradient
+from .eval.engine import at_point, first_nonfinite, first_nonfinite_gradient
 from .ir import Graph
 from .lang.lexer import shorten
 

@@ -526,7 +526,7 @@ def _shown(program: Program, plan: Plan) -> str:
 def _with_audits(case: CaseResult, program: Program, plan: Plan, graph, point, registry, options) -> CaseResult:
     """Every user gate with rules audited on its own; a wrong rule fails the case, named by gate and argument."""
     from .audit import audit, used_points
-    from .engine import forward
+    from .eval.engine import forward
 
     if not plan.rules:
         return case

@@ -18,7 +18,7 @@ import numpy as np
 
 from .display import cap_message, short_assignments, visible
 from .results import CaseResult, GradientCheck
-from .verdict import SEVERITY
+from .status import SEVERITY
 
 SCHEMA = "gradcheck/1"
 VERDICT_STYLE = {

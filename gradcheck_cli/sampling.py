@@ -11,9 +11,9 @@ import zlib
 
 import numpy as np
 
-from .cases import effective_output, jacobian
 from .claims import VALUE_CLAIM, Claim, claim_values
-from .engine import branch_signs, forward
+from .eval.engine import branch_signs, forward
+from .eval.jacobian import effective_output, jacobian
 from .ir import Graph
 
 SAMPLE_LOW, SAMPLE_HIGH = -3.0, 3.0

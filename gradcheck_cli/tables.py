@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .display import visible
-from .report import (VERDICT_STYLE, array_text, expression_text, message_text, number, point_text, shape_text,
-                     summary_line)
+from .report import VERDICT_STYLE, array_text, expression_text, message_text, number, point_text, shape_text, summary_line
 from .results import CaseResult, GradientCheck
 
 NUMERICAL_METHODS = ("forward", "centered", "richardson", "complex", "best")
@@ -302,7 +301,7 @@ def points_summary_table(cases: list[CaseResult]):
     from rich.text import Text
 
     from .report import worst_status
-    from .verdict import SEVERITY
+    from .status import SEVERITY
 
     table = Table(title=Text(visible(f"f = {expression_text(cases[0].expr)}  over {len(cases)} points")), title_justify="left")
     for name, justify in (("var", "left"), ("worst rel. error", "right"), ("at", "left"), ("verdicts", "left")):

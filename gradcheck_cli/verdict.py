@@ -16,11 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ExitCode
-from .numeric import COMPLEX_STEP, EPS
+from .status import COMPLEX_STEP, EPS, ERROR, INCONCLUSIVE, KINK, MISMATCH, PASS, SEVERITY
 
-SEVERITY = ("pass", "kink", "inconclusive", "mismatch", "error")
-PASS, KINK, INCONCLUSIVE, MISMATCH, ERROR = range(5)
 SAFETY = 10.0  # how many estimated errors apart two numbers may be before we call them different
 JUDGEABLE = 0.01  # a numerical estimate whose relative error may exceed this cannot judge
 UNDERFLOW = 1e-300  # below this float64 is subnormal or nearly so: differences there say nothing
@@ -293,13 +290,3 @@ def agree(candidate, references, tol: Tolerances, scale=0.0, eps: float = EPS) -
                  left=nan, right=nan, second=np.zeros(()), h_centered=np.ones(()), complex_step=nan, exact=refs,
                  expected=nan, claim_tolerance=np.zeros(()), crossed=no, tied=no, nested=no)
     return np.all(judge(e, tol, eps).status == PASS, axis=1)
-
-
-def worst(statuses) -> str:
-    return max(statuses, key=SEVERITY.index, default="pass")
-
-
-def exit_code(statuses: list[str], strict: bool = False) -> ExitCode:
-    """The one place exit codes come from: 1 on any mismatch or error (or kink/inconclusive with --strict)."""
-    failing = {"mismatch", "error"} | ({"kink", "inconclusive"} if strict else set())
-    return ExitCode.FAILED if any(s in failing for s in statuses) else ExitCode.OK

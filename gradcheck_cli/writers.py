@@ -18,7 +18,7 @@ from xml.sax.saxutils import quoteattr
 from . import formats, report
 from .batch import Checked
 from .results import CaseResult
-from .verdict import SEVERITY, exit_code
+from .status import SEVERITY, exit_code
 
 INTERRUPTED = "<interrupted>"  # the file of the marker case an interrupted run ends with
 BLOCK = 500  # table rows per rich table

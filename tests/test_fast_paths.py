@@ -96,7 +96,7 @@ def _numpy_engine(graph):
 
 
 def _agree(text: str, point: dict[str, float], ulps: float = 64) -> None:
-    from gradcheck_cli.engine import backward, forward, forward_output
+    from gradcheck_cli.eval.engine import backward, forward, forward_output
 
     graph = build_graph(parse(text), REGISTRY)
     plain = _numpy_engine(graph)
@@ -137,8 +137,8 @@ def test_scalar_evaluators_on_deep_and_edge_cases(text, point):
 
 
 def test_gradients_in_blocks_are_the_engines_bit_for_bit():
-    from gradcheck_cli import blocks
-    from gradcheck_cli.engine import backward, forward, gradients, variable_gradients
+    from gradcheck_cli.eval import blocks
+    from gradcheck_cli.eval.engine import backward, forward, gradients, variable_gradients
 
     graph = build_graph(parse("sigma(x*y + b)*tanh(x - y)**2 + log(1 + x**2)/sqrt(1 + y**2) + exp(-b**2)*sin(x*b)"), REGISTRY)
     rng = np.random.default_rng(1)

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from gradcheck_cli import check, check_function
-from gradcheck_cli.verdict import Evidence, Tolerances, judge, SEVERITY
+from gradcheck_cli.status import SEVERITY
+from gradcheck_cli.verdict import Evidence, Tolerances, judge
 
 RNG = np.random.default_rng(7)
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gradcheck_cli.engine import backward, forward, variable_gradients
 from gradcheck_cli.errors import GradcheckError, ParseError
+from gradcheck_cli.eval.engine import backward, forward, variable_gradients
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import BINARY_OPS, parse
 from gradcheck_cli.lang.spelling import SIGNATURES

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from gradcheck_cli.cases import Options
-from gradcheck_cli.engine import backward, forward
 from gradcheck_cli.errors import GradcheckError, ShapeError
+from gradcheck_cli.eval.engine import backward, forward
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.ops.registry import default_registry
@@ -295,7 +295,7 @@ def test_float32_runs_the_graph_in_float32_and_judges_with_float32_rounding():
 
 @pytest.mark.parametrize("text,inputs", LOSSES, ids=[t for t, _ in LOSSES])
 def test_sparse_rows_agree_with_dense_rows(text, inputs, monkeypatch):
-    from gradcheck_cli import delta
+    from gradcheck_cli.eval import delta
 
     sparse = check_text(text, inputs, options=Options(exact=False))
     monkeypatch.setattr(delta, "worthwhile", lambda graph, elements: False)

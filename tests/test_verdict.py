@@ -9,10 +9,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from gradcheck_cli.errors import ExitCode
-from gradcheck_cli.verdict import SEVERITY, Evidence, Judgement, Tolerances, describe, exit_code, judge, relative_error
+from gradcheck_cli.status import SEVERITY, ExitCode, exit_code
+from gradcheck_cli.verdict import Evidence, Judgement, Tolerances, describe, judge, relative_error
 
 NAN = float("nan")
 

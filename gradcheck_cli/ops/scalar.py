@@ -35,6 +35,9 @@ def _minus_one(ans: Array, *inputs: Array) -> Array:
     return np.full(ans.shape, -1, ans.dtype)
 
 
+ONE, MINUS_ONE = _one, _minus_one  # the engine multiplies by neither (times 1 or -1 is exact): it needs their names
+
+
 def _zero(ans: Array, *inputs: Array) -> Array:
     return np.zeros(ans.shape, ans.dtype)
 

@@ -18,7 +18,7 @@ def _evaluator(expr, parameters: tuple[str, ...], holder: dict):
     graphs = {}
 
     def run(*arrays):
-        from ..engine import forward
+        from ..eval.engine import forward
         from ..ir import build_graph
 
         if "graph" not in graphs:

@@ -11,67 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import pointwise
-from .ir import Graph, IRNode
-from .ops.registry import unbroadcast
-from .ops.scalar import _minus_one, _one
+from ..ir import Graph, IRNode
+from ..ops.registry import unbroadcast
+from ..ops.scalar import MINUS_ONE, ONE
+from . import fast
+from .leaves import LEAF_OPS, Leaves, call, changed, operands
 
 Array = np.ndarray
-_LEAVES = frozenset({"var", "const"})  # ops with no inputs (rand(2, 1)) are computed, not leaves
-
-
-def _expand(value: Array, axes: int) -> Array:
-    """Insert `axes` singleton axes after the batch axis, so an elementwise op broadcasts per element."""
-    if not axes or value.ndim == 0:
-        return value
-    return value.reshape(value.shape[:1] + (1,) * axes + value.shape[1:])
-
-
-def _args(values, node: IRNode, elementwise: bool) -> tuple[Array, ...]:
-    """An op's input values: aligned for elementwise ops, batched (0-d promoted) for the others."""
-    inputs = node.inputs
-    if len(inputs) == 1:
-        args = (values[inputs[0]],)
-    elif len(inputs) == 2:
-        args = (values[inputs[0]], values[inputs[1]])
-    else:
-        args = tuple([values[i] for i in inputs])
-    if node.align:
-        return tuple([_expand(a, k) for a, k in zip(args, node.align)])
-    if not elementwise:
-        return tuple([a.reshape(1) if a.ndim == 0 else a for a in args])
-    return args
-
-
-def _call(op, node: IRNode, args: tuple[Array, ...]) -> Array:
-    if node.params:
-        return op.forward(*args, **dict(node.params))
-    return op.forward(*args)
-
-
-class _Leaves:
-    """Variables from `inputs` as (B, *shape) arrays of the working dtype; a constant is one 0-d float."""
-
-    def __init__(self, graph: Graph, inputs: dict[str, Array], dtype: type):
-        self.inputs, self.dtype = inputs, dtype
-        self.size = max((np.shape(v)[0] for v in inputs.values() if np.ndim(v)), default=1)
-
-    def __call__(self, node: IRNode) -> Array:
-        if node.op == "var":
-            value = np.asarray(self.inputs[node.label], dtype=self.dtype)
-            return value.reshape(1, *node.shape) if value.ndim == len(node.shape) else value
-        return self.dtype(node.value) if np.dtype(self.dtype).kind == "f" else np.float64(node.value)
-
-    def full(self, value: Array, shape: tuple[int, ...]) -> Array:
-        """`value` with one entry per point (constants and constant-only gates are shared)."""
-        return np.broadcast_to(value, (self.size, *shape))
 
 
 def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) -> list[Array]:
     """Every node's value (the staged forward pass); `inputs` maps each variable to a (B, *shape) array."""
-    leaf = _Leaves(graph, inputs, dtype)
-    if pointwise.applies(graph, leaf.size, dtype):  # one point of a scalar graph: Python floats, not 1-element arrays
-        values = pointwise.forward(graph, inputs)
+    leaf = Leaves(graph, inputs, dtype)
+    if fast.applies(graph, leaf.size, dtype):  # one point of a scalar graph: Python floats, not 1-element arrays
+        values = fast.forward(graph, inputs)
         if values is not None:
             return values
     ops = graph.registry.ops
@@ -79,7 +32,7 @@ def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) ->
     append = values.append
     with np.errstate(all="ignore"):
         for node in graph.nodes:
-            if node.op in _LEAVES:
+            if node.op in LEAF_OPS:
                 append(leaf(node))
                 continue
             op = ops[node.op]
@@ -87,7 +40,7 @@ def forward(graph: Graph, inputs: dict[str, Array], dtype: type = np.float64) ->
             if op.partials is not None and not node.align and not node.params:  # the scalar gates' path: no detours
                 append(op.forward(values[inputs_[0]]) if len(inputs_) == 1 else op.forward(values[inputs_[0]], values[inputs_[1]]))
             else:
-                append(_call(op, node, _args(values, node, op.partials is not None)))
+                append(call(op, node, operands(values, node, op.partials is not None)))
     values[-1] = leaf.full(values[-1], graph.nodes[-1].shape)
     return values
 
@@ -97,18 +50,18 @@ def perturbed_forward(graph: Graph, inputs: dict[str, Array], seed: int = 0, eps
     what float64 rounding could have done. Run on copies of a point, the spread of the resulting
     gradients measures how many of their digits rounding decides (Monte Carlo arithmetic)."""
     rng = np.random.default_rng(seed)
-    leaf = _Leaves(graph, inputs, np.float64)
+    leaf = Leaves(graph, inputs, np.float64)
     registry = graph.registry
     values: list[Array] = []
     with np.errstate(all="ignore"):
         for node in graph.nodes:
             scale = None
-            if node.op in _LEAVES:
+            if node.op in LEAF_OPS:
                 value = leaf(node)
             else:
                 op = registry[node.op]
-                args = _args(values, node, op.partials is not None)
-                value = _call(op, node, args)
+                args = operands(values, node, op.partials is not None)
+                value = call(op, node, args)
                 if op.rounding is not None:  # a fused op that cancels inside rounds relative to more than its value
                     scale = op.rounding(value, *args, **dict(node.params))
             if node.op == "const" and float(node.value).is_integer() and abs(node.value) < 2 ** 53:
@@ -137,7 +90,7 @@ def branch_signs(graph: Graph, values: list[Array]) -> dict[int, Array]:
             node = graph.nodes[index]
             if node.inputs and registry[node.op].branch is not None:
                 op = registry[node.op]
-                sign = op.branch(*_args(values, node, True))
+                sign = op.branch(*operands(values, node, True))
                 signs[index] = np.broadcast_to(sign, (max(size, np.shape(sign)[0] if np.ndim(sign) else 1), *node.shape))
     return signs
 
@@ -148,34 +101,25 @@ def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.floa
     """Only f, dropping values once dead (memory ~ width, not size). With `base_signs` (branch signs at the base
     points) and `row_point` (each row's base point), also, per piecewise gate, which rows changed branch
     against their base point and at which element (flat index)."""
-    from . import scalar_rows
-
-    if scalar_rows.applies(graph):
-        return scalar_rows.forward_output(graph, inputs, dtype, base_signs, row_point)
-    leaf = _Leaves(graph, inputs, dtype)
+    if fast.rows_apply(graph):
+        return fast.forward_output(graph, inputs, dtype, base_signs, row_point)
+    leaf = Leaves(graph, inputs, dtype)
     ops, drops = graph.registry.ops, graph.dead_after
     values: dict[int, Array] = {}
     changes: dict[int, tuple[Array, Array]] = {}
     with np.errstate(all="ignore"):
         for index, node in enumerate(graph.nodes):
-            if node.op in _LEAVES:
+            if node.op in LEAF_OPS:
                 values[index] = leaf(node)
                 continue
             op = ops[node.op]
-            args = _args(values, node, op.partials is not None)
+            args = operands(values, node, op.partials is not None)
             values[index] = op.forward(*args, **dict(node.params)) if node.params else op.forward(*args)
             if base_signs is not None and op.branch is not None:
-                changes[index] = _changed(op.branch(*args), base_signs[index], row_point, node.shape)
+                changes[index] = changed(op.branch(*args), base_signs[index], row_point, node.shape)
             for i in drops[index]:
                 del values[i]
     return leaf.full(values[graph.output], graph.nodes[-1].shape), changes
-
-
-def _changed(sign: Array, base: Array, row_point: Array, shape: tuple[int, ...]) -> tuple[Array, Array]:
-    rows = len(row_point)
-    sign = np.broadcast_to(sign, (rows, *shape)).reshape(rows, -1)
-    differs = sign != base.reshape(base.shape[0], -1)[row_point]
-    return differs.any(axis=1), differs.argmax(axis=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +130,8 @@ class Backward:
 
 def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_magnitudes: bool = False) -> Backward:
     """df/df = seed (ones for a scalar f), then each op's VJP in reverse order, accumulating where a node fans out."""
-    if not with_magnitudes and pointwise.applies(graph, values[-1].shape[0], values[-1].dtype.type):
-        grads = pointwise.backward(graph, values, seed)
+    if not with_magnitudes and fast.applies(graph, values[-1].shape[0], values[-1].dtype.type):
+        grads = fast.backward(graph, values, seed)
         if grads is not None:
             zero = np.zeros(1)
             return Backward(grads, [zero] * len(grads))
@@ -203,14 +147,14 @@ def backward(graph: Graph, values: list[Array], seed: Array | None = None, with_
             if upstream is None or not node.inputs:
                 continue
             op = ops[node.op]
-            args = _args(values, node, op.partials is not None)
+            args = operands(values, node, op.partials is not None)
             ans = values[index]
             for position, i in enumerate(node.inputs):
                 if not nodes[i].varies:
                     continue  # constants need no gradient (and pow's log(base) may not exist)
                 if scalar_only and not with_magnitudes:  # 10^5 scalar gates: nothing to fit, nothing to measure
                     partial = op.partials[position]  # times 1 or -1 is exact: skip making the ones
-                    contribution = upstream if partial is _one else -upstream if partial is _minus_one \
+                    contribution = upstream if partial is ONE else -upstream if partial is MINUS_ONE \
                         else upstream * partial(ans, *args)
                     grads[i] = contribution if grads[i] is None else grads[i] + contribution
                     continue
@@ -344,7 +288,7 @@ def first_nonfinite_gradient(graph: Graph, values: list[Array], grads: list[Arra
                 continue
             op = registry[node.op]
             local_values = [np.asarray(at_point(v, point))[None] for v in values]
-            args = _args(local_values, node, op.partials is not None)
+            args = operands(local_values, node, op.partials is not None)
             for position, i in enumerate(node.inputs):
                 if not graph.nodes[i].varies:
                     continue
@@ -367,7 +311,7 @@ def contributions_into(graph: Graph, values: list[Array], grads: list[Array], ta
             if target not in node.inputs or grads[index] is None:
                 continue
             op = registry[node.op]
-            args = _args(values, node, op.partials is not None)
+            args = operands(values, node, op.partials is not None)
             for position, i in enumerate(node.inputs):
                 if i == target:
                     contribution, _ = _contribution(op, node, position, grads[index], values[index], args, None)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import _args, _call, _changed
-from .ir import Graph
+from ..ir import Graph
+from .leaves import call, changed, operands
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +139,7 @@ def forward_rows(graph: Graph, base: list[np.ndarray], moved: dict[str, Delta], 
         if result is None:
             dense = [_dense(v, rows) for v in inputs]
             with np.errstate(all="ignore"):
-                result = _call(op, node, _args(dense, _Node(node, len(dense)), op.partials is not None))
+                result = call(op, node, operands(dense, _Node(node, len(dense)), op.partials is not None))
         if base_signs is not None and op.branch is not None:
             changes[index] = _branch_change(op, node, inputs, result, base_signs[index], rows)
         cost = max(cost, result.index.shape[1] if isinstance(result, Delta) else math.prod(node.shape))
@@ -166,8 +166,8 @@ def _branch_change(op, node, inputs, result, base_sign: np.ndarray, rows: int):
         first = differs.argmax(axis=1)
         return differs.any(axis=1), result.index[np.arange(rows), first]
     dense = [_dense(v, rows) for v in inputs]
-    sign = op.branch(*_args(dense, _Node(node, len(dense)), True))
-    return _changed(sign, base_sign, np.zeros(rows, int), node.shape)
+    sign = op.branch(*operands(dense, _Node(node, len(dense)), True))
+    return changed(sign, base_sign, np.zeros(rows, int), node.shape)
 
 
 def worthwhile(graph: Graph, elements: int) -> bool:
