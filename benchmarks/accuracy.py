@@ -30,7 +30,7 @@ from gradcheck_cli.cases import Options
 from gradcheck_cli.eval.engine import forward
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
-from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.ops import default_registry
 from gradcheck_cli.session import check_text
 from gradcheck_cli.verdict import relative_error
 

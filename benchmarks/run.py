@@ -153,7 +153,7 @@ def scale_worker(kind: str, size: int, repeats: int) -> dict:
     from gradcheck_cli.ir import build_graph
     from gradcheck_cli.lang.expr import parse
     from gradcheck_cli.numeric import complex_step, finite_differences
-    from gradcheck_cli.ops.registry import default_registry
+    from gradcheck_cli.ops import default_registry
 
     if kind == "random":
         text, point = random_expression(size, 100, seed=size), random_point(100, seed=size)
@@ -224,7 +224,7 @@ def points_worker(count: int, repeats: int) -> dict:
     from gradcheck_cli.eval.engine import backward, forward, gradients
     from gradcheck_cli.ir import build_graph
     from gradcheck_cli.lang.expr import parse
-    from gradcheck_cli.ops.registry import default_registry
+    from gradcheck_cli.ops import default_registry
 
     graph = build_graph(parse(POINTS_EXPRESSION), default_registry())
     rng = np.random.default_rng(0)

@@ -177,13 +177,13 @@ def line_error(line: Line, error: GradcheckError) -> Checked:
 def _registry(line: Line):
     """(registry, gates): the built-in ops and the gates the file defined above this line (`def g(t) = ...` with
     `d g/dt = ...`). A gate without a rule is an error on the lines that call it, not on every line below it."""
-    from .ops.registry import default_registry
+    from .ops import default_registry
 
     registry = default_registry()
     if not line.definitions:
         return registry, {}
+    from .eval.user_gates import user_gates
     from .lang.program import parse_program
-    from .ops.user import user_gates
 
     text = "\n".join(definition for _, definition in line.definitions)
     try:
@@ -317,7 +317,7 @@ def check_line(line: Line, settings: Settings) -> list[Checked]:
 
 def check_program_file(line: Line, settings: Settings) -> list[Checked]:
     """A program file: one case, its lines judged; the first wrong line is the case's line in reports."""
-    from .ops.registry import default_registry
+    from .ops import default_registry
     from .points import PointContext
     from .programs import check_program
     from .session import read_cell

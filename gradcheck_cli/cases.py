@@ -97,10 +97,10 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
 def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
     if not options.exact:
         return None
-    from .oracle.limits import SIZE_LIMIT
+    from .oracle import SIZE_LIMIT
 
     if sum(math.prod(graph.shapes[v]) for v in graph.variables) > SIZE_LIMIT:  # decided before SymPy is imported
-        from .oracle.limits import skipped_for_size
+        from .oracle import skipped_for_size
 
         return [skipped_for_size(wrt)] * len(points)
     from .oracle.exact import exact_case  # SymPy only when the exact column is asked for

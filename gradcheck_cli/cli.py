@@ -253,7 +253,7 @@ def _methods(methods: str) -> tuple[str, ...]:
 def _run_expression(whole: str, source, points, wrt, expect, samples, seed, options, graph_path):
     """An expression at each --at point (and --samples random ones): the cases, and the picture's path."""
     from .cases import check_points
-    from .ops.registry import default_registry
+    from .ops import default_registry
     from .points import PointContext
     from .session import prepare, read_points
 
@@ -287,7 +287,7 @@ def _samples(prepared, samples: int, seed: int) -> list[dict]:
 
 def _run_program(whole: str, source, points, wrt, expect, samples, seed, options, graph_path):
     """A forward/backward cell, its d-lines judged one by one: one case (at its constants, or one --at)."""
-    from .ops.registry import default_registry
+    from .ops import default_registry
     from .points import PointContext
     from .programs import run_program
     from .session import read_cell
@@ -334,7 +334,7 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
     try:
         from .cases import point_problem
         from .ir import build_graph
-        from .ops.registry import default_registry
+        from .ops import default_registry
         from .points import PointContext
         from .session import chosen_variables, read_points
 

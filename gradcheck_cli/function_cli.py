@@ -48,7 +48,7 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
       gradcheck function layers.py:svm_loss --at "x=randn(4,5), y=[0,3,1,4]"
     """
     from .function_check import FunctionOptions
-    from .ops.registry import default_registry
+    from .ops import default_registry
     from .points import PointContext, read_point
     from .status import exit_code
     from .user_code import load, parameters

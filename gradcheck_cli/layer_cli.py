@@ -103,7 +103,7 @@ def layer_point(layer: Layer, texts: list, seed: int, strict: bool, defaults: bo
     """The layer's inputs: --at values (for every layer, or for this one by its prefix), then the defaults.
     `strict`: a name that is not a parameter is an error (one layer); otherwise it is for another layer."""
     from .layer_points import default_values, read_values, split_items, typed
-    from .ops.registry import default_registry
+    from .ops import default_registry
     from .points import PointContext
 
     names = _parameters(layer.forward)

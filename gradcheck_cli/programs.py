@@ -453,8 +453,8 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
                 wrt: tuple[str, ...] | None = None) -> ProgramRun:
     """check_program, with the graph and the point it ran at."""
     from .cases import check_points
+    from .eval.user_gates import user_gates
     from .lines import judge_lines
-    from .ops.user import user_gates
 
     plan = plan_program(program, context)
     registry = user_gates(program.functions, plan.rules, context.registry)

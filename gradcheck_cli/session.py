@@ -17,7 +17,8 @@ from .claims import VALUE_CLAIM, Claim, parse_claims
 from .errors import PointError, Position, UsageError
 from .ir import Graph, build_graph
 from .lang.expr import Expr, parse
-from .ops.registry import Registry, default_registry
+from .ops import default_registry
+from .ops.registry import Registry
 from .points import PointContext, read_point
 from .results import CaseResult
 

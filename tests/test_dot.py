@@ -3,8 +3,8 @@ user names from programs, failed variables and kinks marked, big graphs summaris
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 import subprocess
 
@@ -16,7 +16,7 @@ from gradcheck_cli.dot import DRAWN_LIMIT, case_picture, write
 from gradcheck_cli.errors import UsageError
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
-from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.ops import default_registry
 from gradcheck_cli.session import check_text
 
 R = default_registry()

@@ -11,7 +11,7 @@ import pytest
 from gradcheck_cli.eval.engine import backward, forward, variable_gradients
 from gradcheck_cli.ir import build_graph as _build_graph
 from gradcheck_cli.lang.expr import parse
-from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.ops import default_registry
 
 REGISTRY = default_registry()
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gradcheck_cli.ir import Binding, _Builder, build_graph
 from gradcheck_cli.lang.expr import LazyNodes, _Parser, parse
 from gradcheck_cli.lang.spelling import SIGNATURES
-from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.ops import default_registry
 
 REGISTRY = default_registry()
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gradcheck_cli.lang.expr import BINARY_OPS, parse
 from gradcheck_cli.lang.spelling import SIGNATURES
-from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.ops import default_registry
 from gradcheck_cli.ops.scalar import SCALAR_OPS
 from gradcheck_cli.session import check_program_text
 

@@ -25,7 +25,8 @@ from gradcheck_cli.cases import Options
 from gradcheck_cli.ir import build_graph, build_program
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.lang.program import parse_program
-from gradcheck_cli.ops.registry import Op, Registry, default_registry
+from gradcheck_cli.ops import default_registry
+from gradcheck_cli.ops.registry import Op, Registry
 from gradcheck_cli.ops.scalar import SCALAR_OPS
 from gradcheck_cli.ops.tensor import TENSOR_OPS
 from gradcheck_cli.points import PointContext

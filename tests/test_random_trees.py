@@ -19,7 +19,7 @@ from gradcheck_cli.eval.engine import backward, forward, perturbed_forward, valu
 from gradcheck_cli.eval.jacobian import jacobian
 from gradcheck_cli.ir import build_graph as _build_graph
 from gradcheck_cli.lang.expr import parse
-from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.ops import default_registry
 from gradcheck_cli.session import check_text
 
 REGISTRY = default_registry()

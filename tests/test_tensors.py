@@ -11,7 +11,7 @@ from gradcheck_cli.errors import GradcheckError, ShapeError
 from gradcheck_cli.eval.engine import backward, forward
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
-from gradcheck_cli.ops.registry import default_registry
+from gradcheck_cli.ops import default_registry
 from gradcheck_cli.session import check_text
 
 R = default_registry()

@@ -92,9 +92,3 @@ class Registry:
     def replace_op(self, name: str, **changes) -> "Registry":
         return self.with_ops([replace(self.ops[name], **changes)])
 
-
-def default_registry() -> Registry:
-    from .scalar import SCALAR_OPS
-    from .tensor import TENSOR_OPS
-
-    return Registry({op.name: op for op in (*SCALAR_OPS, *TENSOR_OPS)})

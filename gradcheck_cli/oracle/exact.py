@@ -21,11 +21,9 @@ import mpmath
 import numpy as np
 
 from ..lang.expr import Expr
-from . import chain
+from . import SIZE_LIMIT, ExactResult, as_float, chain
 from .budget import BudgetExceeded, Deadline, time_budget  # noqa: F401  (BudgetExceeded and time_budget: the oracle's API)
-from .limits import SIZE_LIMIT
 from .lower import Dag, Definition, TooLarge, lift, lower, lower_into
-from .result import ExactResult, as_float
 from .rules import NotReal
 
 DIGITS = 50

@@ -8,9 +8,9 @@ import mpmath
 import numpy as np
 import sympy
 
+from . import ExactResult, as_float
 from .budget import BudgetExceeded, time_budget
 from .lower import Dag
-from .result import ExactResult, as_float
 from .sympy_ops import CONSTANTS, SYMPY_OPS, NotReal, evaluate, number
 
 SYMBOLIC_BUDGET = 2.0  # seconds at most for the symbolic attempt, so a slow one leaves time for the chain method

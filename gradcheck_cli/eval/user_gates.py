@@ -3,6 +3,8 @@
 A gate is elementwise: its body and each rule are expressions in its parameters, evaluated by the
 engine on the (broadcast) elements. The backward pass uses the user's rule, so a wrong rule shows up
 in the analytic column; the oracle never sees the rule, only the body (it inlines the definition).
+Here rather than in ops/: a gate's forward and partials are graphs this package's engine runs, and ops/ sits
+below the evaluator.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GradcheckError, Position
-from .registry import Op, Registry, elementwise
+from ..ops.registry import Op, Registry, elementwise
 
 
 def _evaluator(expr, parameters: tuple[str, ...], holder: dict):
@@ -18,8 +20,8 @@ def _evaluator(expr, parameters: tuple[str, ...], holder: dict):
     graphs = {}
 
     def run(*arrays):
-        from ..eval.engine import forward
         from ..ir import build_graph
+        from .engine import forward
 
         if "graph" not in graphs:
             graphs["graph"] = build_graph(expr, holder["registry"], {})
