@@ -26,8 +26,8 @@ from multiprocessing import Pool
 import numpy as np
 from run import code_version  # benchmarks/run.py: this script's directory is sys.path[0]
 
-from gradcheck_cli.cases import Options
 from gradcheck_cli.eval.engine import forward
+from gradcheck_cli.expression.check import Options
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.ops import default_registry

@@ -148,11 +148,11 @@ def scale_worker(kind: str, size: int, repeats: int) -> dict:
     """parse + build + forward + backward + differences (the check without exact): stage times and peak RSS."""
     import numpy as np
 
-    from gradcheck_cli.cases import Options, check_points
     from gradcheck_cli.eval.engine import backward, branch_signs, forward, value_scales
+    from gradcheck_cli.expression.check import Options, check_points
     from gradcheck_cli.ir import build_graph
     from gradcheck_cli.lang.expr import parse
-    from gradcheck_cli.numeric import complex_step, finite_differences
+    from gradcheck_cli.numeric.differences import complex_step, finite_differences
     from gradcheck_cli.ops import default_registry
 
     if kind == "random":
@@ -272,7 +272,7 @@ def tensor_worker(size: int, repeats: int, mode: str) -> dict:
     gradcheck (full) or fast_mode on the same function, both on one thread."""
     import numpy as np
 
-    from gradcheck_cli.cases import Options
+    from gradcheck_cli.expression.check import Options
     from gradcheck_cli.session import check_text
 
     rng = np.random.default_rng(0)

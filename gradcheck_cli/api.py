@@ -90,7 +90,7 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
     """Check the gradient of `expr` (an expression, or a program's text when it has assignments) at `at`:
     a dict of values (numbers, lists, arrays), an `--at`-style string, or a list of either (one case each).
     `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text."""
-    from .cases import Options
+    from .expression.check import Options
     from .lang.program import looks_like_program
     from .session import check_program_text, check_text
 
@@ -118,18 +118,18 @@ def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable | N
     svm_loss returns (loss, dx). f and grad get copies of the inputs. The precision of your code is detected from
     what f and grad return (float32 code is held to float32's rounding); `dtype="float32"` says so where detection
     cannot see it."""
-    from .function_check import check_function as run
+    from .function.check import check_function as run
 
     options = _function_options(rtol, atol, h, seed, dtype, directions)
     if grad is None:
-        from .layer_check import check_returning_grad
+        from .function.layer import check_returning_grad
 
         return Report((check_returning_grad(f, inputs, _names(wrt), seed=seed, options=options),), strict)
     return Report((run(f, inputs, grad, _names(wrt), options),), strict)
 
 
 def _function_options(rtol: float, atol: float, h: float | None, seed: int, dtype: str | None, directions: int):
-    from .function_check import FunctionOptions
+    from .function.check import FunctionOptions
 
     _validate(rtol, atol, h, 1.0, dtype, directions)
     return FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype)
@@ -142,7 +142,7 @@ def check_layer(forward: Callable, backward: Callable, inputs: Mapping[str, obje
     holding 'loss'; `backward(dout, cache)` returns a tuple in forward's parameter order, a dict by name, or one
     array (a backward taking one parameter gets forward's result). The check is of doutᵀJ, with `dout` random
     (seeded) by default. Float arrays and dicts of them are checked (entry by entry); other inputs pass through."""
-    from .layer_check import check_layer as run
+    from .function.layer import check_layer as run
 
     options = _function_options(rtol, atol, h, seed, dtype, directions)
     return Report((run(forward, backward, inputs, _names(wrt), dout=dout, seed=seed, options=options),), strict)

@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator
 
-from .cases import CaseResult, Options, check_points
-from .claims import VALUE_CLAIM, Claim, parse_claims
 from .errors import FileError, FormatError, GradcheckError, Position
+from .expression.check import CaseResult, Options, check_points
+from .inputs.claims import VALUE_CLAIM, Claim, parse_claims
+from .inputs.sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
 from .ir import Graph
 from .lang.values import split_top_level
-from .sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
 
 EXTENSION = ".gc"
 PROGRAM_EXTENSION = ".gc.py"  # a program file in a directory walk (a file named explicitly is read by its content)
@@ -208,8 +208,8 @@ def _registry(line: Line):
 
 
 def _points(parts: LineParts, expr, registry, claims: dict[str, Claim], settings: Settings, line: Line):
+    from .inputs.points import PointContext, read_point
     from .ir import build_graph
-    from .points import PointContext, read_point
 
     if not parts.points:
         graph = build_graph(expr, registry, {})
@@ -317,9 +317,9 @@ def check_line(line: Line, settings: Settings) -> list[Checked]:
 
 def check_program_file(line: Line, settings: Settings) -> list[Checked]:
     """A program file: one case, its lines judged; the first wrong line is the case's line in reports."""
+    from .inputs.points import PointContext
     from .ops import default_registry
-    from .points import PointContext
-    from .programs import check_program
+    from .programs.check import check_program
     from .session import read_cell
 
     started = time.perf_counter()

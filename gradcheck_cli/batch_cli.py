@@ -96,8 +96,8 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     import time
 
     from . import files
-    from .cases import Options
-    from .inputs import ReportFile
+    from .expression.check import Options
+    from .reading import ReportFile
     from .verdict import Tolerances
 
     items = files.expand_paths(paths)  # names only, so --output can be compared with every input first
@@ -156,7 +156,7 @@ def _refuse_nothing(items, strict: bool) -> None:
 
 def _refuse_overwriting(items, reports: dict[str, str | None]) -> None:
     """A report file must not be one of the inputs (`check mine.gc -o mine.gc` would destroy it), nor the other report."""
-    from .inputs import input_named_by
+    from .reading import input_named_by
 
     inputs = [item for item in items if isinstance(item, str)]
     named = {option: path for option, path in reports.items() if path is not None}

@@ -5,7 +5,6 @@ Nothing heavy is imported at module level, so `gradcheck --help` loads neither n
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
@@ -38,7 +37,7 @@ def _file_hint(argument: str) -> str | None:
 
 def read_source(argument: str):
     """(text, name): EXPR itself (name None), `-` for standard input, or `@FILE`."""
-    from .inputs import read_expression_source
+    from .reading import read_expression_source
 
     return read_expression_source(argument)
 
@@ -203,7 +202,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
           --expect "dx=diag(softmax(x)) - outer(softmax(x), softmax(x))"
       gradcheck eval @cell.gc.py              a forward and backward cell
     """
-    from .cases import Options
+    from .expression.check import Options
     from .status import exit_code
     from .verdict import Tolerances
 
@@ -252,9 +251,9 @@ def _methods(methods: str) -> tuple[str, ...]:
 
 def _run_expression(whole: str, source, points, wrt, expect, samples, seed, options, graph_path):
     """An expression at each --at point (and --samples random ones): the cases, and the picture's path."""
-    from .cases import check_points
+    from .expression.check import check_points
+    from .inputs.points import PointContext
     from .ops import default_registry
-    from .points import PointContext
     from .session import prepare, read_points
 
     registry = default_registry()
@@ -273,7 +272,7 @@ def _run_expression(whole: str, source, points, wrt, expect, samples, seed, opti
 
 
 def _samples(prepared, samples: int, seed: int) -> list[dict]:
-    from .sampling import sample_points
+    from .inputs.sampling import sample_points
 
     graph = prepared.graph
     if samples * sum(max(1, int(__import__("math").prod(n.shape))) for n in graph.nodes) > POINT_CELLS:
@@ -287,9 +286,9 @@ def _samples(prepared, samples: int, seed: int) -> list[dict]:
 
 def _run_program(whole: str, source, points, wrt, expect, samples, seed, options, graph_path):
     """A forward/backward cell, its d-lines judged one by one: one case (at its constants, or one --at)."""
+    from .inputs.points import PointContext
     from .ops import default_registry
-    from .points import PointContext
-    from .programs import run_program
+    from .programs.check import run_program
     from .session import read_cell
 
     if samples:
@@ -332,10 +331,10 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
       gradcheck sweep "x*sigma(y)" --at x=2,y=-1 --wrt y --plot sweep.png
     """
     try:
-        from .cases import point_problem
+        from .expression.check import point_problem
+        from .inputs.points import PointContext
         from .ir import build_graph
         from .ops import default_registry
-        from .points import PointContext
         from .session import chosen_variables, read_points
 
         registry = default_registry()
@@ -360,7 +359,8 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
     except GradcheckError as error:
         _fail(error, expression)
         return
-    from .sweep import print_sweep, run_sweep, sweep_json
+    from .expression.sweep import run_sweep
+    from .sweep import print_sweep, sweep_json
 
     result = run_sweep(expr, graph, point, var)
     if output_format == "json":

@@ -8,13 +8,12 @@ a symlink, so a pull request could hang CI); anything else found by a directory 
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Iterable, Iterator
-
 import re
+from typing import BinaryIO, Iterable, Iterator
 
 from .batch import EXTENSION, PROGRAM_EXTENSION, Checked, Line, file_problem
 from .errors import FileError
-from .inputs import MAX_FILE_BYTES, not_regular, open_regular
+from .reading import MAX_FILE_BYTES, not_regular, open_regular
 
 Unit = Line | Checked  # a line to check, or a ready-made result for a path that yields no lines
 

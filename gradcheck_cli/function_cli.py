@@ -47,11 +47,11 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
           --at "W=randn(3,2), X=randn(5,3), y=randn(5,2)"
       gradcheck function layers.py:svm_loss --at "x=randn(4,5), y=[0,3,1,4]"
     """
-    from .function_check import FunctionOptions
+    from .function.check import FunctionOptions
+    from .function.user_code import load, parameters
+    from .inputs.points import PointContext, read_point
     from .ops import default_registry
-    from .points import PointContext, read_point
     from .status import exit_code
-    from .user_code import load, parameters
     from .verdict import Tolerances
 
     f = load(target, "F")
@@ -85,8 +85,8 @@ def _usage(message: str):
 def _run(f, grad, point, wrt, options):
     """check_function with the user's exceptions (and only theirs) turned into one-line errors."""
     from .errors import GradcheckError
-    from .function_check import check_function
-    from .user_code import calls_quietly, raised_by, raised_in_user_code, user_error
+    from .function.check import check_function
+    from .function.user_code import calls_quietly, raised_by, raised_in_user_code, user_error
 
     try:
         with calls_quietly():
@@ -101,7 +101,7 @@ def _run(f, grad, point, wrt, options):
 
 
 def _in(problem: BaseException, path: str | None) -> bool:
-    from .user_code import raised_in_user_code
+    from .function.user_code import raised_in_user_code
 
     return raised_in_user_code(problem, (path,))
 

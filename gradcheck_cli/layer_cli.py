@@ -72,7 +72,7 @@ def layers_of(module, path: str) -> list[Layer]:
 def one_layer(target: str, backward_spec: str | None) -> Layer:
     """FILE.py:NAME: NAME_forward/NAME_backward, NAME itself if it is a forward (or fprop), or a (loss, grad) function."""
     from .errors import UsageError
-    from .user_code import import_module, load
+    from .function.user_code import import_module, load
 
     path, _, name = target.rpartition(":")
     module = import_module(path, "FILE.py:NAME")
@@ -94,7 +94,7 @@ def one_layer(target: str, backward_spec: str | None) -> Layer:
 
 
 def _parameters(function: Callable) -> tuple[str, ...]:
-    from .user_code import parameters
+    from .function.user_code import parameters
 
     return parameters(function)
 
@@ -102,9 +102,9 @@ def _parameters(function: Callable) -> tuple[str, ...]:
 def layer_point(layer: Layer, texts: list, seed: int, strict: bool, defaults: bool = True) -> tuple[dict, list[str]]:
     """The layer's inputs: --at values (for every layer, or for this one by its prefix), then the defaults.
     `strict`: a name that is not a parameter is an error (one layer); otherwise it is for another layer."""
-    from .layer_points import default_values, read_values, split_items, typed
+    from .function.layer_points import default_values, read_values, split_items, typed
+    from .inputs.points import PointContext
     from .ops import default_registry
-    from .points import PointContext
 
     names = _parameters(layer.forward)
     given: dict = {}
@@ -125,7 +125,7 @@ def layer_point(layer: Layer, texts: list, seed: int, strict: bool, defaults: bo
 def _unknown_names(layers: list[Layer], texts: list) -> None:
     """An --at name that no layer takes is a typo: say so before checking anything."""
     from .errors import UsageError
-    from .layer_points import split_items
+    from .function.layer_points import split_items
 
     everything = {n for layer in layers for n in _parameters(layer.forward)}
     for point in texts:
@@ -139,10 +139,10 @@ def _unknown_names(layers: list[Layer], texts: list) -> None:
 def _run(layer: Layer, values: dict, wrt, dout_seed: int, tolerances, h, directions: int, keep_going: bool):
     """One layer's case; the user's exceptions as one line (an error case when checking a whole file)."""
     from .errors import GradcheckError
-    from .function_check import FunctionOptions
-    from .layer_check import check_layer, check_returning_grad
+    from .function.check import FunctionOptions
+    from .function.layer import check_layer, check_returning_grad
+    from .function.user_code import calls_quietly, raised_in_user_code, user_error
     from .results import CaseResult
-    from .user_code import calls_quietly, raised_in_user_code, user_error
 
     options = FunctionOptions(tolerances, h, dout_seed, directions)
     try:
@@ -183,13 +183,13 @@ def _missing_case(layer: Layer, missing: list[str]):
 def _points(at: tuple[str, ...], points_file: str | None, layers: list[Layer]) -> list:
     """--at texts and the points file's `LAYER: POINT` lines, each for every layer or the one its prefix names."""
     from .errors import UsageError
-    from .layer_points import split_prefix
+    from .function.layer_points import split_prefix
 
     names = tuple(layer.name for layer in layers)
     texts = list(at)
     if points_file:
         from .errors import FileError
-        from .inputs import open_regular, read_text_limited
+        from .reading import open_regular, read_text_limited
 
         try:
             with open_regular(points_file) as handle:
@@ -256,8 +256,8 @@ def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], p
       gradcheck layer net.py:fprop --backward net.py:bprop --at @p.npz
     """
     from .errors import UsageError
+    from .function.user_code import import_module
     from .status import exit_code
-    from .user_code import import_module
     from .verdict import Tolerances
 
     whole = ":" not in target or target.rpartition(":")[0] == "" or target.endswith(".py") and not backward_spec
@@ -335,7 +335,7 @@ def print_notes(console, case) -> None:
     from rich.text import Text
 
     from .display import visible
-    from .layer_check import NOTES
+    from .function.layer import NOTES
     from .tables import hanging
 
     for note in case.extras.get(NOTES, ()):
@@ -347,7 +347,7 @@ def loss_function_case(target, point_text: str, wrt: str | None, tolerances, h, 
     """`gradcheck function FILE.py:svm_loss --at ...` with no --grad: the function returns (loss, gradients); every
     parameter needs a value (no defaults), labels become integers. The user's exceptions are one line, exit 2."""
     from .errors import UsageError
-    from .layer_points import PointText
+    from .function.layer_points import PointText
 
     layer = Layer(target.function.__name__, target.function, None, target.path or "", _line(target.function), target.name)
     values, missing = layer_point(layer, [PointText(point_text)], seed, strict=True, defaults=False)

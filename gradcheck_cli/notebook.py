@@ -144,13 +144,12 @@ def _tolerances(options: Mapping) -> dict:
 
 def show(report) -> None:
     """The report's tables as the cell's rich output (HTML, with a plain-text twin)."""
+    from IPython.display import display
     from rich.console import Console
 
     from .layer_cli import print_notes
     from .report import summary_line
     from .tables import print_case
-
-    from IPython.display import display
 
     console = Console(record=True, file=io.StringIO(), width=WIDTH, highlight=False, emoji=False, markup=False, force_jupyter=False,
                       force_terminal=True, color_system="truecolor")
@@ -200,7 +199,7 @@ def namespace_point(names: list[str], namespace: Mapping[str, object]) -> dict[s
 def check_cell(line: str, cell: str, shell):
     from .api import check
     from .formats import point_argument
-    from .layer_points import split_items
+    from .function.layer_points import split_items
 
     parsed = parse_line(line, ("at", "wrt", "rtol", "atol", "h", "seed", "strict", "no-run"), "%%gradcheck")
     given = str(parsed.options.get("at", ""))
@@ -249,7 +248,7 @@ def _arguments(function: Callable, parsed: Line, words: tuple[str, ...], namespa
     without a default from the notebook's variables of the same name."""
     import inspect
 
-    from .layer_inputs import where
+    from .function.layer_inputs import where
 
     parameters = [p for p in inspect.signature(function).parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     if len(words) > len(parameters):

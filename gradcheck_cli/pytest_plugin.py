@@ -63,7 +63,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 def settings_from(samples: int, seed: int, exact: bool) -> Settings:
     """The Settings `gradcheck check --samples S --seed N [--no-exact]` runs with."""
     from .batch import Settings
-    from .cases import Options
+    from .expression.check import Options
 
     return Settings(Options(exact=exact, exact_method=CHECK_EXACT_METHOD), samples, seed)
 

@@ -12,14 +12,14 @@ from typing import Mapping
 
 import numpy as np
 
-from .cases import Options, check_points
-from .claims import VALUE_CLAIM, Claim, parse_claims
-from .errors import PointError, Position, UsageError
+from .errors import PointError, UsageError
+from .expression.check import Options, check_points
+from .inputs.claims import VALUE_CLAIM, Claim, parse_claims
+from .inputs.points import PointContext, read_point
 from .ir import Graph, build_graph
 from .lang.expr import Expr, parse
 from .ops import default_registry
 from .ops.registry import Registry
-from .points import PointContext, read_point
 from .results import CaseResult
 
 
@@ -106,7 +106,7 @@ def read_cell(text: str, name: str, context: PointContext):
 def check_program_text(text: str, name: str = "<program>", at: str | None = None, options: Options = Options(),
                        registry: Registry | None = None, seed: int = 0, wrt=None) -> CaseResult:
     """A pasted forward/backward cell, checked line by line (see programs.py)."""
-    from .programs import check_program
+    from .programs.check import check_program
 
     context = PointContext(registry or default_registry(), seed)
     chosen = tuple(n.strip() for n in wrt.split(",")) if isinstance(wrt, str) else wrt

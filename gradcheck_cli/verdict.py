@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .status import COMPLEX_STEP, EPS, ERROR, INCONCLUSIVE, KINK, MISMATCH, PASS, SEVERITY
+from .status import COMPLEX_STEP, EPS, ERROR, INCONCLUSIVE, KINK, MISMATCH, PASS
 
 SAFETY = 10.0  # how many estimated errors apart two numbers may be before we call them different
 JUDGEABLE = 0.01  # a numerical estimate whose relative error may exceed this cannot judge

@@ -60,7 +60,7 @@ def check():
 
     `at` is either the --at text ("x=3,y=-4") or a dict of values (floats or arrays).
     """
-    from gradcheck_cli.cases import Options
+    from gradcheck_cli.expression.check import Options
     from gradcheck_cli.session import check_text
 
     def run(text: str, at="", wrt=None, expect=None, **options):

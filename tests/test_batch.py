@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from gradcheck_cli import batch, batch_cli, formats
-from gradcheck_cli.cases import Options
 from gradcheck_cli.cli import main
+from gradcheck_cli.expression.check import Options
 
 FAST = batch.Settings(Options(exact=False))
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradcheck_cli import batch, files, runner, writers
-from gradcheck_cli.cases import Options
 from gradcheck_cli.cli import main
+from gradcheck_cli.expression.check import Options
 
 FAST = batch.Settings(Options(exact=False))
 POSIX = pytest.mark.skipif(sys.platform == "win32" or not os.path.isdir("/proc"), reason="needs POSIX signals and /proc")
@@ -114,7 +114,7 @@ def test_an_explicitly_named_fifo_is_refused_not_opened(tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_an_error_case_and_the_others_run(tmp_path, monkeypatch):
-    from gradcheck_cli import inputs
+    from gradcheck_cli import reading as inputs
 
     monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
     monkeypatch.setattr(inputs, "MAX_FILE_BYTES", 100)

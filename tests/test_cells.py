@@ -11,8 +11,8 @@ import os
 import numpy as np
 import pytest
 
-from gradcheck_cli.cases import Options
 from gradcheck_cli.errors import GradcheckError
+from gradcheck_cli.expression.check import Options
 from gradcheck_cli.session import check_program_text
 
 CELLS = os.path.join(os.path.dirname(__file__), "cells")

@@ -11,9 +11,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from gradcheck_cli.cases import Options
 from gradcheck_cli.dot import DRAWN_LIMIT, case_picture, write
 from gradcheck_cli.errors import UsageError
+from gradcheck_cli.expression.check import Options
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.ops import default_registry

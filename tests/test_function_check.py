@@ -106,7 +106,7 @@ def test_past_ten_thousand_elements_random_directions_and_bisection_name_the_wro
 
 
 def test_the_taylor_test_alone_tells_a_wrong_gradient_from_a_right_one():
-    from gradcheck_cli.function_check import Precision, UserCode, taylor_test
+    from gradcheck_cli.function.check import Precision, UserCode, taylor_test
 
     inputs = {"W": W0}
     f0 = np.asarray(ridge(W0, X0, Y0))

@@ -7,10 +7,9 @@ bug must fail exactly the elements where its gradient differs from the right one
 
 from __future__ import annotations
 
-import re
-
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import OrderedDict
@@ -21,7 +20,7 @@ import pytest
 
 from gradcheck_cli import GradientCheckFailed, check_function, check_layer
 from gradcheck_cli.errors import UsageError
-from gradcheck_cli.user_code import import_module
+from gradcheck_cli.function.user_code import import_module
 
 ROOT = Path(__file__).resolve().parents[1]
 RIGHT_FILE = ROOT / "docs" / "examples" / "cs231n_layers.py"

@@ -21,7 +21,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 import pytest
 
-from gradcheck_cli.cases import Options
+from gradcheck_cli.expression.check import Options
+from gradcheck_cli.inputs.points import PointContext
 from gradcheck_cli.ir import build_graph, build_program
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.lang.program import parse_program
@@ -29,8 +30,7 @@ from gradcheck_cli.ops import default_registry
 from gradcheck_cli.ops.registry import Op, Registry
 from gradcheck_cli.ops.scalar import SCALAR_OPS
 from gradcheck_cli.ops.tensor import TENSOR_OPS
-from gradcheck_cli.points import PointContext
-from gradcheck_cli.programs import plan_program
+from gradcheck_cli.programs.plan import plan_program
 from gradcheck_cli.results import CaseResult
 from gradcheck_cli.session import check_program_text, check_text
 

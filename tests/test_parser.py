@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from gradcheck_cli.errors import GradcheckError, ParseError
 from gradcheck_cli.eval.engine import backward, forward, variable_gradients
+from gradcheck_cli.inputs.points import PointContext, constant_value
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import BINARY_OPS, parse
 from gradcheck_cli.lang.spelling import SIGNATURES
 from gradcheck_cli.ops import default_registry
-from gradcheck_cli.points import PointContext, constant_value
 
 REGISTRY = default_registry()
 

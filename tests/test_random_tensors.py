@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcheck_cli.cases import Options
+from gradcheck_cli.expression.check import Options
 from gradcheck_cli.session import check_text
 
 UNARY = ["tanh({})", "sigma({})", "sin({})", "cos({})", "exp(tanh({}))", "log(1 + ({})**2)"]

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from gradcheck_cli.cases import Options
 from gradcheck_cli.eval.engine import backward, forward, perturbed_forward, value_scales
 from gradcheck_cli.eval.jacobian import jacobian
+from gradcheck_cli.expression.check import Options
 from gradcheck_cli.ir import build_graph as _build_graph
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.ops import default_registry

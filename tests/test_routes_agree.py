@@ -257,7 +257,7 @@ def function_route(d: Draw, gradient):
 
 
 def directions_route(d: Draw, claims: dict):
-    from gradcheck_cli.cases import Options  # the API has no knob for the element limit: the library's own Options
+    from gradcheck_cli.expression.check import Options  # the API has no knob for the element limit: the library's own Options
     from gradcheck_cli.session import check_text
 
     expect = ", ".join(f"d{name}={np.asarray(value, dtype=np.float64).tolist()!r}" for name, value in claims.items())

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from gradcheck_cli.numeric import centered_step, forward_step
+from gradcheck_cli.numeric.differences import centered_step, forward_step
 
 
 def sweep_json(cli, expression: str, at: str, *extra: str) -> dict:

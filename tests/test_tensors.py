@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck_cli.cases import Options
 from gradcheck_cli.errors import GradcheckError, ShapeError
 from gradcheck_cli.eval.engine import backward, forward
+from gradcheck_cli.expression.check import Options
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.ops import default_registry

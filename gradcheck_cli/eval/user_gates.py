@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GradcheckError, Position
-from ..ops.registry import Op, Registry, elementwise
+from ..ops.registry import Registry, elementwise
 
 
 def _evaluator(expr, parameters: tuple[str, ...], holder: dict):

@@ -20,12 +20,12 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .directions import Candidate, as_gradient_check, check_directions
-from .errors import UsageError
-from .numeric import representable_steps, stencil
-from .results import CaseResult, GradientCheck
-from .status import COMPLEX_STEP, EPS, MISMATCH, PASS, SEVERITY, worst
-from .verdict import METHODS, Evidence, Tolerances, describe, judge
+from ..errors import UsageError
+from ..numeric.differences import representable_steps, stencil
+from ..numeric.directions import Candidate, as_gradient_check, check_directions
+from ..results import CaseResult, GradientCheck
+from ..status import COMPLEX_STEP, EPS, PASS, SEVERITY, worst
+from ..verdict import METHODS, Evidence, Tolerances, describe, judge
 
 TAYLOR_STEPS = tuple(10.0 ** -k for k in range(1, 9))
 DIRECTION_LIMIT = 10_000  # elements (or Jacobian entries) checked one by one; past it, random directions

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from .eval.engine import at_point, first_nonfinite, first_nonfinite_gradient
-from .ir import Graph
-from .lang.lexer import shorten
+from ..eval.engine import at_point, first_nonfinite, first_nonfinite_gradient
+from ..ir import Graph
+from ..lang.lexer import shorten
 
 
 def element_text(index: tuple[int, ...]) -> str:

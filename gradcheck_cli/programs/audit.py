@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .claims import Claim
-from .ir import build_graph
+from ..inputs.claims import Claim
+from ..ir import build_graph
 
 USED_POINTS = 8  # elements of a gate's inputs, taken from the program's point, audited besides random ones
 RANDOM_POINTS = 8
@@ -46,8 +46,8 @@ def _spread(values: np.ndarray) -> list[int]:
 
 
 def audit(function, rules: dict, registry, options, used: list[dict[str, np.ndarray]], definitions=None) -> list[GateAudit]:
-    from .cases import check_points
-    from .sampling import sample_points
+    from ..expression.check import check_points
+    from ..inputs.sampling import sample_points
 
     graph = build_graph(function.result, registry, {})
     claims = {p: Claim(p, rules[p], text=rules[p].text) for p in function.parameters if p in graph.variables}

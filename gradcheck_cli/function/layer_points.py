@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import PointError, Position
+from ..errors import PointError, Position
 
 LABELS = ("y", "labels", "label", "target", "targets", "idx", "indices")
 PARAMETER_DICTS = {
@@ -72,7 +72,7 @@ def split_items(text: str) -> list[tuple[str, int]]:
 
 def read_values(text: str, names: tuple[str, ...], context, source_name: str = "--at") -> dict[str, object]:
     """Values for some of `names` from one --at text: dict literals here, everything else by eval's point reader."""
-    from .programs import read_overrides
+    from ..inputs.points import read_overrides
 
     literal, rest = {}, []
     for piece, offset in split_items(text):

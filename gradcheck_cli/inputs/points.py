@@ -17,11 +17,11 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import GradcheckError, ParseError, PointError, Position, ShapeError
-from .lang.expr import parse
-from .lang.spelling import CONSTANTS, MAKERS, RANDOM
-from .lang.values import Item, parse_items
-from .ops.registry import Op, Registry
+from ..errors import GradcheckError, ParseError, PointError, Position, ShapeError
+from ..lang.expr import parse
+from ..lang.spelling import CONSTANTS, MAKERS, RANDOM
+from ..lang.values import Item, parse_items
+from ..ops.registry import Op, Registry
 
 MAX_ELEMENTS = 50_000_000  # elements of one value: bounds memory on hostile input (zeros(10**9))
 MAX_FILE_BYTES = 1 << 30
@@ -142,8 +142,8 @@ def _checked(shape) -> tuple[int, ...]:
 def constant_value(text: str, context: PointContext, whole: str | None = None, offset: int = 0,
                    source_name: str | None = None) -> np.ndarray:
     """The value of a variable-free expression such as `pi/4`, `[[1, 2], [3, 4]]` or `rand(2, 1)`."""
-    from .eval.engine import forward
-    from .ir import build_graph
+    from ..eval.engine import forward
+    from ..ir import build_graph
 
     if _PLAIN_NUMBER.fullmatch(text):  # most point values: no parse, graph and numpy pass needed
         value = float(text)
@@ -284,3 +284,17 @@ def value_text(value) -> str:
         return f"{float(array):.16g}"
     return np.array2string(array, separator=", ", threshold=1 << 62, max_line_width=1 << 30,
                            formatter={"float_kind": lambda v: f"{v:.16g}"}).replace("\n", "")
+
+
+def read_overrides(text: str, names: tuple[str, ...], context: PointContext) -> dict[str, np.ndarray]:
+    """--at for a program: values for some of its inputs (the rest keep the program's constants)."""
+    values: dict[str, np.ndarray] = {}
+    for item in parse_items(text, "point", "--at", files=True):
+        if item.kind == "seed":
+            context.reseed(int(item.value))
+        elif not item.name:
+            for name, value in read_file(item.value, context, text, item.value_offset, "--at").items():
+                put_value(values, name, value, names, text, item.value_offset, "--at")
+        else:
+            put_value(values, item.name, item_value(item, context, text, "--at"), names, text, item.name_offset, "--at")
+    return values

@@ -11,10 +11,10 @@ import zlib
 
 import numpy as np
 
+from ..eval.engine import branch_signs, forward
+from ..eval.jacobian import effective_output, jacobian
+from ..ir import Graph
 from .claims import VALUE_CLAIM, Claim, claim_values
-from .eval.engine import branch_signs, forward
-from .eval.jacobian import effective_output, jacobian
-from .ir import Graph
 
 SAMPLE_LOW, SAMPLE_HIGH = -3.0, 3.0
 SAMPLE_DECIMALS = 4  # short decimals: `.16g` prints them exactly, so `eval --at` reproduces the point bit for bit

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import GradcheckError, ParseError, PointError, Position, ShapeError
-from .lang.expr import Expr, parse
-from .lang.values import parse_items
+from ..errors import GradcheckError, ParseError, PointError, Position, ShapeError
+from ..lang.expr import Expr, parse
+from ..lang.values import parse_items
 
 VALUE_CLAIM = "f"  # `f=VALUE` claims the value of the expression itself
 
@@ -107,8 +107,8 @@ def _claimed(name: str, variables: tuple[str, ...], where: Position) -> str:
 def claim_values(claim: Claim, registry, shapes: dict[str, tuple[int, ...]], inputs: dict[str, np.ndarray],
                  expected_shape: tuple[int, ...], size: int) -> np.ndarray:
     """The claim at every point, shape (P, *expected_shape); a claim of another shape is a ShapeError."""
-    from .eval.engine import forward
-    from .ir import build_graph
+    from ..eval.engine import forward
+    from ..ir import build_graph
 
     if claim.value is not None:
         value = np.asarray(claim.value, dtype=np.float64)

@@ -17,7 +17,7 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import UsageError
+from ..errors import UsageError
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .eval.engine import forward_output
-from .ir import Graph
-from .status import COMPLEX_STEP, EPS
+from ..eval.engine import forward_output
+from ..ir import Graph
+from ..status import COMPLEX_STEP, EPS
 
 FORWARD_STEP = EPS ** 0.5
 CENTERED_STEP = EPS ** (1 / 3)
@@ -138,7 +138,7 @@ def _stencil_inputs(graph: Graph, base: dict[str, np.ndarray], layout: _Layout, 
 
 def _delta_inputs(graph: Graph, base, layout: _Layout, point: int, elements: np.ndarray, shifts: np.ndarray):
     """Each row moves one element: every moved variable as a Delta (rows that move another variable keep it)."""
-    from .eval.delta import Delta
+    from ..eval.delta import Delta
 
     per = shifts.shape[1]
     moved = {}
@@ -155,7 +155,7 @@ def _delta_inputs(graph: Graph, base, layout: _Layout, point: int, elements: np.
 
 def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_signs=None):
     """f at every (point, element, shift) row, chunked; `steps` has shape (P, E, shifts). Also branch changes."""
-    from .eval.delta import worthwhile
+    from ..eval.delta import worthwhile
 
     n_points, n_elements, per = steps.shape
     out_shape = graph.nodes[-1].shape
@@ -188,8 +188,8 @@ def _rows(graph, base, layout, points, elements, shifts, dtype, base_signs, spar
     if not sparse:
         inputs = _stencil_inputs(graph, base, layout, points, elements, shifts, dtype)
         return (*forward_output(graph, inputs, dtype, base_signs, np.repeat(points, shifts.shape[1])), 0)
-    from .eval.delta import forward_rows
-    from .eval.engine import forward
+    from ..eval.delta import forward_rows
+    from ..eval.engine import forward
 
     point = int(points[0])
     at_point = forward(graph, {v: base[v][point:point + 1] for v in graph.variables})
@@ -328,8 +328,8 @@ def complex_step_elements(graph: Graph, point: dict[str, np.ndarray], var: str, 
 
 def row_cost(graph: Graph, point: dict[str, np.ndarray], var: str) -> int:
     """Values one perturbed copy of the point holds at its widest node, when it differs in one entry of `var`."""
-    from .eval.delta import forward_rows
-    from .eval.engine import forward
+    from ..eval.delta import forward_rows
+    from ..eval.engine import forward
 
     layout = _Layout((var,), np.zeros(1, np.int64), np.zeros(1, np.int64), (0, 1))
     base = {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables}

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numeric import CENTERED_STEP, stencil
-from .status import COMPLEX_STEP, EPS, KINK, MISMATCH, PASS, SEVERITY
-from .verdict import Evidence, Judgement, Tolerances, judge
+from ..status import COMPLEX_STEP, EPS, KINK, MISMATCH, PASS, SEVERITY
+from ..verdict import Evidence, Judgement, Tolerances, judge
+from .differences import CENTERED_STEP, stencil
 
 DIRECTION_LIMIT = 10_000  # checked elements of one point; past this, random directions
 WORK_LIMIT = 250_000_000  # values computed for the per-element stencils at most (elements x a perturbed row's cost)
@@ -228,7 +228,7 @@ def _split(start: int, stop: int) -> list[tuple[int, int]]:
 
 def summary(check: DirectionCheck, blame: str = "the derivative rule or backward pass") -> str | None:
     """What the directions found, in words (None: nothing to say beyond the status)."""
-    from .problems import element_text
+    from ..expression.problems import element_text
 
     bad = [s for s in check.slopes if s.status == "mismatch"]
     kinks = [s for s in check.slopes if s.status == "kink"]
@@ -261,14 +261,14 @@ class GraphProbe:
     eps = EPS
 
     def __init__(self, graph, point: dict[str, np.ndarray]):
-        from .eval.engine import forward
+        from ..eval.engine import forward
 
         self.graph, self.point = graph, point
         self.f0 = float(np.asarray(forward(graph, {v: np.asarray(point[v], np.float64)[None] for v in graph.variables})[-1]).reshape(-1)[0])
 
     def values(self, var: str, moves: np.ndarray, dtype) -> np.ndarray:
-        from .eval.engine import forward
-        from .numeric import peak_live
+        from ..eval.engine import forward
+        from .differences import peak_live
 
         out = []
         chunk = max(1, min(64, CELLS // max(peak_live(self.graph), moves[0].size)))
@@ -288,13 +288,13 @@ class GraphProbe:
 
     def element_budget(self, var: str) -> int:
         """Elements whose complex step costs no more than ELEMENT_CELLS values (rows that differ in one entry)."""
-        from .numeric import row_cost
+        from .differences import row_cost
 
         return ELEMENT_CELLS // row_cost(self.graph, self.point, var)
 
     def element_slopes(self, var: str, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The complex step of each element in `flat`, and its rounding noise (none)."""
-        from .numeric import complex_step_elements
+        from .differences import complex_step_elements
 
         return complex_step_elements(self.graph, self.point, var, flat), np.zeros(len(flat))
 
@@ -307,7 +307,7 @@ def needs_directions(graph, point: dict[str, np.ndarray], wrt: tuple[str, ...], 
         return True
     if graph.scalar_only or elements * math.prod(graph.nodes[-1].shape) < 64:
         return False
-    from .numeric import row_cost
+    from .differences import row_cost
 
     return sum(math.prod(graph.shapes[v]) * row_cost(graph, point, v) for v in wrt) > WORK_LIMIT
 
@@ -320,8 +320,8 @@ def as_gradient_check(check: DirectionCheck, candidate: Candidate, elements: Jud
                       candidate_name: str = "backprop"):
     """The GradientCheck of a variable checked along random directions: per-element statuses are the bisection's
     blame and, where there is an exact value or a claim, that element's own verdict (`elements`, from the judge)."""
-    from .problems import element_text
-    from .results import GradientCheck
+    from ..expression.problems import element_text
+    from ..results import GradientCheck
 
     gradient = candidate.gradient
     status = np.zeros(gradient.shape, np.int64)

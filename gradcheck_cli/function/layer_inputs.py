@@ -18,7 +18,7 @@ from typing import Callable, Hashable, Mapping
 
 import numpy as np
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,11 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .errors import UsageError
-from .function_check import FunctionOptions, check_function
+from ..errors import UsageError
+from ..results import CaseResult
+from ..status import worst
+from .check import FunctionOptions, check_function
 from .layer_inputs import Inputs, Slot, assign, first_change, parameter_names, positional_count, where
-from .results import CaseResult
-from .status import worst
 
 NOTES = "layer_notes"  # CaseResult.extras key: the probe's findings and the inputs not checked, as sentences
 

@@ -1,4 +1,4 @@
-"""One case end to end: a graph and its points → every column → verdicts. The library's session.
+"""The expression route: one case end to end, a graph and its points → every column → the judge → CaseResults.
 
 All points go through the graph as one numpy batch; every element of every checked variable gets
 the numerical columns, the exact column (one time budget for the whole case) and a verdict. The
@@ -12,17 +12,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .claims import VALUE_CLAIM, Claim, claim_values
-from .directions import needs_directions
-from .errors import UsageError
-from .eval.engine import branch_signs, forward, nonfinite_points, perturbed_forward, value_scales
-from .eval.jacobian import effective_output, jacobian
-from .ir import Graph
-from .numeric import Differences, complex_step, finite_differences
+from ..errors import UsageError
+from ..eval.engine import backward, branch_signs, forward, nonfinite_points, perturbed_forward, value_scales
+from ..eval.jacobian import effective_output, jacobian
+from ..inputs.claims import VALUE_CLAIM, Claim, claim_values
+from ..ir import Graph
+from ..numeric.differences import Differences, complex_step, finite_differences
+from ..numeric.directions import Candidate, GraphProbe, as_gradient_check, check_directions, element_judgement, needs_directions
+from ..results import CaseResult, GradientCheck, TraceRow
+from ..status import EPS, PASS, SEVERITY, worst
+from ..verdict import METHODS, Evidence, Judgement, Tolerances, describe, judge
 from .problems import element_text, first_problem, kink_text, tie_counts
-from .results import CaseResult, GradientCheck, TraceRow
-from .status import PASS, SEVERITY, worst
-from .verdict import METHODS, Evidence, Judgement, Tolerances, describe, judge
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 FAILING_SHOWN = 20  # failing elements listed per variable (JSON keeps every element's values)
@@ -76,8 +76,6 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
     if not good:
         return {}, {}
     if math.prod(graph.nodes[-1].shape) == 1 and needs_directions(graph, good_points[0], wrt, options.direction_limit):
-        from .directional import direction_checks
-
         exact = _exact(graph, good_points, wrt, options, claims, program)
         tolerance = {v: c.tolerance() for v, c in claims.items() if c.approximate}
         return direction_checks(graph, good_points, good, analytic, expected, wrt, options, exact, tolerance), \
@@ -97,13 +95,13 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
 def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
     if not options.exact:
         return None
-    from .oracle import SIZE_LIMIT
+    from ..oracle import SIZE_LIMIT
 
     if sum(math.prod(graph.shapes[v]) for v in graph.variables) > SIZE_LIMIT:  # decided before SymPy is imported
-        from .oracle import skipped_for_size
+        from ..oracle import skipped_for_size
 
         return [skipped_for_size(wrt)] * len(points)
-    from .oracle.exact import exact_case  # SymPy only when the exact column is asked for
+    from ..oracle.exact import exact_case  # SymPy only when the exact column is asked for
 
     source, definitions = program if program is not None else (graph.expr, None)
     return exact_case(source, points, wrt, options.exact_timeout, options.exact_method == "auto",
@@ -314,7 +312,7 @@ def judge_value(case: CaseResult, claimed, exact, options: Options) -> CaseResul
 
 
 def _trace(graph: Graph, values, passes, k: int) -> tuple[TraceRow, ...]:
-    from .eval.engine import at_point
+    from ..eval.engine import at_point
 
     grads = passes[0].node_grads if len(passes) == 1 else None
     rows = []
@@ -335,3 +333,41 @@ def point_problem(graph: Graph, point: dict, wrt: tuple[str, ...]) -> str | None
     values = forward(graph, inputs)
     analytic, _, passes = jacobian(graph, values, wrt)
     return first_problem(graph, values, passes, analytic, {}, 0)
+
+
+# --- cases past the element (or work) limit: random directions ---------------------------------------------
+
+def direction_checks(graph, points, good, analytic, expected, wrt, options, exact, claim_tolerance=None
+                     ) -> dict[int, tuple[GradientCheck, ...]]:
+    """Per good point (index k into the case's points): a GradientCheck per variable."""
+    checks = {}
+    eps = float(np.finfo(np.dtype(options.dtype)).eps)
+    for row, (k, point) in enumerate(zip(good, points)):
+        ex = exact[row] if exact else None
+        magnitudes = _magnitudes(graph, point, wrt)
+        probe = GraphProbe(graph, point)
+        checks[k] = tuple(_direction_check(probe, point, v, np.asarray(analytic[v][k], dtype=np.float64), magnitudes[v], eps,
+                                           expected[v][k] if v in expected else None, ex, options,
+                                           (claim_tolerance or {}).get(v, 0.0)) for v in wrt)
+    return checks
+
+
+def _magnitudes(graph, point, wrt) -> dict[str, np.ndarray]:
+    """The backward pass on absolute values: what each element's rounding is relative to."""
+    values = forward(graph, {v: np.asarray(point[v], np.float64)[None] for v in graph.variables})
+    result = backward(graph, values, with_magnitudes=True)
+    index = dict(zip(graph.variables, graph.variable_nodes))
+    return {v: np.asarray(result.magnitudes[index[v]][0], np.float64) for v in wrt}
+
+
+def _direction_check(probe, point, var: str, gradient: np.ndarray, magnitude: np.ndarray, eps: float, claimed, exact,
+                     options, claim_tolerance) -> GradientCheck:
+    tol = options.tolerances
+    x = np.asarray(point[var], dtype=np.float64)
+    candidate = Candidate(var, x, gradient, 16 * max(eps, EPS) * magnitude, eps)
+    result = check_directions(probe, candidate, tol, options.directions, options.seed)
+    exact_values = exact.values.get(var) if exact is not None else None
+    exact_values = None if exact_values is None else np.asarray(exact_values, np.float64).reshape(gradient.shape)
+    claimed = None if claimed is None else np.asarray(claimed, dtype=np.float64)
+    elements = element_judgement(candidate, magnitude, exact_values, claimed, claim_tolerance, tol)
+    return as_gradient_check(result, candidate, elements, exact_values, claimed)
