@@ -47,8 +47,8 @@ class Report:
     def text(self, width: int | None = None) -> str:
         """The report as plain text wrapped at `width` columns; by default COLUMNS, else the terminal's width when
         standard output is a terminal, else 100 (a log, a pytest failure message)."""
-        from .plain import report_text
-        from .report import output_width
+        from .report.plain import report_text
+        from .report.table import output_width
 
         if width is not None and not (isinstance(width, int) and width >= MIN_TEXT_WIDTH):
             raise ValueError(f"width must be a whole number of columns, at least {MIN_TEXT_WIDTH}; got {width!r}")
@@ -60,7 +60,7 @@ class Report:
         return self
 
     def to_json(self) -> dict:
-        from .report import case_json, summary
+        from .report.json import case_json, summary
 
         return {"schema": "gradcheck/1", "cases": [case_json(c) for c in self.cases], "summary": summary(self.cases)}
 
@@ -69,7 +69,7 @@ class Report:
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         """In IPython (a notebook's Out[]): one line; the magics show the tables, report.text() has them all."""
-        from .report import summary_line
+        from .report.text import summary_line
 
         printer.text(f"<Report {'ok' if self.ok else 'not ok'}: {summary_line(list(self.cases))}>")
 

@@ -1,7 +1,7 @@
 """`gradcheck check`: the click command for expression files (only click is imported at module level).
 
-A run streams: files are read lazily (files.py), lines checked in order (runner.py), each result handed to the
-report writer (writers.py) and forgotten. `--output FILE` is written beside FILE and renamed into place; Ctrl-C or
+A run streams: files are read lazily (files/discovery.py), lines checked in order (files/runner.py), each result
+handed to the report writer (report/stream.py, chosen in report/formats.py) and forgotten. `--output FILE` is written beside FILE and renamed into place; Ctrl-C or
 SIGTERM ends the report with an `interrupted` case, puts it in place and exits 2.
 """
 
@@ -14,6 +14,7 @@ from contextlib import closing, nullcontext
 import click
 
 from .options import CHECK_SAMPLES_TYPE, JOBS_TYPE, SHARD_TYPE, numeric_options
+from .report.formats import STREAMED
 
 MIN_PROGRESS = 8  # lines: fewer finish before a progress bar would be worth drawing
 
@@ -34,7 +35,7 @@ def _progress(make_units, report_on_terminal: bool):
         return nullcontext(), None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .report import make_console
+    from .report.table import make_console
 
     columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"), TimeRemainingColumn())
     # no refresh thread: worker processes are forked inside this block, and forking a threaded process is unsafe
@@ -58,7 +59,7 @@ def _fail(message: str) -> None:
 
 @click.command("check", short_help="Check every case in .gc and .gc.py files; exit 1 on a mismatch.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "junit", "github"]), default="table", show_default=True, help="Report format.")
+@click.option("--format", "output_format", type=click.Choice(STREAMED), default="table", show_default=True, help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file; the terminal still gets a short summary.")
 @click.option("--junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write a JUnit XML report to FILE, from the same run (e.g. with --format github).")
@@ -95,15 +96,15 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     """
     import time
 
-    from . import files
     from .expression.check import Options
-    from .reading import ReportFile
+    from .files import discovery as files
+    from .files.reading import ReportFile
     from .verdict import Tolerances
 
     items = files.expand_paths(paths)  # names only, so --output can be compared with every input first
     _refuse_overwriting(items, {"--output": output, "--junit": junit})
     _refuse_nothing(items, strict)
-    from .batch import Settings
+    from .files.format import Settings
 
     settings = Settings(Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
                                 exact_method=exact_method), samples, seed)
@@ -144,7 +145,7 @@ def _finish(tally, interrupted: bool, shares, shard) -> None:
 def _refuse_nothing(items, strict: bool) -> None:
     """Every path missing, or a directory without .gc files: said once, on stderr, before any report is begun (a
     report of nothing but that message, then the same message again, told the user twice)."""
-    from .writers import Tally
+    from .report.stream import Tally
 
     if any(isinstance(item, str) for item in items):
         return
@@ -156,7 +157,7 @@ def _refuse_nothing(items, strict: bool) -> None:
 
 def _refuse_overwriting(items, reports: dict[str, str | None]) -> None:
     """A report file must not be one of the inputs (`check mine.gc -o mine.gc` would destroy it), nor the other report."""
-    from .reading import input_named_by
+    from .files.reading import input_named_by
 
     inputs = [item for item in items if isinstance(item, str)]
     named = {option: path for option, path in reports.items() if path is not None}
@@ -173,17 +174,19 @@ def _run(units, make_units, settings, jobs: int, output_format: str, report_file
     On Ctrl-C or SIGTERM the reports still end properly: the cases so far, then an `interrupted` error case."""
     import time
 
-    from . import runner, writers
-    from .interrupts import StopSignals
+    from .files import runner
+    from .files.signals import StopSignals
+    from .report import stream
+    from .report.formats import make_writer
 
     report_file, junit_file = report_files
     files_made = [f for f in report_files if f is not None]
-    tally = writers.Tally(strict)
+    tally = stream.Tally(strict)
     writer = None
     try:
-        writer = writers.make_writer(output_format, report_file.handle if report_file else None, strict)
+        writer = make_writer(output_format, report_file.handle if report_file else None, strict)
         if junit_file is not None:
-            writer = writers.Both(writer, writers.JUnitWriter(junit_file.handle, strict))
+            writer = stream.Both(writer, make_writer("junit", junit_file.handle, strict))
         interrupted = None
         with StopSignals() as stops:
             try:
@@ -197,7 +200,7 @@ def _run(units, make_units, settings, jobs: int, output_format: str, report_file
                 interrupted = stop
             with stops.held(deliver=False):  # a second Ctrl-C must not cut the report short
                 if interrupted is not None:
-                    marker = writers.interrupted_case(tally, getattr(interrupted, "signal_number", None))
+                    marker = stream.interrupted_case(tally, getattr(interrupted, "signal_number", None))
                     tally.add(marker)
                     writer.add(marker)
                 writer.close(tally, time.perf_counter() - started)

@@ -13,6 +13,7 @@ import click
 from .display import visible
 from .errors import GradcheckError, ParseError, UsageError
 from .options import DIRECTIONS_TYPE, EVAL_SAMPLES_TYPE, ExpressionCommand, OptionValueError, numeric_options
+from .report.formats import WHOLE
 from .status import ExitCode
 
 
@@ -37,7 +38,7 @@ def _file_hint(argument: str) -> str | None:
 
 def read_source(argument: str):
     """(text, name): EXPR itself (name None), `-` for standard input, or `@FILE`."""
-    from .reading import read_expression_source
+    from .files.reading import read_expression_source
 
     return read_expression_source(argument)
 
@@ -79,7 +80,7 @@ class _Group(click.Group):
     """One-line usage errors (exit 2), and the last line of defence: a bug still ends in one line, never a traceback."""
 
     def main(self, *args, **kwargs):
-        from .interrupts import terminate_as_interrupt
+        from .files.signals import terminate_as_interrupt
 
         try:
             with terminate_as_interrupt():  # a CI timeout's SIGTERM takes Ctrl-C's path: reports finished, one line
@@ -164,7 +165,7 @@ POINT_CELLS = 20_000_000  # points x graph nodes in one batch (~160 MB a pass): 
                    "judges printed numbers to their last digit; f=VALUE claims the value.")
 @numeric_options("auto", "auto: SymPy's whole formula for small expressions (slow: ~10-30 ms each), else chained local rules; "
                  "chain: always the chained rules (no formula, ~10x faster).", "Skip the SymPy column.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(WHOLE), default="table", show_default=True)
 @click.option("--trace", is_flag=True, help="Show the staged computation: every gate's value and gradient.")
 @click.option("--samples", type=EVAL_SAMPLES_TYPE,
               help=f"Also check N seeded random points ({EVAL_SAMPLES_TYPE.range_text()}; uniform in [-3, 3], 4 decimals) where f is finite and off kinks.")
@@ -209,7 +210,7 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
     try:
         shown_methods = _methods(methods or ("forward,centered" if expect else "forward,centered,best"))  # claims need the width
         if graph_path:
-            from .dot import check_destination
+            from .report.dot import check_destination
 
             check_destination(graph_path)  # before the check runs, so a typo in the path loses nothing
         options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
@@ -229,18 +230,14 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
 
 
 def _print(cases, output_format: str, methods) -> None:
-    from . import report
+    from .report.formats import print_report
+    from .report.table import View
 
-    if output_format == "json":
-        click.echo(report.to_json(cases))
-    else:
-        from .tables import print_table_report
-
-        print_table_report(report.make_console(), cases, methods)
+    print_report(output_format, cases, View(methods))
 
 
 def _methods(methods: str) -> tuple[str, ...]:
-    from .tables import NUMERICAL_METHODS
+    from .report.table import NUMERICAL_METHODS
 
     shown = tuple(m.strip() for m in methods.split(",") if m.strip())
     for m in shown:
@@ -307,9 +304,10 @@ def _run_program(whole: str, source, points, wrt, expect, samples, seed, options
 def _picture(path: str | None, graph, points: list[dict], cases) -> str | None:
     if path is None:
         return None
-    from .dot import case_picture, write
+    from .eval.circuit import circuit
+    from .report.dot import SHARES_UP_TO, case_picture, write
 
-    return write(path, case_picture(graph, points[0], cases[0]))
+    return write(path, case_picture(graph, circuit(graph, points[0], SHARES_UP_TO), cases[0]))
 
 
 @main.command("sweep", cls=ExpressionCommand, short_help="Error of each finite difference against the step h.")
@@ -360,7 +358,7 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
         _fail(error, expression)
         return
     from .expression.sweep import run_sweep
-    from .sweep import print_sweep, sweep_json
+    from .report.sweep import print_sweep, sweep_json
 
     result = run_sweep(expr, graph, point, var)
     if output_format == "json":
@@ -368,7 +366,7 @@ def sweep_command(expression: str, point_text: str, wrt: str | None, plot_path: 
     else:
         print_sweep(result, expr.text, point)
     if plot_path:
-        from .sweep import save_plot
+        from .report.sweep import save_plot
 
         save_plot(result, plot_path)
         click.echo(visible(f"plot written to {plot_path}", newlines=False), err=True)

@@ -7,6 +7,7 @@ import sys
 import click
 
 from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
+from .report.formats import WHOLE
 
 
 @click.command("function", short_help="Check your own Python gradient against your function.")
@@ -26,7 +27,7 @@ from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
               help="Random directions per input once there are more than 10,000 elements.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
               help="The precision of your code, where gradcheck cannot see it (default: detected from what F and GRAD return).")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(WHOLE), default="table", show_default=True)
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def function_command(target: str, grad_spec: str, point_text: str, wrt: str | None, h: float | None, rtol: float,
                      atol: float, seed: int, directions: int, dtype: str | None, output_format: str, strict: bool) -> None:
@@ -107,11 +108,6 @@ def _in(problem: BaseException, path: str | None) -> bool:
 
 
 def _print(case, output_format: str) -> None:
-    from . import report
+    from .report.formats import print_report
 
-    if output_format == "json":
-        click.echo(report.to_json([case]))
-    else:
-        from .tables import print_table_report
-
-        print_table_report(report.make_console(), [case], ("forward", "centered", "best"))
+    print_report(output_format, [case])

@@ -11,6 +11,7 @@ from typing import Callable
 import click
 
 from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
+from .report.formats import STREAMED
 
 FORWARD = re.compile(r"forward|fprop")  # affine_forward, conv_forward_naive, fprop
 LOSS = re.compile(r"(^|_)loss($|_)")  # svm_loss, softmax_loss_naive: functions returning (loss, grad)
@@ -189,7 +190,7 @@ def _points(at: tuple[str, ...], points_file: str | None, layers: list[Layer]) -
     texts = list(at)
     if points_file:
         from .errors import FileError
-        from .reading import open_regular, read_text_limited
+        from .files.reading import open_regular, read_text_limited
 
         try:
             with open_regular(points_file) as handle:
@@ -233,7 +234,7 @@ def _command(layer: Layer, texts: list, seed: int) -> str:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the default inputs, of rand()/randn() in --at, of dout and of the random directions.")
 @click.option("--directions", type=DIRECTIONS_TYPE, default=2, show_default=True,
               help="Random directions per input once there are more than 10,000 elements.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "junit", "github"]), default="table", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(STREAMED), default="table", show_default=True)
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], points_file: str | None, wrt: str | None,
                   h: float | None, rtol: float, atol: float, seed: int, directions: int, output_format: str, strict: bool) -> None:
@@ -288,59 +289,26 @@ def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], p
 
 
 def _print(checked: list, texts: list, seed: int, output_format: str, strict: bool, whole: bool) -> None:
-    from . import report
-    from .batch import Checked
-    from .writers import Tally, make_writer
+    """One layer: its case as `eval` shows it, with the probe's notes. A file of layers: check's report (rows, each
+    failing layer's table and the command that checks it alone), under this command's name."""
+    from .report.formats import FORMATS
+    from .report.stream import Tally
+    from .report.table import View
+    from .results import FileCase
 
+    chosen = FORMATS[output_format]
+    view = View(notes=True, title="gradcheck layer", recap=False, timed=False)
     cases = [case for _, case, _ in checked]
-    if output_format == "json":
-        click.echo(report.to_json(cases))
-        return
-    if output_format == "table" and not whole:
-        from .tables import print_case
-
-        console = report.make_console()
-        print_case(console, cases[0], ("forward", "centered", "best"))
-        print_notes(console, cases[0])
-        console.print()
-        console.print(report.summary_line(cases))
+    if chosen.whole is not None and not whole:
+        chosen.whole(cases, view)
         return
     tally = Tally(strict)
-    items = [Checked(case, layer.file, layer.line, seconds=seconds, command=_command(layer, texts, seed)) for layer, case, seconds in checked]
-    for item in items:
+    writer = chosen.writer(None, strict, view)
+    for layer, case, seconds in checked:
+        item = FileCase(case, layer.file, layer.line, seconds=seconds, command=_command(layer, texts, seed))
         tally.add(item)
-    if output_format == "table":  # check's rows and failure details, under this command's name
-        from rich.text import Text
-
-        from . import formats
-
-        console = report.make_console()
-        console.print(formats.rows_block(items, "gradcheck layer", [0] * len(formats.ROW_COLUMNS), console.width), soft_wrap=True)
-        for item in items:
-            if formats.fails(item.case.status, strict):
-                formats.print_failure(console, item)
-                print_notes(console, item.case)
-        console.print()
-        console.print(Text(formats.summary_text(tally.counts)))
-        return
-    writer = make_writer(output_format, None, strict)
-    for item in items:
         writer.add(item)
     writer.close(tally, None)
-
-
-def print_notes(console, case) -> None:
-    """What the probe found (a backward that changed its cache or dout in place, a forward that is not repeatable)
-    and the inputs not checked: in the message, which tables do not show for a case with gradients."""
-    from rich.text import Text
-
-    from .display import visible
-    from .function.layer import NOTES
-    from .tables import hanging
-
-    for note in case.extras.get(NOTES, ()):
-        mark = ("  ✗ error", "bold red") if case.status == "error" and "not checked" not in note else ("  note", "dim")
-        console.print(hanging(Text.assemble(mark, visible(f"  {note}")), console.width))
 
 
 def loss_function_case(target, point_text: str, wrt: str | None, tolerances, h, seed: int, directions: int):

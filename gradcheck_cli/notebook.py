@@ -147,9 +147,8 @@ def show(report) -> None:
     from IPython.display import display
     from rich.console import Console
 
-    from .layer_cli import print_notes
-    from .report import summary_line
-    from .tables import print_case
+    from .report.table import print_case, print_notes
+    from .report.text import summary_line
 
     console = Console(record=True, file=io.StringIO(), width=WIDTH, highlight=False, emoji=False, markup=False, force_jupyter=False,
                       force_terminal=True, color_system="truecolor")
@@ -198,8 +197,8 @@ def namespace_point(names: list[str], namespace: Mapping[str, object]) -> dict[s
 
 def check_cell(line: str, cell: str, shell):
     from .api import check
-    from .formats import point_argument
     from .function.layer_points import split_items
+    from .report.text import point_argument
 
     parsed = parse_line(line, ("at", "wrt", "rtol", "atol", "h", "seed", "strict", "no-run"), "%%gradcheck")
     given = str(parsed.options.get("at", ""))

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .batch import Checked, Line, Settings
+    from .files.format import Line, Settings
+    from .results import FileCase
 
 EXPRESSION_SUFFIX = ".gc"  # batch.EXTENSION, batch.PROGRAM_EXTENSION: not imported, that would load numpy at startup
 PROGRAM_SUFFIX = ".gc.py"
@@ -62,8 +63,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 def settings_from(samples: int, seed: int, exact: bool) -> Settings:
     """The Settings `gradcheck check --samples S --seed N [--no-exact]` runs with."""
-    from .batch import Settings
     from .expression.check import Options
+    from .files.format import Settings
 
     return Settings(Options(exact=exact, exact_method=CHECK_EXACT_METHOD), samples, seed)
 
@@ -81,11 +82,11 @@ class GradcheckFile(pytest.File):
     """A .gc or .gc.py file: reading it yields its items; nothing is checked here."""
 
     def collect(self):
-        from .batch import Checked
-        from .files import read_units
+        from .files.discovery import read_units
+        from .results import FileCase
 
         for unit in read_units(_shown_path(self.path)):
-            if isinstance(unit, Checked):  # the file cannot be read: one failing item says why
+            if isinstance(unit, FileCase):  # the file cannot be read: one failing item says why
                 yield GradcheckItem.from_parent(self, name="file", check=SharedCheck(unit, 1), index=None)
             elif unit.kind == "program":
                 yield GradcheckItem.from_parent(self, name="program", check=SharedCheck(unit, 1), index=None)
@@ -101,9 +102,9 @@ class GradcheckFile(pytest.File):
 def case_names(line: Line) -> tuple[list[str], str]:
     """(item names, the expression text): `3: x*y @ x=1, y=2` per `@` point, or `3: x*y` for a line without one
     (or one that does not split: its check reports why). A point named twice gets ` #K` (names stay unique)."""
-    from .batch import split_line
     from .display import shorten_text, visible
     from .errors import GradcheckError
+    from .files.format import split_line
 
     code = line.text.split("#", 1)[0].strip() or line.text.strip()
     try:
@@ -123,15 +124,15 @@ class SharedCheck:
     """One line's check, shared by the items of its points (the one mutable piece: a cache, so a line of N points
     runs once, not N times). Its results are dropped when the last of those items has taken its own."""
 
-    def __init__(self, unit: Line | Checked, items: int):
+    def __init__(self, unit: Line | FileCase, items: int):
         self.unit, self.items = unit, items
-        self._results: list[Checked] | None = None
+        self._results: list[FileCase] | None = None
         self._untaken = 0
 
-    def take(self, settings: Settings, index: int | None) -> list[Checked]:
+    def take(self, settings: Settings, index: int | None) -> list[FileCase]:
         """The cases of point `index` (None: every case of the unit); a line that failed as a whole (one error
         case instead of one per point) gives that error to every point's item."""
-        from .runner import check_unit
+        from .files.runner import check_unit
 
         if self._results is None:
             self._results, self._untaken = check_unit(self.unit, settings), self.items
@@ -178,7 +179,7 @@ class GradcheckItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        number = getattr(self.check.unit, "number", None)  # a Line has one; a file problem (Checked) has none
+        number = getattr(self.check.unit, "number", None)  # a Line has one; a file problem (FileCase) has none
         return self.path, (number - 1 if number is not None else None), self.name
 
 
@@ -190,14 +191,14 @@ def _render_width() -> int:
         return PIPED_WIDTH
 
 
-def judge(results: list[Checked], strict: bool) -> Outcome:
-    from .formats import fails
+def judge(results: list[FileCase], strict: bool) -> Outcome:
+    from .report.text import fails
 
     failing = [r for r in results if fails(r.case.status, strict)]
     return Outcome(tuple(r.case.status for r in results), failure_text(failing) if failing else None)
 
 
-def failure_text(failing: list[Checked]) -> str:
+def failure_text(failing: list[FileCase]) -> str:
     """Each failing case as `gradcheck check` prints it, without colour: FILE:LINE, the verdict table (a program's
     line-by-line table first) and `reproduce:`; a malformed line or unreadable file is its one-line error and caret."""
     from io import StringIO
@@ -205,9 +206,8 @@ def failure_text(failing: list[Checked]) -> str:
     from rich.console import Console
     from rich.text import Text
 
-    from .formats import DETAIL_VARIABLES, failure_line, one_line, reproduce_line, source_of
-    from .report import message_text
-    from .tables import print_case
+    from .report.table import print_case
+    from .report.text import DETAIL_VARIABLES, failure_line, message_text, one_line, reproduce_line, source_of
 
     blocks = []
     for item in failing:

@@ -80,3 +80,38 @@ class CaseResult:
     trace: tuple[TraceRow, ...] = ()
     expected_value: object = None  # a claimed value of f (expression files' `=> f=...`)
     extras: dict = field(default_factory=dict)  # additions by later stages (a program's lines), keyed like JSON
+
+
+@dataclass(frozen=True, slots=True)
+class FileCase:
+    """A case from a file (or a command that checks many): where it came from, for reports (file and line apart:
+    paths may contain ':'), and how to reproduce it."""
+
+    case: CaseResult
+    file: str
+    line: int | None  # None: a problem with the whole file
+    column: int | None = None  # for malformed lines: where the problem is
+    claims: str | None = None  # the claims text, so a failure can be reproduced with `eval --expect`
+    seconds: float = 0.0
+    caret: str | None = None  # for malformed lines: the line with a caret under the column
+    gates: tuple[str, ...] = ()  # the file's gates the line calls (eval alone does not know them)
+    command: str | None = None  # the command that checks this case alone, when it is not `gradcheck eval` (a layer)
+
+
+SWEEP_METHODS = ("forward", "centered", "richardson")  # the difference quotients a sweep compares
+
+
+@dataclass(frozen=True, slots=True)
+class SweepRow:
+    h: float
+    estimates: dict[str, float]
+    errors: dict[str, float]  # relative error against the reference
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    var: str
+    reference: float
+    reference_method: str
+    rows: tuple[SweepRow, ...]
+    chosen: dict[str, float]  # the h gradcheck picks for forward and centered

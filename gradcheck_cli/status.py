@@ -24,6 +24,15 @@ class ExitCode(enum.IntEnum):
     TOOL_ERROR = 2  # the tool could not run: bad option, unparsable expression or point
 
 
+def counts(statuses) -> dict[str, int]:
+    """How many of each status, and the total: a report's summary."""
+    tally = {"total": 0, **{s: 0 for s in SEVERITY}}
+    for status in statuses:
+        tally["total"] += 1
+        tally[status] += 1
+    return tally
+
+
 def worst(statuses) -> str:
     return max(statuses, key=SEVERITY.index, default="pass")
 

@@ -13,9 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcheck_cli import batch, batch_cli, formats
+from gradcheck_cli import batch_cli
 from gradcheck_cli.cli import main
 from gradcheck_cli.expression.check import Options
+from gradcheck_cli.files import format as batch
+from gradcheck_cli.files import runner
+from gradcheck_cli.report import ci
+from gradcheck_cli.report import text as formats
 
 FAST = batch.Settings(Options(exact=False))
 
@@ -50,7 +54,7 @@ def check_json(*args: str) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
-def one(text: str, settings: batch.Settings = FAST) -> list[batch.Checked]:
+def one(text: str, settings: batch.Settings = FAST) -> list[batch.FileCase]:
     return batch.check_line(batch.Line("f.gc", 3, text), settings)
 
 
@@ -296,7 +300,7 @@ def test_github_annotations(tmp_path):
 
 
 def test_github_escapes_properties_and_newlines():
-    assert formats._escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    assert ci.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
 
 
 def test_table_lists_every_case_then_details_of_failures_then_the_summary(tmp_path):
@@ -386,7 +390,7 @@ def test_jobs_1_does_not_start_processes(monkeypatch):
 
     monkeypatch.setattr(multiprocessing, "get_context", lambda *a: pytest.fail("a process pool was started"))
     units = [batch.Line("f.gc", n, f"x*{n} @ x=1") for n in range(1, 4)]
-    assert [c.case.status for c in batch.run(units, FAST, jobs=1)] == ["pass"] * 3
+    assert [c.case.status for c in runner.run(units, FAST, jobs=1)] == ["pass"] * 3
 
 
 @pytest.mark.parametrize("tty, ci, lines, shown", [

@@ -17,9 +17,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcheck_cli import batch, files, runner, writers
 from gradcheck_cli.cli import main
 from gradcheck_cli.expression.check import Options
+from gradcheck_cli.files import discovery as files
+from gradcheck_cli.files import format as batch
+from gradcheck_cli.files import runner
+from gradcheck_cli.report import stream as writers
 
 FAST = batch.Settings(Options(exact=False))
 POSIX = pytest.mark.skipif(sys.platform == "win32" or not os.path.isdir("/proc"), reason="needs POSIX signals and /proc")
@@ -114,7 +117,7 @@ def test_an_explicitly_named_fifo_is_refused_not_opened(tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_an_error_case_and_the_others_run(tmp_path, monkeypatch):
-    from gradcheck_cli import reading as inputs
+    from gradcheck_cli.files import reading as inputs
 
     monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
     monkeypatch.setattr(inputs, "MAX_FILE_BYTES", 100)
@@ -397,7 +400,8 @@ def test_the_row_blocks_are_drawn_as_rich_draws_the_table(tmp_path):
 
     from rich.table import Table
 
-    from gradcheck_cli import formats, report
+    from gradcheck_cli.report import stream as formats
+    from gradcheck_cli.report import table as report
 
     items = [c for text in ("x*y @ x=1, y=2; x=-3, y=4.5", "sigmoidd(x) @ x=1", "relu(x) @ x=0", "tanh(x) => dx=2")
              for c in batch.check_line(batch.Line("dir/some file.gc", 7, text), FAST)]

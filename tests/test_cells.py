@@ -263,8 +263,8 @@ ONE_LINE = "import numpy as np; x = 3.0; y = x*x; dx = 2*x"
 
 def test_the_api_eval_check_and_pytest_read_a_program_the_same_way(cli, tmp_path):
     from gradcheck_cli import check, pytest_plugin
-    from gradcheck_cli.batch import Line
-    from gradcheck_cli.runner import check_unit
+    from gradcheck_cli.files.format import Line
+    from gradcheck_cli.files.runner import check_unit
 
     settings = pytest_plugin.settings_from(pytest_plugin.DEFAULT_SAMPLES, pytest_plugin.DEFAULT_SEED, exact=False)
     for text, status, code in ((ONE_LINE, "pass", 0), (ONE_LINE.replace("2*x", "3*x"), "mismatch", 1)):

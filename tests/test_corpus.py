@@ -13,8 +13,8 @@ import re
 
 import numpy as np
 import pytest
-
 from corpus import BUGS, CASES, DTYPES, Bug, Case, dtype_name
+
 from gradcheck_cli import check_function
 from gradcheck_cli.errors import GradcheckError
 

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcheck_cli import report, tables
 from gradcheck_cli.display import short_assignments, visible
 from gradcheck_cli.errors import ParseError, Position
+from gradcheck_cli.report import table as tables
+from gradcheck_cli.report import text as report
+from gradcheck_cli.report.table import make_console
 
 MARKUP = st.lists(st.sampled_from(["[b]", "[/b]", "[/]", "[link=x]", "[red]", "[bold red on blue]", "\\[", "[", "]",
                                    "x", " @ x=1", "[/link]", ":smile:", "\x1b[2J", "\u202e", "\r"]), min_size=1, max_size=8).map("".join)
@@ -22,7 +24,7 @@ FUZZ = settings(max_examples=60, suppress_health_check=[HealthCheck.function_sco
 
 
 def _console(buffer: io.StringIO):
-    return report.make_console(file=buffer)
+    return make_console(file=buffer)
 
 
 @given(st.text())
@@ -97,17 +99,18 @@ def test_chars_outside_the_basic_plane_and_combining_marks_survive():
 def test_every_batch_writer_takes_markup_and_control_characters_literally(text, status, line, base_case):
     import xml.etree.ElementTree as ET
 
-    from gradcheck_cli import writers
-    from gradcheck_cli.batch import Checked
+    from gradcheck_cli.report import stream as writers
+    from gradcheck_cli.report.formats import make_writer
+    from gradcheck_cli.results import FileCase
 
-    item = Checked(replace(base_case, expr=text, message=text, status=status, source=f"{text}:3"), text, line,
+    item = FileCase(replace(base_case, expr=text, message=text, status=status, source=f"{text}:3"), text, line,
                    claims="dx=3", caret=f"  {text}\n  ^")
     tally = writers.Tally(strict=False)
     tally.add(item)
     outputs = {}
     for name in ("table", "github", "junit", "json"):
         buffer = io.StringIO()
-        writer = writers.TableWriter(_console(buffer), False, True) if name == "table" else writers.make_writer(name, buffer, False)
+        writer = writers.TableWriter(_console(buffer), False) if name == "table" else make_writer(name, buffer, False)
         writer.add(item)
         writer.close(tally, 1.0)
         outputs[name] = buffer.getvalue()

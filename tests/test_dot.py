@@ -11,12 +11,13 @@ import subprocess
 import numpy as np
 import pytest
 
-from gradcheck_cli.dot import DRAWN_LIMIT, case_picture, write
 from gradcheck_cli.errors import UsageError
+from gradcheck_cli.eval.circuit import circuit
 from gradcheck_cli.expression.check import Options
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.ops import default_registry
+from gradcheck_cli.report.dot import DRAWN_LIMIT, SHARES_UP_TO, case_picture, write
 from gradcheck_cli.session import check_text
 
 R = default_registry()
@@ -25,7 +26,7 @@ R = default_registry()
 def picture(text: str, at: dict, **kwargs) -> str:
     case = check_text(text, at, **kwargs)
     graph = build_graph(parse(text), R, {k: np.shape(v) for k, v in at.items()})
-    return case_picture(graph, {k: np.asarray(v, dtype=float) for k, v in at.items()}, case)
+    return case_picture(graph, circuit(graph, {k: np.asarray(v, dtype=float) for k, v in at.items()}, SHARES_UP_TO), case)
 
 
 def test_every_gate_is_a_node_and_every_wire_carries_value_and_gradient():

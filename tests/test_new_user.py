@@ -63,7 +63,7 @@ def test_a_cell_under_another_name_is_still_a_program(tmp_path):
     ("\n# nothing\n", False),
 ])
 def test_what_makes_a_file_expression_lines(tmp_path, text, lines):
-    from gradcheck_cli.files import holds_expression_lines
+    from gradcheck_cli.files.discovery import holds_expression_lines
 
     path = tmp_path / "f.txt"
     path.write_text(text)
@@ -88,7 +88,7 @@ def test_a_directory_of_task1_py_names_the_file_once(tmp_path):
 def test_many_near_misses_are_counted_not_listed(tmp_path):
     for k in range(5):
         (tmp_path / f"task{k}.py").write_text(TASK1)
-    from gradcheck_cli.files import expand_paths
+    from gradcheck_cli.files.discovery import expand_paths
 
     [problem] = expand_paths([str(tmp_path)])
     assert "found task0.py, task1.py, task2.py and 2 more: program files are named *.gc.py" in problem.case.message
@@ -123,21 +123,23 @@ def test_an_expression_that_happens_to_name_a_file_is_still_an_expression(tmp_pa
 # --- the end of a long check ------------------------------------------------------------------------------------
 
 def _passing_item(line: int):
-    from gradcheck_cli.batch import Checked
-    from gradcheck_cli.results import CaseResult
+    from gradcheck_cli.results import CaseResult, FileCase
 
-    return Checked(CaseResult("x*y + 1", f"big.gc:{line}", {"x": 1.0, "y": 2.0}, 3.0, "pass", None, ()), "big.gc", line)
+    return FileCase(CaseResult("x*y + 1", f"big.gc:{line}", {"x": 1.0, "y": 2.0}, 3.0, "pass", None, ()), "big.gc", line)
 
 
 def test_the_end_of_a_10000_line_run_recalls_the_lone_failing_line(tmp_path):
     """10,000 rows, line 1235 fails: the last lines of the report name it and the command that reproduces it."""
-    from gradcheck_cli import batch, report, writers
+    from gradcheck_cli.files import format as batch
+    from gradcheck_cli.report import stream as writers
+    from gradcheck_cli.report import table as report
+    from gradcheck_cli.report.table import View
 
     failing = batch.check_line(batch.Line("big.gc", 1235, "x*y @ x=-2, y=3 => dx=3, dy=3"),
                                batch.Settings(batch.Options(exact=False)))
     out = io.StringIO()
     tally = writers.Tally(strict=False)
-    writer = writers.TableWriter(report.make_console(file=out), strict=False, timed=False)
+    writer = writers.TableWriter(report.make_console(file=out), strict=False, view=View(timed=False))
     for line in range(1, 10_001):
         for item in failing if line == 1235 else [_passing_item(line)]:
             tally.add(item)
@@ -204,11 +206,14 @@ def test_narrow_tables_drop_whole_items_never_part_of_a_number(tmp_path, columns
 
 def test_every_block_of_a_long_run_is_as_wide_as_the_first(tmp_path, monkeypatch):
     """Blocks of 4 rows whose expressions, points and line numbers grow: the later blocks keep the first's widths."""
-    from gradcheck_cli import batch, report, writers
+    from gradcheck_cli.files import format as batch
+    from gradcheck_cli.report import stream as writers
+    from gradcheck_cli.report import table as report
+    from gradcheck_cli.report.table import View
 
     monkeypatch.setattr(writers, "BLOCK", 4)
     out = io.StringIO()
-    writer = writers.TableWriter(report.make_console(file=out), strict=False, timed=False)
+    writer = writers.TableWriter(report.make_console(file=out), strict=False, view=View(timed=False))
     tally = writers.Tally(strict=False)
     settings = batch.Settings(batch.Options(exact=False))
     for k in range(1, 13):
@@ -287,7 +292,7 @@ def test_a_missing_value_is_null_in_every_command_scalar_or_tensor(args):
 
 
 def test_a_computed_nan_is_still_the_string_nan():
-    from gradcheck_cli.report import json_optional, json_value
+    from gradcheck_cli.report.json import json_optional, json_value
 
     assert json_value(math.nan) == "nan" and json_value([1.0, math.inf]) == [1.0, "inf"]
     assert json_optional(math.nan) is None and json_optional([[1.0, math.nan]]) == [[1.0, None]]

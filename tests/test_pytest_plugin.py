@@ -42,8 +42,8 @@ def warm_imports():
     """Everything a check imports, imported here first: an in-process pytester run removes the modules first imported
     during the run, and numpy's C core cannot be imported twice in one process."""
     from gradcheck_cli import pytest_plugin
-    from gradcheck_cli.batch import Line
-    from gradcheck_cli.runner import check_unit
+    from gradcheck_cli.files.format import Line
+    from gradcheck_cli.files.runner import check_unit
 
     settings = pytest_plugin.settings_from(pytest_plugin.DEFAULT_SAMPLES, pytest_plugin.DEFAULT_SEED, exact=True)
     cases = check_unit(Line("warm.gc", 1, "sigma(x) @ x=1 => dx=2"), settings)
@@ -151,7 +151,7 @@ def test_right_program_and_random_points_pass(pytester: pytest.Pytester):
 
 
 def test_collect_only_lists_cases_without_checking_them(pytester: pytest.Pytester, monkeypatch):
-    import gradcheck_cli.runner as runner
+    import gradcheck_cli.files.runner as runner
 
     checked = []
     real = runner.check_unit
@@ -167,7 +167,7 @@ def test_collect_only_lists_cases_without_checking_them(pytester: pytest.Pyteste
 
 
 def test_a_bug_in_a_check_is_one_failing_item_without_traceback(pytester: pytest.Pytester, monkeypatch):
-    import gradcheck_cli.runner as runner
+    import gradcheck_cli.files.runner as runner
 
     def broken(unit, settings):
         raise RuntimeError("boom")
@@ -195,8 +195,9 @@ def test_samples_out_of_range_is_a_usage_error(pytester: pytest.Pytester):
 
 
 def test_defaults_are_gradcheck_checks():
-    from gradcheck_cli import batch, pytest_plugin
+    from gradcheck_cli import pytest_plugin
     from gradcheck_cli.batch_cli import check_command
+    from gradcheck_cli.files import format as batch
 
     defaults = check_command.make_context("check", ["cases.gc"]).params  # every option at its default
     settings = pytest_plugin.settings_from(pytest_plugin.DEFAULT_SAMPLES, pytest_plugin.DEFAULT_SEED, exact=True)

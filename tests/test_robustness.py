@@ -348,7 +348,7 @@ def test_an_endless_standard_input_ends_in_a_limit_error():
 
 
 def test_an_expression_file_is_read_up_to_the_limit(cli, monkeypatch, tmp_path):
-    from gradcheck_cli import reading as inputs
+    from gradcheck_cli.files import reading as inputs
 
     monkeypatch.setattr(inputs, "MAX_EXPRESSION_CHARS", 1000)
     path = tmp_path / "long.txt"

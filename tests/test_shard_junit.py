@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-
 LINES_A = ["x*y @ x=1, y=2", "sin(x) @ x=1 => dx=0.5", "# a comment", "x**2 @ x=3; x=4", "", "exp(x) @ x=0"]
 LINES_B = ["tanh(x) @ x=1", "x+y @ x=1, y=2", "log(x) @ x=2 => dx=0.4"]
 
@@ -48,7 +47,7 @@ def test_three_shards_cover_every_case_exactly_once_and_their_junit_adds_up(cli,
 @settings(max_examples=15)
 @given(n=st.integers(1, 9))
 def test_any_number_of_shards_partitions_the_lines(n, tmp_path_factory):
-    from gradcheck_cli import files
+    from gradcheck_cli.files import discovery as files
 
     directory = tmp_path_factory.mktemp("shards")
     (directory / "a.gc").write_text("\n".join(LINES_A) + "\n")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from gradcheck_cli.report import number
-from gradcheck_cli.tables import _digits
+from gradcheck_cli.report.table import _digits
+from gradcheck_cli.report.text import number
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTHS = (60, 80, 120)

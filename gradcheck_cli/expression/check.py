@@ -19,10 +19,11 @@ from ..inputs.claims import VALUE_CLAIM, Claim, claim_values
 from ..ir import Graph
 from ..numeric.differences import Differences, complex_step, finite_differences
 from ..numeric.directions import Candidate, GraphProbe, as_gradient_check, check_directions, element_judgement, needs_directions
+from ..report.text import element_text
 from ..results import CaseResult, GradientCheck, TraceRow
 from ..status import EPS, PASS, SEVERITY, worst
 from ..verdict import METHODS, Evidence, Judgement, Tolerances, describe, judge
-from .problems import element_text, first_problem, kink_text, tie_counts
+from .problems import first_problem, kink_text, tie_counts
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 FAILING_SHOWN = 20  # failing elements listed per variable (JSON keeps every element's values)

@@ -9,19 +9,12 @@ import numpy as np
 from ..eval.engine import at_point, first_nonfinite, first_nonfinite_gradient
 from ..ir import Graph
 from ..lang.lexer import shorten
-
-
-def element_text(index: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(i) for i in index) + "]"
+from ..report.text import element_text, number
 
 
 def _where(graph: Graph, index: int) -> str:
     column, text = graph.location(index)
     return f"at column {column} ('{shorten(text)}')"
-
-
-def _number(value) -> str:
-    return f"{float(value):.6g}"
 
 
 def gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gradient=None) -> str:
@@ -37,8 +30,8 @@ def gate_problem(graph: Graph, index: int, values: list[np.ndarray], k: int, gra
     inputs = []
     for i in node.inputs:
         given = np.asarray(at_point(values[i], k))
-        inputs.append(_number(np.broadcast_to(given, value.shape)[bad]) if op.partials is not None and given.ndim <= value.ndim and value.ndim
-                      else (_number(given) if given.ndim == 0 else f"an array of shape {given.shape}"))
+        inputs.append(number(np.broadcast_to(given, value.shape)[bad], 6) if op.partials is not None and given.ndim <= value.ndim and value.ndim
+                      else (number(given, 6) if given.ndim == 0 else f"an array of shape {given.shape}"))
     element = f", element {element_text(bad)}" if bad else ""
     if gradient is not None:
         what = f"the derivative of {node.op} is not finite at {', '.join(inputs)}"

@@ -4,33 +4,14 @@ complex step where the oracle has none). report/sweep.py prints them."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..ir import Graph
 from ..numeric.differences import centered_step, evaluate_rows, forward_step
+from ..results import Sweep, SweepRow
 
 STEPS = tuple(10.0 ** -k for k in range(1, 16))
-
-
-METHODS = ("forward", "centered", "richardson")
-
-
-@dataclass(frozen=True, slots=True)
-class SweepRow:
-    h: float
-    estimates: dict[str, float]
-    errors: dict[str, float]  # relative error against the reference
-
-
-@dataclass(frozen=True, slots=True)
-class Sweep:
-    var: str
-    reference: float
-    reference_method: str
-    rows: tuple[SweepRow, ...]
-    chosen: dict[str, float]  # the h gradcheck picks for forward and centered
 
 
 def sweep(graph: Graph, point: dict[str, float], var: str, reference: float, reference_method: str,

@@ -228,7 +228,7 @@ def _split(start: int, stop: int) -> list[tuple[int, int]]:
 
 def summary(check: DirectionCheck, blame: str = "the derivative rule or backward pass") -> str | None:
     """What the directions found, in words (None: nothing to say beyond the status)."""
-    from ..expression.problems import element_text
+    from ..report.text import element_text
 
     bad = [s for s in check.slopes if s.status == "mismatch"]
     kinks = [s for s in check.slopes if s.status == "kink"]
@@ -320,7 +320,7 @@ def as_gradient_check(check: DirectionCheck, candidate: Candidate, elements: Jud
                       candidate_name: str = "backprop"):
     """The GradientCheck of a variable checked along random directions: per-element statuses are the bisection's
     blame and, where there is an exact value or a claim, that element's own verdict (`elements`, from the judge)."""
-    from ..expression.problems import element_text
+    from ..report.text import element_text
     from ..results import GradientCheck
 
     gradient = candidate.gradient

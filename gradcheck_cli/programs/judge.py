@@ -23,6 +23,7 @@ from ..errors import GradcheckError
 from ..eval.engine import backward, branch_signs, contributions_into, forward
 from ..ir import Binding, build_program
 from ..lang.program import Statement
+from ..report.text import values_text
 from ..results import CaseResult
 from ..verdict import agree
 from .plan import Plan, d_target, notes_text, typo_of
@@ -522,13 +523,6 @@ def _not_element(state: _State, name: str, index: int) -> str:
 
 # --- what a wrong line got wrong, in words: tried in turn, the first explanation that reproduces the truth wins
 
-def _number(value) -> str:
-    array = np.asarray(value, dtype=np.float64)
-    if array.size == 1:
-        return f"{float(array.reshape(-1)[0]):.10g}"
-    return np.array2string(array, precision=6, separator=", ", max_line_width=1 << 20).replace("\n", "")
-
-
 def diagnose(state, statement: Statement, name: str, value: np.ndarray, expected: np.ndarray, truths: dict) -> str:
     """`value` is the line with true inputs (`truths`: the d-names it may read, bound to the truth), `expected` what it
     should be; `name` is the version key of what the line is for."""
@@ -547,7 +541,7 @@ def diagnose(state, statement: Statement, name: str, value: np.ndarray, expected
         if close_enough(state, value, factor * expected) and not close_enough(state, expected, 0 * expected):
             return said
     return (_factor(state, value, expected) or _mask(state, value, expected) or _upstream(state, statement, name, expected, truths)
-            or f"this line gives {_number(value)}; the true value is {_number(expected)}")
+            or f"this line gives {values_text(value)}; the true value is {values_text(expected)}")
 
 
 def _factor(state, value: np.ndarray, expected: np.ndarray) -> str | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..display import shorten_text
 from ..errors import GradcheckError, PointError, Position
 from ..inputs.claims import Claim
 from ..inputs.points import PointContext, constant_value
@@ -115,7 +116,7 @@ def notes_text(plan: Plan) -> list[str]:
     for why, items in plan.skipped.items():
         items = sorted(items)
         if len(items) == 1:
-            said.append((items[0][0], f"line {items[0][0]}: {why}: {_clip(items[0][1])}"))
+            said.append((items[0][0], f"line {items[0][0]}: {why}: {shorten_text(' '.join(items[0][1].split()), 60)}"))
         else:
             said.append((items[0][0], f"lines {', '.join(str(line) for line, _ in items)}: {why}"))
     return [text for _, text in sorted(said, key=lambda item: item[0])]
@@ -203,11 +204,6 @@ def _prune_backward(plan: Plan, known: set[str]) -> None:
             else "after the backward pass began, and no d-line reads it"
         plan.skipped.setdefault(f"{what}: skipped", []).append((statement.line, statement.text))
     plan.backward = kept[::-1]
-
-
-def _clip(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def typo_of(target: str, known: set[str], targets: set[str]) -> str | None:

@@ -11,8 +11,8 @@ import stat
 import sys
 from typing import BinaryIO
 
-from .errors import FileError, InputLimitError, UsageError
-from .lang.expr import MAX_INPUT_CHARS
+from ..errors import FileError, InputLimitError, UsageError
+from ..lang.expr import MAX_INPUT_CHARS
 
 MAX_EXPRESSION_CHARS = MAX_INPUT_CHARS  # what the parser accepts is all that is read
 MAX_FILE_BYTES = 64 * 1024 * 1024  # one .gc file; ~3 million typical lines
@@ -55,7 +55,7 @@ def read_expression_source(argument: str) -> tuple[str, str | None]:
     if not argument.startswith("@"):
         return argument, None
     path = argument[1:]
-    from .display import shorten_text
+    from ..display import shorten_text
 
     try:
         handle = open(path, "rb")

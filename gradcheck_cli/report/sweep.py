@@ -1,11 +1,12 @@
 """`gradcheck sweep`: how the error of each difference quotient moves with h — the V of truncation
-against rounding error — measured against the exact derivative (expression/sweep.py), printed."""
+against rounding error — measured against the exact derivative (expression/sweep.py computes it), printed: a table, an ASCII plot, JSON, a PNG."""
 
 from __future__ import annotations
 
 import math
 
-from .expression.sweep import METHODS, Sweep
+from ..results import SWEEP_METHODS as METHODS
+from ..results import Sweep
 
 MARKERS = {"forward": "F", "centered": "C", "richardson": "R"}
 
@@ -64,7 +65,7 @@ def save_plot(result: Sweep, path: str) -> None:
 def sweep_json(result: Sweep, point: dict[str, float]) -> str:
     import json
 
-    from .report import json_float, json_value
+    from .json import json_float, json_value
 
     return json.dumps({"schema": "gradcheck-sweep/1", "var": result.var, "point": {k: json_value(v) for k, v in point.items()},
                        "reference": json_float(result.reference),
@@ -78,7 +79,8 @@ def print_sweep(result: Sweep, text: str, point: dict[str, float]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from .report import expression_text, make_console, number, point_text
+    from .table import make_console
+    from .text import expression_text, number, point_text
 
     console = make_console()
     title = Text(f"relative error of d/d{result.var} of {expression_text(text)} at {point_text(point, short=True)}: "

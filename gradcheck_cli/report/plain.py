@@ -9,36 +9,10 @@ import textwrap
 
 import numpy as np
 
-from .results import CaseResult, GradientCheck
+from ..results import CaseResult, GradientCheck
+from .text import VERDICT_STYLE, element_text, number, point_shapes, shape_text, summary_line
 
-MARKS = {"pass": "✓ pass", "mismatch": "✗ mismatch", "kink": "kink", "inconclusive": "? inconclusive", "error": "✗ error"}
-SHOWN_VALUES = 6  # elements of a tensor shown inline before "…"
-
-
-def number(x, digits: int = 13) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, (float, int, np.floating, np.integer)):
-        return f"{float(x):.{digits}g}"
-    array = np.asarray(x, dtype=np.float64)
-    if array.ndim == 0:
-        return f"{float(array):.{digits}g}"
-    flat = [f"{v:.{min(digits, 8)}g}" for v in array.reshape(-1)[:SHOWN_VALUES]]
-    more = "…" if array.size > SHOWN_VALUES else ""
-    return f"[{', '.join(flat)}{', ' + more if more else ''}] {shape_text(array.shape)}"
-
-
-def shape_text(shape) -> str:
-    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def point_text(point: dict, limit: int = 200) -> str:
-    parts = []
-    for name, value in point.items():
-        array = np.asarray(value)
-        parts.append(f"{name}={float(array):.16g}" if array.ndim == 0 else f"{name}={shape_text(array.shape)} array")
-    text = ", ".join(parts)
-    return text if len(text) <= limit else text[:limit - 1] + f"… ({len(point):,} values)"
+MARKS = {status: label for status, (label, _) in VERDICT_STYLE.items()}
 
 
 def _at(value, index):
@@ -56,11 +30,11 @@ def gradient_lines(g: GradientCheck, width: int) -> list[str]:
         head += f"  ({agree} of {len(g.directions)} random directions agree)"
     index = g.worst if g.shape else ()
     fields = [("analytic", g.analytic), ("centered", g.centered), ("best", g.best), ("exact", g.exact), ("claimed", g.expected)]
-    values = [f"{name} {number(_at(value, index))}".replace(" ", "\xa0")  # a field wraps whole: never `rel.` | `error`
+    values = [f"{name} {number(_at(value, index), array_digits=8)}".replace(" ", "\xa0")  # a field wraps whole: never `rel.` | `error`
               for name, value in fields if value is not None]
     if g.rel_error is not None and not (g.shape and g.mode == "directions"):
         values.append(f"rel.\xa0error\xa0{float(np.nan_to_num(_at(g.rel_error, index), nan=0.0)):.2e}")
-    label = "    " + f"element {list(index)}: ".replace(" ", "\xa0")[:-1] + " " if g.shape else "    "
+    label = "    " + f"element {element_text(index)}: ".replace(" ", "\xa0")[:-1] + " " if g.shape else "    "
     wrapped = textwrap.wrap(label + ", ".join(values), width, subsequent_indent="      ", break_long_words=False)
     lines = [head, *(line.replace("\xa0", " ") for line in wrapped)]
     if g.diagnosis and g.status != "pass":
@@ -69,8 +43,8 @@ def gradient_lines(g: GradientCheck, width: int) -> list[str]:
 
 
 def case_text(case: CaseResult, width: int = 100) -> str:
-    value = number(case.value)
-    lines = textwrap.wrap(f"{MARKS[case.status]}  f = {case.expr.strip()[:200]}  at  {point_text(case.point)}  →  f = {value}",
+    value = number(case.value, array_digits=8)
+    lines = textwrap.wrap(f"{MARKS[case.status]}  f = {case.expr.strip()[:200]}  at  {point_shapes(case.point)}  →  f = {value}",
                           width, subsequent_indent="    ", break_long_words=False)
     if case.status == "error" and case.message:
         lines += textwrap.wrap("  " + case.message, width, subsequent_indent="    ", break_long_words=False)
@@ -87,8 +61,4 @@ def case_text(case: CaseResult, width: int = 100) -> str:
 
 
 def report_text(cases, width: int = 100) -> str:
-    from .status import SEVERITY
-
-    counts = {s: sum(1 for c in cases if c.status == s) for s in SEVERITY}
-    summary = f"{len(cases)} case{'s' if len(cases) != 1 else ''}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    return "\n\n".join([*(case_text(c, width) for c in cases), summary])
+    return "\n\n".join([*(case_text(c, width) for c in cases), summary_line(cases)])

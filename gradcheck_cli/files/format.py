@@ -1,4 +1,5 @@
-"""The expression-file format (.gc): parsing lines, sampling points, checking a line (files.py reads files, runner.py runs lines).
+"""The expression-file format (.gc): parsing lines, sampling points, checking a line (discovery.py reads files,
+runner.py runs lines).
 
 One case per line (docs/files-and-ci.md):
 
@@ -15,14 +16,14 @@ import math
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Iterator
 
-from .errors import FileError, FormatError, GradcheckError, Position
-from .expression.check import CaseResult, Options, check_points
-from .inputs.claims import VALUE_CLAIM, Claim, parse_claims
-from .inputs.sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
-from .ir import Graph
-from .lang.values import split_top_level
+from ..errors import FileError, FormatError, GradcheckError, Position
+from ..expression.check import Options, check_points
+from ..inputs.claims import VALUE_CLAIM, Claim, parse_claims
+from ..inputs.sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
+from ..ir import Graph
+from ..lang.values import split_top_level
+from ..results import CaseResult, FileCase
 
 EXTENSION = ".gc"
 PROGRAM_EXTENSION = ".gc.py"  # a program file in a directory walk (a file named explicitly is read by its content)
@@ -38,21 +39,6 @@ class Line:
     bad_byte: int | None = None  # column (1-based) of the first byte that is not UTF-8
     kind: str = "line"  # line: one expression line; program: a whole program file (text is the file)
     definitions: tuple[tuple[int, str], ...] = ()  # the file's gate definitions above this line: (line, text)
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """A case plus where it came from (formats need file and line apart; paths may contain ':')."""
-
-    case: CaseResult
-    file: str
-    line: int | None  # None: a problem with the whole file
-    column: int | None = None  # for malformed lines: where the problem is
-    claims: str | None = None  # the claims text, so a failure can be reproduced with `eval --expect`
-    seconds: float = 0.0
-    caret: str | None = None  # for malformed lines: the line with a caret under the column
-    gates: tuple[str, ...] = ()  # the file's gates the line calls (eval alone does not know them)
-    command: str | None = None  # the command that checks this case alone, when it is not `gradcheck eval` (a layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +61,10 @@ class LineParts:
     claims: Piece | None
 
 
-def file_problem(path: str, message: str) -> Checked:
+def file_problem(path: str, message: str) -> FileCase:
     """A result for a path that yields no lines (missing, unreadable, skipped, not text): an error case naming it."""
     case = CaseResult(expr="", source=path, point={}, value=math.nan, status="error", message=f"{path}: {message}", gradients=())
-    return Checked(case, path, None)
+    return FileCase(case, path, None)
 
 
 # --- one line → its parts ------------------------------------------------------------------------------
@@ -164,26 +150,26 @@ def _located(error: GradcheckError, line: Line, base: int) -> GradcheckError:
     return error.located(line.file, line.number, base)
 
 
-def line_error(line: Line, error: GradcheckError) -> Checked:
+def line_error(line: Line, error: GradcheckError) -> FileCase:
     """A malformed line: an error case whose message is `FILE:LINE:COL: message`."""
     column = error.position.column if error.position is not None else 1
     code = line.text.split("#", 1)[0].strip() or line.text.strip()  # the comment is no part of the case
     case = CaseResult(expr=code, source=f"{line.file}:{line.number}", point={}, value=math.nan,
                       status="error", message=error.headline(), gradients=())
     caret = GradcheckError(error.message, Position(line.text, column - 1)).caret()  # the whole line, not the piece
-    return Checked(case, line.file, line.number, column, caret=caret)
+    return FileCase(case, line.file, line.number, column, caret=caret)
 
 
 def _registry(line: Line):
     """(registry, gates): the built-in ops and the gates the file defined above this line (`def g(t) = ...` with
     `d g/dt = ...`). A gate without a rule is an error on the lines that call it, not on every line below it."""
-    from .ops import default_registry
+    from ..ops import default_registry
 
     registry = default_registry()
     if not line.definitions:
         return registry, {}
-    from .eval.user_gates import user_gates
-    from .lang.program import parse_program
+    from ..eval.user_gates import user_gates
+    from ..lang.program import parse_program
 
     text = "\n".join(definition for _, definition in line.definitions)
     try:
@@ -208,8 +194,8 @@ def _registry(line: Line):
 
 
 def _points(parts: LineParts, expr, registry, claims: dict[str, Claim], settings: Settings, line: Line):
-    from .inputs.points import PointContext, read_point
-    from .ir import build_graph
+    from ..inputs.points import PointContext, read_point
+    from ..ir import build_graph
 
     if not parts.points:
         graph = build_graph(expr, registry, {})
@@ -264,7 +250,7 @@ def _run_points(graph: Graph, points: list[dict], claims: dict[str, Claim], opti
 
 def _parse_line(line: Line, settings: Settings):
     """(graph, points, claims, parts, gate definitions for the oracle) of an expression line, or a GradcheckError."""
-    from .lang.expr import parse
+    from ..lang.expr import parse
 
     parts = split_line(line.text)
     if parts is None:
@@ -285,13 +271,13 @@ def _parse_line(line: Line, settings: Settings):
     definitions = None
     functions = {n: f for n, f in functions.items() if any(node.op == n for node in expr.nodes)}  # the gates it calls
     if functions:
-        from .oracle.lower import Definition
+        from ..oracle.lower import Definition
 
         definitions = (expr, {n: Definition(f.parameters, f.result) for n, f in functions.items()})
     return graph, points, claims, parts, definitions
 
 
-def check_line(line: Line, settings: Settings) -> list[Checked]:
+def check_line(line: Line, settings: Settings) -> list[FileCase]:
     """Every case of one line (none for blank and comment lines); never raises for anything in the text."""
     started = time.perf_counter()
     if line.kind == "program":
@@ -312,15 +298,15 @@ def check_line(line: Line, settings: Settings) -> list[Checked]:
     share = (time.perf_counter() - started) / len(cases)  # the points ran as one batch: each gets an equal share
     claims_text = parts.claims.text.strip() if parts.claims else None
     gates = tuple(sorted(program[1])) if program else ()
-    return [Checked(case, line.file, line.number, None, claims_text, share, gates=gates) for case in cases]
+    return [FileCase(case, line.file, line.number, None, claims_text, share, gates=gates) for case in cases]
 
 
-def check_program_file(line: Line, settings: Settings) -> list[Checked]:
+def check_program_file(line: Line, settings: Settings) -> list[FileCase]:
     """A program file: one case, its lines judged; the first wrong line is the case's line in reports."""
-    from .inputs.points import PointContext
-    from .ops import default_registry
-    from .programs.check import check_program
-    from .session import read_cell
+    from ..inputs.points import PointContext
+    from ..ops import default_registry
+    from ..programs.check import check_program
+    from ..session import read_cell
 
     started = time.perf_counter()
     try:
@@ -332,27 +318,10 @@ def check_program_file(line: Line, settings: Settings) -> list[Checked]:
         number = error.position.line if error.position is not None and error.position.file else 1
         case = CaseResult(expr=line.file, source=line.file, point={}, value=math.nan, status="error",
                           message=error.headline(), gradients=())
-        return [Checked(case, line.file, number, column, caret=error.caret() or None)]
+        return [FileCase(case, line.file, number, column, caret=error.caret() or None)]
     except Exception as problem:  # noqa: BLE001 -- a bug costs this file only
         case = CaseResult(line.file, line.file, {}, math.nan, "error", f"internal error, please report: {type(problem).__name__}: {problem}", ())
-        return [Checked(case, line.file, 1)]
+        return [FileCase(case, line.file, 1)]
     first = case.extras.get("first_wrong_line")
     case = replace(case, source=f"{line.file}:{first}" if first else line.file)  # reports point at the first wrong line
-    return [Checked(case, line.file, first or 1, None, None, time.perf_counter() - started)]
-
-
-# --- running many lines (files.py reads them, runner.py checks them) -------------------------------------
-
-def collect(paths: Iterable[str]) -> Iterator[Line | Checked]:
-    """Every line that holds a case, in file order, read lazily (see files.py)."""
-    from .files import expand_paths, units
-
-    return units(expand_paths(paths))
-
-
-def run(units: Iterable[Line | Checked], settings: Settings, jobs: int = 1,
-        on_result: Callable[[Line | Checked], None] | None = None) -> Iterator[Checked]:
-    """Results in file order; with jobs > 1 lines are checked in worker processes (see runner.py)."""
-    from .runner import run as run_units
-
-    return run_units(units, settings, jobs, on_result)
+    return [FileCase(case, line.file, first or 1, None, None, time.perf_counter() - started)]

@@ -5,26 +5,32 @@ gradient failed is red, a gate sitting on its kink orange. FILE.svg / FILE.png g
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import UsageError
+from ..errors import UsageError
+from .text import number, shape_text
+
+if TYPE_CHECKING:
+    from ..eval.circuit import Circuit
 
 DRAWN_LIMIT = 150  # gates drawn at most; past it the picture keeps f, the inputs and the gates nearest f
 FORMATS = ("dot", "svg", "png", "pdf")
+SHARES_UP_TO = 10 * DRAWN_LIMIT  # gates: past this, a fan-out's wires show df/d(wire) only, not each one's own term
 
 
 def _number(value) -> str:
+    """A wire's label: a number at 4 digits, a small tensor's values at 3, a larger one's shape and norm."""
     array = np.asarray(value, dtype=np.float64)
     if array.ndim == 0:
-        return f"{float(array):.4g}"
+        return number(array, 4)
     if array.size <= 4:
-        return "[" + ", ".join(f"{v:.3g}" for v in array.reshape(-1)) + "]"
-    return f"{array.shape} |{float(np.linalg.norm(array)):.3g}|"
+        return "[" + ", ".join(number(v, 3) for v in array.reshape(-1)) + "]"
+    return f"{shape_text(array.shape)} |{number(np.linalg.norm(array), 3)}|"
 
 
 def _quote(text: str) -> str:
@@ -128,34 +134,9 @@ def write(path: str, text: str) -> str:
     return path
 
 
-def case_picture(graph, point: dict, case) -> str:
-    """The DOT picture of one checked case (values and gradients recomputed at its point)."""
-    from .eval.engine import backward, branch_signs, forward
-
-    values = forward(graph, {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables})
-    grads = backward(graph, values).node_grads if math.prod(graph.nodes[-1].shape) == 1 else None
-    own = [np.asarray(v[0]) if np.ndim(v) else np.asarray(v) for v in values]
-    own_grads = None if grads is None else [np.asarray(g[0]) if np.ndim(g) else np.asarray(g) for g in grads]
-    kinks = {g for g, sign in branch_signs(graph, values).items() if np.any(sign == 0)}
+def case_picture(graph, wires: Circuit, case) -> str:
+    """The DOT picture of one checked case, from the values and gradients at its point (eval/circuit.py)."""
     failed = {g.var for g in case.gradients if g.status in ("mismatch", "error")}
     prefix = "" if "lines" in case.extras else "f = "  # a program's title names its file and its f already
     title = f"{prefix}{case.expr.strip()[:80]}   ({case.status})"
-    return to_dot(graph, own, own_grads, failed, kinks, title, _shares(graph, values, grads))
-
-
-def _shares(graph, values, grads) -> dict:
-    """Per wire out of a node with several consumers: the term that consumer sends back (upstream × local)."""
-    from .eval.engine import contributions_into
-
-    if grads is None:
-        return {}
-    consumers: dict[int, int] = {}
-    for node in graph.nodes:
-        for i in set(node.inputs):
-            consumers[i] = consumers.get(i, 0) + 1
-    shares = {}
-    for source, count in consumers.items():
-        if count > 1 and graph.nodes[source].varies and len(graph.nodes) <= 10 * DRAWN_LIMIT:
-            for consumer, term in contributions_into(graph, values, grads, source):
-                shares[(source, consumer)] = np.asarray(term[0]) if np.ndim(term) else np.asarray(term)
-    return shares
+    return to_dot(graph, wires.values, wires.grads, failed, wires.kinks, title, wires.shares)

@@ -1,12 +1,11 @@
 """A program's d-lines as a table (line, code, your value, the true value, verdict), fitted to the terminal like
-every table in tables.py, then the diagnosis of each wrong line."""
+every table in table.py, then the diagnosis of each wrong line."""
 
 from __future__ import annotations
 
-from .display import visible
-from .results import CaseResult
-from .tables import WIDE, _clipped, _short
-
+from ..display import shorten_text, visible
+from ..results import CaseResult
+from .text import WIDE, hanging, short_number
 
 LINE_MARKS = {"pass": "✓", "wrong": "✗ wrong", "kink": "kink", "error": "✗ error", "helper": "·"}
 
@@ -17,12 +16,12 @@ def _line_cells(rows, width: int):
     tries = [(d, n) for d, n in ((10, 4), (7, 4), (7, 2), (7, 1)) if d <= (10 if width >= WIDE else 7)]
     for columns in (["line", "code", "yours", "true", "verdict"], ["line", "code", "yours", "verdict"]):
         for digits, limit in tries:
-            cells = [{"line": str(r.line), "code": " ".join(r.text.split()), "yours": _short(r.yours, digits, limit),
-                      "true": _short(r.true, digits, limit), "verdict": LINE_MARKS[r.status]} for r in rows]
+            cells = [{"line": str(r.line), "code": " ".join(r.text.split()), "yours": short_number(r.yours, digits, limit),
+                      "true": short_number(r.true, digits, limit), "verdict": LINE_MARKS[r.status]} for r in rows]
             fixed = sum(max(len(name), *(len(c[name]) for c in cells)) for name in columns if name != "code")
             room = width - fixed - 3 * len(columns) - 1
             if room >= 8:
-                return columns, [{**c, "code": _clipped(c["code"], min(60, room))} for c in cells]
+                return columns, [{**c, "code": shorten_text(c["code"], min(60, room))} for c in cells]
     return columns, cells
 
 
@@ -34,7 +33,7 @@ def lines_table(case: CaseResult, width: int):
     rows = case.extras["lines"]
     first = case.extras.get("first_wrong_line")
     columns, cells = _line_cells(rows, width)
-    table = Table(title=Text(f"your backward pass, line by line (each line judged with the true values of what it reads)"),
+    table = Table(title=Text("your backward pass, line by line (each line judged with the true values of what it reads)"),
                   title_justify="left")
     for name in columns:
         table.add_column(name, justify="right" if name in ("line", "yours", "true") else "left", no_wrap=True)
@@ -48,8 +47,6 @@ def lines_table(case: CaseResult, width: int):
 
 def print_lines(console, case: CaseResult, width: int) -> None:
     from rich.text import Text
-
-    from .tables import hanging
 
     def say(text) -> None:  # notes wrap under their own indent
         console.print(hanging(text, console.width))

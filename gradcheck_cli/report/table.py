@@ -4,23 +4,41 @@ The per-variable table drops columns in a fixed order when it is too wide — fo
 centered, complex — and past that each variable becomes a stacked block of `name value` pairs
 that wrap between pairs, never inside a number. Tensors get a row per variable (its worst element)
 and an element table for small ones and for the elements that did not pass; programs get a table
-of their d-lines. Piped output is as wide as the lines need (tables are never cut).
+of their d-lines (program_table.py). Piped output is as wide as the lines need (tables are never cut). The console
+they print on (make_console) honours NO_COLOR and COLUMNS and writes no trailing spaces.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from .display import visible
-from .report import VERDICT_STYLE, array_text, expression_text, message_text, number, point_text, shape_text, summary_line
-from .results import CaseResult, GradientCheck
+from ..display import shorten_text, visible
+from ..results import CaseResult, GradientCheck
+from ..status import SEVERITY
+from .text import VERDICT_STYLE, WIDE, array_text, element_text, expression_text, gradient_error, hanging, message_text, number, point_text, shape_text, short_number, shown_gradients, summary_line
 
 NUMERICAL_METHODS = ("forward", "centered", "richardson", "complex", "best")
 DEFAULT_METHODS = ("forward", "centered", "best")
 DROP_ORDER = ("forward", "richardson", "centered", "complex")  # what goes first when a table is too wide
 BEST_TAGS = {"complex": "cx", "richardson": "ri", "centered": "ce"}
 ELEMENTS_SHOWN = 16  # a tensor this small gets a row per element
-WIDE = 120  # at this width and above, 13 significant digits; below, 10 (enough for any rtol >= 1e-9)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """How a table report shows its cases (formats without a table ignore it)."""
+
+    methods: tuple[str, ...] = DEFAULT_METHODS  # the numerical columns of each case's table
+    notes: bool = False  # a layer's notes under its case (`gradcheck layer`)
+    title: str = "gradcheck check"  # the streamed table's title
+    recap: bool = True  # the failing lines again after the summary (`check`)
+    timed: bool = True  # the run's time in the summary (`check` on a terminal)
 
 
 def _digits(width: int) -> int:
@@ -101,7 +119,7 @@ def gradient_table(case: CaseResult, gradients, methods, width: int):
 def _row(g: GradientCheck, methods, digits: int, claims: bool, tensors: bool, names: list[str]) -> list[str]:
     index = g.worst if g.shape else ()
     cells = _cells(g, index, methods, digits, claims)
-    where = [shape_text(g.shape) if g.shape else "", ("[" + ", ".join(map(str, index)) + "]") if g.shape else ""] if tensors else []
+    where = [shape_text(g.shape) if g.shape else "", element_text(index) if g.shape else ""] if tensors else []
     return [g.var, *where, *[cells.get(n, "—") for n in names], VERDICT_STYLE[g.status][0]]
 
 
@@ -127,7 +145,7 @@ def stacked(console, case: CaseResult, gradients, methods, width: int) -> None:
     for g in gradients:
         label, style = VERDICT_STYLE[g.status]
         index = g.worst if g.shape else ()
-        where = f" {shape_text(g.shape)} element [{', '.join(map(str, index))}]" if g.shape else ""
+        where = f" {shape_text(g.shape)} element {element_text(index)}" if g.shape else ""
         console.print(Text.assemble(f"  d{g.var}{where}  ", (label, style)))
         pairs = [f"{name} {value}" for name, value in _cells(g, index, methods, digits, claims).items()]
         for line in _wrap(pairs, width - 6):
@@ -145,13 +163,6 @@ def _wrap(pairs: list[str], width: int) -> list[str]:
     return lines + ([current] if current else [])
 
 
-def _short(value, digits: int, limit: int = 4) -> str:
-    if value is None:
-        return "—"
-    array = np.asarray(value, dtype=np.float64)
-    return number(array, digits) if array.ndim == 0 else array_text(array, limit)
-
-
 def trace_table(case: CaseResult, width: int):
     """Every gate's value and gradient; when too wide, the source column goes, then digits (10, then 7), then the
     operation text is shortened — node names and numbers stay whole."""
@@ -159,8 +170,8 @@ def trace_table(case: CaseResult, width: int):
 
     for digits in (_digits(width), 10, 7):
         columns = ["#", "node", "operation", "source", "value", "df/dnode"]
-        rows = [[str(k), visible(row.label), visible(row.operation), visible(_clipped(" ".join(row.source.split()), 40)),
-                 _short(row.value, digits), _short(row.gradient, digits)] for k, row in enumerate(case.trace, 1)]
+        rows = [[str(k), visible(row.label), visible(row.operation), visible(shorten_text(" ".join(row.source.split()), 40)),
+                 short_number(row.value, digits), short_number(row.gradient, digits)] for k, row in enumerate(case.trace, 1)]
         if _needed(rows, columns) > width:
             columns, rows = columns[:3] + columns[4:], [r[:3] + r[4:] for r in rows]
         if _needed(rows, columns) <= width:
@@ -168,17 +179,13 @@ def trace_table(case: CaseResult, width: int):
     excess = _needed(rows, columns) - width
     if excess > 0:  # the operation text gives way last (at least 8 characters of it)
         room = max(8, max(len(r[2]) for r in rows) - excess)
-        rows = [[*r[:2], _clipped(r[2], room), *r[3:]] for r in rows]
+        rows = [[*r[:2], shorten_text(r[2], room), *r[3:]] for r in rows]
     table = Table(title="staged computation (forward values, then df/d(node) from the backward pass)", title_justify="left")
     for name in columns:
         table.add_column(name, justify="right" if name in ("#", "value", "df/dnode") else "left", no_wrap=True)
     for row in rows:
         table.add_row(*row)
     return table
-
-
-def _clipped(text: str, room: int) -> str:
-    return text if len(text) <= room else text[:room - 1] + "…"
 
 
 def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | None = None) -> None:
@@ -189,7 +196,7 @@ def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | 
     if case.trace:
         console.print(trace_table(case, width))
     if case.extras.get("lines") or case.extras.get("gates"):  # the gate audits, also for a cell without d-lines
-        from .program_tables import print_lines
+        from .program_table import print_lines
 
         print_lines(console, case, width)
     if case.status == "error" and not case.gradients:
@@ -209,8 +216,6 @@ def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | 
         console.print(_title(case, width))  # printed apart: a table's title is padded to the table's width
         console.print(built[0])
         shown = built[1]
-    from .element_tables import element_table
-
     for g in gradients:
         if g.shape:
             elements = element_table(g, shown, width)
@@ -255,43 +260,6 @@ def _notes(console, case: CaseResult, gradients, shown) -> None:
         say(Text(visible(f"  Taylor test: {taylor.note}")))
 
 
-def hanging(text, width: int, indent: int = 4):
-    """`text` wrapped between words to `width`, continuation lines indented (styles kept: rich Text slices)."""
-    import re
-
-    from rich.cells import cell_len
-    from rich.text import Text
-
-    plain = text.plain
-    if cell_len(plain) <= width:
-        return text
-    out, start, length, end = Text(), 0, 0, 0
-    for word in re.finditer(r"\S+", plain):
-        size = cell_len(word.group())
-        gap = word.start() - end
-        if end and length + gap + size > width:
-            out.append_text(text[start:end])
-            out.append("\n" + " " * indent)
-            start, length = word.start(), indent + size
-        else:
-            length += gap + size
-        end = word.end()
-    out.append_text(text[start:])
-    return out
-
-
-def shown_gradients(case: CaseResult, limit: int | None):
-    """The gradients to show, at most `limit` (those that did not pass first, then in order), and a note on the rest."""
-    if limit is None or len(case.gradients) <= limit:
-        return case.gradients, None
-    rank = sorted(range(len(case.gradients)), key=lambda i: (case.gradients[i].status == "pass", i))
-    shown = set(rank[:limit])
-    failing = sum(1 for i in rank[limit:] if case.gradients[i].status != "pass")
-    rest = len(case.gradients) - limit
-    note = f"… and {rest:,} more variables " + (f"({failing:,} of them did not pass)" if failing else "that pass")
-    return tuple(g for i, g in enumerate(case.gradients) if i in shown), note
-
-
 DETAIL_LIMIT = 10  # more points than this: a summary per variable, then only the failing points in full
 
 
@@ -299,9 +267,6 @@ def points_summary_table(cases: list[CaseResult]):
     """Worst case per variable over many points, and the point where it happened."""
     from rich.table import Table
     from rich.text import Text
-
-    from .report import worst_status
-    from .status import SEVERITY
 
     table = Table(title=Text(visible(f"f = {expression_text(cases[0].expr)}  over {len(cases)} points")), title_justify="left")
     for name, justify in (("var", "left"), ("worst rel. error", "right"), ("at", "left"), ("verdicts", "left")):
@@ -311,27 +276,19 @@ def points_summary_table(cases: list[CaseResult]):
         for g in case.gradients:
             by_var.setdefault(g.var, []).append((g, case))
     for var, rows in by_var.items():
-        g, case = max(rows, key=lambda r: (SEVERITY.index(r[0].status), _worst_error(r[0])))
+        g, case = max(rows, key=lambda r: (SEVERITY.index(r[0].status), gradient_error(r[0]) or 0.0))
         counts: dict[str, int] = {}
         for row, _ in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
-        label, style = VERDICT_STYLE[worst_status(counts)]
+        label, style = VERDICT_STYLE[max(counts, key=SEVERITY.index)]
         verdicts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda c: SEVERITY.index(c[0])))
-        table.add_row(var, f"{_worst_error(g):.2e}", visible(point_text(case.point, short=True)), Text(verdicts, style=style))
+        table.add_row(var, f"{gradient_error(g) or 0.0:.2e}", visible(point_text(case.point, short=True)), Text(verdicts, style=style))
     return table
 
 
-def _worst_error(g: GradientCheck) -> float:
-    """The largest error judged: backprop's against the reference, and the claim's (as `check`'s rows count it)."""
-    errors = [0.0]
-    for e in (g.rel_error, g.expected_rel_error):
-        values = np.asarray(e, dtype=np.float64) if e is not None else np.zeros(0)
-        if values.size and not np.all(np.isnan(values)):
-            errors.append(float(np.nanmax(values)))
-    return max(errors)
-
-
-def print_table_report(console, cases: list[CaseResult], methods=DEFAULT_METHODS) -> None:
+def print_table_report(console, cases: list[CaseResult], view: View = View()) -> None:
+    """Every case as `eval` shows it (past DETAIL_LIMIT points: a summary per variable, then the failing points), each
+    with a layer's notes when the view asks for them, then the counts."""
     if len(cases) <= DETAIL_LIMIT:
         shown = cases
     else:
@@ -341,6 +298,150 @@ def print_table_report(console, cases: list[CaseResult], methods=DEFAULT_METHODS
         if failing:
             console.print(f"the first {len(shown)} of {len(failing)} points that did not pass:")
     for case in shown:
-        print_case(console, case, methods)
+        print_case(console, case, view.methods)
+        if view.notes:
+            print_notes(console, case)
         console.print()
     console.print(summary_line(cases))
+
+
+# --- a tensor's elements: a row per element of a small tensor, or per element that did not pass of a large one
+
+def element_table(g: GradientCheck, methods, width: int):
+    """A row per element of a small tensor, or per element that did not pass of a large one."""
+    from rich.table import Table
+    from rich.text import Text
+
+    statuses = np.asarray(g.statuses) if g.statuses is not None else None
+    size = int(np.prod(g.shape))
+    if size <= ELEMENTS_SHOWN:
+        indices = [tuple(int(i) for i in idx) for idx in np.ndindex(*g.shape)]
+        title = f"d{g.var} {shape_text(g.shape)}, every element"
+    else:
+        indices = [index for index, _, _ in g.failing]
+        if not indices:
+            return None
+        title = f"d{g.var} {shape_text(g.shape)}, the {len(indices)} element{'s' if len(indices) > 1 else ''} that did not pass" \
+                + (" (first 20)" if len(indices) == 20 else "")
+    layout = _element_layout(g, indices, statuses, methods, width)
+    if layout is None:  # even the narrowest columns do not fit: a block of `name value` pairs per element
+        return _stacked_elements(g, indices, statuses, title, methods, width)
+    names, rows = layout
+    table = Table(title=Text(visible(title)), title_justify="left", title_style="")
+    for name in ["element", *names, "verdict"]:
+        table.add_column(name, justify="left" if name in ("element", "verdict") else "right", no_wrap=True)
+    for row in rows:
+        label = row[-1]
+        style = next(s for l, s in VERDICT_STYLE.values() if l == label)
+        table.add_row(*row[:-1], Text(label, style=style))
+    return table
+
+
+def _element_rows(g: GradientCheck, indices, statuses, methods, digits: int) -> tuple[list[str], list[list[str]]]:
+    claims = g.expected is not None
+    names = _columns(methods, claims)
+    rows = []
+    for index in indices:
+        cells = _cells(g, index, methods, digits, claims)
+        status = str(statuses[index]) if statuses is not None else g.status
+        rows.append([element_text(index), *[cells.get(n, "—") for n in names], VERDICT_STYLE[status][0]])
+    return names, rows
+
+
+def _element_layout(g: GradientCheck, indices, statuses, methods, width: int):
+    """(columns, rows) of the widest layout that fits: the centered column goes first, then best, then digits
+    (13, 10, 7 significant); None when nothing fits."""
+    shown = [m for m in methods if m in ("best", "centered")] or ["best"]
+    tries = [(shown, _digits(width)), ([m for m in shown if m != "centered"], _digits(width)), ([], _digits(width)),
+             ([], 10), ([], 7)]
+    for chosen, digits in tries:
+        names, rows = _element_rows(g, indices, statuses, chosen, digits)
+        if _needed(rows, ["element", *names, "verdict"]) <= width:
+            return names, rows
+    return None
+
+
+def _stacked_elements(g: GradientCheck, indices, statuses, title: str, methods, width: int):
+    from rich.console import Group
+    from rich.text import Text
+
+    lines = [Text(visible(title))]
+    claims = g.expected is not None
+    for index in indices:
+        status = str(statuses[index]) if statuses is not None else g.status
+        label, style = VERDICT_STYLE[status]
+        lines.append(Text.assemble(f"  {element_text(index)}  ", (label, style)))
+        pairs = [f"{name} {value}" for name, value in _cells(g, index, [], 10, claims).items()]
+        lines += [Text("      " + line) for line in _wrap(pairs, width - 6)]
+    return Group(*lines)
+
+
+def print_notes(console, case: CaseResult) -> None:
+    """What a layer's probe found (a backward that changed its cache or dout in place, a forward that is not
+    repeatable) and the inputs not checked: in the message, which tables do not show for a case with gradients."""
+    from rich.text import Text
+
+    for note in case.extras.get("layer_notes", ()):
+        mark = ("  ✗ error", "bold red") if case.status == "error" and "not checked" not in note else ("  note", "dim")
+        console.print(hanging(Text.assemble(mark, visible(f"  {note}")), console.width))
+
+
+# --- the console every table is printed on ------------------------------------------------------------------
+
+PIPED_WIDTH = 200  # columns of a report that is not going to a terminal, when COLUMNS does not say
+
+
+def output_width(stream: Any = None, piped: int = PIPED_WIDTH) -> int:
+    """The width output is laid out for: COLUMNS when it is set (a terminal that was resized, CI logs, the docs'
+    examples), else the width of the terminal `stream` (default stdout) is, else `piped` for a file or a pipe
+    (PIPED_WIDTH for tables, which are seldom cut there)."""
+    stream = sys.stdout if stream is None else stream
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if hasattr(stream, "isatty") and stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        pass
+    return piped
+
+
+class TrimmedLines:
+    """A text stream that drops the spaces at the end of every line: rich pads wrapped text and table titles, and
+    `grep ' $'` or a diff of two reports should not see them. Spaces at the end of a write are held back until the
+    next write shows whether a newline follows them."""
+
+    _TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)\n")
+    _TAIL = re.compile(r" +\Z")
+
+    def __init__(self, stream: Any):
+        self.stream, self.pending = stream, ""
+
+    def write(self, text: str) -> int:
+        whole = self._TRAILING.sub(r"\1\n", self.pending + text)
+        tail = self._TAIL.search(whole)
+        self.pending = tail.group() if tail else ""
+        self.stream.write(whole[:len(whole) - len(self.pending)])
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, flush: the stream's own
+        return getattr(self.stream, name)
+
+
+def make_console(stderr: bool = False, file: Any = None):
+    """A rich Console that honours NO_COLOR, lays out for output_width(), and writes no trailing spaces."""
+    from rich.console import Console
+
+    stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
+    interactive = hasattr(stream, "isatty") and stream.isatty()
+    width = None if interactive and not os.environ.get("COLUMNS", "").strip().isdigit() else output_width(stream)
+    plain = bool(os.environ.get("NO_COLOR"))  # no-color.org; no bold either, so output greps cleanly
+    # markup=False: a '[/b]' in an expression or a file name is text, never a rich tag (a MarkupError lost the report)
+    class ReportConsole(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit 1; a closed pipe takes the CLI's one path (exit 2)
+            raise BrokenPipeError
+
+    return ReportConsole(file=stream if stderr else TrimmedLines(stream), width=width,
+                         color_system=None if plain else "auto", highlight=False, soft_wrap=False, emoji=False,
+                         markup=False)

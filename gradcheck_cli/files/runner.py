@@ -13,11 +13,12 @@ import signal
 from collections import deque
 from typing import Callable, Iterable, Iterator
 
-from .batch import Checked, Line, Settings, check_line, line_error
-from .errors import FileError, Position
-from .interrupts import quiet_worker
+from ..errors import FileError, Position
+from ..results import FileCase
+from .format import Line, Settings, check_line, line_error
+from .signals import quiet_worker
 
-Unit = Line | Checked
+Unit = Line | FileCase
 KILL_ON_ENV = "GRADCHECK_TEST_KILL_ON"  # test-only: a worker SIGKILLs itself before a line with exactly this text
 CHUNK = 8  # lines per task: fewer round trips for cheap lines, little lost when a worker dies
 TASKS_IN_FLIGHT = 2  # per worker
@@ -26,15 +27,15 @@ MAX_IDLE_DEATHS = 8  # per job: workers that die holding no line mean something 
 _BLOCKED = {signal.SIGINT, signal.SIGTERM}
 
 
-def check_unit(unit: Unit, settings: Settings) -> list[Checked]:
+def check_unit(unit: Unit, settings: Settings) -> list[FileCase]:
     return check_line(unit, settings) if isinstance(unit, Line) else [unit]
 
 
 def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
-        on_result: Callable[[Unit], None] | None = None) -> Iterator[Checked]:
+        on_result: Callable[[Unit], None] | None = None) -> Iterator[FileCase]:
     """Results in file order; with jobs > 1 lines are checked in worker processes (fork where available)."""
     if settings.options.exact:
-        from .oracle import exact  # noqa: F401  (SymPy's import time is not the first case's; forked workers inherit it)
+        from ..oracle import exact  # noqa: F401  (SymPy's import time is not the first case's; forked workers inherit it)
     if jobs <= 1:
         for unit in units:
             yield from check_unit(unit, settings)
@@ -85,12 +86,12 @@ def _worker_main(conn, settings: Settings, inherited: list[int]) -> None:
         os._exit(0)  # no atexit, no flush of buffers inherited from the parent (they would duplicate its output)
 
 
-def _internal(line: Line, problem: BaseException) -> Checked:
+def _internal(line: Line, problem: BaseException) -> FileCase:
     return line_error(line, FileError(f"internal error in a worker, please report: {type(problem).__name__}: {problem}",
                                       Position(line.text, 0, line.file, line.number, 0)))
 
 
-def _died(line: Line, how: str) -> Checked:
+def _died(line: Line, how: str) -> FileCase:
     return line_error(line, FileError(f"worker process died ({how}) while checking this line "
                                       "(out of memory? the other lines still ran)", Position(line.text, 0, line.file, line.number, 0)))
 
@@ -143,10 +144,10 @@ class _Pool:
         self.workers: list[_Worker] = []
         self.idle_deaths = 0
 
-    def ordered(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[Checked]]]:
+    def ordered(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[FileCase]]]:
         source = enumerate(units)
         waiting: dict[int, Unit] = {}  # every seq read and not yet yielded
-        done: dict[int, list[Checked]] = {}
+        done: dict[int, list[FileCase]] = {}
         queue: deque[int] = deque()  # lines not sent yet
         retry: deque[int] = deque()  # lines whose worker died: one at a time now
         next_out, exhausted = 0, False
@@ -195,7 +196,7 @@ class _Pool:
             except (OSError, EOFError):
                 pass  # it died: _collect sees its sentinel and re-runs these lines
 
-    def _collect(self, done: dict[int, list[Checked]], retry: deque[int], waiting: dict[int, Unit]) -> None:
+    def _collect(self, done: dict[int, list[FileCase]], retry: deque[int], waiting: dict[int, Unit]) -> None:
         from multiprocessing.connection import wait
 
         busy = [w for w in self.workers if w.inflight]
@@ -216,7 +217,7 @@ class _Pool:
             if dead:
                 self._bury(worker, done, retry, waiting)
 
-    def _bury(self, worker: _Worker, done: dict[int, list[Checked]], retry: deque[int], waiting: dict[int, Unit]) -> None:
+    def _bury(self, worker: _Worker, done: dict[int, list[FileCase]], retry: deque[int], waiting: dict[int, Unit]) -> None:
         """A worker is gone: the line it held alone is blamed, lines it held together are re-run one by one."""
         how = worker.how_it_ended()
         self.workers.remove(worker)

@@ -11,11 +11,12 @@ import os
 import re
 from typing import BinaryIO, Iterable, Iterator
 
-from .batch import EXTENSION, PROGRAM_EXTENSION, Checked, Line, file_problem
-from .errors import FileError
+from ..errors import FileError
+from ..results import FileCase
+from .format import EXTENSION, PROGRAM_EXTENSION, Line, file_problem
 from .reading import MAX_FILE_BYTES, not_regular, open_regular
 
-Unit = Line | Checked  # a line to check, or a ready-made result for a path that yields no lines
+Unit = Line | FileCase  # a line to check, or a ready-made result for a path that yields no lines
 
 
 NEAR_MISSES = (".py", ".ipynb")  # what a directory of derivations holds when its files are not named *.gc.py
@@ -60,10 +61,10 @@ def nothing_found(directory: str, misses: list[str]) -> str:
             f"{os.path.basename(first)} to {renamed}, or name the file: gradcheck check {first})")
 
 
-def expand_paths(paths: Iterable[str]) -> list[str | Checked]:
-    """Files to read, in the order given (directories expanded); a Checked for a path that yields nothing.
+def expand_paths(paths: Iterable[str]) -> list[str | FileCase]:
+    """Files to read, in the order given (directories expanded); a FileCase for a path that yields nothing.
     File names only, so the list is small even for a huge tree."""
-    items: list[str | Checked] = []
+    items: list[str | FileCase] = []
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
@@ -157,8 +158,8 @@ def holds_expression_lines(handle: BinaryIO) -> bool:
     """Whether a file named neither *.gc nor *.py (`exprs.txt`) holds .gc lines: some line has an `@` point or a
     `=>` claim, and no line is an assignment, an import or a Python def; anything else is read as a program. Reads
     up to SNIFFED_LINES lines and rewinds."""
-    from .batch import point_separators
-    from .lang.program import looks_like_program
+    from ..lang.program import looks_like_program
+    from .format import point_separators
 
     evidence = False
     try:
@@ -179,7 +180,7 @@ def holds_expression_lines(handle: BinaryIO) -> bool:
 
 
 def read_units(path: str) -> Iterator[Unit]:
-    """The case lines of one file, or one Checked naming why it cannot be read."""
+    """The case lines of one file, or one FileCase naming why it cannot be read."""
     try:
         handle = open_regular(path)
     except FileError as error:
@@ -207,10 +208,10 @@ def _program(handle: BinaryIO, path: str) -> Unit:
     return Line(path, 1, text, None, kind="program")
 
 
-def units(items: Iterable[str | Checked]) -> Iterator[Unit]:
+def units(items: Iterable[str | FileCase]) -> Iterator[Unit]:
     """Every line that holds a case, in file order, read lazily; problems with paths as ready-made results."""
     for item in items:
-        if isinstance(item, Checked):
+        if isinstance(item, FileCase):
             yield item
         else:
             yield from read_units(item)

@@ -13,7 +13,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from .errors import Interrupted
+from ..errors import Interrupted
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:

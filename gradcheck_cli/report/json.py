@@ -1,0 +1,138 @@
+"""Results → JSON (`gradcheck/1`): the document `eval`, `function`, `layer` and `check --format json` write.
+
+Knows nothing of parsing. Tensors are nested lists (a Jacobian: output shape + input shape) with their
+"shape"; non-finite numbers are the strings "nan", "inf", "-inf"; a value that does not exist (no exact value, no
+claim, not at a kink) is null, in a scalar and in each element of a tensor; keys are added, never renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..results import CaseResult, GradientCheck
+from ..status import counts
+
+SCHEMA = "gradcheck/1"
+
+def json_float(x: float | None) -> float | str | None:
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+def json_value(x) -> Any:
+    """A number, or a tensor as nested lists, with JSON's spelling of non-finite numbers."""
+    if x is None or isinstance(x, str):
+        return x
+    array = np.asarray(x)
+    if array.dtype.kind in "USO":  # per-element words (statuses, methods)
+        return array.tolist()
+    if array.ndim == 0:
+        return json_float(float(array))
+    return [json_value(item) for item in array]
+
+
+def json_optional(x) -> Any:
+    """A column that may have no value — exact (no exact value), expected and expected_rel_error (no claim for this
+    element), left and right (not at a kink), complex (no complex step) — as JSON: `null` where there is none, for
+    a scalar and for each element of a tensor alike. Inside gradcheck a tensor marks those elements NaN; in JSON NaN
+    ("nan") stays what it is elsewhere, a computed value that is not a number."""
+    if x is None:
+        return None
+    array = np.asarray(x)
+    if array.dtype.kind in "USO":
+        return array.tolist()
+    if array.ndim == 0:
+        return None if math.isnan(float(array)) else json_float(float(array))
+    return [json_optional(item) for item in array]
+
+
+def gradient_json(g: GradientCheck) -> dict[str, Any]:
+    data = {
+        "var": g.var,
+        "analytic": json_value(g.analytic),
+        "forward": json_value(g.forward),
+        "centered": json_value(g.centered),
+        "exact": json_optional(g.exact),
+        "exact_expr": g.exact_expr,
+        "expected": json_optional(g.expected),
+        "rel_error": json_value(g.at("rel_error") if g.shape else g.rel_error),
+        "status": g.status,
+        "richardson": json_value(g.richardson),
+        "complex": json_optional(g.complex_step),
+        "best": json_value(g.best),
+        "best_method": json_value(g.best_method),
+        "error_estimate": json_value(g.error_estimate),
+        "left": json_optional(g.left),
+        "right": json_optional(g.right),
+        "expected_rel_error": json_optional(g.at("expected_rel_error") if g.shape else g.expected_rel_error),
+        "diagnosis": g.diagnosis,
+        "h": {"forward": json_value(g.h_forward), "centered": json_value(g.h_centered)},
+    }
+    if g.shape:  # tensors: the shape, the element that decided, every element's status and relative error
+        data.update({"shape": list(g.shape), "var_shape": list(g.var_shape), "worst": list(g.worst),
+                     "statuses": json_value(g.statuses), "rel_errors": json_value(g.rel_error),
+                     "failing": [{"index": list(i), "status": s, "diagnosis": d} for i, s, d in g.failing]})
+    if g.mode == "directions":
+        data["mode"] = "directions"
+        data["directions"] = [{"analytic": json_float(s.analytic), "complex": json_optional(s.complex_step),
+                               "centered": json_float(s.centered), "magnitude": json_float(s.magnitude), "agrees": s.agrees}
+                              for s in g.directions]
+    return data
+
+
+def case_json(case: CaseResult) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "expr": case.expr,
+        "source": case.source,
+        "point": {k: json_value(v) for k, v in case.point.items()},
+        "value": json_value(case.value),
+        "status": case.status,
+        "message": case.message,
+        "gradients": [gradient_json(g) for g in case.gradients],
+        "exact_method": case.exact_method,
+        "exact_note": case.exact_note,
+        "expected_value": json_value(case.expected_value),
+    }
+    if case.trace:
+        data["trace"] = [
+            {"name": r.label, "op": r.operation, "source": r.source, "value": json_value(r.value), "grad": json_value(r.gradient)}
+            for r in case.trace
+        ]
+    data.update(_extras_json(case.extras))
+    return data
+
+
+def _extras_json(extras: dict) -> dict[str, Any]:
+    """A program's lines, its gate audits, a function's Taylor test."""
+    data: dict[str, Any] = {}
+    if "lines" in extras:
+        data["lines"] = [{"line": r.line, "text": r.text, "target": r.target, "yours": json_value(r.yours),
+                          "true": json_value(r.true), "status": r.status, "diagnosis": r.diagnosis} for r in extras["lines"]]
+        data["first_wrong_line"] = extras.get("first_wrong_line")
+        data["notes"] = list(extras.get("notes", ()))
+    if "gates" in extras:
+        data["gates"] = [{"gate": a.gate, "argument": a.argument, "status": a.status, "message": a.message,
+                          "points": a.points} for a in extras["gates"]]
+    if "taylor" in extras:
+        t = extras["taylor"]
+        data["taylor"] = {"slope": json_float(t.slope), "verdict": t.verdict, "note": t.note,
+                          "remainders": [json_float(r) for r in t.remainders]}
+    return data
+
+
+def summary(cases: Iterable[CaseResult]) -> dict[str, int]:
+    return counts(case.status for case in cases)
+
+
+def to_json(cases: list[CaseResult]) -> str:
+    return json.dumps({"schema": SCHEMA, "cases": [case_json(c) for c in cases], "summary": summary(cases)}, indent=2)
