@@ -90,12 +90,12 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
     """Check the gradient of `expr` (an expression, or a program's text when it has assignments) at `at`:
     a dict of values (numbers, lists, arrays), an `--at`-style string, or a list of either (one case each).
     `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text."""
-    from .expression.check import Options
+    from .cli.options import case_options
     from .lang.program import looks_like_program
     from .session import check_program_text, check_text
 
     _validate(rtol, atol, h, exact_timeout)
-    options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=exact, exact_timeout=exact_timeout, dtype=dtype)
+    options = case_options(rtol=rtol, atol=atol, h=h, exact=exact, exact_timeout=exact_timeout, dtype=dtype)
     wrt = _names(wrt)
     if looks_like_program(expr):
         if expect is not None:
@@ -159,21 +159,14 @@ def _names(wrt) -> tuple[str, ...] | None:
 
 def _validate(rtol: float, atol: float, h: float | None, exact_timeout: float, dtype: str | None = "float64",
               directions: int = 2) -> None:
-    import math
+    """The command line's ranges (cli/options.py), as ValueError naming the argument."""
+    from .cli.options import ATOL, DIRECTIONS, EXACT_TIMEOUT, RTOL, H, checked
 
-    if not (math.isfinite(rtol) and 0 <= rtol < 1):
-        raise ValueError(f"rtol must be in [0, 1), got {rtol}")
-    if not (math.isfinite(atol) and atol >= 0):
-        raise ValueError(f"atol must be finite and >= 0, got {atol}")
-    from .options import H_RANGE
-
-    if h is not None and not (math.isfinite(h) and H_RANGE[0] <= h <= H_RANGE[1]):
-        raise ValueError(f"h must be in [{H_RANGE[0]:g}, {H_RANGE[1]:g}], got {h}")
-    if not (math.isfinite(exact_timeout) and exact_timeout >= 0):
-        raise ValueError(f"exact_timeout must be finite and >= 0, got {exact_timeout}")
+    checked("rtol", rtol, RTOL)
+    checked("atol", atol, ATOL)
+    if h is not None:
+        checked("h", h, H)
+    checked("exact_timeout", exact_timeout, EXACT_TIMEOUT)
     if dtype not in (None, "float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    from .options import DIRECTIONS_MAX
-
-    if not (isinstance(directions, int) and 1 <= directions <= DIRECTIONS_MAX):
-        raise ValueError(f"directions must be an integer in [1, {DIRECTIONS_MAX}], got {directions!r}")
+    checked("directions", directions, DIRECTIONS)

@@ -44,10 +44,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     samples = config.getoption("gradcheck_samples")
     if samples != DEFAULT_SAMPLES:  # options.py imports click: only when there is something to check
-        from .options import CHECK_SAMPLES_MAX
+        from .cli.options import CHECK_SAMPLES
 
-        if not 1 <= samples <= CHECK_SAMPLES_MAX:
-            raise pytest.UsageError(f"--gradcheck-samples {samples}: must be in 1..{CHECK_SAMPLES_MAX:,}")
+        if not CHECK_SAMPLES.holds(samples):
+            raise pytest.UsageError(f"--gradcheck-samples {samples}: must be in {CHECK_SAMPLES.text()}")
 
 
 @pytest.hookimpl(hookwrapper=True)

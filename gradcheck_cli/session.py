@@ -12,7 +12,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import PointError, UsageError
+from .errors import ParseError, PointError, UsageError
 from .expression.check import Options, check_points
 from .inputs.claims import VALUE_CLAIM, Claim, parse_claims
 from .inputs.points import PointContext, read_point
@@ -29,6 +29,18 @@ class Prepared:
     points: list[dict[str, np.ndarray]]
     wrt: tuple[str, ...]
     claims: dict[str, Claim]
+
+
+def parse_expression(whole: str, source: str | None, registry: Registry) -> Expr:
+    """An expression read from an argument, a file or standard input (`source`: its name, None for an argument); a
+    syntax error in a file or stdin is placed at NAME:LINE:COL of the whole text."""
+    text = whole.strip()
+    try:
+        return parse(text, registry.signatures)
+    except ParseError as error:
+        if source is None:
+            raise
+        raise error.in_source(source, whole, len(whole) - len(whole.lstrip()) if text else 0) from None
 
 
 def chosen_variables(graph: Graph, wrt: str | tuple[str, ...] | None) -> tuple[str, ...]:

@@ -74,7 +74,7 @@ def cli(monkeypatch):
     """cli(*args, input=None, env=None) -> click Result of `gradcheck ARGS` (stdout and stderr kept apart)."""
     from click.testing import CliRunner
 
-    from gradcheck_cli.cli import main
+    from gradcheck_cli.cli.main import main
 
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcheck_cli import batch_cli
-from gradcheck_cli.cli import main
+from gradcheck_cli.cli import check as batch_cli
+from gradcheck_cli.cli.main import main
 from gradcheck_cli.expression.check import Options
 from gradcheck_cli.files import format as batch
 from gradcheck_cli.files import runner
@@ -408,7 +408,7 @@ def test_progress_only_for_a_terminal_outside_ci_on_bigger_runs(monkeypatch, tty
 
 def test_piped_run_writes_nothing_but_the_report_and_never_imports_sympy_without_exact(tmp_path):
     path = write(tmp_path, "t.gc", "".join(f"x*{k} @ x=1\n" for k in range(20)))
-    code = ("import sys; from gradcheck_cli.cli import main; "
+    code = ("import sys; from gradcheck_cli.cli.main import main; "
             "sys.argv = ['gradcheck', 'check', sys.argv[1], '--no-exact', '--format', 'json']\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert 'sympy' not in sys.modules; raise")
     done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, env={**os.environ, "CI": ""})
@@ -417,7 +417,7 @@ def test_piped_run_writes_nothing_but_the_report_and_never_imports_sympy_without
 
 
 def test_help_imports_neither_numpy_nor_sympy():
-    code = ("import sys; from gradcheck_cli.cli import main\n"
+    code = ("import sys; from gradcheck_cli.cli.main import main\n"
             "try:\n    main(['check', '--help'])\nexcept SystemExit:\n    pass\n"
             "assert 'numpy' not in sys.modules and 'sympy' not in sys.modules, sorted(sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

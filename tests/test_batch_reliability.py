@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcheck_cli.cli import main
+from gradcheck_cli.cli.main import main
 from gradcheck_cli.expression.check import Options
 from gradcheck_cli.files import discovery as files
 from gradcheck_cli.files import format as batch
@@ -420,7 +420,7 @@ def test_the_row_blocks_are_drawn_as_rich_draws_the_table(tmp_path):
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_the_progress_bar_counts_the_lines_first_and_leaves_the_report_alone(tmp_path, monkeypatch, jobs):
-    from gradcheck_cli import batch_cli
+    from gradcheck_cli.cli import check as batch_cli
 
     totals = []
     monkeypatch.setattr(batch_cli, "_show_progress", lambda lines: totals.append(lines) or True)

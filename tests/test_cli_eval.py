@@ -440,7 +440,7 @@ def _python_output(code: str) -> str:
 
 def test_importing_the_cli_loads_neither_sympy_nor_numpy():
     assert _python_output(
-        "import sys, gradcheck_cli.cli\n"
+        "import sys, gradcheck_cli.cli.main\n"
         "print(','.join(sorted(m for m in ('sympy', 'numpy', 'mpmath') if m in sys.modules)))\n"
     ) == ""
 
@@ -449,7 +449,7 @@ def test_help_loads_neither_sympy_nor_numpy():
     assert _python_output(
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from gradcheck_cli.cli import main\n"
+        "from gradcheck_cli.cli.main import main\n"
         "r = CliRunner().invoke(main, ['eval', '--help'])\n"
         "assert r.exit_code == 0 and '--at' in r.output, r.output\n"
         "print(','.join(m for m in ('sympy', 'numpy') if m in sys.modules))\n"
@@ -460,7 +460,7 @@ def test_no_exact_never_imports_sympy():
     assert _python_output(
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from gradcheck_cli.cli import main\n"
+        "from gradcheck_cli.cli.main import main\n"
         "r = CliRunner().invoke(main, ['eval', 'sigma(x)', '--at', 'x=1', '--no-exact'])\n"
         "assert r.exit_code == 0, r.output\n"
         "print('sympy' in sys.modules)\n"

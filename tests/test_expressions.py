@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcheck_cli.cli import main
+from gradcheck_cli.cli.main import main
 
 EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
 

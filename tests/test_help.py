@@ -7,7 +7,7 @@ import shlex
 import click
 import pytest
 
-from gradcheck_cli.cli import main
+from gradcheck_cli.cli.main import main
 
 COMMANDS = ["eval", "check", "function", "sweep"]
 

@@ -86,7 +86,7 @@ def test_the_entry_is_the_console_script_pip_installs(hook):
     the entry's program must be a console script of the package."""
     program = hook["entry"].split()[0]
     scripts = re.search(r"^\[project\.scripts\]\n(.*?)(?:^\[|\Z)", (ROOT / "pyproject.toml").read_text(), re.M | re.S)
-    assert scripts and re.search(rf'^{re.escape(program)} = "gradcheck_cli\.cli:main"$', scripts.group(1), re.M)
+    assert scripts and re.search(rf'^{re.escape(program)} = "gradcheck_cli\.cli\.main:main"$', scripts.group(1), re.M)
 
 
 def test_the_hook_passes_right_claims_and_refuses_a_wrong_one(tmp_path, hook, bin_dir):

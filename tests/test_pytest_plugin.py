@@ -196,7 +196,7 @@ def test_samples_out_of_range_is_a_usage_error(pytester: pytest.Pytester):
 
 def test_defaults_are_gradcheck_checks():
     from gradcheck_cli import pytest_plugin
-    from gradcheck_cli.batch_cli import check_command
+    from gradcheck_cli.cli.check import check_command
     from gradcheck_cli.files import format as batch
 
     defaults = check_command.make_context("check", ["cases.gc"]).params  # every option at its default

@@ -10,8 +10,8 @@ from typing import Callable
 
 import click
 
+from ..report.formats import STREAMED
 from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
-from .report.formats import STREAMED
 
 FORWARD = re.compile(r"forward|fprop")  # affine_forward, conv_forward_naive, fprop
 LOSS = re.compile(r"(^|_)loss($|_)")  # svm_loss, softmax_loss_naive: functions returning (loss, grad)
@@ -72,8 +72,8 @@ def layers_of(module, path: str) -> list[Layer]:
 
 def one_layer(target: str, backward_spec: str | None) -> Layer:
     """FILE.py:NAME: NAME_forward/NAME_backward, NAME itself if it is a forward (or fprop), or a (loss, grad) function."""
-    from .errors import UsageError
-    from .function.user_code import import_module, load
+    from ..errors import UsageError
+    from ..function.user_code import import_module, load
 
     path, _, name = target.rpartition(":")
     module = import_module(path, "FILE.py:NAME")
@@ -95,7 +95,7 @@ def one_layer(target: str, backward_spec: str | None) -> Layer:
 
 
 def _parameters(function: Callable) -> tuple[str, ...]:
-    from .function.user_code import parameters
+    from ..function.user_code import parameters
 
     return parameters(function)
 
@@ -103,9 +103,9 @@ def _parameters(function: Callable) -> tuple[str, ...]:
 def layer_point(layer: Layer, texts: list, seed: int, strict: bool, defaults: bool = True) -> tuple[dict, list[str]]:
     """The layer's inputs: --at values (for every layer, or for this one by its prefix), then the defaults.
     `strict`: a name that is not a parameter is an error (one layer); otherwise it is for another layer."""
-    from .function.layer_points import default_values, read_values, split_items, typed
-    from .inputs.points import PointContext
-    from .ops import default_registry
+    from ..function.layer_points import default_values, read_values, split_items, typed
+    from ..inputs.points import PointContext
+    from ..ops import default_registry
 
     names = _parameters(layer.forward)
     given: dict = {}
@@ -125,8 +125,8 @@ def layer_point(layer: Layer, texts: list, seed: int, strict: bool, defaults: bo
 
 def _unknown_names(layers: list[Layer], texts: list) -> None:
     """An --at name that no layer takes is a typo: say so before checking anything."""
-    from .errors import UsageError
-    from .function.layer_points import split_items
+    from ..errors import UsageError
+    from ..function.layer_points import split_items
 
     everything = {n for layer in layers for n in _parameters(layer.forward)}
     for point in texts:
@@ -137,15 +137,15 @@ def _unknown_names(layers: list[Layer], texts: list) -> None:
                     raise UsageError(f"--at gives {name.strip()!r}, which no layer takes (parameters: {', '.join(sorted(everything))})")
 
 
-def _run(layer: Layer, values: dict, wrt, dout_seed: int, tolerances, h, directions: int, keep_going: bool):
-    """One layer's case; the user's exceptions as one line (an error case when checking a whole file)."""
-    from .errors import GradcheckError
-    from .function.check import FunctionOptions
-    from .function.layer import check_layer, check_returning_grad
-    from .function.user_code import calls_quietly, raised_in_user_code, user_error
-    from .results import CaseResult
+def _run(layer: Layer, values: dict, wrt, options, keep_going: bool):
+    """One layer's case (`options`: function.check.FunctionOptions; its seed is dout's); the user's exceptions as one
+    line (an error case when checking a whole file)."""
+    from ..errors import GradcheckError
+    from ..function.layer import check_layer, check_returning_grad
+    from ..function.user_code import calls_quietly, raised_in_user_code, user_error
+    from ..results import CaseResult
 
-    options = FunctionOptions(tolerances, h, dout_seed, directions)
+    dout_seed = options.seed
     try:
         with calls_quietly():
             if layer.backward is None:
@@ -173,7 +173,7 @@ def _who(problem: BaseException, layer: Layer) -> str:
 
 
 def _missing_case(layer: Layer, missing: list[str]):
-    from .results import CaseResult
+    from ..results import CaseResult
 
     example = ", ".join(f"{n}=..." for n in missing)
     message = (f"no default for {', '.join(missing)} (from the parameter names of {layer.forward.__name__}): give "
@@ -183,14 +183,14 @@ def _missing_case(layer: Layer, missing: list[str]):
 
 def _points(at: tuple[str, ...], points_file: str | None, layers: list[Layer]) -> list:
     """--at texts and the points file's `LAYER: POINT` lines, each for every layer or the one its prefix names."""
-    from .errors import UsageError
-    from .function.layer_points import split_prefix
+    from ..errors import UsageError
+    from ..function.layer_points import split_prefix
 
     names = tuple(layer.name for layer in layers)
     texts = list(at)
     if points_file:
-        from .errors import FileError
-        from .files.reading import open_regular, read_text_limited
+        from ..errors import FileError
+        from ..files.reading import open_regular, read_text_limited
 
         try:
             with open_regular(points_file) as handle:
@@ -219,6 +219,24 @@ def _command(layer: Layer, texts: list, seed: int) -> str:
     return " ".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class LayerRequest:
+    """layer's options as click read them."""
+
+    target: str
+    backward_spec: str | None
+    at: tuple[str, ...]
+    points_file: str | None
+    wrt: str | None
+    h: float | None
+    rtol: float
+    atol: float
+    seed: int
+    directions: int
+    output_format: str
+    strict: bool
+
+
 @click.command("layer", short_help="Check forward/backward pairs with a cache, as cs231n writes them.")
 @click.argument("target", metavar="FILE.py[:NAME]")
 @click.option("--backward", "backward_spec", metavar="FILE.py:NAME",
@@ -236,8 +254,7 @@ def _command(layer: Layer, texts: list, seed: int) -> str:
               help="Random directions per input once there are more than 10,000 elements.")
 @click.option("--format", "output_format", type=click.Choice(STREAMED), default="table", show_default=True)
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
-def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], points_file: str | None, wrt: str | None,
-                  h: float | None, rtol: float, atol: float, seed: int, directions: int, output_format: str, strict: bool) -> None:
+def layer_command(**given) -> None:
     """Check backward passes against their forward passes, as cs231n writes them.
 
     out, cache = NAME_forward(x, w, ...) and dx, dw, ... = NAME_backward(dout,
@@ -256,11 +273,18 @@ def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], p
       gradcheck layer layers.py --at "conv: x=randn(2,3,7,7), w=randn(4,3,3,3)"
       gradcheck layer net.py:fprop --backward net.py:bprop --at @p.npz
     """
-    from .errors import UsageError
-    from .function.user_code import import_module
-    from .status import exit_code
-    from .verdict import Tolerances
+    run_layer(LayerRequest(**given))
 
+
+def run_layer(request: LayerRequest) -> None:
+    """Each layer's case, printed in the chosen format; the exit code from their statuses."""
+    from ..errors import UsageError
+    from ..function.check import FunctionOptions
+    from ..function.user_code import import_module
+    from ..status import exit_code
+    from ..verdict import Tolerances
+
+    target, backward_spec, seed, strict = request.target, request.backward_spec, request.seed, request.strict
     whole = ":" not in target or target.rpartition(":")[0] == "" or target.endswith(".py") and not backward_spec
     if whole and backward_spec:
         raise UsageError("--backward needs a forward: FILE.py:NAME --backward FILE.py:NAME")
@@ -270,33 +294,33 @@ def layer_command(target: str, backward_spec: str | None, at: tuple[str, ...], p
             raise UsageError(f"{target} defines no *_forward/*_backward pair and no *_loss function to check")
     else:
         layers = [one_layer(target, backward_spec)]
-    texts = _points(at, points_file, layers)
+    texts = _points(request.at, request.points_file, layers)
     if whole:
         _unknown_names(layers, texts)
-    chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
-    tolerances = Tolerances(rtol, atol)
+    chosen = tuple(n.strip() for n in request.wrt.split(",") if n.strip()) if request.wrt else None
+    options = FunctionOptions(Tolerances(request.rtol, request.atol), request.h, seed, request.directions)
     checked = []
     for layer in layers:
         started = time.perf_counter()
         values, missing = layer_point(layer, texts, seed, strict=not whole)
         if missing and not whole:
             raise UsageError(_missing_case(layer, missing).message)
-        case = _missing_case(layer, missing) if missing else _run(layer, values, chosen, seed, tolerances, h, directions, whole)
+        case = _missing_case(layer, missing) if missing else _run(layer, values, chosen, options, whole)
         case = replace(case, source=layer.source)
         checked.append((layer, case, time.perf_counter() - started))
-    _print(checked, texts, seed, output_format, strict, whole)
+    _print(request, checked, texts, whole)
     sys.exit(exit_code([case.status for _, case, _ in checked], strict))
 
 
-def _print(checked: list, texts: list, seed: int, output_format: str, strict: bool, whole: bool) -> None:
+def _print(request: LayerRequest, checked: list, texts: list, whole: bool) -> None:
     """One layer: its case as `eval` shows it, with the probe's notes. A file of layers: check's report (rows, each
     failing layer's table and the command that checks it alone), under this command's name."""
-    from .report.formats import FORMATS
-    from .report.stream import Tally
-    from .report.table import View
-    from .results import FileCase
+    from ..report.formats import FORMATS
+    from ..report.stream import Tally
+    from ..report.table import View
+    from ..results import FileCase
 
-    chosen = FORMATS[output_format]
+    chosen, strict = FORMATS[request.output_format], request.strict
     view = View(notes=True, title="gradcheck layer", recap=False, timed=False)
     cases = [case for _, case, _ in checked]
     if chosen.whole is not None and not whole:
@@ -305,21 +329,21 @@ def _print(checked: list, texts: list, seed: int, output_format: str, strict: bo
     tally = Tally(strict)
     writer = chosen.writer(None, strict, view)
     for layer, case, seconds in checked:
-        item = FileCase(case, layer.file, layer.line, seconds=seconds, command=_command(layer, texts, seed))
+        item = FileCase(case, layer.file, layer.line, seconds=seconds, command=_command(layer, texts, request.seed))
         tally.add(item)
         writer.add(item)
     writer.close(tally, None)
 
 
-def loss_function_case(target, point_text: str, wrt: str | None, tolerances, h, seed: int, directions: int):
+def loss_function_case(target, point_text: str, wrt: str | None, options):
     """`gradcheck function FILE.py:svm_loss --at ...` with no --grad: the function returns (loss, gradients); every
     parameter needs a value (no defaults), labels become integers. The user's exceptions are one line, exit 2."""
-    from .errors import UsageError
-    from .function.layer_points import PointText
+    from ..errors import UsageError
+    from ..function.layer_points import PointText
 
     layer = Layer(target.function.__name__, target.function, None, target.path or "", _line(target.function), target.name)
-    values, missing = layer_point(layer, [PointText(point_text)], seed, strict=True, defaults=False)
+    values, missing = layer_point(layer, [PointText(point_text)], options.seed, strict=True, defaults=False)
     if missing:
         raise UsageError(f"--at gives no value for {', '.join(map(repr, missing))} (every parameter of {target.name} needs one)")
     chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
-    return replace(_run(layer, values, chosen, seed, tolerances, h, directions, keep_going=False), expr=target.name)
+    return replace(_run(layer, values, chosen, options, keep_going=False), expr=target.name)

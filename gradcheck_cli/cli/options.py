@@ -1,8 +1,9 @@
-"""The numeric options every command shares, validated in one place (click only: `--help` stays light).
+"""How the command line is read, in one place (click only: `--help` stays light): every numeric option's range,
+the option records the commands hand on, the shared numeric options, and an EXPRESSION that may start with '-'.
 
-Each option has one range (docs/verdicts.md, "Option ranges"); a value outside it —
-nan, inf, negative, absurdly large — is a usage error (exit 2) naming the option and the range, before any
-work starts. The ranges:
+Each option has one range (docs/verdicts.md, "Option ranges"), defined here once and used by the click types and by
+the Python API alike; a value outside it — nan, inf, negative, absurdly large — is a usage error (exit 2) naming the
+option and the range, before any work starts (the API raises ValueError). The ranges:
 
     --rtol           finite, in [0, 1)
     --atol           finite, in [0, 1e6]
@@ -17,23 +18,75 @@ work starts. The ranges:
 from __future__ import annotations
 
 import math
+import os
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import click
 
-RTOL = (0.0, 1.0)  # [low, high): a relative tolerance of 1 or more accepts any value
-ATOL_MAX = 1e6
-H_RANGE = (1e-300, 1e3)
-EXACT_TIMEOUT_MAX = 3600.0
-EVAL_SAMPLES_MAX = 10_000  # points of one expression go through the graph as one batch: bounds its memory
-CHECK_SAMPLES_MAX = 1_000  # per line of a file
-JOBS_MAX = 256
 SHARDS_MAX = 10_000
 
 
 def _short(x: float) -> str:
     """1e6, 1e-300, 3600: how a person writes a bound."""
     return f"{x:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+@dataclass(frozen=True, slots=True)
+class FloatRange:
+    """A finite float in [low, high] (or [low, high) with high_open)."""
+
+    low: float
+    high: float
+    high_open: bool = False
+    note: str = ""
+
+    def text(self) -> str:
+        return f"[{_short(self.low)}, {_short(self.high)}{')' if self.high_open else ']'}" + (f", {self.note}" if self.note else "")
+
+    def holds(self, number: float) -> bool:
+        above = number >= self.high if self.high_open else number > self.high
+        return math.isfinite(number) and number >= self.low and not above
+
+
+@dataclass(frozen=True, slots=True)
+class IntRange:
+    """A whole number in [low, high]."""
+
+    low: int
+    high: int
+    note: str = ""
+
+    def text(self) -> str:
+        return f"{self.low}..{self.high:,}" + (f", {self.note}" if self.note else "")
+
+    def holds(self, number: int) -> bool:
+        return isinstance(number, int) and not isinstance(number, bool) and self.low <= number <= self.high
+
+
+RTOL = FloatRange(0.0, 1.0, high_open=True)  # a relative tolerance of 1 or more accepts any value
+ATOL = FloatRange(0.0, 1e6)
+H = FloatRange(1e-300, 1e3)
+EXACT_TIMEOUT = FloatRange(0.0, 3600.0, note="0 = no limit")
+EVAL_SAMPLES = IntRange(1, 10_000)  # points of one expression go through the graph as one batch: bounds its memory
+CHECK_SAMPLES = IntRange(1, 1_000)  # per line of a file
+JOBS = IntRange(0, 256, note="0 = one per CPU")
+DIRECTIONS = IntRange(1, 64)
+
+
+def checked(name: str, value, allowed: FloatRange | IntRange):
+    """The API's check of one value against the CLI's range: ValueError naming the argument and the range."""
+    if isinstance(allowed, FloatRange):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number in {allowed.text()}, got {value!r}") from None
+        if not allowed.holds(number):
+            raise ValueError(f"{name} must be in {allowed.text()}, got {value}")
+        return number
+    if not allowed.holds(value):
+        raise ValueError(f"{name} must be an integer in {allowed.text()}, got {value!r}")
+    return value
 
 
 class OptionValueError(click.UsageError):
@@ -46,15 +99,15 @@ def _fail(param: click.Parameter | None, what: str, got: object) -> None:
 
 
 class BoundedFloat(click.ParamType):
-    """A finite float in [low, high] (or [low, high) with high_open): nan, inf and out-of-range are usage errors."""
+    """A float option in its range: nan, inf and out-of-range are usage errors."""
 
     name = "float"
 
-    def __init__(self, low: float, high: float, high_open: bool = False, note: str = ""):
-        self.low, self.high, self.high_open, self.note = low, high, high_open, note
+    def __init__(self, allowed: FloatRange):
+        self.allowed = allowed
 
     def range_text(self) -> str:
-        return f"[{_short(self.low)}, {_short(self.high)}{')' if self.high_open else ']'}" + (f", {self.note}" if self.note else "")
+        return self.allowed.text()
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, float):
@@ -64,22 +117,21 @@ class BoundedFloat(click.ParamType):
                 number = float(str(value).strip())
             except ValueError:
                 _fail(param, f"a finite number in {self.range_text()}", repr(value))
-        above = number >= self.high if self.high_open else number > self.high
-        if not math.isfinite(number) or number < self.low or above:
+        if not self.allowed.holds(number):
             _fail(param, f"a finite number in {self.range_text()}", _short(number))
         return number
 
 
 class BoundedInt(click.ParamType):
-    """An integer in [low, high]; the message names the range."""
+    """A whole-number option in its range; the message names the range."""
 
     name = "integer"
 
-    def __init__(self, low: int, high: int, note: str = ""):
-        self.low, self.high, self.note = low, high, note
+    def __init__(self, allowed: IntRange):
+        self.allowed = allowed
 
     def range_text(self) -> str:
-        return f"{self.low}..{self.high:,}" + (f", {self.note}" if self.note else "")
+        return self.allowed.text()
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -90,7 +142,7 @@ class BoundedInt(click.ParamType):
                 number = int(text)
             except ValueError:
                 _fail(param, f"a whole number in {self.range_text()}", repr(value) if len(text) < 40 else "a long text")
-        if not self.low <= number <= self.high:
+        if not self.allowed.holds(number):
             _fail(param, f"a whole number in {self.range_text()}", f"{number:,}" if abs(number) < 10 ** 30 else "a huge number")
         return number
 
@@ -112,15 +164,14 @@ class ShardType(click.ParamType):
         return k, n
 
 
-RTOL_TYPE = BoundedFloat(*RTOL, high_open=True)
-ATOL_TYPE = BoundedFloat(0.0, ATOL_MAX)
-H_TYPE = BoundedFloat(*H_RANGE)
-EXACT_TIMEOUT_TYPE = BoundedFloat(0.0, EXACT_TIMEOUT_MAX, note="0 = no limit")
-EVAL_SAMPLES_TYPE = BoundedInt(1, EVAL_SAMPLES_MAX)
-CHECK_SAMPLES_TYPE = BoundedInt(1, CHECK_SAMPLES_MAX)
-JOBS_TYPE = BoundedInt(0, JOBS_MAX, note="0 = one per CPU")
-DIRECTIONS_MAX = 64
-DIRECTIONS_TYPE = BoundedInt(1, DIRECTIONS_MAX)
+RTOL_TYPE = BoundedFloat(RTOL)
+ATOL_TYPE = BoundedFloat(ATOL)
+H_TYPE = BoundedFloat(H)
+EXACT_TIMEOUT_TYPE = BoundedFloat(EXACT_TIMEOUT)
+EVAL_SAMPLES_TYPE = BoundedInt(EVAL_SAMPLES)
+CHECK_SAMPLES_TYPE = BoundedInt(CHECK_SAMPLES)
+JOBS_TYPE = BoundedInt(JOBS)
+DIRECTIONS_TYPE = BoundedInt(DIRECTIONS)
 SHARD_TYPE = ShardType()
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -185,3 +236,54 @@ def expression_last(args: list[str], params: list[click.Parameter]) -> list[str]
             return rest[:k] + [token] + rest[k:]
         return rest + ["--", token]
     return args
+
+
+NUMERIC = ("h", "rtol", "atol", "exact_timeout", "exact_method", "no_exact")  # what numeric_options adds
+
+
+@dataclass(frozen=True, slots=True)
+class NumericOptions:
+    """The values of numeric_options (eval and check), as click read them."""
+
+    h: float | None
+    rtol: float
+    atol: float
+    exact_timeout: float
+    exact_method: str
+    no_exact: bool
+
+    @classmethod
+    def take(cls, given: dict) -> "NumericOptions":
+        """Its fields out of a command's keyword arguments (they are removed from `given`)."""
+        return cls(**{name: given.pop(name) for name in NUMERIC})
+
+    def case_options(self, **more):
+        return case_options(h=self.h, rtol=self.rtol, atol=self.atol, exact=not self.no_exact,
+                            exact_timeout=self.exact_timeout, exact_method=self.exact_method, **more)
+
+
+def case_options(*, rtol: float = 1e-6, atol: float = 0.0, h: float | None = None, exact: bool = True,
+                 exact_timeout: float = 5.0, exact_method: str = "auto", trace: bool = False, dtype: str = "float64",
+                 directions: int = 2):
+    """A check's Options from values already in their ranges (click's types, or `checked` in the API)."""
+    from ..expression.check import Options
+    from ..verdict import Tolerances
+
+    return Options(h=h, tolerances=Tolerances(rtol, atol), exact=exact, exact_timeout=exact_timeout,
+                   exact_method=exact_method, trace=trace, dtype=dtype, directions=directions)
+
+
+def with_file_hint(error, argument: str):
+    """The error EXPRESSION gave; or, when EXPRESSION is the name of an existing file, the `@` it lacks (EXPRESSION is
+    text, @FILE a file), as a one-line error of its own."""
+    import shlex
+
+    if argument.startswith("@") or argument == "-" or not os.path.isfile(argument):
+        return error
+    from ..errors import UsageError
+
+    if argument.endswith(".gc"):
+        return UsageError(f"{argument} is an expression file: did you mean gradcheck check {shlex.quote(argument)}? "
+                          "(EXPRESSION is one expression, or one program from @FILE)")
+    return UsageError(f"{argument} is a file: did you mean {shlex.quote('@' + argument)}? (EXPRESSION is read as text; "
+                      "@FILE reads a file)")

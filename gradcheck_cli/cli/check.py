@@ -1,8 +1,9 @@
-"""`gradcheck check`: the click command for expression files (only click is imported at module level).
+"""`gradcheck check`: every case of expression and program files, streamed into reports (click only at module level).
 
 A run streams: files are read lazily (files/discovery.py), lines checked in order (files/runner.py), each result
-handed to the report writer (report/stream.py, chosen in report/formats.py) and forgotten. `--output FILE` is written beside FILE and renamed into place; Ctrl-C or
-SIGTERM ends the report with an `interrupted` case, puts it in place and exits 2.
+handed to the report writer (report/stream.py, chosen in report/formats.py) and forgotten. `--output FILE` is
+written beside FILE and renamed into place; Ctrl-C or SIGTERM ends the report with an `interrupted` case, puts it in
+place and exits 2.
 """
 
 from __future__ import annotations
@@ -10,13 +11,30 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import closing, nullcontext
+from dataclasses import dataclass
 
 import click
 
-from .options import CHECK_SAMPLES_TYPE, JOBS_TYPE, SHARD_TYPE, numeric_options
-from .report.formats import STREAMED
+from ..report.formats import STREAMED
+from .options import CHECK_SAMPLES_TYPE, JOBS_TYPE, SHARD_TYPE, NumericOptions, numeric_options
 
 MIN_PROGRESS = 8  # lines: fewer finish before a progress bar would be worth drawing
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    """check's options as click read them (the numeric ones in `numeric`)."""
+
+    paths: tuple[str, ...]
+    output_format: str
+    output: str | None
+    junit: str | None
+    shard: tuple[int, int] | None
+    samples: int
+    seed: int
+    jobs: int
+    numeric: NumericOptions
+    strict: bool
 
 
 def _show_progress(lines: int) -> bool:
@@ -35,7 +53,7 @@ def _progress(make_units, report_on_terminal: bool):
         return nullcontext(), None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .report.table import make_console
+    from ..report.table import make_console
 
     columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"), TimeRemainingColumn())
     # no refresh thread: worker processes are forked inside this block, and forking a threaded process is unsafe
@@ -50,8 +68,8 @@ def _progress(make_units, report_on_terminal: bool):
 
 
 def _fail(message: str) -> None:
-    from .display import visible
-    from .status import ExitCode
+    from ..display import visible
+    from ..status import ExitCode
 
     click.echo(visible(f"gradcheck: {message}"), err=True)
     sys.exit(ExitCode.TOOL_ERROR)
@@ -72,8 +90,7 @@ def _fail(message: str) -> None:
 @numeric_options("chain", "chain: SymPy's local derivatives chained at 50 digits (exact value, no formula); "
                  "auto: also SymPy's whole formula for small expressions (in JSON; ~10x slower).", "Skip the SymPy column (much faster).")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
-def check_command(paths: tuple[str, ...], output_format: str, output: str | None, junit: str | None, shard, samples: int,
-                  seed: int, jobs: int, h: float | None, rtol: float, atol: float, exact_timeout: float, exact_method: str, no_exact: bool, strict: bool) -> None:
+def check_command(**given) -> None:
     """Check every case in expression files (.gc) and program files (.gc.py),
     or in every such file under a directory.
 
@@ -94,20 +111,23 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     or an error case (a malformed line, an unreadable file), 2 nothing
     could be checked at all.
     """
+    numeric = NumericOptions.take(given)
+    run_check(CheckRequest(numeric=numeric, **given))
+
+
+def run_check(request: CheckRequest) -> None:
+    """Every case of the files into the reports, as they are checked; the exit code from the tally."""
     import time
 
-    from .expression.check import Options
-    from .files import discovery as files
-    from .files.reading import ReportFile
-    from .verdict import Tolerances
+    from ..files import discovery as files
+    from ..files.format import Settings
+    from ..files.reading import ReportFile
 
-    items = files.expand_paths(paths)  # names only, so --output can be compared with every input first
+    items = files.expand_paths(request.paths)  # names only, so --output can be compared with every input first
+    output, junit, shard = request.output, request.junit, request.shard
     _refuse_overwriting(items, {"--output": output, "--junit": junit})
-    _refuse_nothing(items, strict)
-    from .files.format import Settings
-
-    settings = Settings(Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
-                                exact_method=exact_method), samples, seed)
+    _refuse_nothing(items, request.strict)
+    settings = Settings(request.numeric.case_options(), request.samples, request.seed)
     report_file = ReportFile(output) if output is not None else None  # fails here, before any work, if unwritable
     junit_file = ReportFile(junit, "--junit") if junit is not None else None
     shares = files.Shard(*shard) if shard is not None else None
@@ -118,8 +138,7 @@ def check_command(paths: tuple[str, ...], output_format: str, output: str | None
     started = time.perf_counter()
     try:
         units = files.units(items) if shares is None else shares.select(files.units(items))
-        tally, interrupted = _run(units, make_units, settings, jobs or os.cpu_count() or 1, output_format,
-                                  (report_file, junit_file), strict, started)
+        tally, interrupted = _run(request, units, make_units, settings, (report_file, junit_file), started)
     except BrokenPipeError:
         raise  # the reader of stdout left: the group exits quietly
     except OSError as problem:  # a full disk, a failed fork: one line, and --output's previous report is intact
@@ -145,7 +164,7 @@ def _finish(tally, interrupted: bool, shares, shard) -> None:
 def _refuse_nothing(items, strict: bool) -> None:
     """Every path missing, or a directory without .gc files: said once, on stderr, before any report is begun (a
     report of nothing but that message, then the same message again, told the user twice)."""
-    from .report.stream import Tally
+    from ..report.stream import Tally
 
     if any(isinstance(item, str) for item in items):
         return
@@ -157,7 +176,7 @@ def _refuse_nothing(items, strict: bool) -> None:
 
 def _refuse_overwriting(items, reports: dict[str, str | None]) -> None:
     """A report file must not be one of the inputs (`check mine.gc -o mine.gc` would destroy it), nor the other report."""
-    from .files.reading import input_named_by
+    from ..files.reading import input_named_by
 
     inputs = [item for item in items if isinstance(item, str)]
     named = {option: path for option, path in reports.items() if path is not None}
@@ -169,22 +188,23 @@ def _refuse_overwriting(items, reports: dict[str, str | None]) -> None:
         _fail(f"--output and --junit name the same file ({named['--junit']}): give each report its own file")
 
 
-def _run(units, make_units, settings, jobs: int, output_format: str, report_files, strict: bool, started: float):
+def _run(request: CheckRequest, units, make_units, settings, report_files, started: float):
     """Check every unit and stream the results into the reports; (tally, whether the run was interrupted).
     On Ctrl-C or SIGTERM the reports still end properly: the cases so far, then an `interrupted` error case."""
     import time
 
-    from .files import runner
-    from .files.signals import StopSignals
-    from .report import stream
-    from .report.formats import make_writer
+    from ..files import runner
+    from ..files.signals import StopSignals
+    from ..report import stream
+    from ..report.formats import make_writer
 
     report_file, junit_file = report_files
+    strict, jobs = request.strict, request.jobs or os.cpu_count() or 1
     files_made = [f for f in report_files if f is not None]
     tally = stream.Tally(strict)
     writer = None
     try:
-        writer = make_writer(output_format, report_file.handle if report_file else None, strict)
+        writer = make_writer(request.output_format, report_file.handle if report_file else None, strict)
         if junit_file is not None:
             writer = stream.Both(writer, make_writer("junit", junit_file.handle, strict))
         interrupted = None

@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import click
 
 from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
-from .report.formats import WHOLE
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRequest:
+    """function's options as click read them."""
+
+    target: str
+    grad_spec: str | None
+    point_text: str
+    wrt: str | None
+    h: float | None
+    rtol: float
+    atol: float
+    seed: int
+    directions: int
+    dtype: str | None
+    output_format: str
+    strict: bool
+
+    def options(self, with_dtype: bool = True):
+        """What check_function and the layer adapter take (F returning (loss, gradients) detects its dtype)."""
+        from ..function.check import FunctionOptions
+        from ..verdict import Tolerances
+
+        return FunctionOptions(Tolerances(self.rtol, self.atol), self.h, self.seed, self.directions,
+                               self.dtype if with_dtype else None)
+from ..report.formats import WHOLE
 
 
 @click.command("function", short_help="Check your own Python gradient against your function.")
@@ -29,8 +56,7 @@ from .report.formats import WHOLE
               help="The precision of your code, where gradcheck cannot see it (default: detected from what F and GRAD return).")
 @click.option("--format", "output_format", type=click.Choice(WHOLE), default="table", show_default=True)
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
-def function_command(target: str, grad_spec: str, point_text: str, wrt: str | None, h: float | None, rtol: float,
-                     atol: float, seed: int, directions: int, dtype: str | None, output_format: str, strict: bool) -> None:
+def function_command(**given) -> None:
     """Check GRAD against F, your own Python functions, by calling F.
 
     F takes named numpy inputs and returns a number (or an array); GRAD takes
@@ -48,46 +74,50 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
           --at "W=randn(3,2), X=randn(5,3), y=randn(5,2)"
       gradcheck function layers.py:svm_loss --at "x=randn(4,5), y=[0,3,1,4]"
     """
-    from .function.check import FunctionOptions
-    from .function.user_code import load, parameters
-    from .inputs.points import PointContext, read_point
-    from .ops import default_registry
-    from .status import exit_code
-    from .verdict import Tolerances
+    run_function(FunctionRequest(**given))
 
+
+def run_function(request: FunctionRequest) -> None:
+    """The one case, printed in the chosen format; the exit code from its status."""
+    from ..function.user_code import load, parameters
+    from ..inputs.points import PointContext, read_point
+    from ..ops import default_registry
+    from ..status import exit_code
+
+    target, wrt = request.target, request.wrt
     f = load(target, "F")
     names = parameters(f.function)
     if not names:
         raise _usage(f"{target} takes no named parameters to differentiate")
-    if grad_spec is None:  # F returns (loss, gradients): check_layer's adapter, labels (y) passed through as integers
-        from .layer_cli import loss_function_case
+    if request.grad_spec is None:  # F returns (loss, gradients): check_layer's adapter, labels (y) passed through as integers
+        from .layer import loss_function_case
 
-        case = loss_function_case(f, point_text, wrt, Tolerances(rtol, atol), h, seed, directions)
-        _print(case, output_format)
-        sys.exit(exit_code([case.status], strict))
-    grad = load(grad_spec, "--grad")
-    point = read_point(point_text, names, PointContext(default_registry(), seed))
+        case = loss_function_case(f, request.point_text, wrt, request.options(with_dtype=False))
+        _print(case, request.output_format)
+        sys.exit(exit_code([case.status], request.strict))
+    grad = load(request.grad_spec, "--grad")
+    point = read_point(request.point_text, names, PointContext(default_registry(), request.seed))
     chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
     unknown = [n for n in chosen or () if n not in names]
     if unknown:
         raise _usage(f"--wrt names {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a parameter of "
                      f"{target} ({', '.join(names)})")
-    case = _run(f, grad, point, chosen, FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype))
-    _print(case, output_format)
-    sys.exit(exit_code([case.status], strict))
+    case = _run(f, grad, point, chosen, request.options())
+    _print(case, request.output_format)
+    sys.exit(exit_code([case.status], request.strict))
 
 
 def _usage(message: str):
-    from .errors import UsageError
+    from ..errors import UsageError
 
     return UsageError(message)
 
 
 def _run(f, grad, point, wrt, options):
     """check_function with the user's exceptions (and only theirs) turned into one-line errors."""
-    from .errors import GradcheckError
-    from .function.check import check_function
-    from .function.user_code import calls_quietly, raised_by, raised_in_user_code, user_error
+    from ..errors import GradcheckError
+    from ..function.check import check_function
+    from ..function.user_code import calls_quietly, raised_by, raised_in_user_code, user_error
 
     try:
         with calls_quietly():
@@ -102,12 +132,12 @@ def _run(f, grad, point, wrt, options):
 
 
 def _in(problem: BaseException, path: str | None) -> bool:
-    from .function.user_code import raised_in_user_code
+    from ..function.user_code import raised_in_user_code
 
     return raised_in_user_code(problem, (path,))
 
 
 def _print(case, output_format: str) -> None:
-    from .report.formats import print_report
+    from ..report.formats import print_report
 
     print_report(output_format, [case])
