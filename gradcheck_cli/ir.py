@@ -8,11 +8,14 @@ accumulates from every use. The registry is passed in (never imported), so this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from .errors import Position, ShapeError, ShapeMismatch
 from .lang.expr import OP_SYMBOLS, Expr, LazyNodes, paused_gc
 from .lang.tree import LazyRows
+
+if TYPE_CHECKING:
+    from .ops.registry import Registry
 
 Shape = tuple[int, ...]
 
@@ -84,7 +87,7 @@ class Graph:
     variables: tuple[str, ...]  # in order of first appearance
     variable_nodes: tuple[int, ...]  # node index of each variable
     dead_after: tuple[tuple[int, ...], ...]  # per node: inputs read for the last time there (droppable after it)
-    registry: object  # ops.registry.Registry the graph was built with
+    registry: Registry  # the rules the graph was built with
     names: dict = None  # a program's names -> node index of their last value
     origins: tuple = ()  # per expr: (line, column) in the program, or None
     node_lines: tuple = ()  # per node: the program line that created it (None for a plain expression)

@@ -1,12 +1,31 @@
-"""What a check produces: per case, per variable (arrays for tensors, floats for scalars). Data only."""
+"""What a check produces: typed records, data only. Per case (CaseResult), per variable (GradientCheck: floats for a
+scalar, arrays of the gradient's shape for a tensor), and what a route adds to a case: a program's judged lines
+and gate audits, a function's Taylor test, a layer's notes, random directions' slopes. A FileCase is a case with
+where it came from (a file and line, or a command); a Sweep is `gradcheck sweep`'s numbers.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
-Number = "float | np.ndarray"
+Value = float | np.ndarray  # a scalar's float, or a tensor's array (the gradient's shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Slope:
+    """The gradient along one random direction v, against f's own slope along v."""
+
+    analytic: float  # vᵀ·g
+    complex_step: float  # f's slope along v by the complex step (NaN: not used)
+    centered: float
+    magnitude: float  # Σ|vᵢ·gᵢ|
+    agrees: bool  # pass or kink
+    left: float = math.nan  # one-sided slopes along v, where they part (a kink along v)
+    right: float = math.nan
+    status: str = "pass"
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,38 +34,38 @@ class GradientCheck:
     (the variable's shape, or output shape + variable shape for a Jacobian)."""
 
     var: str
-    analytic: object
-    forward: object
-    centered: object
-    richardson: object
-    complex_step: object
-    exact: object  # NaN (or None for a scalar) where there is no exact value
+    analytic: Value
+    forward: Value
+    centered: Value
+    richardson: Value
+    complex_step: Value
+    exact: Value | None  # None for a scalar without an exact value (NaN in a tensor's elements without one)
     exact_expr: str | None
-    expected: object  # the claim (None when there is none)
-    rel_error: object
-    expected_rel_error: object
-    error_estimate: object
-    left: object  # one-sided derivatives, at kinks only
-    right: object
+    expected: Value | None  # the claim (None when there is none)
+    rel_error: Value
+    expected_rel_error: Value | None
+    error_estimate: Value
+    left: Value | None  # one-sided derivatives, at kinks only
+    right: Value | None
     status: str  # the worst element's
     diagnosis: str | None  # the worst element's, with its index for tensors
-    h_forward: object
-    h_centered: object
-    best: object
-    best_method: object  # complex | richardson | centered (per element for tensors)
+    h_forward: Value
+    h_centered: Value
+    best: Value
+    best_method: str | np.ndarray  # complex | richardson | centered (per element for tensors)
     shape: tuple[int, ...] = ()  # the gradient's shape; () for a scalar
     var_shape: tuple[int, ...] = ()
-    statuses: object = None  # per element, for tensors
+    statuses: np.ndarray | None = None  # per element, for tensors
     worst: tuple[int, ...] = ()  # index of the element that decided status and diagnosis
     failing: tuple[tuple[tuple[int, ...], str, str | None], ...] = ()  # (index, status, diagnosis) of elements that did not pass
     mode: str = "elements"  # elements: every element's columns; directions: random directions (past the size limit)
-    directions: tuple = ()  # directions.Slope per random direction, in directions mode
+    directions: tuple[Slope, ...] = ()  # one per random direction, in directions mode
 
     @property
     def is_tensor(self) -> bool:
         return bool(self.shape)
 
-    def at(self, name: str):
+    def at(self, name: str) -> float | str | None:
         """A column's value at the worst element (what a one-line summary shows): a float, a word, or None."""
         value = getattr(self, name)
         if value is None:
@@ -61,25 +80,74 @@ class TraceRow:
     label: str
     operation: str
     source: str
-    value: object
-    gradient: object  # None for constants: nothing flows back into them
+    value: Value
+    gradient: Value | None  # None for constants: nothing flows back into them
     shape: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
+class LineResult:
+    """One d-line of a program, judged with the true values of what it reads."""
+
+    line: int
+    text: str
+    target: str
+    yours: float | np.ndarray | None  # the line's value with your own d-values (None when it cannot be computed)
+    true: float | np.ndarray | None  # what it should be, with every d-name it reads replaced by the truth
+    status: str  # pass | wrong | kink | error | helper
+    diagnosis: str | None
+    order: tuple[int, ...] = ()  # a correct backprop's order: nearer the output first
+    consequence: bool = False  # an error that an earlier mistake explains (a d-name read that no line assigned)
+
+
+@dataclass(frozen=True, slots=True)
+class GateAudit:
+    """One rule of a user gate, checked on its own against the exact derivative of the gate's body."""
+
+    gate: str
+    argument: str
+    status: str  # pass | mismatch | error
+    message: str | None
+    points: int  # how many points were checked
+
+
+@dataclass(frozen=True, slots=True)
+class Taylor:
+    """check_function's Taylor test: |f(x+hv) - f(x) - h<g, v>| must shrink like h**2."""
+
+    slope: float | None  # fitted log(remainder)/log(h) over the steps above rounding
+    remainders: tuple[float, ...]
+    verdict: str  # pass | mismatch | inconclusive
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class CaseResult:
+    """One case: an expression (or a program, a function, a layer) at one point, every variable's check, and what
+    its route adds. JSON keys follow the fields (report/json.py); a field that is None has no key."""
+
     expr: str
     source: str | None
-    point: dict  # name -> float, or array for a tensor
-    value: object  # f: a float, or an array when f is not a scalar
+    point: dict[str, Value]  # name -> float, or array for a tensor
+    value: Value  # f: a float, or an array when f is not a scalar
     status: str
     message: str | None
     gradients: tuple[GradientCheck, ...]
     exact_method: str | None = None
     exact_note: str | None = None
     trace: tuple[TraceRow, ...] = ()
-    expected_value: object = None  # a claimed value of f (expression files' `=> f=...`)
-    extras: dict = field(default_factory=dict)  # additions by later stages (a program's lines), keyed like JSON
+    expected_value: Value | None = None  # a claimed value of f (expression files' `=> f=...`)
+    lines: tuple[LineResult, ...] | None = None  # a program's d-lines, judged (None: not a program)
+    first_wrong_line: int | None = None  # a program's first wrong line
+    notes: tuple[str, ...] = ()  # what was said about a program's lines (skipped, unseeded draws, ...)
+    gates: tuple[GateAudit, ...] | None = None  # a program's user gates, audited (None: no gate with a rule)
+    taylor: Taylor | None = None  # a function's Taylor test
+    precision: str | None = None  # the precision detected in a function's code (float32, float64)
+    layer_notes: tuple[str, ...] = ()  # what a layer's probe found, and the inputs not checked, as sentences
+
+    @property
+    def is_program(self) -> bool:
+        return self.lines is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ def run(text: str, **kwargs):
 
 
 def rows(case) -> dict[int, object]:
-    return {row.line: row for row in case.extras["lines"]}
+    return {row.line: row for row in case.lines}
 
 
 def grads(case) -> dict[str, object]:
@@ -42,8 +42,8 @@ def grads(case) -> dict[str, object]:
 def test_seed002_task1_cells_pass_with_the_notebooks_numbers():
     case = run(cell("seed002_task1.txt"))
     assert case.status == "pass", case.message
-    assert all(r.status == "pass" for r in case.extras["lines"])
-    got = {r.target: float(r.yours) for r in case.extras["lines"]}
+    assert all(r.status == "pass" for r in case.lines)
+    got = {r.target: float(r.yours) for r in case.lines}
     # the values the notebook printed under In [4]
     assert got["dx"] == pytest.approx(0.3149807562105195, rel=1e-15)
     assert got["dw0"] == pytest.approx(0.209987170807013, rel=1e-15)
@@ -54,7 +54,7 @@ def test_seed002_task1_cells_pass_with_the_notebooks_numbers():
 def test_seed002_task1_with_the_gradient_checking_cells_after_it_passes():
     case = run(cell("seed002_task1_all.txt"))
     assert case.status == "pass", case.message
-    notes = case.extras["notes"]
+    notes = case.notes
     assert "lines 43, 54, 68, 75, 82: an assert: skipped" in notes
     assert any(n.startswith("lines 47, 59: after the backward pass began") for n in notes)  # EPS = 1e-5, f = calculate_f(x, w)
 
@@ -62,20 +62,20 @@ def test_seed002_task1_with_the_gradient_checking_cells_after_it_passes():
 def test_seed002_task2_cells_pass_and_dW1_dW2_are_helpers():
     case = run(cell("seed002_task2.txt"))
     assert case.status == "pass", case.message
-    by_target = {r.target: r for r in case.extras["lines"]}
+    by_target = {r.target: r for r in case.lines}
     assert by_target["dW1"].status == "helper" and by_target["dW2"].status == "helper"
     np.testing.assert_array_equal(by_target["dW"].yours, [[15.0, 11.0]])  # the notebook printed [[15. 11.]]
     np.testing.assert_array_equal(case.point["X"], [[0], [-2], [1]])  # the In [4] constants replace the random ones
     assert case.point["lam"] == 1.0
     assert ("line 6: a conditional expression (A if C else B) is not read: write the value it gives (e.g. lam = -2.0); "
-            "nothing uses lam before line 17 assigns it again: skipped") in case.extras["notes"]
-    assert "lines 23, 25: an expression on its own (a notebook's display): skipped" in case.extras["notes"]
+            "nothing uses lam before line 17 assigns it again: skipped") in case.notes
+    assert "lines 23, 25: an expression on its own (a notebook's display): skipped" in case.notes
 
 
 def test_seed002_task2_with_the_gradient_checking_cells_after_it_passes():
     case = run(cell("seed002_task2_all.txt"))
     assert case.status == "pass", case.message
-    assert "line 50: a 'for' block after the backward pass: skipped (lines 50-57)" in case.extras["notes"]
+    assert "line 50: a 'for' block after the backward pass: skipped (lines 50-57)" in case.notes
 
 
 def test_seed002_task2_random_constants_are_numpys_draws():
@@ -133,7 +133,7 @@ def test_a_planted_wrong_line_in_a_seed_cell_is_the_first_wrong_line(name, right
     assert right in text
     case = run(text.replace(right, wrong, 1), at=at)
     assert case.status == "mismatch"
-    assert case.extras["first_wrong_line"] == line
+    assert case.first_wrong_line == line
     assert diagnosis in rows(case)[line].diagnosis
 
 
@@ -157,13 +157,13 @@ def test_a_reassigned_name_walks_back_through_its_versions():
     case = run(TANH)
     assert case.status == "pass", case.message
     t = math.tanh(0.75)
-    assert [float(r.true) for r in case.extras["lines"]] == pytest.approx(
+    assert [float(r.true) for r in case.lines] == pytest.approx(
         [1, 2 * t, 2 * t * (1 - t * t), 0.5 * 2 * t * (1 - t * t), 1.5 * 2 * t * (1 - t * t)], rel=1e-14)
 
 
 def test_a_wrong_step_back_is_the_first_wrong_line():
     case = run(TANH.replace("dh = dh*(1-h**2)", "dh = dh*(1-h)"))
-    assert case.extras["first_wrong_line"] == 9 and rows(case)[9].status == "wrong"
+    assert case.first_wrong_line == 9 and rows(case)[9].status == "wrong"
     assert [rows(case)[n].status for n in (10, 11)] == ["pass", "pass"]  # judged with the true dh of line 4
 
 
@@ -172,12 +172,12 @@ def test_augmented_assignments_in_the_forward_pass_are_versions():
     case = run(text)
     assert case.status == "pass", case.message
     h = 3 * (0.25 + 2)
-    assert [float(r.yours) for r in case.extras["lines"]] == pytest.approx([2 * h, 6 * h, 6 * h, 6 * h])
+    assert [float(r.yours) for r in case.lines] == pytest.approx([2 * h, 6 * h, 6 * h, 6 * h])
 
 
 def test_a_reassigned_input_whose_lines_stop_early_says_the_missing_step():
     case = run("x = 3.0\nx = x*2\nf = x*x\ndx = 2*x\n")
-    assert case.status == "mismatch" and case.extras["first_wrong_line"] == 4
+    assert case.status == "mismatch" and case.first_wrong_line == 4
     assert rows(case)[4].diagnosis == ("right for dx (line 2), but the backward pass stops there: dx (the input) needs "
                                        "one more step back (dx = dx * ...)")
     assert run("x = 3.0\nx = x*2\nf = x*x\ndx = 2*x\ndx = dx*2\n").status == "pass"
@@ -198,7 +198,7 @@ def test_dx_equals_dx_plus_a_term_is_one_more_contribution_not_a_step_back():
 
 def test_dw0_is_an_element_of_a_vector_and_dW1_of_a_matrix_is_a_helper():
     case = run("w = [3.0, -4.0]\nx = 2.0\nf = w[0]*x + w[1]\ndw0 = x\ndw1 = 1.0\n")
-    assert [r.status for r in case.extras["lines"]] == ["pass", "pass"]
+    assert [r.status for r in case.lines] == ["pass", "pass"]
     np.testing.assert_array_equal(grads(case)["w"].expected, [2.0, 1.0])
     wide = run("import numpy as np\nW = np.array([[1.0, 2.0], [3.0, 4.0]])\nf = np.sum(W*W)\ndW0 = 2*W[0]\n")
     assert rows(wide)[4].diagnosis == ("dW0 is read as a helper of your own (dW0 is element 0 of W only when W is a "
@@ -231,13 +231,13 @@ def test_random_draws_in_lines_follow_the_cells_seed_and_are_drawn_once():
     W, x, v = np.random.randn(3, 2), np.random.randn(3), np.random.uniform(-1, 1, size=2)
     np.testing.assert_array_equal(case.point["W"], W)
     assert case.value == pytest.approx(np.sum(np.tanh(x @ W) * v), rel=1e-15)
-    assert case.status == "pass" and not any("np.random drew" in n for n in case.extras["notes"])
+    assert case.status == "pass" and not any("np.random drew" in n for n in case.notes)
 
 
 def test_unseeded_random_draws_get_a_note_with_the_seed():
     case = run("import numpy as np\nW = np.random.randn(3, 2)\nf = np.sum(W ** 2)\ndW = 2 * W\n", seed=7)
     assert ("line 2: np.random drew with seed 7 (the cell sets no np.random.seed before this line; --seed is 7): "
-            "the values differ from the notebook's; put np.random.seed(N) in the cell or pass --seed N") in case.extras["notes"]
+            "the values differ from the notebook's; put np.random.seed(N) in the cell or pass --seed N") in case.notes
 
 
 # --- the first wrong line is the cause ------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_unseeded_random_draws_get_a_note_with_the_seed():
 def test_a_typo_is_the_first_wrong_line_not_the_lines_that_then_read_nothing():
     text = "x = 2.0\nq = 3*x\nf = q*q\ndqq = 2*q\ndx = 3*dq\n"
     case = run(text)
-    assert case.extras["first_wrong_line"] == 4
+    assert case.first_wrong_line == 4
     assert rows(case)[4].diagnosis == "dqq names no forward value or input ('qq' is not assigned above), and no line reads it: a typo of dq?"
     assert rows(case)[5].consequence and "'dq' is read, but no line assigns it" in rows(case)[5].diagnosis
 
@@ -253,7 +253,7 @@ def test_a_typo_is_the_first_wrong_line_not_the_lines_that_then_read_nothing():
 def test_a_line_that_raises_is_the_cause():
     text = "import numpy as np\nW = np.ones((2, 3))\nx = np.ones(3)\nf = np.sum(W @ x)\ndW = np.outer(np.ones(2), x) @ np.ones(2)\ndx = W.T @ np.ones(2)\n"
     case = run(text)
-    assert case.extras["first_wrong_line"] == 5 and rows(case)[5].status == "error"
+    assert case.first_wrong_line == 5 and rows(case)[5].status == "error"
 
 
 # --- one reading of programs for every entry ------------------------------------------------------------
@@ -299,8 +299,8 @@ def test_plots_and_python2_prints_are_skipped_with_a_note(cli, tmp_path):
 def test_seed004_neuron_case_python2_prints_sig_and_an_input_f_does_not_use():
     case = run(cell("seed004_neuron.txt"))
     assert case.status == "pass", case.message
-    assert "line 19: a Python 2 print: skipped: print [a_grad,b_grad,c_grad,x_grad,y_grad]" in case.extras["notes"]
-    assert "line 12: f does not depend on h: it is not checked" in case.extras["notes"]
+    assert "line 19: a Python 2 print: skipped: print [a_grad,b_grad,c_grad,x_grad,y_grad]" in case.notes
+    assert "line 12: f does not depend on h: it is not checked" in case.notes
     assert {g.var for g in case.gradients} == {"a", "b", "c", "x", "y"}
     # the guide's own finite differences printed da = -0.10499758359205913 with h = 1e-4; the exact value:
     assert grads(case)["a"].expected == pytest.approx(-0.10499358540350662, rel=1e-14)
@@ -381,7 +381,7 @@ def test_what_was_an_internal_error_is_a_result_or_a_one_line_message(cli, tool_
 
 def test_a_loop_after_a_d_line_with_a_maker_is_skipped():
     case = run("import numpy as np\nx = np.ones(2)\nf = np.sum(x*x)\ndx = 2*x*np.ones(2)\nfor i in range(2):\n    print(i)\n")
-    assert case.status == "pass" and "line 5: a 'for' block after the backward pass: skipped (lines 5-6)" in case.extras["notes"]
+    assert case.status == "pass" and "line 5: a 'for' block after the backward pass: skipped (lines 5-6)" in case.notes
 
 
 def test_two_cells_with_two_forward_passes_say_where_to_cut():

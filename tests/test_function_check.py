@@ -27,7 +27,7 @@ def test_a_right_gradient_passes_with_the_complex_step_and_a_quadratic_taylor_re
     assert report.ok
     case = report.cases[0]
     assert [g.best_method for g in case.gradients] and all(np.all(g.best_method == "complex") for g in case.gradients)
-    assert 1.9 < case.extras["taylor"].slope < 2.1
+    assert 1.9 < case.taylor.slope < 2.1
 
 
 @pytest.mark.parametrize("factor", [1e-3, 1e-5])

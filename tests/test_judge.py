@@ -148,7 +148,7 @@ def test_float32_code_is_held_to_float32_rounding(dtype):
     y = RNG.integers(0, 5, 8)
     report = check_function(_softmax_loss, {"W": W, "X": X, "y": y}, _softmax_grad, wrt="W")
     assert report.ok and _status(report) == "pass", report.text()
-    precision = report.cases[0].extras["precision"]
+    precision = report.cases[0].precision
     assert precision == np.dtype(dtype).name
     bad = lambda W, X, y: _softmax_grad(W, X, y) * np.where(np.arange(W.size).reshape(W.shape) == 7, 1.001, 1.0).astype(dtype)  # noqa: E731
     report = check_function(_softmax_loss, {"W": W, "X": X, "y": y}, bad, wrt="W")

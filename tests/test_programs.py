@@ -27,7 +27,7 @@ def run(text: str, **kwargs):
 
 
 def lines_of(case) -> dict[int, object]:
-    return {row.line: row for row in case.extras["lines"]}
+    return {row.line: row for row in case.lines}
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=[os.path.basename(p) for p in PROGRAMS])
@@ -35,8 +35,8 @@ def test_every_example_program_passes_line_by_line(path):
     with open(path, encoding="utf-8") as handle:
         case = check_program_text(handle.read(), path)
     assert case.status == "pass", case.message
-    assert case.extras["first_wrong_line"] is None
-    assert case.extras["lines"] and all(row.status == "pass" for row in case.extras["lines"])
+    assert case.first_wrong_line is None
+    assert case.lines and all(row.status == "pass" for row in case.lines)
 
 
 def test_staged_lines_match_the_notebooks_own_numbers():
@@ -60,7 +60,7 @@ def test_neuron_gradients_are_the_printed_ones():
 
 def test_task3_lines_give_the_notebooks_gradients():
     case = run(program("task3_two_layer.gc.py"))
-    rows = {row.target: row for row in case.extras["lines"]}
+    rows = {row.target: row for row in case.lines}
     np.testing.assert_allclose(rows["dW1"].yours, [[-0.00936392, -0.00027222], [-0.13964014, -0.0040595]], atol=5e-9)
     np.testing.assert_allclose(rows["db2"].yours, [[-0.22768073]], atol=5e-9)
     np.testing.assert_allclose(case.value, [[0.25835725]], atol=5e-9)
@@ -83,11 +83,11 @@ def test_one_wrong_line_is_blamed_with_its_diagnosis(wrong, right, line, diagnos
     assert wrong in STAGED
     case = run(STAGED.replace(wrong, right))
     assert case.status == "mismatch"
-    assert case.extras["first_wrong_line"] == line
+    assert case.first_wrong_line == line
     row = lines_of(case)[line]
     assert row.status == "wrong" and diagnosis in row.diagnosis, row.diagnosis
     # lines before the mistake, in backprop order, stay right: each line is judged on its own
-    assert all(r.status == "pass" for r in case.extras["lines"] if r.line < line and r.target in ("dnum", "dinvden"))
+    assert all(r.status == "pass" for r in case.lines if r.line < line and r.target in ("dnum", "dinvden"))
 
 
 def test_a_later_line_is_judged_on_true_inputs_not_through_an_earlier_mistake():
@@ -100,7 +100,7 @@ def test_a_later_line_is_judged_on_true_inputs_not_through_an_earlier_mistake():
 
 def test_transposed_matrix_is_diagnosed():
     case = run(program("task3_two_layer.gc.py").replace("dW2 = np.dot(dz2, a1.T)", "dW2 = np.dot(a1, dz2)"))
-    row = {r.target: r for r in case.extras["lines"]}["dW2"]
+    row = {r.target: r for r in case.lines}["dW2"]
     assert row.status == "wrong" and "transposed" in row.diagnosis
 
 
@@ -109,16 +109,16 @@ def test_missing_relu_mask_shows_where_a_unit_is_off():
     text = program("task3_two_layer.gc.py").replace("dz1 = da1 * (z1 > 0)", "dz1 = da1")
     assert run(text).status == "pass"
     case = run(text, at="b1=[[-1], [0.5]]")
-    row = {r.target: r for r in case.extras["lines"]}["dz1"]
+    row = {r.target: r for r in case.lines}["dz1"]
     assert row.status == "wrong" and "a mask is missing: this line times (z1 > 0) is right" in row.diagnosis
-    assert case.extras["first_wrong_line"] == row.line
+    assert case.first_wrong_line == row.line
 
 
 def test_karpathy_loop_body_as_written_has_a_typo_that_is_caught():
     text = program("karpathy_two_layer.gc.py").replace("dn1 = a4 * dscore", "dna = a4 * dscore")
     case = run(text)
     assert case.status in ("mismatch", "error")
-    reasons = " ".join(r.diagnosis or "" for r in case.extras["lines"])
+    reasons = " ".join(r.diagnosis or "" for r in case.lines)
     assert "dn1" in reasons and "dna names no forward value" in reasons
 
 
@@ -173,7 +173,7 @@ def test_reading_a_d_name_before_it_is_assigned_is_a_line_error():
     case = run("x = 2.0\nf = x * x\ndx = 2 * x * dg\n")
     row = lines_of(case)[3]
     assert row.status == "error"
-    assert case.extras["first_wrong_line"] == 3
+    assert case.first_wrong_line == 3
 
 
 def test_a_cell_that_names_a_value_e_or_pi_shadows_the_constant():
@@ -194,5 +194,5 @@ def test_a_right_line_is_not_blamed_when_the_gate_rule_is_wrong():
 def test_a_scalar_relu_without_its_mask_is_diagnosed_as_a_missing_mask():
     text = program("karpathy_two_layer.gc.py").replace("dz2 = dn2 * (z2 > 0)", "dz2 = dn2")
     case = run(text)
-    assert case.extras["first_wrong_line"] == 29
+    assert case.first_wrong_line == 29
     assert lines_of(case)[29].diagnosis == "a mask is missing: this line times (z2 > 0) is right"

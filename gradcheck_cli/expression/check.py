@@ -19,6 +19,7 @@ from ..inputs.claims import VALUE_CLAIM, Claim, claim_values
 from ..ir import Graph
 from ..numeric.differences import Differences, complex_step, finite_differences
 from ..numeric.directions import Candidate, GraphProbe, as_gradient_check, check_directions, element_judgement, needs_directions
+from ..oracle import ExactResult
 from ..report.text import element_text
 from ..results import CaseResult, GradientCheck, TraceRow
 from ..status import EPS, PASS, SEVERITY, worst
@@ -89,7 +90,8 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
     differences = finite_differences(graph, base, wrt, scales, f0, signs, options.h)
     complex_slopes = complex_step(graph, base, wrt)
     exact = _exact(graph, good_points, wrt, options, claims, program)
-    sample = _Sample(graph, good, base, values, analytic, expected, differences, complex_slopes, exact, signs, options, claims)
+    sample = Sample(graph=graph, good=good, base=base, values=values, analytic=analytic, expected=expected,
+                    differences=differences, complex=complex_slopes, exact=exact, signs=signs, options=options, claims=claims)
     return sample.checks(wrt), dict(zip(good, exact)) if exact else {}
 
 
@@ -109,14 +111,26 @@ def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
                       {v: c.expr for v, c in claims.items() if c.expr is not None}, definitions)
 
 
-class _Sample:
+@dataclass(frozen=True, slots=True)
+class Sample:
     """The columns of the good points, judged variable by variable (arrays of shape (G, *output, *variable))."""
 
-    def __init__(self, graph, good, base, values, analytic, expected, differences, complex_slopes, exact, signs, options, claims):
-        self.graph, self.good, self.base, self.values, self.claims = graph, good, base, values, claims
-        self.analytic, self.expected, self.differences = analytic, expected, differences
-        self.complex, self.exact, self.signs, self.options = complex_slopes, exact, signs, options
-        self.out = effective_output(graph)
+    graph: Graph
+    good: list[int]  # indices of the points that can be checked
+    base: dict[str, np.ndarray]  # their values, (G, *variable)
+    values: list[np.ndarray]  # the forward pass at every point
+    analytic: dict[str, np.ndarray]  # backprop's Jacobian per variable, every point
+    expected: dict[str, np.ndarray]  # the claims' values, every point
+    differences: dict[str, Differences]
+    complex: dict[str, np.ndarray]  # the complex step per variable
+    exact: list[ExactResult] | None  # per good point; None when the exact column is off
+    signs: dict[int, np.ndarray]  # branch signs of the piecewise gates at the good points
+    options: Options
+    claims: dict[str, Claim]
+
+    @property
+    def out(self) -> tuple[int, ...]:
+        return effective_output(self.graph)
 
     def _shaped(self, array: np.ndarray, var: str) -> np.ndarray:
         return np.reshape(array, (len(self.good), *self.out, *self.graph.shapes[var]))
@@ -210,7 +224,7 @@ class _Sample:
         return gradient_check(self, var, row, evidence, judgement)
 
 
-def gradient_check(sample: _Sample, var: str, row: int, e: Evidence, j: Judgement) -> GradientCheck:
+def gradient_check(sample: Sample, var: str, row: int, e: Evidence, j: Judgement) -> GradientCheck:
     """One variable at one point: floats for a scalar gradient, arrays for a tensor one; the worst element decides."""
     status = j.status[row]
     severity = status * 4.0 + np.nan_to_num(np.maximum(j.rel_error[row], np.nan_to_num(j.expected_rel_error[row])), posinf=3.0).clip(0, 3)

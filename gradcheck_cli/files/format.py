@@ -322,6 +322,6 @@ def check_program_file(line: Line, settings: Settings) -> list[FileCase]:
     except Exception as problem:  # noqa: BLE001 -- a bug costs this file only
         case = CaseResult(line.file, line.file, {}, math.nan, "error", f"internal error, please report: {type(problem).__name__}: {problem}", ())
         return [FileCase(case, line.file, 1)]
-    first = case.extras.get("first_wrong_line")
+    first = case.first_wrong_line
     case = replace(case, source=f"{line.file}:{first}" if first else line.file)  # reports point at the first wrong line
     return [FileCase(case, line.file, first or 1, None, None, time.perf_counter() - started)]

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import UsageError
 from ..numeric.differences import representable_steps, stencil
 from ..numeric.directions import Candidate, as_gradient_check, check_directions
-from ..results import CaseResult, GradientCheck
+from ..results import CaseResult, GradientCheck, Taylor
 from ..status import COMPLEX_STEP, EPS, PASS, SEVERITY, worst
 from ..verdict import METHODS, Evidence, Tolerances, describe, judge
 
@@ -43,14 +43,6 @@ class FunctionOptions:
     dtype: str | None = None  # the precision of the user's code: None detects it from f's value and the gradient
     direction_limit: int = DIRECTION_LIMIT
     seconds: float = SECONDS
-
-
-@dataclass(frozen=True, slots=True)
-class Taylor:
-    slope: float | None  # fitted log(remainder)/log(h) over the steps above rounding
-    remainders: tuple[float, ...]
-    verdict: str  # pass | mismatch | inconclusive
-    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,7 +462,7 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
                      f"are computed in {'float64' if precision.f <= EPS else precision.name})")
     value = float(f_given.reshape(-1)[0]) if f_given.size == 1 else f_given
     return CaseResult(label, None, shown, value, status, "; ".join(notes) or None, tuple(checks), None,
-                      "no exact column for Python functions", extras={"taylor": taylor, "precision": precision.name})
+                      "no exact column for Python functions", taylor=taylor, precision=precision.name)
 
 
 def _precision(code: UserCode, values, reference, f_given: np.ndarray, given: dict[str, np.ndarray], wrt, shapes,

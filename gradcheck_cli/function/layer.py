@@ -28,8 +28,6 @@ from ..status import worst
 from .check import FunctionOptions, check_function
 from .layer_inputs import Inputs, Slot, assign, first_change, parameter_names, positional_count, where
 
-NOTES = "layer_notes"  # CaseResult.extras key: the probe's findings and the inputs not checked, as sentences
-
 
 @dataclass(frozen=True, slots=True)
 class Pair:
@@ -205,8 +203,8 @@ def _with_problems(case: CaseResult, problems: list[str], notes: list[str]) -> C
     if not problems and not notes:
         return case
     message = "; ".join([*problems, *filter(None, [case.message]), *notes])
-    extras = {**case.extras, NOTES: tuple(problems + notes)}  # what the tables do not show from the message
-    return replace(case, status=worst([case.status, "error"]) if problems else case.status, message=message, extras=extras)
+    return replace(case, status=worst([case.status, "error"]) if problems else case.status, message=message,
+                   layer_notes=tuple(problems + notes))  # what the tables do not show from the message
 
 
 def check_layer(forward: Callable, backward: Callable, inputs: Mapping[str, object], wrt: tuple[str, ...] | None = None, *,

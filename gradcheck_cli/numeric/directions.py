@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..results import GradientCheck, Slope
 from ..status import COMPLEX_STEP, EPS, KINK, MISMATCH, PASS, SEVERITY
 from ..verdict import Evidence, Judgement, Tolerances, judge
 from .differences import CENTERED_STEP, stencil
@@ -28,18 +29,6 @@ ELEMENT_CELLS = 200_000_000  # values computed at most when bisection turns to o
 DETECTION = 0.99  # the probability the reported smallest visible one-element error is found with
 CELLS = 20_000_000  # rows x values per evaluation at most (~320 MB complex)
 _OFFSETS = (1.0, -1.0, 0.5, -0.5, 0.25, -0.25)  # multiples of h along v
-
-
-@dataclass(frozen=True, slots=True)
-class Slope:
-    analytic: float  # vᵀ·g
-    complex_step: float  # f's slope along v by the complex step (NaN: not used)
-    centered: float
-    magnitude: float  # Σ|vᵢ·gᵢ|
-    agrees: bool  # pass or kink
-    left: float = math.nan  # one-sided slopes along v, where they part (a kink along v)
-    right: float = math.nan
-    status: str = "pass"
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +310,6 @@ def as_gradient_check(check: DirectionCheck, candidate: Candidate, elements: Jud
     """The GradientCheck of a variable checked along random directions: per-element statuses are the bisection's
     blame and, where there is an exact value or a claim, that element's own verdict (`elements`, from the judge)."""
     from ..report.text import element_text
-    from ..results import GradientCheck
 
     gradient = candidate.gradient
     status = np.zeros(gradient.shape, np.int64)

@@ -3,24 +3,14 @@ in its domain and at the points where the program used it. A wrong rule is named
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..inputs.claims import Claim
 from ..ir import build_graph
+from ..results import GateAudit
 
 USED_POINTS = 8  # elements of a gate's inputs, taken from the program's point, audited besides random ones
 RANDOM_POINTS = 8
-
-
-@dataclass(frozen=True, slots=True)
-class GateAudit:
-    gate: str
-    argument: str
-    status: str  # pass | mismatch | error
-    message: str | None
-    points: int  # how many points were checked
 
 
 def used_points(graph, values, gate: str, parameters: tuple[str, ...]) -> list[dict[str, np.ndarray]]:

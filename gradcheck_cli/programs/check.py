@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import GradcheckError, Position
 from ..inputs.points import PointContext, read_overrides
-from ..ir import build_program
+from ..ir import Graph, build_program
 from ..lang.program import Program
 from ..results import CaseResult
 from .plan import Plan, d_target, definitions, inputs_of, plan_program, program_claims, read_names
@@ -19,7 +19,7 @@ from .plan import Plan, d_target, definitions, inputs_of, plan_program, program_
 @dataclass(frozen=True)
 class ProgramRun:
     case: CaseResult
-    graph: object  # the forward pass as a gate graph (for --graph pictures)
+    graph: Graph  # the forward pass as a gate graph (for --graph pictures)
     point: dict[str, np.ndarray]
 
 
@@ -116,9 +116,9 @@ def _with_audits(case: CaseResult, program: Program, plan: Plan, graph, point, r
         function = program.functions[name]
         audits += audit(function, rules, registry, options, used_points(graph, values, name, function.parameters),
                         definitions(program))
-    extras = {**case.extras, "gates": audits}
+    case = replace(case, gates=tuple(audits))
     wrong = [a.message for a in audits if a.status != "pass"]
     if not wrong:
-        return replace(case, extras=extras)
+        return case
     status = "error" if case.status == "error" else "mismatch"
-    return replace(case, status=status, extras=extras, message="; ".join([*wrong, *filter(None, [case.message])]))
+    return replace(case, status=status, message="; ".join([*wrong, *filter(None, [case.message])]))

@@ -21,27 +21,14 @@ import numpy as np
 
 from ..errors import GradcheckError
 from ..eval.engine import backward, branch_signs, contributions_into, forward
-from ..ir import Binding, build_program
-from ..lang.program import Statement
+from ..ir import Binding, Graph, build_program
+from ..lang.program import Function, Statement
 from ..report.text import values_text
-from ..results import CaseResult
-from ..verdict import agree
+from ..results import CaseResult, LineResult
+from ..verdict import Tolerances, agree
 from .plan import Plan, d_target, notes_text, typo_of
 
 SUBSETS = 10  # uses of one name whose every combination is tried (2**10 sums); past that only single uses and all
-
-
-@dataclass(frozen=True, slots=True)
-class LineResult:
-    line: int
-    text: str
-    target: str
-    yours: object  # the line's value with your own d-values (None when it cannot be computed)
-    true: object  # what it should be, with every d-name it reads replaced by the truth
-    status: str  # pass | wrong | kink | error | helper
-    diagnosis: str | None
-    order: tuple = ()  # a correct backprop's order: nearer the output first
-    consequence: bool = False  # an error that an earlier mistake explains (a d-name read that no line assigned)
 
 
 @dataclass
@@ -57,13 +44,13 @@ class Lines:
 
     def attach(self, case: CaseResult, plan: Plan) -> CaseResult:
         first = self.first_wrong
-        extras = {"lines": self.rows, "first_wrong_line": first.line if first else None,
-                  "notes": notes_text(plan)}
+        case = replace(case, lines=tuple(self.rows), first_wrong_line=first.line if first else None,
+                       notes=tuple(notes_text(plan)))
         if first is None:
-            return replace(case, extras=extras)
+            return case
         status = "error" if first.status == "error" or case.status == "error" else "mismatch"
         message = f"line {first.line} ({first.text.strip()[:60]}) is wrong: {first.diagnosis}"
-        return replace(case, status=status, message="; ".join(filter(None, (message, case.message))), extras=extras)
+        return replace(case, status=status, message="; ".join(filter(None, (message, case.message))))
 
 
 class _Unassigned(GradcheckError):
@@ -74,10 +61,10 @@ class _Unassigned(GradcheckError):
 class _State:
     """The program at its point: values of every name, the truth for every version of every name, their uses."""
 
-    graph: object
+    graph: Graph
     plan: Plan
-    functions: dict
-    tolerance: object
+    functions: dict[str, Function]  # the user's functions the truth inlines
+    tolerance: Tolerances
     env: dict[str, np.ndarray]  # forward names (their last values), inputs, made constants
     truth: dict[str, np.ndarray]  # version key -> df/d(that version)
     uses: dict[str, dict[int, np.ndarray]]  # version key -> line of a use -> that use's contribution

@@ -137,6 +137,6 @@ def write(path: str, text: str) -> str:
 def case_picture(graph, wires: Circuit, case) -> str:
     """The DOT picture of one checked case, from the values and gradients at its point (eval/circuit.py)."""
     failed = {g.var for g in case.gradients if g.status in ("mismatch", "error")}
-    prefix = "" if "lines" in case.extras else "f = "  # a program's title names its file and its f already
+    prefix = "" if case.is_program else "f = "  # a program's title names its file and its f already
     title = f"{prefix}{case.expr.strip()[:80]}   ({case.status})"
     return to_dot(graph, wires.values, wires.grads, failed, wires.kinks, title, wires.shares)

@@ -108,23 +108,23 @@ def case_json(case: CaseResult) -> dict[str, Any]:
             {"name": r.label, "op": r.operation, "source": r.source, "value": json_value(r.value), "grad": json_value(r.gradient)}
             for r in case.trace
         ]
-    data.update(_extras_json(case.extras))
+    data.update(_route_json(case))
     return data
 
 
-def _extras_json(extras: dict) -> dict[str, Any]:
-    """A program's lines, its gate audits, a function's Taylor test."""
+def _route_json(case: CaseResult) -> dict[str, Any]:
+    """What a route added: a program's lines and its gate audits, a function's Taylor test."""
     data: dict[str, Any] = {}
-    if "lines" in extras:
+    if case.lines is not None:
         data["lines"] = [{"line": r.line, "text": r.text, "target": r.target, "yours": json_value(r.yours),
-                          "true": json_value(r.true), "status": r.status, "diagnosis": r.diagnosis} for r in extras["lines"]]
-        data["first_wrong_line"] = extras.get("first_wrong_line")
-        data["notes"] = list(extras.get("notes", ()))
-    if "gates" in extras:
+                          "true": json_value(r.true), "status": r.status, "diagnosis": r.diagnosis} for r in case.lines]
+        data["first_wrong_line"] = case.first_wrong_line
+        data["notes"] = list(case.notes)
+    if case.gates is not None:
         data["gates"] = [{"gate": a.gate, "argument": a.argument, "status": a.status, "message": a.message,
-                          "points": a.points} for a in extras["gates"]]
-    if "taylor" in extras:
-        t = extras["taylor"]
+                          "points": a.points} for a in case.gates]
+    if case.taylor is not None:
+        t = case.taylor
         data["taylor"] = {"slope": json_float(t.slope), "verdict": t.verdict, "note": t.note,
                           "remainders": [json_float(r) for r in t.remainders]}
     return data

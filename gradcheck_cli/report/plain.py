@@ -48,13 +48,13 @@ def case_text(case: CaseResult, width: int = 100) -> str:
                           width, subsequent_indent="    ", break_long_words=False)
     if case.status == "error" and case.message:
         lines += textwrap.wrap("  " + case.message, width, subsequent_indent="    ", break_long_words=False)
-    for row in case.extras.get("lines", ()):
+    for row in case.lines or ():
         if row.status not in ("pass", "helper"):
             text = f"  line {row.line}: {row.text.strip()[:60]}  ✗ {row.status}: {row.diagnosis}"
             lines += textwrap.wrap(text, width, subsequent_indent="      ", break_long_words=False)
     for g in case.gradients:
         lines += gradient_lines(g, width)
-    taylor = case.extras.get("taylor")
+    taylor = case.taylor
     if taylor is not None:
         lines += textwrap.wrap(f"  Taylor test: {taylor.note}", width, subsequent_indent="    ", break_long_words=False)
     return "\n".join(lines)

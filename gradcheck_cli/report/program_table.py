@@ -30,8 +30,8 @@ def lines_table(case: CaseResult, width: int):
     from rich.table import Table
     from rich.text import Text
 
-    rows = case.extras["lines"]
-    first = case.extras.get("first_wrong_line")
+    rows = case.lines
+    first = case.first_wrong_line
     columns, cells = _line_cells(rows, width)
     table = Table(title=Text("your backward pass, line by line (each line judged with the true values of what it reads)"),
                   title_justify="left")
@@ -51,17 +51,17 @@ def print_lines(console, case: CaseResult, width: int) -> None:
     def say(text) -> None:  # notes wrap under their own indent
         console.print(hanging(text, console.width))
 
-    if case.extras.get("lines"):
+    if case.lines:
         console.print(lines_table(case, width))
-    first = case.extras.get("first_wrong_line")
-    for r in case.extras.get("lines", ()):
+    first = case.first_wrong_line
+    for r in case.lines or ():
         if r.status in ("wrong", "error", "kink") and r.diagnosis:
             mark, style = ("kink", "yellow") if r.status == "kink" else ("✗", "bold red")
             which = f"line {r.line}" + (" (the first wrong line)" if r.line == first else "")
             say(Text.assemble((f"  {mark} ", style), visible(f"{which}: {r.diagnosis}")))
-    for note in case.extras.get("notes", ()):
+    for note in case.notes:
         say(Text(visible(f"  note: {note}"), style="dim"))
-    for audit in case.extras.get("gates", ()):
+    for audit in case.gates or ():
         if audit.status != "pass":
             say(Text.assemble(("  ✗ ", "bold red"), visible(audit.message)))
         else:

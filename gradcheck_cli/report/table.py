@@ -128,7 +128,7 @@ def _title(case: CaseResult, width: int):
     from rich.cells import cell_len
     from rich.text import Text
 
-    prefix = "" if "lines" in case.extras else "f = "  # a program's name already says what f is
+    prefix = "" if case.is_program else "f = "  # a program's name already says what f is
     value = number(case.value) if np.ndim(case.value) == 0 else array_text(case.value)
     head = Text.assemble((prefix, "bold"), expression_text(case.expr), "  at  ", visible(point_text(case.point, short=True)))
     arrow = "  →  f = " if cell_len(head.plain) + 9 + cell_len(value) <= width else "\n  →  f = "
@@ -195,7 +195,7 @@ def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | 
     width = console.width
     if case.trace:
         console.print(trace_table(case, width))
-    if case.extras.get("lines") or case.extras.get("gates"):  # the gate audits, also for a cell without d-lines
+    if case.lines or case.gates:  # the gate audits, also for a cell without d-lines
         from .program_table import print_lines
 
         print_lines(console, case, width)
@@ -255,7 +255,7 @@ def _notes(console, case: CaseResult, gradients, shown) -> None:
             say(Text.assemble(("  note", "dim"), visible(f"  d{g.var}: {g.diagnosis}")))
     if case.expected_value is not None and case.message and "claimed f" in case.message:
         say(Text.assemble(("  ✗ mismatch", "bold red"), visible(f"  {case.message.split(';')[0]}")))
-    taylor = case.extras.get("taylor")
+    taylor = case.taylor
     if taylor is not None:
         say(Text(visible(f"  Taylor test: {taylor.note}")))
 
@@ -381,7 +381,7 @@ def print_notes(console, case: CaseResult) -> None:
     repeatable) and the inputs not checked: in the message, which tables do not show for a case with gradients."""
     from rich.text import Text
 
-    for note in case.extras.get("layer_notes", ()):
+    for note in case.layer_notes:
         mark = ("  ✗ error", "bold red") if case.status == "error" and "not checked" not in note else ("  note", "dim")
         console.print(hanging(Text.assemble(mark, visible(f"  {note}")), console.width))
 

@@ -282,7 +282,7 @@ def reproduce(item) -> str | None:
     case = item.case
     if item.command:
         return item.command
-    if "lines" in case.extras:  # a program file: the file itself
+    if case.is_program:  # a program file: the file itself
         return f"gradcheck eval {shlex.quote('@' + item.file)}"
     if item.line is None or not case.gradients and case.status == "error" and not case.point:
         return None
