@@ -1,4 +1,4 @@
-"""The corpus of tests/corpus/ through check_function with default options: a table and the totals.
+"""The corpus of tests/function/corpus/ through check_function with default options: a table and the totals.
 
 Every correct function (float64 and float32) should be `pass` (or `kink` at its deliberate kinks), every
 planted bug a `mismatch` (or `error` where the corpus says so). A false alarm is a correct function that is
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "function"))
 
-from corpus import BUGS, CASES, DTYPES, dtype_name  # noqa: E402  (tests/corpus, put on the path above)
+from corpus import BUGS, CASES, DTYPES, dtype_name  # noqa: E402  (tests/function/corpus, put on the path above)
 
 from gradcheck_cli import check_function  # noqa: E402
 

@@ -1,7 +1,8 @@
 """What a check produces: typed records, data only. Per case (CaseResult), per variable (GradientCheck: floats for a
 scalar, arrays of the gradient's shape for a tensor), and what a route adds to a case: a program's judged lines
 and gate audits, a function's Taylor test, a layer's notes, random directions' slopes. A FileCase is a case with
-where it came from (a file and line, or a command); a Sweep is `gradcheck sweep`'s numbers.
+where it came from (a file and line, or a command); a Sweep is `gradcheck sweep`'s numbers; a Circuit what
+--graph draws.
 """
 
 from __future__ import annotations
@@ -183,3 +184,13 @@ class Sweep:
     reference_method: str
     rows: tuple[SweepRow, ...]
     chosen: dict[str, float]  # the h gradcheck picks for forward and centered
+
+
+@dataclass(frozen=True, slots=True)
+class Circuit:
+    """One point of a graph as the circuit picture draws it (eval/circuit.py computes it, report/dot.py draws it)."""
+
+    values: list[np.ndarray]  # each node's value at the point (its own shape, no batch axis)
+    grads: list[np.ndarray] | None  # df/d(node); None when f is not a scalar
+    kinks: set[int]  # piecewise gates sitting exactly on their kink
+    shares: dict[tuple[int, int], np.ndarray]  # (source, consumer) -> what that wire sends back, at a fan-out

@@ -4,20 +4,12 @@ piecewise gates sitting on their kink, and at a fan-out the term each wire sends
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..ir import Graph
+from ..results import Circuit
 from .engine import backward, branch_signs, contributions_into, forward
-
-
-@dataclass(frozen=True, slots=True)
-class Circuit:
-    values: list[np.ndarray]  # each node's value at the point (its own shape, no batch axis)
-    grads: list[np.ndarray] | None  # df/d(node); None when f is not a scalar
-    kinks: set[int]  # piecewise gates sitting exactly on their kink
-    shares: dict[tuple[int, int], np.ndarray]  # (source, consumer) -> what that wire sends back, at a fan-out
 
 
 def circuit(graph: Graph, point: dict, shares_up_to: int) -> Circuit:

@@ -1,7 +1,7 @@
 """Each scalar operation's value and local derivatives in mpmath alone, with the error bounds that let one
 precision be trusted.
 
-The derivatives are written by hand here, not taken from ops/: tests/test_oracle_rules.py checks every
+The derivatives are written by hand here, not taken from ops/: tests/oracle/test_oracle_rules.py checks every
 one against `sympy.diff` of the operation's definition in sympy_ops.py at 60 digits, on random points and on
 the edges (0, kinks, large arguments), so a wrong rule here is caught there, and a wrong rule in ops/ is
 not mirrored here. They are written where they stay accurate: tanh' as 1/cosh**2 rather than SymPy's

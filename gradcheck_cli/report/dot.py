@@ -8,15 +8,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..errors import UsageError
+from ..results import Circuit
 from .text import number, shape_text
-
-if TYPE_CHECKING:
-    from ..eval.circuit import Circuit
 
 DRAWN_LIMIT = 150  # gates drawn at most; past it the picture keeps f, the inputs and the gates nearest f
 FORMATS = ("dot", "svg", "png", "pdf")

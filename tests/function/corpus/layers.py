@@ -4,7 +4,7 @@ cs231n style, plain numpy: each `*_loss(**inputs)` returns a scalar (the layers 
 upstream `dout`, so the loss is <dout, layer(x)>), and each `*_grad(**inputs)` returns the gradients by input
 name. Every function computes in the dtype of its inputs: no float64 constant arrays (np.zeros((n, m)),
 np.eye), no numpy float64 scalars (np.sqrt(d), np.pi) next to float32 arrays, no .astype(float). A float32
-input gives a float32 loss and float32 gradients (tests/test_corpus.py checks it).
+input gives a float32 loss and float32 gradients (tests/function/test_corpus.py checks it).
 """
 
 from __future__ import annotations

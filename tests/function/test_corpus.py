@@ -1,4 +1,4 @@
-"""The corpus (tests/corpus/) through check_function with default options, in float64 and float32.
+"""The corpus (tests/function/corpus/) through check_function with default options, in float64 and float32.
 
 Correct functions must pass (the deliberate kink cases must be `kink`, which passes unless strict): 0 false
 alarms. Planted bugs must be a `mismatch` on exactly the inputs they break, the one wrong element of a

@@ -69,7 +69,7 @@ def test_float32_is_judged_with_float32_rounding(cli):
 
 # --- programs ------------------------------------------------------------------------------------------
 
-STAGED = os.path.join(HERE, "..", "expressions", "programs", "cs231n_staged.gc.py")
+STAGED = os.path.join(HERE, "..", "..", "expressions", "programs", "cs231n_staged.gc.py")
 
 
 def test_a_program_file_is_checked_line_by_line(cli):
@@ -109,7 +109,7 @@ def test_programs_take_one_at_and_no_samples(cli, tool_error):
 
 
 def test_check_runs_program_files_and_matrix_lines(cli):
-    result = cli("check", os.path.join(HERE, "..", "expressions"), "--strict", "--format", "json")
+    result = cli("check", os.path.join(HERE, "..", "..", "expressions"), "--strict", "--format", "json")
     assert result.exit_code == 0, result.output
     sources = {case["source"] for case in as_json(result)["cases"]}
     assert any(s.endswith("cs231n_staged.gc.py") for s in sources)

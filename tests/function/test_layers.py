@@ -22,7 +22,7 @@ from gradcheck_cli import GradientCheckFailed, check_function, check_layer
 from gradcheck_cli.errors import UsageError
 from gradcheck_cli.function.user_code import import_module
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RIGHT_FILE = ROOT / "docs" / "examples" / "cs231n_layers.py"
 WRONG_FILE = ROOT / "docs" / "examples" / "cs231n_layers_wrong.py"
 RIGHT = import_module(str(RIGHT_FILE), "test")

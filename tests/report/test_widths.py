@@ -16,7 +16,7 @@ from rich.cells import cell_len
 from gradcheck_cli.report.table import _digits
 from gradcheck_cli.report.text import number
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WIDTHS = (60, 80, 120)
 
 EVAL_CASES = {

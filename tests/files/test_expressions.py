@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from gradcheck_cli.cli.main import main
 
-EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
+EXPRESSIONS = Path(__file__).resolve().parents[2] / "expressions"
 
 
 @pytest.fixture(scope="module")

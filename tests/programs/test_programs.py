@@ -14,11 +14,11 @@ from gradcheck_cli.errors import GradcheckError, ParseError
 from gradcheck_cli.session import check_program_text
 
 HERE = os.path.dirname(__file__)
-PROGRAMS = sorted(glob.glob(os.path.join(HERE, "..", "expressions", "programs", "*.gc.py")))
+PROGRAMS = sorted(glob.glob(os.path.join(HERE, "..", "..", "expressions", "programs", "*.gc.py")))
 
 
 def program(name: str) -> str:
-    with open(os.path.join(HERE, "..", "expressions", "programs", name), encoding="utf-8") as handle:
+    with open(os.path.join(HERE, "..", "..", "expressions", "programs", name), encoding="utf-8") as handle:
         return handle.read()
 
 

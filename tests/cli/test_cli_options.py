@@ -136,7 +136,7 @@ def test_each_range_includes_its_boundary_and_is_documented(option, cli, tmp_pat
     for command in commands:
         result = cli(*_command(command, tmp_path, option, good), "--no-exact")
         assert result.exit_code == 0, (command, result.output)
-    root = __import__("pathlib").Path(__file__).parent.parent
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
     docs = "\n".join(p.read_text(encoding="utf-8") for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))])
     if wording:
         assert re.search(re.escape(option) + r"[^\n]*" + re.escape(wording), docs), f"the docs do not give {option} {wording}"
