@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from .files.format import Line, Settings
     from .results import FileCase
 
-EXPRESSION_SUFFIX = ".gc"  # batch.EXTENSION, batch.PROGRAM_EXTENSION: not imported, that would load numpy at startup
+EXPRESSION_SUFFIX = ".gc"  # files/format.py's EXTENSION, PROGRAM_EXTENSION: not imported, that would load numpy at startup
 PROGRAM_SUFFIX = ".gc.py"
-DEFAULT_SAMPLES = 5  # `gradcheck check`'s defaults (batch_cli.check_command); the tests compare them
+DEFAULT_SAMPLES = 5  # `gradcheck check`'s defaults (cli/check.py); the tests compare them
 DEFAULT_SEED = 0
 CHECK_EXACT_METHOD = "chain"
 NAME_EXPRESSION = 60  # characters of an expression in an item's name (-k also matches the whole expression)
 NAME_POINT = 40
-PIPED_WIDTH = 200  # report.make_console's width for piped output: pytest captures the terminal during a test
+PIPED_WIDTH = 200  # report/table.py's make_console width for piped output: pytest captures the terminal during a test
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     samples = config.getoption("gradcheck_samples")
-    if samples != DEFAULT_SAMPLES:  # options.py imports click: only when there is something to check
+    if samples != DEFAULT_SAMPLES:  # cli/options.py imports click: only when there is something to check
         from .cli.options import CHECK_SAMPLES
 
         if not CHECK_SAMPLES.holds(samples):
@@ -214,7 +214,7 @@ def failure_text(failing: list[FileCase]) -> str:
         if not (item.case.point or item.case.gradients):
             blocks.append("\n".join(filter(None, [failure_line(item), item.caret])))
             continue
-        where = source_of(item)  # a program's names its first wrong line (batch.check_program_file)
+        where = source_of(item)  # a program's names its first wrong line (files/format.py's check_program_file)
         buffer = StringIO()
         console = Console(file=buffer, width=_render_width(), color_system=None, force_terminal=False, highlight=False,
                           soft_wrap=False, emoji=False, markup=False)

@@ -117,7 +117,7 @@ def read_cell(text: str, name: str, context: PointContext):
 
 def check_program_text(text: str, name: str = "<program>", at: str | None = None, options: Options = Options(),
                        registry: Registry | None = None, seed: int = 0, wrt=None) -> CaseResult:
-    """A pasted forward/backward cell, checked line by line (see programs.py)."""
+    """A pasted forward/backward cell, checked line by line (see programs/)."""
     from .programs.check import check_program
 
     context = PointContext(registry or default_registry(), seed)

@@ -35,7 +35,7 @@ def evidence(analytic: float, centered: float, error_estimate: float = 1e-10, re
              complex_step: float | None = None, expected: float | None = None, magnitude: float | None = None,
              noise: float = 0.0, second: float = 0.0, x: float = 1.0, crossed: bool = False, tied: bool = False,
              nested: bool = False, richardson: float | None = None, forward: float | None = None) -> Evidence:
-    """Evidence for one element (the fields as cases._Sample.evidence fills them); None: no such value (NaN)."""
+    """Evidence for one element (the fields as expression/check.py's Sample.evidence fills them); None: no such value (NaN)."""
     def a(value) -> np.ndarray:
         return np.asarray(NAN if value is None else value, dtype=np.float64)
 
@@ -181,7 +181,7 @@ def _allowances_keep_a_clean_pass(base, analytic, centered, estimate, reliable, 
         return judge(e, Tolerances())
 
     clean = at(0.0, 0.0)
-    # cases._Sample._judge's test for "clean": no status, no diagnosis, no failed claim
+    # expression/check.py's Sample._judge test for "clean": no status, no diagnosis, no failed claim
     if SEVERITY[int(clean.status)] == "pass" and int(clean.diagnosis) == 0 and not bool(clean.claim_failed):
         assert _same(at(magnitude, noise), clean)
 

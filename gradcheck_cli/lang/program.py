@@ -12,7 +12,7 @@ skipped with a note: `import`, `print(...)` and Python 2's `print x`, `assert`, 
     np.random.seed(N)                              the seed of the random values after it
 
 What cannot be read is kept as a statement that says so (kind "unread" for an assignment, "block" for a
-`for`/`if`/`while`/`with`/`try`/`class` block); the plan (programs.py) decides whether it matters: a
+`for`/`if`/`while`/`with`/`try`/`class` block); the plan (programs/plan.py) decides whether it matters: a
 line whose value nothing reads is skipped with a note, anything else is an error saying what to write.
 """
 
@@ -377,7 +377,7 @@ def _seed_value(program: Program, text: str, line: int, column: int) -> int:
 
 def _function(program: Program, logical: list[_Logical], i: int, signatures) -> tuple[str, Function | ParseError, int]:
     """(name, the function or why it cannot be inlined, the index after it). A gate (`def g(t) = EXPR`) must read;
-    a Python function that does not is an error only where the cell calls it (see programs.py)."""
+    a Python function that does not is an error only where the cell calls it (see programs/plan.py)."""
     head = logical[i]
     match = _DEF.match(head.text)
     end = _block_end(logical, i)

@@ -38,7 +38,7 @@ ALIASES: dict[str, str] = {"sigmoid": "sigma", "sig": "sigma", "ln": "log", "max
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 NAMESPACES = ("np", "numpy", "math")
 
-# numpy's makers of constant arrays, read as numpy reads them (values: points.py); `rand(2, 3)` also works bare
+# numpy's makers of constant arrays, read as numpy reads them (values: inputs/points.py); `rand(2, 3)` also works bare
 _SIZE = ("dtype",)
 MAKERS: dict[str, Signature] = {
     "zeros": Signature(0, ("*shape",), _SIZE), "ones": Signature(0, ("*shape",), _SIZE),

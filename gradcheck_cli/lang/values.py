@@ -1,6 +1,6 @@
 """The syntax of points and claims: `x=3, W=[[1,1]], b=rand(2,1), @params.npz`, `dx=2*x, dW ~= [[15, 11]]`.
 
-Only splitting and naming here, with the offsets errors need; values are computed in points.py / claims.py.
+Only splitting and naming here, with the offsets errors need; values are computed in inputs/points.py and inputs/claims.py.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ CENTERED_STEP = EPS ** (1 / 3)
 _OFFSETS = (1.0, -1.0, 0.5, -0.5, 0.25, -0.25)  # multiples of the centered step; then the forward step
 ROWS_PER_ELEMENT = len(_OFFSETS) + 1
 MAX_ROWS = 4096  # rows per forward pass at most
-MAX_SPARSE_ROWS = 1 << 13  # ... when rows differ from the point in one entry (delta.py)
+MAX_SPARSE_ROWS = 1 << 13  # ... when rows differ from the point in one entry (eval/delta.py)
 CELLS = 20_000_000  # rows x live values per forward pass at most: ~160 MB of float64
 
 

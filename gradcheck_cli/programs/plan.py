@@ -4,7 +4,7 @@ The forward assignments become one graph (names are its nodes; a name assigned a
 of it, as in Python); constants assigned before use are inputs with that value (--at overrides); the
 last forward assignment is f. numpy's makers inside a line (`np.ones(3)`, `np.random.randn(2, 2)`) are
 made once, in the cell's order, as hidden constants; `np.zeros_like(x)` is read as `0*x`. The d-lines
-are judged line by line (lines.py); the inputs' gradients are checked as in `eval`, with the user's
+are judged line by line (judge.py); the inputs' gradients are checked as in `eval`, with the user's
 final dNAME as claims.
 """
 
@@ -58,7 +58,7 @@ class Plan:
 def d_target(name: str, known) -> tuple[str, int | None] | None:
     """What a d-line may be for: dx → (x, None), dfdx → (x, None), dw0 → (w, 0) (the seeds' name for d w[0]) when
     x or w is a forward name or input; None for anything else (the user's own intermediate). Whether dw0 is an
-    element of w or a helper of the user's own (dW1 = ... of shape W's) is decided by its value (lines.py)."""
+    element of w or a helper of the user's own (dW1 = ... of shape W's) is decided by its value (judge.py)."""
     for prefix in ("dfd", "d"):
         rest = name[len(prefix):] if name.startswith(prefix) else None
         if rest is None:
@@ -190,7 +190,7 @@ def _accumulation(statement: Statement) -> Statement:
 def _prune_backward(plan: Plan, known: set[str]) -> None:
     """Lines after the backward pass began that no d-line needs (a recomputation for a print, a numerical check the
     notebook does by hand) are skipped with a note; a d-named helper nothing reads that looks like a forward name
-    with no line of its own is kept: lines.py calls it a typo."""
+    with no line of its own is kept: judge.py calls it a typo."""
     needed: set[str] = set()
     kept: list[Statement] = []
     targets = {s.target for s in plan.backward}

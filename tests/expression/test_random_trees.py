@@ -23,7 +23,7 @@ from gradcheck_cli.ops import default_registry
 from gradcheck_cli.session import check_text
 
 REGISTRY = default_registry()
-NOISE_SAMPLES = 4  # perturbed copies per point, as cases._Sample._noise takes
+NOISE_SAMPLES = 4  # perturbed copies per point, as expression/check.py's Sample._noise takes
 
 
 def build_graph(expr):
@@ -37,7 +37,7 @@ def check_case(graph, point: dict[str, float], wrt, options: Options):
 
 def _rounding_noise(graph, point: dict[str, float], analytic: dict[str, float]) -> dict[str, float]:
     """How far float64 rounding of the forward values moves each gradient: 4x the largest change over perturbed
-    copies of the point (Monte Carlo arithmetic; the check's own, now internal cases._Sample._noise)."""
+    copies of the point (Monte Carlo arithmetic; the check's own, now internal Sample._noise of expression/check.py)."""
     copies = {v: np.repeat(point[v], NOISE_SAMPLES) for v in graph.variables}
     perturbed = jacobian(graph, perturbed_forward(graph, copies), graph.variables)[0]
     noise = {}
