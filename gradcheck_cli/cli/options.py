@@ -41,8 +41,11 @@ class FloatRange:
     high_open: bool = False
     note: str = ""
 
+    def bounds(self) -> str:
+        return f"[{_short(self.low)}, {_short(self.high)}{')' if self.high_open else ']'}"
+
     def text(self) -> str:
-        return f"[{_short(self.low)}, {_short(self.high)}{')' if self.high_open else ']'}" + (f", {self.note}" if self.note else "")
+        return self.bounds() + (f", {self.note}" if self.note else "")
 
     def holds(self, number: float) -> bool:
         above = number >= self.high if self.high_open else number > self.high
@@ -57,8 +60,11 @@ class IntRange:
     high: int
     note: str = ""
 
+    def bounds(self) -> str:
+        return f"{self.low}..{self.high:,}"
+
     def text(self) -> str:
-        return f"{self.low}..{self.high:,}" + (f", {self.note}" if self.note else "")
+        return self.bounds() + (f", {self.note}" if self.note else "")
 
     def holds(self, number: int) -> bool:
         return isinstance(number, int) and not isinstance(number, bool) and self.low <= number <= self.high
@@ -76,16 +82,17 @@ DIRECTIONS = IntRange(1, 64)
 
 def checked(name: str, value, allowed: FloatRange | IntRange):
     """The API's check of one value against the CLI's range: ValueError naming the argument and the range."""
+    bounds = allowed.bounds() + (f" ({allowed.note})" if allowed.note else "")
     if isinstance(allowed, FloatRange):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number in {allowed.text()}, got {value!r}") from None
+            raise ValueError(f"{name} must be a number in {bounds}, got {value!r}") from None
         if not allowed.holds(number):
-            raise ValueError(f"{name} must be in {allowed.text()}, got {value}")
+            raise ValueError(f"{name} must be in {bounds}, got {value}")
         return number
     if not allowed.holds(value):
-        raise ValueError(f"{name} must be an integer in {allowed.text()}, got {value!r}")
+        raise ValueError(f"{name} must be an integer in {bounds}, got {value!r}")
     return value
 
 

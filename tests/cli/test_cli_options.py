@@ -181,3 +181,21 @@ def test_a_constant_expression_still_runs_without_a_point_and_with_samples(cli):
 def test_a_claim_on_a_checked_variable_with_wrt_still_works(cli):
     result = cli("eval", "x*y", "--at", "x=1,y=2", "--wrt", "y", "--expect", "dy=1", "--format", "json")
     assert result.exit_code == 0 and [g["var"] for g in strict_json(result.stdout)["cases"][0]["gradients"]] == ["y"]
+
+
+@pytest.mark.parametrize("argument, good, bad", [("rtol", 0.0, 1.0), ("atol", 1e6, 1.5e6), ("h", 1e3, 1.01e3),
+                                                 ("exact_timeout", 3600.0, 3601.0)])
+def test_the_api_takes_the_command_lines_ranges(argument, good, bad):
+    """check() accepts each range's boundary and refuses just past it, as the command line does (cli/options.py)."""
+    from gradcheck_cli import check
+
+    assert len(check("x*x", at="x=1", exact=False, **{argument: good}).cases) == 1
+    with pytest.raises(ValueError, match=rf"^{argument} must be in \["):
+        check("x*x", at="x=1", exact=False, **{argument: bad})
+
+
+
+def test_the_api_and_the_command_line_share_one_range_per_option():
+    assert options.RTOL_TYPE.allowed is options.RTOL and options.ATOL_TYPE.allowed is options.ATOL
+    assert options.H_TYPE.allowed is options.H and options.EXACT_TIMEOUT_TYPE.allowed is options.EXACT_TIMEOUT
+    assert options.DIRECTIONS_TYPE.allowed is options.DIRECTIONS
