@@ -78,26 +78,39 @@ def _expect_text(expect, variables: tuple[str, ...]) -> str | None:
     """{"W": array, "f": 3.0} (or "dW" keys) as --expect text; a key that is a variable is that variable's."""
     if expect is None or isinstance(expect, str):
         return expect
+    from .claims import second_order
+
     items = []
     for name, value in expect.items():
-        key = name if name == "f" or (name not in variables and name.startswith("d") and name[1:] in variables) else f"d{name}"
+        named = name == "f" or second_order(name, variables) is not None or (
+            name not in variables and name.startswith("d") and name[1:] in variables)
+        key = name if named else f"d{name}"
         items.append(f"{key}={value}" if isinstance(value, str) else f"{key}={np.asarray(value, dtype=np.float64).tolist()!r}")
     return ", ".join(items)
 
 
 def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol: float = 0.0, h: float | None = None,
-          exact: bool = True, exact_timeout: float = 5.0, dtype: str = "float64", seed: int = 0, strict: bool = False) -> Report:
+          exact: bool = True, exact_timeout: float = 5.0, dtype: str = "float64", seed: int = 0, strict: bool = False,
+          order: int = 1) -> Report:
     """Check the gradient of `expr` (an expression, or a program's text when it has assignments) at `at`:
     a dict of values (numbers, lists, arrays), an `--at`-style string, or a list of either (one case each).
-    `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text."""
+    `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text; {"H": matrix},
+    {"d2x": ..., "dxdy": ...} claim second derivatives. `order=2` checks the Hessian too."""
     from .cases import Options
     from .lang.program import looks_like_program
     from .session import check_program_text, check_text
 
     _validate(rtol, atol, h, exact_timeout)
-    options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=exact, exact_timeout=exact_timeout, dtype=dtype)
+    from .options import ORDER_RANGE
+
+    if order not in range(ORDER_RANGE[0], ORDER_RANGE[1] + 1) or isinstance(order, bool):
+        raise ValueError(f"order must be {ORDER_RANGE[0]} or {ORDER_RANGE[1]}, got {order!r}")
+    options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=exact, exact_timeout=exact_timeout, dtype=dtype,
+                      order=order)
     wrt = _names(wrt)
     if looks_like_program(expr):
+        if order == 2:
+            raise ValueError("order=2 checks expressions; a program's d-lines are first derivatives")
         if expect is not None:
             raise ValueError("expect is for expressions: in a program, its d-lines (dx = ...) are the claims")
         at_text = at if isinstance(at, str) or at is None else ", ".join(f"{k}={np.asarray(v).tolist()}" for k, v in at.items())

@@ -13,7 +13,7 @@ import click
 
 from .display import visible
 from .errors import ExitCode, GradcheckError, ParseError, UsageError
-from .options import DIRECTIONS_TYPE, EVAL_SAMPLES_TYPE, ExpressionCommand, OptionValueError, numeric_options
+from .options import DIRECTIONS_TYPE, EVAL_SAMPLES_TYPE, ORDER_TYPE, ExpressionCommand, OptionValueError, numeric_options
 
 
 def _fail(error: GradcheckError, argument: str | None = None) -> None:
@@ -180,11 +180,14 @@ POINT_CELLS = 20_000_000  # points x graph nodes in one batch (~160 MB a pass): 
 @click.option("--methods", metavar="LIST",
               help="Numerical columns of the table, from forward, centered, richardson, complex, best "
                    "[default: forward,centered,best; forward,centered with --expect].")
+@click.option("--order", type=ORDER_TYPE, default=1, show_default=True,
+              help="2: check the Hessian too, entry by entry (random Hessian-vector products past 10,000 entries); "
+                   "a claim H=[[...]], d2x=... or dxdy=... asks for it as well.")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: float | None, rtol: float, atol: float,
                  expect: str | None, exact_timeout: float, exact_method: str, no_exact: bool, output_format: str, trace: bool,
                  samples: int | None, seed: int, dtype: str, directions: int, graph_path: str | None, methods: str | None,
-                 strict: bool) -> None:
+                 order: int, strict: bool) -> None:
     """Check the gradient of EXPRESSION at one or more points, or check a
     program (a pasted forward/backward cell) line by line.
 
@@ -200,6 +203,8 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
       gradcheck eval "x*y" --at x=-2,y=3 --expect "dx=3, dy=-2"
       gradcheck eval "softmax(x)" --at "x=[1, 2]" \\
           --expect "dx=diag(softmax(x)) - outer(softmax(x), softmax(x))"
+      gradcheck eval "x*x*y" --at x=1,y=2 --order 2 \\
+          --expect "H=[[2*y, 2*x], [2*x, 0]]"
       gradcheck eval @cell.gc.py              a forward and backward cell
     """
     from .cases import Options
@@ -212,10 +217,12 @@ def eval_command(expression: str, points: tuple[str, ...], wrt: str | None, h: f
 
             check_destination(graph_path)  # before the check runs, so a typo in the path loses nothing
         options = Options(h=h, tolerances=Tolerances(rtol, atol), exact=not no_exact, exact_timeout=exact_timeout,
-                          exact_method=exact_method, trace=trace, dtype=dtype, directions=directions)
+                          exact_method=exact_method, trace=trace, dtype=dtype, directions=directions, order=order)
         whole, source = read_source(expression)
         from .lang.program import looks_like_program
 
+        if order == 2 and looks_like_program(whole):
+            raise UsageError("--order 2 checks expressions; a program's d-lines are first derivatives")
         run = _run_program if looks_like_program(whole) else _run_expression
         cases, picture = run(whole, source, points, wrt, expect, samples, seed, options, graph_path)
     except GradcheckError as error:

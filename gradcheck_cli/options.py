@@ -11,6 +11,7 @@ work starts. The ranges:
     --samples        1 .. 10,000 in eval; 1 .. 1,000 per line in check
     --jobs           0 .. 256                   (0 = one per CPU)
     --directions     1 .. 64                    (random directions per variable past 10,000 elements)
+    --order          1 .. 2                     (2: the Hessian too)
     --shard          K/N with 1 <= K <= N <= 10,000
 """
 
@@ -121,6 +122,8 @@ CHECK_SAMPLES_TYPE = BoundedInt(1, CHECK_SAMPLES_MAX)
 JOBS_TYPE = BoundedInt(0, JOBS_MAX, note="0 = one per CPU")
 DIRECTIONS_MAX = 64
 DIRECTIONS_TYPE = BoundedInt(1, DIRECTIONS_MAX)
+ORDER_RANGE = (1, 2)  # derivatives checked: the gradient; 2: the Hessian too
+ORDER_TYPE = BoundedInt(*ORDER_RANGE)
 SHARD_TYPE = ShardType()
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
