@@ -124,21 +124,25 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
 
 def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable | None = None, wrt=None, *, rtol: float = 1e-6,
                    atol: float = 0.0, h: float | None = None, seed: int = 0, strict: bool = False,
-                   dtype: str | None = None, directions: int = 2) -> Report:
+                   dtype: str | None = None, directions: int = 2, hessian: Callable | None = None,
+                   hvp: Callable | None = None) -> Report:
     """Check `grad(**inputs)` against `f(**inputs)`: f returns a scalar (or an array: grad gives its Jacobian); grad
     returns an array (one input), a dict or a tuple in the order of `wrt` (default: every floating-point input;
     integer arrays such as labels are passed through). With no grad, f returns (loss, gradients), as cs231n's
     svm_loss returns (loss, dx). f and grad get copies of the inputs. The precision of your code is detected from
     what f and grad return (float32 code is held to float32's rounding); `dtype="float32"` says so where detection
-    cannot see it."""
+    cannot see it. `hessian(**inputs)` (the matrix over the flattened inputs of wrt, or a dict of blocks
+    {(a, b): block}) and `hvp(v, **inputs)` (H·v) are your second derivatives, judged against differences of grad."""
     from .function_check import check_function as run
 
     options = _function_options(rtol, atol, h, seed, dtype, directions)
+    if grad is None and (hessian is not None or hvp is not None):
+        raise ValueError("hessian and hvp are judged against differences of grad: give grad too")
     if grad is None:
         from .layer_check import check_returning_grad
 
         return Report((check_returning_grad(f, inputs, _names(wrt), seed=seed, options=options),), strict)
-    return Report((run(f, inputs, grad, _names(wrt), options),), strict)
+    return Report((run(f, inputs, grad, _names(wrt), options, hessian=hessian, hvp=hvp),), strict)
 
 
 def _function_options(rtol: float, atol: float, h: float | None, seed: int, dtype: str | None, directions: int):

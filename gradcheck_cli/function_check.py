@@ -421,18 +421,20 @@ def _taylor_verdict(remainders: list[float], floors: list[float]) -> Taylor:
 
 def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None,
                    options: FunctionOptions = FunctionOptions(), name: str | None = None,
-                   grad_name: str | None = None) -> CaseResult:
+                   grad_name: str | None = None, hessian: Callable | None = None, hvp: Callable | None = None) -> CaseResult:
+    """`hessian`, `hvp`: your second derivatives, checked after the gradient (hessian_function.py)."""
     label = name or getattr(f, "__qualname__", "f")
     code = UserCode(f, grad, label, grad_name or getattr(grad, "__qualname__", "grad"))
     values, wrt = _inputs(inputs, wrt)
     shown = {k: v for k, v in values.items() if isinstance(v, np.ndarray)}
     try:
-        return _check(code, values, wrt, options, label, shown)
+        return _check(code, values, wrt, options, label, shown, (hessian, hvp))
     except Refused as problem:
         return CaseResult(label, None, shown, math.nan, "error", str(problem), (), None, "no exact column for Python functions")
 
 
-def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: FunctionOptions, label: str, shown: dict) -> CaseResult:
+def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: FunctionOptions, label: str, shown: dict,
+           second: tuple[Callable | None, Callable | None] = (None, None)) -> CaseResult:
     started = time.perf_counter()
     f_given = _value(code, values)
     seconds = time.perf_counter() - started
@@ -457,11 +459,17 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
             rounding = blanket[v] + (0.0 if deviation[v] is None else 4 * np.abs(deviation[v]))
             checks.append(_variable(code, reference, _Variable(v, gradients[v], np.asarray(rounding), reference[v]), f0, precision, options))
     taylor = taylor_test(code, reference, gradients, f0, precision, options.seed)
+    hessians = ()
+    if second != (None, None):
+        from .hessian_function import check_hessians
+
+        hessians = check_hessians(label, code.gradient, reference, wrt, gradients, precision.candidate, options, *second)
     code.unchanged(reference, snapshot)
     kinked = any(c.status == "kink" for c in checks)  # the expansion assumes f smooth along v: a kink breaks it
     counted = [taylor.verdict] if taylor.verdict == "mismatch" and not kinked else []  # undecided: a note only
-    status = worst([c.status for c in checks] + counted)
+    status = worst([c.status for c in checks] + counted + [h.status for h in hessians])
     notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
+    notes += [f"H ({h.candidate}): {h.diagnosis}" for h in hessians if h.diagnosis and h.status != "pass"]
     if taylor.verdict != "pass":
         notes.append(f"Taylor test: {taylor.note}" + (" (not counted: f has a kink here)" if kinked else ""))
     if precision.candidate > EPS:
@@ -469,7 +477,8 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
                      f"are computed in {'float64' if precision.f <= EPS else precision.name})")
     value = float(f_given.reshape(-1)[0]) if f_given.size == 1 else f_given
     return CaseResult(label, None, shown, value, status, "; ".join(notes) or None, tuple(checks), None,
-                      "no exact column for Python functions", extras={"taylor": taylor, "precision": precision.name})
+                      "no exact column for Python functions", extras={"taylor": taylor, "precision": precision.name},
+                      hessian=hessians)
 
 
 def _precision(code: UserCode, values, reference, f_given: np.ndarray, given: dict[str, np.ndarray], wrt, shapes,

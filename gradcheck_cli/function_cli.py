@@ -26,10 +26,16 @@ from .options import DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE, ATOL_TYPE
               help="Random directions per input once there are more than 10,000 elements.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
               help="The precision of your code, where gradcheck cannot see it (default: detected from what F and GRAD return).")
+@click.option("--hessian", "hessian_spec", metavar="FILE.py:H",
+              help="Your Hessian: H(**inputs) returns the matrix over the flattened --wrt inputs, or a dict of blocks "
+                   "{(a, b): block}; judged against differences of GRAD.")
+@click.option("--hvp", "hvp_spec", metavar="FILE.py:HV",
+              help="Your Hessian-vector product: HV(v, **inputs) returns H·v (v shaped like the input, or a dict by name).")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def function_command(target: str, grad_spec: str, point_text: str, wrt: str | None, h: float | None, rtol: float,
-                     atol: float, seed: int, directions: int, dtype: str | None, output_format: str, strict: bool) -> None:
+                     atol: float, seed: int, directions: int, dtype: str | None, hessian_spec: str | None,
+                     hvp_spec: str | None, output_format: str, strict: bool) -> None:
     """Check GRAD against F, your own Python functions, by calling F.
 
     F takes named numpy inputs and returns a number (or an array); GRAD takes
@@ -46,6 +52,8 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
       gradcheck function model.py:loss --grad model.py:loss_grad --wrt W \\
           --at "W=randn(3,2), X=randn(5,3), y=randn(5,2)"
       gradcheck function layers.py:svm_loss --at "x=randn(4,5), y=[0,3,1,4]"
+      gradcheck function logreg.py:loss --grad logreg.py:grad \\
+          --hessian logreg.py:hessian --at @data.npz --wrt w
     """
     from .points import PointContext, read_point
     from .ops.registry import default_registry
@@ -57,6 +65,8 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
     names = parameters(f.function)
     if not names:
         raise _usage(f"{target} takes no named parameters to differentiate")
+    if grad_spec is None and (hessian_spec or hvp_spec):
+        raise _usage("--hessian and --hvp are judged against differences of your gradient: give --grad too")
     if grad_spec is None:  # F returns (loss, gradients): check_layer's adapter, labels (y) passed through as integers
         from .layer_cli import loss_function_case
 
@@ -70,7 +80,8 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
     if unknown:
         raise _usage(f"--wrt names {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a parameter of "
                      f"{target} ({', '.join(names)})")
-    case = _run(f, grad, point, chosen, FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype))
+    second = tuple(None if spec is None else load(spec, option) for spec, option in ((hessian_spec, "--hessian"), (hvp_spec, "--hvp")))
+    case = _run(f, grad, point, chosen, FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype), second)
     _print(case, output_format)
     sys.exit(exit_code([case.status], strict))
 
@@ -81,21 +92,25 @@ def _usage(message: str):
     return UsageError(message)
 
 
-def _run(f, grad, point, wrt, options):
-    """check_function with the user's exceptions (and only theirs) turned into one-line errors."""
+def _run(f, grad, point, wrt, options, second=(None, None)):
+    """check_function with the user's exceptions (and only theirs) turned into one-line errors; `second`: the
+    loaded --hessian and --hvp (or None)."""
     from .errors import GradcheckError
     from .function_check import check_function
     from .user_code import calls_quietly, raised_by, raised_in_user_code, user_error
 
+    hessian, hvp = second
+    targets = tuple(t for t in (f, grad, hessian, hvp) if t is not None)
     try:
         with calls_quietly():
-            return check_function(f.function, point, grad.function, wrt, options, f.name, grad.name)
+            return check_function(f.function, point, grad.function, wrt, options, f.name, grad.name,
+                                  hessian=hessian and hessian.function, hvp=hvp and hvp.function)
     except GradcheckError:
         raise
     except (Exception, SystemExit) as problem:  # noqa: BLE001 -- a sys.exit(0) in F must not end the run as a pass
-        if not raised_in_user_code(problem, (f.path, grad.path)):
+        if not raised_in_user_code(problem, tuple(t.path for t in targets)):
             raise
-        caller = raised_by(problem, (f, grad)) or (f if _in(problem, f.path) else grad)
+        caller = raised_by(problem, targets) or (f if _in(problem, f.path) else grad)
         raise user_error(problem, f"calling {caller.name}") from None
 
 

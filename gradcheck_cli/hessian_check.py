@@ -45,6 +45,13 @@ class Layout:
 
     names: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]
+    vars: tuple[tuple[str, tuple[int, ...]], ...]  # (name, index) of each row
+
+    @classmethod
+    def of(cls, names, shapes) -> "Layout":
+        names, shapes = tuple(names), tuple(tuple(s) for s in shapes)
+        return cls(names, shapes, tuple((name, tuple(int(i) for i in np.unravel_index(k, shape)) if shape else ())
+                                        for name, shape in zip(names, shapes) for k in range(math.prod(shape))))
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -52,16 +59,11 @@ class Layout:
 
     @property
     def size(self) -> int:
-        return sum(self.sizes)
+        return len(self.vars)
 
     @property
     def starts(self) -> tuple[int, ...]:
         return tuple(int(s) for s in np.cumsum([0, *self.sizes]))
-
-    @property
-    def vars(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
-        return tuple((name, tuple(int(i) for i in np.unravel_index(k, shape)) if shape else ())
-                     for name, shape in zip(self.names, self.shapes) for k in range(math.prod(shape)))
 
     def block(self, name: str) -> slice:
         k = self.names.index(name)
@@ -274,6 +276,9 @@ class _Texts:
             return None
         said = said.replace("the derivative rule or backward pass is wrong", BLAME[self.name])
         said = said.replace("backprop", CANDIDATE_WORDS[self.name])
+        for method, words in (("complex", "the complex step of the gradient"), ("richardson", "Richardson differences "
+                              "of the gradient"), ("centered", "centered differences of the gradient")):
+            said = said.replace(f"the {method} estimate", words)
         return f"{label}: {said}"
 
 
@@ -351,7 +356,9 @@ def judge_directions(layout: Layout, source: GradientRows, x: np.ndarray, g0: np
         found = check_directions(probe, candidate, tol, count, seed)
         statuses.append(found.status)
         slopes.extend(found.slopes)
-        text = summary(found, blame)
+        text = summary(found, blame)  # in directions.py's words for a gradient; here the gradient is H·u
+        text = text and (text.replace("vᵀ·gradient", "vᵀ·(H·u)").replace(" along v gives", " of uᵀ·gradient along v gives")
+                         .replace("names element", "names H·u's element"))
         if text and found.status != "pass":
             parts.append(f"d{name}: {text}" if len(layout.names) > 1 else text)
         for index in found.faulty:

@@ -29,7 +29,7 @@ from .verdict import worst
 
 CELLS = 20_000_000  # rows x values (and their gradients) per batched forward and backward pass at most
 WORK_LIMIT = 250_000_000  # values computed for the per-entry references at most (7 rows per element)
-ELEMENT_CELLS = 200_000_000  # ... when bisection turns to one complex step per element
+ELEMENT_CELLS = 20_000_000  # ... when bisection turns to one complex step per element (a gradient row each)
 
 
 def refuse(graph: Graph, wrt: tuple[str, ...], options, claims: dict[str, Claim]) -> None:
@@ -194,7 +194,7 @@ def with_hessians(graph: Graph, points: list[dict], good: list[int], cases: list
     """Each case whose point could be checked, with its HessianCheck; its status the worse of the two."""
     if not good:
         return cases
-    layout = Layout(tuple(wrt), tuple(graph.shapes[v] for v in wrt))
+    layout = Layout.of(wrt, [graph.shapes[v] for v in wrt])
     good_points = [points[k] for k in good]
     expected, tolerance = claimed(graph, layout, claims, good_points)
     directions = _needs_directions(graph, layout, options.direction_limit)

@@ -24,13 +24,21 @@ TITLES = {"backprop": "backprop's forward-over-reverse", "hessian": "your hessia
 
 
 def shown_entries(h: HessianCheck) -> list[tuple[int, int]]:
-    """(row, column) of the entries a table shows: the whole upper triangle of a small H and whatever did not pass
-    below it; else the entries that did not pass first, then the largest relative errors."""
+    """(row, column) of the entries a table shows: the whole upper triangle of a small H, and an entry below it
+    only where it differs from its mirror image (an asymmetric candidate, a transposed claim); for a larger H the
+    entries that did not pass first, then the largest relative errors."""
     n = len(h.vars)
     statuses = np.asarray(h.statuses)
+
+    def mirrored(r: int, c: int) -> bool:  # an entry below the diagonal that says nothing its mirror does not
+        same = [np.asarray(m)[r, c] == np.asarray(m)[c, r] or (np.asarray(m)[r, c] != np.asarray(m)[r, c]
+                                                               and np.asarray(m)[c, r] != np.asarray(m)[c, r])
+                for m in (h.analytic, h.expected) if m is not None]
+        return r > c and statuses[r, c] == statuses[c, r] and all(same)
+
     if n <= WHOLE:
-        return [(r, c) for r in range(n) for c in range(n) if c >= r or statuses[r, c] != "pass"][:SHOWN]
-    failing = [(r, c) for (r, c), _, _ in h.failing if c is not None]
+        return [(r, c) for r in range(n) for c in range(n) if not (c < r and mirrored(r, c))][:SHOWN]
+    failing = [(r, c) for (r, c), _, _ in h.failing if c is not None and not mirrored(r, c)]
     errors = np.nan_to_num(np.asarray(h.rel_error, np.float64), nan=0.0, posinf=1.0)
     upper = [(int(r), int(c)) for r, c in zip(*np.triu_indices(n))]
     rest = sorted((e for e in upper if e not in failing), key=lambda e: -errors[e])
@@ -46,7 +54,7 @@ def _cells(h: HessianCheck, row: int, column: int, digits: int) -> dict[str, str
 
     cells = {"entry": h.entry(row, column), "analytic": shown(h.analytic),
              "best": f"{shown(h.best)} ({TAGS.get(str(np.asarray(h.best_method)[row, column]), '?')})",
-             "exact": shown(h.exact)}
+             **({"exact": shown(h.exact)} if h.exact is not None and np.isfinite(h.exact).any() else {})}
     if h.expected is not None:
         cells["claimed"] = shown(h.expected)
     rel = float(np.asarray(h.rel_error)[row, column])
@@ -90,7 +98,7 @@ def _print(console, case: CaseResult, h: HessianCheck, width: int) -> None:
         entries = shown_entries(h)
         cells = [_cells(h, r, c, digits) for r, c in entries]
         names = list(cells[0]) if cells else []
-        for dropped in ((), ("best",), ("best", "rel. error"), ("best", "rel. error", "claim error")):
+        for dropped in ((), ("rel. error",), ("rel. error", "claim error"), ("rel. error", "claim error", "best")):
             header = [n for n in names if n not in dropped]
             rows = [[cell[n] for n in header] for cell in cells]
             if _width(rows, header) <= width:
@@ -111,7 +119,7 @@ def _print(console, case: CaseResult, h: HessianCheck, width: int) -> None:
                 pairs = [f"{k} {v}" for k, v in cell.items() if k not in ("entry", "verdict")]
                 for line in _pairs(pairs, width - 6):
                     console.print(Text("      " + line))
-        hidden = len(h.vars) ** 2 - len(entries) - (len(h.vars) * (len(h.vars) - 1) // 2 if len(h.vars) <= WHOLE else 0)
+        hidden = len(h.vars) * (len(h.vars) + 1) // 2 - sum(1 for r, c in entries if c >= r)
         if hidden > 0:
             say(f"  … {hidden:,} more entries (the JSON report has every one)")
         if "best" in header:
@@ -123,17 +131,26 @@ def _print(console, case: CaseResult, h: HessianCheck, width: int) -> None:
 def notes(h: HessianCheck) -> list[str]:
     """What is said under the table: the exact column's note, symmetry, and each entry that did not pass."""
     out = []
-    if h.exact_note:
+    if h.exact_note and h.candidate == "backprop":  # your functions have no exact column, as the gradients say
         out.append(f"  exact H: {h.exact_note}")
     if h.mode == "directions" or not h.failing:
         if h.diagnosis:
             label = VERDICT_STYLE[h.status][0] if h.status != "pass" else "note"
             out.append(f"  {label}  H: {h.diagnosis}")
-    for (row, column), status, text in h.failing[:5]:
-        if text and h.mode == "entries":
-            out.append(f"  {VERDICT_STYLE[status][0]}  {text}")
-    if len(h.failing) > 5 and h.mode == "entries":
-        out.append(f"  … and {len(h.failing) - 5} more entries that did not pass")
+    said: set = set()
+    groups: dict[tuple[str, str], list[str]] = {}  # (status, what is said) -> the entries it is said of
+    for (row, column), status, text in h.failing:
+        if not text or h.mode != "entries" or (column, row) in said:  # a symmetric pair is said once
+            continue
+        said.add((row, column))
+        label, _, what = text.partition(": ")
+        groups.setdefault((status, what), []).append(label)
+    for (status, what), labels in list(groups.items())[:5]:
+        named = labels[0] if len(labels) == 1 else (f"{len(labels)} entries ({', '.join(labels[:3])}"
+                                                     f"{', …' if len(labels) > 3 else ''})")
+        out.append(f"  {VERDICT_STYLE[status][0]}  {named}: {what}")
+    if len(groups) > 5:
+        out.append(f"  … and {sum(len(v) for v in list(groups.values())[5:])} more entries that did not pass")
     if h.mode == "directions" and h.failing:
         out.append("  " + ", ".join(h.entry(row, None) for (row, _), _, _ in h.failing[:8])
                    + (" …" if len(h.failing) > 8 else "") + ": rows of H named by bisection")
@@ -164,12 +181,12 @@ def plain_lines(h: HessianCheck, width: int) -> list[str]:
     """The check as plain text (Report.text, pytest): a head line, the shown entries, the notes."""
     marks = {"pass": "✓ pass", "mismatch": "✗ mismatch", "kink": "kink", "inconclusive": "? inconclusive", "error": "✗ error"}
     lines = [f"  H ({TITLES.get(h.candidate, h.candidate)}, {len(h.vars):,} elements): {marks[h.status]}"]
-    if h.mode == "entries":
-        for r, c in shown_entries(h):
-            if np.asarray(h.statuses)[r, c] == "pass" and h.status != "pass":
-                continue
+    if h.mode == "entries" and h.statuses is not None:
+        worst = [(r, c) for (r, c), _, _ in h.failing if c is not None and c >= r][:3]
+        for r, c in worst or shown_entries(h)[:1]:
             cell = _cells(h, r, c, 13)
-            fields = [f"{k} {v}".replace(" ", "\xa0") for k, v in cell.items() if k not in ("entry", "verdict")]
+            fields = [f"{k} {v}".replace(" ", "\xa0") for k, v in cell.items() if k not in ("entry", "verdict")
+                      and not v.startswith("—")]
             text = f"    {cell['entry']}:\xa0{cell['verdict'].replace(' ', chr(0xa0))} " + ", ".join(fields)
             lines += [line.replace("\xa0", " ") for line in
                       textwrap.wrap(text, width, subsequent_indent="      ", break_long_words=False)]
