@@ -151,18 +151,23 @@ def gradient_columns(source: GradientRows, x: np.ndarray, g0: np.ndarray, h: flo
         crossed_i = got.crossed.reshape(n, len(_OFFSETS)).any(axis=1)
         tied_i = got.tied.reshape(n, len(_OFFSETS)).any(axis=1)
         gate = np.where(crossed_i, got.gate.reshape(n, len(_OFFSETS)).max(axis=1), -1)
-        crossed = np.broadcast_to(crossed_i[:, None] | crossed_i[None, :], (n, n))
-        tied = np.broadcast_to(tied_i[:, None] | tied_i[None, :], (n, n))
+        crossed = np.broadcast_to(crossed_i[:, None], (n, n))  # (column, component), as the stencil's arrays
+        tied = np.broadcast_to(tied_i[:, None], (n, n))
     else:  # your grad: where the one-sided slopes part cleanly (it bends), or it jumps
         with np.errstate(all="ignore"):
             noise = 2 * source.eps * np.maximum.reduce([np.abs(rows[0]), np.abs(rows[1]), np.abs(g0)[None, :] + 0 * rows[0]])
         crossed = kink | _jumps(rows, noise)
         tied = crossed
         gate = np.where(crossed.any(axis=1), -2, -1)
+    # H is symmetric: an entry whose mirror image's stencil crosses a kink is a kink too, judged by that interval
+    crossed, tied = np.asarray(crossed).T, np.asarray(tied).T
+    mirror = crossed.T & ~crossed
+    left = np.where(mirror, columns["left"], columns["left"].T)
+    right = np.where(mirror, columns["right"], columns["right"].T)
     h_columns = np.broadcast_to(steps[:, None], (n, n))
     return Columns(columns["forward"].T, columns["centered"].T, columns["richardson"].T, columns["error_estimate"].T,
-                   columns["reliable"].T, columns["left"].T, columns["right"].T, h_columns.T, complex_step.T,
-                   np.asarray(crossed).T, np.asarray(tied).T, gate)
+                   columns["reliable"].T, left, right, h_columns.T, complex_step.T, crossed | crossed.T, tied | tied.T,
+                   gate)
 
 
 def evidence(candidate: np.ndarray, columns: Columns, x: np.ndarray, exact: np.ndarray | None, expected: np.ndarray | None,

@@ -79,10 +79,13 @@ def claimed(graph: Graph, layout: Layout, claims: dict[str, Claim], points: list
         else:
             want, rows, columns = (n, n), slice(0, n), slice(0, n)
         shape = cgraph.nodes[-1].shape
-        if not (shape == want or shape == tuple(k for k in want if k != 1) or math.prod(shape) == math.prod(want) == 1):
+        flat = (rows.stop - rows.start, columns.stop - columns.start)  # a tensor block may be written as a matrix
+        if not (shape in (want, flat) or shape == tuple(k for k in want if k != 1) or math.prod(shape) == math.prod(want) == 1):
             hint = " (transposed?)" if shape == want[::-1] else ""
             what = f"the Hessian over {', '.join(layout.names)}" if not claim.second else f"d2f/d{claim.second[0]}d{claim.second[1]}"
-            raise ShapeError(f"claim {claim_name(claim)} has shape {shape}, but {what} has shape {want}{hint}", claim.position())
+            also = f" (or {flat})" if flat != want else ""
+            raise ShapeError(f"claim {claim_name(claim)} has shape {shape}, but {what} has shape {want}{also}{hint}",
+                             claim.position())
         values = forward(cgraph, {v: inputs[v] for v in cgraph.variables})[-1]
         block = np.broadcast_to(values, (count, *shape)).reshape(count, rows.stop - rows.start, columns.stop - columns.start)
         expected[:, rows, columns] = block
