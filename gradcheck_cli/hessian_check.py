@@ -208,17 +208,23 @@ def _symmetry(values: np.ndarray, accuracy: np.ndarray, magnitude, tol: Toleranc
 
 def judge_entries(layout: Layout, candidate: np.ndarray, columns: Columns, x: np.ndarray, tol: Tolerances, eps: float,
                   exact: np.ndarray | None = None, expected: np.ndarray | None = None, claim_tolerance=0.0,
-                  holomorphic: bool = True, magnitude: Callable[[], np.ndarray] | None = None, noise=0.0,
-                  candidate_name: str = "backprop", kink_text: Callable[[int], str] | None = None,
-                  exact_note: str | None = None) -> HessianCheck:
+                  holomorphic: bool = True, magnitude: Callable[[], np.ndarray] | None = None,
+                  noise: Callable[[], np.ndarray] | np.ndarray | float = 0.0, candidate_name: str = "backprop",
+                  kink_text: Callable[[int], str] | None = None, exact_note: str | None = None) -> HessianCheck:
     """Every entry judged, and the symmetry of the candidate and of the references. `magnitude`: the size of what
-    the candidate summed (the rounding allowance), computed only when an entry does not pass cleanly."""
-    e = evidence(candidate, columns, x, exact, expected, claim_tolerance, 0.0, noise, holomorphic)
+    the candidate summed (the rounding allowance), computed only when an entry does not pass cleanly; `noise`: how
+    far rounding of the forward values moves the candidate (a function: measured only where a mismatch would
+    otherwise be called, as cases.py does for gradients)."""
+    measured = 0.0 if callable(noise) else noise
+    e = evidence(candidate, columns, x, exact, expected, claim_tolerance, 0.0, measured, holomorphic)
     j = judge(e, tol, eps)
     size = 0.0
     if magnitude is not None and bool(np.any((j.status != PASS) | (j.diagnosis != 0) | j.claim_failed)):
         size = magnitude()
-        e = evidence(candidate, columns, x, exact, expected, claim_tolerance, size, noise, holomorphic)
+        e = evidence(candidate, columns, x, exact, expected, claim_tolerance, size, measured, holomorphic)
+        j = judge(e, tol, eps)
+    if callable(noise) and bool(np.any(j.status == MISMATCH)):
+        e = evidence(candidate, columns, x, exact, expected, claim_tolerance, size, noise(), holomorphic)
         j = judge(e, tol, eps)
     full = e.broadcast()
     accuracy = _accuracy(full, j)
@@ -238,6 +244,9 @@ def judge_entries(layout: Layout, candidate: np.ndarray, columns: Columns, x: np
         text = texts.entry(row, column, bool(asymmetric[row, column]), candidate)
         first = first or text
         failing.append(((row, column), SEVERITY[int(statuses[row, column])], text))
+    if first is None and bool(np.any(j.diagnosis != 0)):  # every entry passed; a note on one (ill-conditioned, ...)
+        row, column = (int(i) for i in np.argwhere(j.diagnosis != 0)[0])
+        first = texts.entry(row, column, False, candidate)
     notes = [first] if first else []
     if uneven.any():
         row, column = (int(i) for i in np.argwhere(uneven)[0])
@@ -275,12 +284,13 @@ class _Texts:
         if asymmetric:
             pair = (f"not symmetric: {label} = {float(candidate[row, column]):.10g} but "
                     f"{entry_label(vars_, column, row)} = {float(candidate[column, row]):.10g}, further apart than the "
-                    "references' accuracy")
+                    f"references' accuracy: {BLAME[self.name]} here or in its mirror image")
             said = pair if said is None else f"{said}; {pair}"
         if said is None:
             return None
         said = said.replace("the derivative rule or backward pass is wrong", BLAME[self.name])
-        said = said.replace("backprop", CANDIDATE_WORDS[self.name])
+        said = said.replace("backprop", CANDIDATE_WORDS[self.name]).replace("this gradient", "this second derivative").replace(
+            "rounding of the forward values moves", "float64 (rounding of the forward values, or its range) moves")
         for method, words in (("complex", "the complex step of the gradient"), ("richardson", "Richardson differences "
                               "of the gradient"), ("centered", "centered differences of the gradient")):
             said = said.replace(f"the {method} estimate", words)

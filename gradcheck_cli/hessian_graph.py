@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from .claims import Claim
-from .engine import backward, branch_signs, forward
+from .engine import backward, branch_signs, forward, perturbed_forward
 from .errors import GradcheckError, ShapeError, UsageError
 from .hessian import flat_directions, flatten, hessian_vector_products, missing_rule, point_passes
 from .hessian_check import Layout, Rows, gradient_columns, judge_directions, judge_entries
@@ -188,14 +188,33 @@ def hessian_at(graph: Graph, layout: Layout, point: dict, options, exact: np.nda
     candidate = np.ascontiguousarray(products(np.eye(layout.size)).T)
     columns = gradient_columns(source, x, g0, options.h)
     return judge_entries(layout, candidate, columns, x, tol, EPS, exact, expected, tolerance, True,
-                         lambda: np.ascontiguousarray(products(np.eye(layout.size), True).T), 0.0, "backprop",
-                         _kink_text(graph), exact_note)
+                         lambda: np.ascontiguousarray(products(np.eye(layout.size), True).T),
+                         lambda: _noise(graph, layout, point, candidate), "backprop", _kink_text(graph), exact_note)
+
+
+def _noise(graph: Graph, layout: Layout, point: dict, candidate: np.ndarray, samples: int = 4) -> np.ndarray:
+    """How far float64's limits can move backprop's Hessian: 4x the largest change over `samples` forward passes
+    with every value off by a random relative eps (Monte Carlo arithmetic, as cases.py's _noise), or over the same
+    pass in numpy's extended precision (long double: a wider exponent range, where a second partial such as
+    2·ans/b² of 1/b at b = 1e132 does not underflow to 0 before it meets the tangents that scale it back)."""
+    base = {v: np.asarray(point[v], dtype=np.float64)[None] for v in graph.variables}
+    directions = flat_directions(graph, layout.names, np.eye(layout.size))
+    change = np.zeros(candidate.shape)
+    with np.errstate(all="ignore"):
+        runs = [perturbed_forward(graph, base, seed) for seed in range(samples)]
+        if np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp:
+            runs.append(forward(graph, {v: a.astype(np.longdouble) for v, a in base.items()}, np.longdouble))
+        for values in runs:
+            grads = backward(graph, values).node_grads
+            moved = flatten(hessian_vector_products(graph, values, grads, directions, layout.names), layout.names).T
+            change = np.fmax(change, np.abs(np.asarray(moved, np.float64) - candidate))
+    return np.where(np.isfinite(change), 4 * change, 0.0)
 
 
 def with_hessians(graph: Graph, points: list[dict], good: list[int], cases: list[CaseResult], wrt: tuple[str, ...],
                   options, claims: dict[str, Claim], program=None) -> list[CaseResult]:
     """Each case whose point could be checked, with its HessianCheck; its status the worse of the two."""
-    if not good:
+    if not good or not wrt:  # a constant: nothing to differentiate, once or twice
         return cases
     layout = Layout.of(wrt, [graph.shapes[v] for v in wrt])
     good_points = [points[k] for k in good]
