@@ -15,10 +15,11 @@ import numpy as np
 
 from .display import visible
 from .report import VERDICT_STYLE, number
-from .results import CaseResult, HessianCheck
+from .results import CaseResult, HessianCheck, element_label
 
 SHOWN = 16  # entries in a table at most
 WHOLE = 4  # up to this many variables (elements), the whole upper triangle is shown
+SAID = 3  # diagnoses said under a table (entries that share one are said together)
 TAGS = {"complex": "cx", "richardson": "ri", "centered": "ce"}
 TITLES = {"backprop": "backprop's forward-over-reverse", "hessian": "your hessian", "hvp": "your hvp"}
 
@@ -31,9 +32,11 @@ def shown_entries(h: HessianCheck) -> list[tuple[int, int]]:
     statuses = np.asarray(h.statuses)
 
     def mirrored(r: int, c: int) -> bool:  # an entry below the diagonal that says nothing its mirror does not
-        same = [np.asarray(m)[r, c] == np.asarray(m)[c, r] or (np.asarray(m)[r, c] != np.asarray(m)[r, c]
-                                                               and np.asarray(m)[c, r] != np.asarray(m)[c, r])
-                for m in (h.analytic, h.expected) if m is not None]
+        same = []
+        for m in (h.analytic, h.expected):
+            if m is not None:
+                a, b = float(np.asarray(m)[r, c]), float(np.asarray(m)[c, r])
+                same.append((a != a and b != b) or abs(a - b) <= 1e-9 * max(abs(a), abs(b)))
         return r > c and statuses[r, c] == statuses[c, r] and all(same)
 
     if n <= WHOLE:
@@ -145,15 +148,16 @@ def notes(h: HessianCheck) -> list[str]:
         said.add((row, column))
         label, _, what = text.partition(": ")
         groups.setdefault((status, what), []).append(label)
-    for (status, what), labels in list(groups.items())[:5]:
+    for (status, what), labels in list(groups.items())[:SAID]:
         named = labels[0] if len(labels) == 1 else (f"{len(labels)} entries ({', '.join(labels[:3])}"
                                                      f"{', …' if len(labels) > 3 else ''})")
         out.append(f"  {VERDICT_STYLE[status][0]}  {named}: {what}")
-    if len(groups) > 5:
-        out.append(f"  … and {sum(len(v) for v in list(groups.values())[5:])} more entries that did not pass")
+    if len(groups) > SAID:
+        more = sum(len(v) for v in list(groups.values())[SAID:])
+        out.append(f"  … and {more} more entr{'ies' if more > 1 else 'y'} that did not pass (the JSON report has every one)")
     if h.mode == "directions" and h.failing:
-        out.append("  " + ", ".join(h.entry(row, None) for (row, _), _, _ in h.failing[:8])
-                   + (" …" if len(h.failing) > 8 else "") + ": rows of H named by bisection")
+        out.append("  rows of H named by bisection (elements of H·v): " + ", ".join(
+            element_label(h.vars[row]) for (row, _), _, _ in h.failing[:8]) + (" …" if len(h.failing) > 8 else ""))
     return out
 
 
