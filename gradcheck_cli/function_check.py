@@ -463,7 +463,8 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
     if second != (None, None):
         from .hessian_function import check_hessians
 
-        hessians = check_hessians(label, code.gradient, reference, wrt, gradients, precision.candidate, options, *second)
+        hessians = check_hessians(label, code.gradient, reference, wrt, gradients, precision.candidate, options, *second,
+                                  given=values)
     code.unchanged(reference, snapshot)
     kinked = any(c.status == "kink" for c in checks)  # the expansion assumes f smooth along v: a kink breaks it
     counted = [taylor.verdict] if taylor.verdict == "mismatch" and not kinked else []  # undecided: a note only

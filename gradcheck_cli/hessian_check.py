@@ -228,7 +228,8 @@ def judge_entries(layout: Layout, candidate: np.ndarray, columns: Columns, x: np
         j = judge(e, tol, eps)
     full = e.broadcast()
     accuracy = _accuracy(full, j)
-    asymmetric = (_symmetry(candidate, accuracy, size, tol, eps) >= MISMATCH) & ~full.crossed
+    finite = np.isfinite(candidate) & np.isfinite(candidate).T & ~np.eye(len(x), dtype=bool)  # pairs to compare
+    asymmetric = (_symmetry(candidate, accuracy, size, tol, eps) >= MISMATCH) & ~full.crossed & finite
     statuses = np.where(asymmetric, np.maximum(j.status, MISMATCH), j.status)
     settled = np.isfinite(full.exact) | (j.best_method == COMPLEX) | full.reliable
     uneven = (_symmetry(np.asarray(j.best, np.float64), accuracy, 0.0, tol, eps) >= MISMATCH) & settled & settled.T \
@@ -290,6 +291,7 @@ class _Texts:
             return None
         said = said.replace("the derivative rule or backward pass is wrong", BLAME[self.name])
         said = said.replace("backprop", CANDIDATE_WORDS[self.name]).replace("this gradient", "this second derivative").replace(
+            "the gradient under test", "the second derivative under test").replace(
             "rounding of the forward values moves", "float64 (rounding of the forward values, or its range) moves")
         for method, words in (("complex", "the complex step of the gradient"), ("richardson", "Richardson differences "
                               "of the gradient"), ("centered", "centered differences of the gradient")):

@@ -164,9 +164,12 @@ class _Hvp:
 
 def check_hessians(f_name: str, grad: Callable, inputs: dict, wrt: tuple[str, ...], gradient: dict[str, np.ndarray],
                    eps: float, options, hessian: Callable | None = None, hvp: Callable | None = None,
-                   names: tuple[str, str] = ("your hessian", "your hvp")) -> tuple[HessianCheck, ...]:
+                   names: tuple[str, str] = ("your hessian", "your hvp"),
+                   given: dict | None = None) -> tuple[HessianCheck, ...]:
     """Each candidate given (hessian, hvp) judged against differences of grad at the point `inputs` (float64
-    copies); `gradient` is grad's answer there, `eps` grad's precision."""
+    copies); `gradient` is grad's answer there, `eps` grad's precision. `given`: the inputs as you gave them (float32
+    stays float32), what hessian and hvp are called with, so they are held to their own precision."""
+    given = inputs if given is None else given
     layout = Layout.of(wrt, [np.shape(inputs[v]) for v in wrt])
     x = layout.flat(inputs)
     g0 = layout.flat(gradient)
@@ -182,7 +185,7 @@ def check_hessians(f_name: str, grad: Callable, inputs: dict, wrt: tuple[str, ..
         if function is None:
             continue
         try:
-            out.append(_one(kind, function, name, layout, inputs, x, g0, source, columns, options, eps))
+            out.append(_one(kind, function, name, layout, given, x, g0, source, columns, options, eps))
         except HessianRefused as problem:
             out.append(HessianCheck(layout.vars, "error", kind, diagnosis=str(problem),
                                     exact_note="no exact column for Python functions"))
