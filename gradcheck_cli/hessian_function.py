@@ -23,7 +23,7 @@ import numpy as np
 from .hessian_check import Layout, Rows, candidate_rounding, gradient_columns, judge_directions, judge_entries
 from .results import HessianCheck
 
-ELEMENT_CALLS = 256  # bisection turns to single elements once this many are left (one grad call each)
+ELEMENT_CALLS = 32  # bisection turns to single elements once this many are left (one grad call each)
 
 
 class HessianRefused(Exception):
