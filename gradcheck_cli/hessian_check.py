@@ -31,7 +31,6 @@ from .results import HessianCheck, element_label, entry_label
 from .verdict import (COMPLEX, KINK, METHODS, MISMATCH, PASS, SAFETY, SEVERITY, Evidence, Judgement, Tolerances, describe,
                       judge)
 
-ENTRY_LIMIT = 10_000  # entries of H checked one by one; past it, random Hessian-vector products
 FAILING_SHOWN = 20
 _OFFSETS = (1.0, -1.0, 0.5, -0.5, 0.25, -0.25)
 BLAME = {"backprop": "a second-order rule (forward-over-reverse) is wrong", "hessian": "your hessian is wrong",

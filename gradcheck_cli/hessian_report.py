@@ -96,7 +96,7 @@ def _print(console, case: CaseResult, h: HessianCheck, width: int) -> None:
     say = _sayer(console, width)
     say(title(h))
     header: list[str] = []
-    if h.mode == "entries":
+    if h.mode == "entries" and h.statuses is not None:  # an `error` check has no entries, only what went wrong
         digits = 13 if width >= 120 else 10
         entries = shown_entries(h)
         cells = [_cells(h, r, c, digits) for r, c in entries]
