@@ -22,7 +22,7 @@ import numpy as np
 
 from .directions import Candidate, as_gradient_check, check_directions
 from .errors import UsageError
-from .numeric import COMPLEX_STEP, EPS, representable_steps, stencil
+from .numeric import COMPLEX_STEP, EPS, representable_steps, stencil, variable_scale
 from .results import CaseResult, GradientCheck
 from .verdict import METHODS, MISMATCH, PASS, SEVERITY, Evidence, Tolerances, describe, judge, worst
 
@@ -276,23 +276,25 @@ class FunctionProbe:
 
     def element_slopes(self, var: str, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """f's slope along each element in `flat`, and its rounding noise (a centered difference's 4·eps·|f|/h)."""
-        x = np.asarray(self.inputs[var], dtype=np.float64).reshape(-1)[flat]
+        whole = np.asarray(self.inputs[var], dtype=np.float64)
+        x = whole.reshape(-1)[flat]
         with _quiet():
             if self.use_complex:
                 steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
                 slopes = _moved(self.code, self.inputs, var, flat, 1j * steps, np.complex128).reshape(-1).imag / steps
                 return slopes, np.zeros(len(flat))
-            steps = _steps(x, None, self.eps)
+            steps = _steps(x, None, self.eps, variable_scale(whole))
             both = _moved(self.code, self.inputs, var, np.concatenate([flat, flat]), np.concatenate([steps, -steps])).reshape(-1)
         plus, minus = both[:len(flat)], both[len(flat):]
         return (plus - minus) / (2 * steps), 4 * self.eps * np.maximum(np.abs(plus), np.abs(minus)) / steps
 
 
-def _steps(x: np.ndarray, override: float | None, eps: float) -> np.ndarray:
-    """The centered step for f computed at machine epsilon `eps`: cbrt(eps)·max(1, |x|), x + h exact."""
+def _steps(x: np.ndarray, override: float | None, eps: float, scale: float) -> np.ndarray:
+    """The centered step for f computed at machine epsilon `eps`: cbrt(eps)·max(|x|, the variable's scale), x + h
+    exact (numeric.variable_scale)."""
     if override is not None:
         return np.full(np.shape(x), float(override))
-    return representable_steps(x, eps ** (1 / 3) * np.maximum(1.0, np.abs(x)))
+    return representable_steps(x, eps ** (1 / 3) * np.maximum(scale, np.abs(x)))
 
 
 def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.ndarray, h, eps: float) -> dict[str, np.ndarray]:
@@ -300,8 +302,9 @@ def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.nda
     (len(flat), f's size)."""
     if not len(flat):
         return {}
-    x = np.asarray(inputs[var], dtype=np.float64).reshape(-1)[flat]
-    hc = _steps(x, h, eps)
+    whole = np.asarray(inputs[var], dtype=np.float64)
+    x = whole.reshape(-1)[flat]
+    hc = _steps(x, h, eps, variable_scale(whole))
     steps = np.stack([hc, -hc, hc / 2, -hc / 2, hc / 4, -hc / 4], axis=1)
     with _quiet():
         rows = _moved(code, inputs, var, np.repeat(flat, 6), steps.reshape(-1)).reshape(len(flat), 6, -1)
@@ -386,7 +389,7 @@ def taylor_test(code: UserCode, inputs, gradients: dict[str, np.ndarray], f0: np
     f0 = np.asarray(f0, dtype=np.float64)
     weights = rng.standard_normal(f0.shape) if f0.size > 1 else np.ones(f0.shape)
     direction = {v: rng.standard_normal(np.shape(g)[f0.ndim:]) for v, g in gradients.items()}
-    scale = max([1.0] + [float(np.abs(np.asarray(inputs[v])).max(initial=0.0)) for v in gradients])
+    scale = max(variable_scale(np.asarray(inputs[v])) for v in gradients)
     along = [np.tensordot(weights, g, f0.ndim).reshape(np.shape(direction[v])).ravel() * direction[v].ravel()
              for v, g in gradients.items()]
     slope_along = float(sum(a.sum() for a in along))

@@ -259,3 +259,21 @@ def test_function_cli_reports_float32_and_a_mutating_grad(cli, tmp_path, monkeyp
     assert bad.exit_code == 1
     case = json.loads(bad.stdout)["cases"][0]
     assert case["status"] == "error" and "m.py:bad changed its input W" in case["message"]
+
+
+@pytest.mark.parametrize("scale", [1e-15, 1e-8, 1.0, 1e8, 1e15])
+def test_functions_of_tiny_and_huge_inputs_are_judged_at_their_own_scale(scale):
+    # f reads W / scale: steps of 6e-6 (the old floor of 1) crossed tanh's whole range at scale 1e-8, a flat stencil
+    # that overruled the right complex step
+    W = RNG.standard_normal((5, 4)) * scale
+    X = RNG.standard_normal((3, 5))
+
+    def f(W, X):
+        return np.sum(np.tanh(X @ W / scale) ** 2) * scale
+
+    def grad(W, X):
+        t = np.tanh(X @ W / scale)
+        return X.T @ (2 * t * (1 - t ** 2))
+
+    assert _status(check_function(f, {"W": W, "X": X}, grad, wrt="W")) == "pass"
+    assert _status(check_function(f, {"W": W, "X": X}, lambda W, X: 1.001 * grad(W, X), wrt="W")) == "mismatch"
