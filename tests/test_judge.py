@@ -255,6 +255,7 @@ def test_function_cli_reports_float32_and_a_mutating_grad(cli, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     right = cli("function", "m.py:loss", "--grad", "m.py:grad", "--at", "W=@W.npy", "--format", "json")
     assert right.exit_code == 0, right.output
+    assert json.loads(right.stdout)["cases"][0]["precision"] == "float32"  # the file's float32 reaches the code
     bad = cli("function", "m.py:loss", "--grad", "m.py:bad", "--at", "W=@W.npy", "--format", "json")
     assert bad.exit_code == 1
     case = json.loads(bad.stdout)["cases"][0]
@@ -277,3 +278,15 @@ def test_functions_of_tiny_and_huge_inputs_are_judged_at_their_own_scale(scale):
 
     assert _status(check_function(f, {"W": W, "X": X}, grad, wrt="W")) == "pass"
     assert _status(check_function(f, {"W": W, "X": X}, lambda W, X: 1.001 * grad(W, X), wrt="W")) == "mismatch"
+
+
+def test_function_cli_keeps_integer_labels_from_a_points_file(cli, tmp_path, monkeypatch):
+    (tmp_path / "m.py").write_text(
+        "import numpy as np\n"
+        "def loss(W, X, y):\n    return np.sum((X @ W)[np.arange(len(y)), y] ** 2)\n"
+        "def grad(W, X, y):\n    g = np.zeros((len(y), W.shape[1])); s = X @ W\n"
+        "    g[np.arange(len(y)), y] = 2 * s[np.arange(len(y)), y]\n    return X.T @ g\n")
+    np.savez(tmp_path / "p.npz", W=RNG.standard_normal((3, 4)), X=RNG.standard_normal((5, 3)), y=np.array([0, 3, 1, 1, 2]))
+    monkeypatch.chdir(tmp_path)
+    result = cli("function", "m.py:loss", "--grad", "m.py:grad", "--at", "@p.npz", "--wrt", "W")
+    assert result.exit_code == 0, result.output  # y stays an integer array: x[np.arange(N), y] works
