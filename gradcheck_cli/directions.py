@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numeric import CENTERED_STEP, COMPLEX_STEP, EPS, stencil
+from .numeric import CENTERED_STEP, COMPLEX_STEP, EPS, stencil, variable_scale
 from .verdict import KINK, MISMATCH, PASS, SEVERITY, Evidence, Judgement, Tolerances, judge
 
 DIRECTION_LIMIT = 10_000  # checked elements of one point; past this, random directions
@@ -100,7 +100,7 @@ def check_directions(probe, candidate: Candidate, tol: Tolerances, count: int = 
 def _evidence(probe, candidate: Candidate, v: np.ndarray, tol: Tolerances) -> tuple[Evidence, int]:
     """Per direction: vᵀg and its allowances, the complex step along v, and the real stencil along v (h, h/2, h/4)."""
     count, x, g = len(v), candidate.x, candidate.gradient
-    scale = max(1.0, float(np.abs(x).max(initial=0.0)))
+    scale = variable_scale(x)
     h = _step(probe.eps) * scale
     flat_v = v.reshape(count, -1)
     with np.errstate(all="ignore"):
@@ -154,7 +154,7 @@ def _bisect(probe, candidate: Candidate, direction: np.ndarray, tol: Tolerances,
     def segment_rounding(a: int, b: int) -> float:
         return float(np.abs(flat_v[a:b]) @ blanket[a:b] + 4 * abs(flat_v[a:b] @ deviation[a:b]))
 
-    scale = max(1.0, float(np.abs(candidate.x).max(initial=0.0)))
+    scale = variable_scale(candidate.x)
     step = COMPLEX_STEP * scale if use_complex else -_step(probe.eps) * scale
     segments = [(0, flat_v.size)]
     faulty: list[int] = []

@@ -22,7 +22,7 @@ import numpy as np
 
 from .directions import Candidate, as_gradient_check, check_directions
 from .errors import UsageError
-from .numeric import COMPLEX_STEP, EPS, representable_steps, stencil
+from .numeric import COMPLEX_STEP, EPS, representable_steps, stencil, variable_scale
 from .results import CaseResult, GradientCheck
 from .verdict import METHODS, MISMATCH, PASS, SEVERITY, Evidence, Tolerances, describe, judge, worst
 
@@ -276,23 +276,25 @@ class FunctionProbe:
 
     def element_slopes(self, var: str, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """f's slope along each element in `flat`, and its rounding noise (a centered difference's 4·eps·|f|/h)."""
-        x = np.asarray(self.inputs[var], dtype=np.float64).reshape(-1)[flat]
+        whole = np.asarray(self.inputs[var], dtype=np.float64)
+        x = whole.reshape(-1)[flat]
         with _quiet():
             if self.use_complex:
                 steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
                 slopes = _moved(self.code, self.inputs, var, flat, 1j * steps, np.complex128).reshape(-1).imag / steps
                 return slopes, np.zeros(len(flat))
-            steps = _steps(x, None, self.eps)
+            steps = _steps(x, None, self.eps, variable_scale(whole))
             both = _moved(self.code, self.inputs, var, np.concatenate([flat, flat]), np.concatenate([steps, -steps])).reshape(-1)
         plus, minus = both[:len(flat)], both[len(flat):]
         return (plus - minus) / (2 * steps), 4 * self.eps * np.maximum(np.abs(plus), np.abs(minus)) / steps
 
 
-def _steps(x: np.ndarray, override: float | None, eps: float) -> np.ndarray:
-    """The centered step for f computed at machine epsilon `eps`: cbrt(eps)·max(1, |x|), x + h exact."""
+def _steps(x: np.ndarray, override: float | None, eps: float, scale: float) -> np.ndarray:
+    """The centered step for f computed at machine epsilon `eps`: cbrt(eps)·max(|x|, the variable's scale), x + h
+    exact (numeric.variable_scale)."""
     if override is not None:
         return np.full(np.shape(x), float(override))
-    return representable_steps(x, eps ** (1 / 3) * np.maximum(1.0, np.abs(x)))
+    return representable_steps(x, eps ** (1 / 3) * np.maximum(scale, np.abs(x)))
 
 
 def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.ndarray, h, eps: float) -> dict[str, np.ndarray]:
@@ -300,8 +302,9 @@ def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.nda
     (len(flat), f's size)."""
     if not len(flat):
         return {}
-    x = np.asarray(inputs[var], dtype=np.float64).reshape(-1)[flat]
-    hc = _steps(x, h, eps)
+    whole = np.asarray(inputs[var], dtype=np.float64)
+    x = whole.reshape(-1)[flat]
+    hc = _steps(x, h, eps, variable_scale(whole))
     steps = np.stack([hc, -hc, hc / 2, -hc / 2, hc / 4, -hc / 4], axis=1)
     with _quiet():
         rows = _moved(code, inputs, var, np.repeat(flat, 6), steps.reshape(-1)).reshape(len(flat), 6, -1)
@@ -326,8 +329,11 @@ def _element_evidence(code: UserCode, inputs, item: _Variable, f0: np.ndarray, p
     at how many elements the real differences contradicted the complex step (then f is not holomorphic, and the
     complex step judges no element of this input: it is dropped, and every element gets real differences).
 
-    A kink is where the one-sided slopes part cleanly (numeric.stencil), at the sampled elements and wherever the
-    gradient and the complex step disagree."""
+    Calls of f, about one or two per element: the complex step of every element where f computes with complex
+    input and a complex call costs less than two real ones; else the centered difference at h (cs231n's two
+    calls), whose error is the sample's. A sample of SAMPLE elements gets the whole real stencil (numeric.stencil:
+    h, h/2, h/4, the one-sided slopes, a kink) and the complex step, and so does every element the judge does not
+    pass on the cheaper evidence, before its verdict is final."""
     n, m = item.x.size, f0.size
     tol = options.tolerances
     columns = {k: np.full((n, m), np.nan) for k in ("forward", "centered", "richardson", "left", "right")}
@@ -335,24 +341,76 @@ def _element_evidence(code: UserCode, inputs, item: _Variable, f0: np.ndarray, p
     columns["h_centered"] = np.ones((n, m))
     columns["reliable"] = np.zeros((n, m), bool)
     columns["kink"] = np.zeros((n, m), bool)
+    rng = np.random.default_rng([options.seed, n])
+    whole = np.sort(rng.choice(n, min(n, SAMPLE), replace=False))  # the elements with the whole stencil
+    rest = np.setdiff1d(np.arange(n), whole)
     complex_step = np.full((n, m), np.nan)
-    real, agrees = np.arange(n), np.zeros((n, m), bool)
-    if accepts_complex(code, inputs, item.var, item.gradient):
-        steps = COMPLEX_STEP * np.maximum(1.0, np.abs(item.x.reshape(-1)))
+    holomorphic = accepts_complex(code, inputs, item.var, item.gradient)
+    everywhere = holomorphic and _complex_is_cheap(code, inputs, item.var)
+    if holomorphic:
+        _complex_steps(code, inputs, item, np.arange(n) if everywhere else whole, complex_step)
+    _fill(columns, _real_columns(code, inputs, item.var, whole, f0, options.h, precision.f), whole)
+    dropped = 0
+    if holomorphic:
+        dropped = int(judge(_evidence(item, columns, complex_step, columns["kink"]), tol, precision.candidate).complex_dropped.sum())
+        if dropped:  # f is not holomorphic: the complex step judges nothing here
+            complex_step[:] = np.nan
+            holomorphic = everywhere = False
+    if not everywhere:
+        _fill(columns, _two_point(code, inputs, item.var, rest, f0, options.h, precision.f, columns, whole), rest)
+    provisional = judge(_evidence(item, columns, complex_step, columns["kink"]), tol, precision.candidate)
+    unsure = np.setdiff1d(np.flatnonzero(np.any((provisional.status != PASS).reshape(m, n), axis=0)), whole)
+    _fill(columns, _real_columns(code, inputs, item.var, unsure, f0, options.h, precision.f), unsure)
+    if holomorphic and not everywhere:
+        _complex_steps(code, inputs, item, unsure, complex_step)
+    return _evidence(item, columns, complex_step, columns["kink"]), dropped
+
+
+def _complex_steps(code: UserCode, inputs, item: _Variable, flat: np.ndarray, into: np.ndarray) -> None:
+    """The complex step of the elements in `flat`, one call each, into rows of `into` (element, output)."""
+    if not len(flat):
+        return
+    steps = COMPLEX_STEP * np.maximum(1.0, np.abs(item.x.reshape(-1)[flat]))
+    with _quiet():
+        into[flat] = _moved(code, inputs, item.var, flat, 1j * steps, np.complex128).reshape(len(flat), -1).imag / steps[:, None]
+
+
+def _complex_is_cheap(code: UserCode, inputs, var: str) -> bool:
+    """Does one complex call of f cost less than 1.5 real ones (the complex step then beats a two-call centered
+    difference)? A complex matmul in f costs four real ones. The faster of two calls of each."""
+    real = np.asarray(inputs[var], dtype=np.float64)
+    timings = {}
+    for kind, value in (("real", real), ("complex", real.astype(np.complex128))):
+        moved = {**inputs, var: value}
+        best = math.inf
         with _quiet():
-            complex_step = _moved(code, inputs, item.var, np.arange(n), 1j * steps, np.complex128).reshape(n, m).imag / steps[:, None]
-        provisional = judge(_evidence(item, columns, complex_step, agrees), tol, precision.candidate)
-        agrees = (provisional.status == PASS).reshape(m, n).T  # (element, output) from the output-major Jacobian
-        rng = np.random.default_rng([options.seed, n])
-        real = np.union1d(rng.choice(n, min(n, SAMPLE), replace=False), np.flatnonzero(~agrees.all(axis=1)))
-    _fill(columns, _real_columns(code, inputs, item.var, real, f0, options.h, precision.f), real)
-    evidence = _evidence(item, columns, complex_step, columns["kink"])
-    dropped = int(judge(evidence, tol, precision.candidate).complex_dropped.sum()) if np.isfinite(complex_step).any() else 0
-    if dropped:  # f is not holomorphic: the complex step judges nothing here
-        rest = np.setdiff1d(np.arange(n), real)
-        _fill(columns, _real_columns(code, inputs, item.var, rest, f0, options.h, precision.f), rest)
-        evidence = _evidence(item, columns, np.full((n, m), np.nan), columns["kink"])
-    return evidence, dropped
+            for _ in range(2):
+                started = time.perf_counter()
+                code.function(**moved)
+                best = min(best, time.perf_counter() - started)
+        timings[kind] = best
+    return timings["complex"] <= 1.5 * timings["real"]
+
+
+def _two_point(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.ndarray, h, eps: float,
+               columns: dict[str, np.ndarray], whole: np.ndarray) -> dict[str, np.ndarray]:
+    """The centered difference at h alone (cs231n's two calls) for the elements in `flat`, its error the largest the
+    whole-stencil sample measured plus its own rounding, and reliable where every sampled element was."""
+    if not len(flat):
+        return {}
+    x_all = np.asarray(inputs[var], dtype=np.float64)
+    hc = _steps(x_all.reshape(-1)[flat], h, eps, variable_scale(x_all))
+    with _quiet():
+        rows = _moved(code, inputs, var, np.repeat(flat, 2), np.stack([hc, -hc], axis=1).reshape(-1)).reshape(len(flat), 2, -1)
+    plus, minus = rows[:, 0], rows[:, 1]
+    sampled = columns["error_estimate"][whole]
+    truncation = float(np.max(np.where(np.isfinite(sampled), sampled, np.inf), initial=0.0)) if len(whole) else np.inf
+    with np.errstate(all="ignore"):
+        centered = (plus - minus) / (2 * hc[:, None])
+        rounding = 2 * eps * np.maximum.reduce([np.abs(plus), np.abs(minus), np.abs(f0.reshape(1, -1)) + 0 * plus]) / hc[:, None]
+    return {"forward": (plus - f0.reshape(1, -1)) / hc[:, None], "centered": centered, "richardson": centered,
+            "error_estimate": rounding + truncation, "h_centered": np.broadcast_to(hc[:, None], centered.shape),
+            "reliable": np.full(centered.shape, bool(np.all(columns["reliable"][whole])) if len(whole) else False)}
 
 
 def _fill(columns: dict[str, np.ndarray], values: dict[str, np.ndarray], rows: np.ndarray) -> None:
@@ -386,7 +444,7 @@ def taylor_test(code: UserCode, inputs, gradients: dict[str, np.ndarray], f0: np
     f0 = np.asarray(f0, dtype=np.float64)
     weights = rng.standard_normal(f0.shape) if f0.size > 1 else np.ones(f0.shape)
     direction = {v: rng.standard_normal(np.shape(g)[f0.ndim:]) for v, g in gradients.items()}
-    scale = max([1.0] + [float(np.abs(np.asarray(inputs[v])).max(initial=0.0)) for v in gradients])
+    scale = max(variable_scale(np.asarray(inputs[v])) for v in gradients)
     along = [np.tensordot(weights, g, f0.ndim).reshape(np.shape(direction[v])).ravel() * direction[v].ravel()
              for v, g in gradients.items()]
     slope_along = float(sum(a.sum() for a in along))

@@ -74,7 +74,7 @@ def function_command(target: str, grad_spec: str, point_text: str, wrt: str | No
         _print(case, output_format)
         sys.exit(exit_code([case.status], strict))
     grad = load(grad_spec, "--grad")
-    point = read_point(point_text, names, PointContext(default_registry(), seed))
+    point = read_point(point_text, names, PointContext(default_registry(), seed, file_dtypes=True))
     chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
     unknown = [n for n in chosen or () if n not in names]
     if unknown:

@@ -188,6 +188,8 @@ def _extras_json(extras: dict) -> dict[str, Any]:
         t = extras["taylor"]
         data["taylor"] = {"slope": json_float(t.slope), "verdict": t.verdict, "note": t.note,
                           "remainders": [json_float(r) for r in t.remainders]}
+    if "precision" in extras:
+        data["precision"] = extras["precision"]  # the user's code: float64, or float32 (held to its rounding)
     return data
 
 
