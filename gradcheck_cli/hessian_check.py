@@ -112,10 +112,12 @@ class Columns:
     gate: np.ndarray
 
 
-def _steps(x: np.ndarray, override: float | None, eps: float) -> np.ndarray:
+def _steps(x: np.ndarray, override: float | None, eps: float, scale: np.ndarray | None = None) -> np.ndarray:
+    """∛eps times each element's scale (max(1, |x|) unless given: your functions' steps follow the variable's own
+    magnitude, numeric.variable_scale), rounded so that x + h is exact; --h as given."""
     if override is not None:
         return np.full(x.shape, float(override))
-    return representable_steps(x, eps ** (1 / 3) * np.maximum(1.0, np.abs(x)))
+    return representable_steps(x, eps ** (1 / 3) * (np.maximum(1.0, np.abs(x)) if scale is None else scale))
 
 
 def _jumps(rows: tuple[np.ndarray, ...], noise: np.ndarray) -> np.ndarray:
@@ -128,11 +130,13 @@ def _jumps(rows: tuple[np.ndarray, ...], noise: np.ndarray) -> np.ndarray:
     return flat & (d4 > 1000 * noise)
 
 
-def gradient_columns(source: GradientRows, x: np.ndarray, g0: np.ndarray, h: float | None = None) -> Columns:
+def gradient_columns(source: GradientRows, x: np.ndarray, g0: np.ndarray, h: float | None = None,
+                     scale: np.ndarray | None = None) -> Columns:
     """The references of every entry: the gradient at x ± h·eᵢ, ± h/2·eᵢ, ± h/4·eᵢ for every element i (one batch of
-    6n rows), numeric.stencil on each column, and the complex step of the gradient (n complex rows)."""
+    6n rows), numeric.stencil on each column, and the complex step of the gradient (n complex rows). `scale`: what
+    each element's step scales with (default max(1, |x|))."""
     n = len(x)
-    steps = _steps(x, h, source.eps)
+    steps = _steps(x, h, source.eps, scale)
     moves = np.zeros((n, len(_OFFSETS), n))
     for s, offset in enumerate(_OFFSETS):
         moves[np.arange(n), s, np.arange(n)] = offset * steps
@@ -307,8 +311,9 @@ class ProjectedProbe:
     ELEMENT_CHUNK = 64
 
     def __init__(self, source: GradientRows, layout: Layout, u: np.ndarray, x: np.ndarray, g0: np.ndarray,
-                 element_budget: int):
+                 element_budget: int, scale: np.ndarray | None = None):
         self.source, self.layout, self.u, self.x, self.budget = source, layout, u, x, element_budget
+        self.scale = np.maximum(1.0, np.abs(x)) if scale is None else scale
         self.use_complex, self.holomorphic, self.eps = source.use_complex, source.holomorphic, source.eps
         self.f0 = float(u @ g0)
 
@@ -340,7 +345,7 @@ class ProjectedProbe:
                     slopes.append(self.values(var, moves, np.complex128).imag / COMPLEX_STEP)
                 noise.append(np.zeros(len(part)))
                 continue
-            h = _steps(x[part], None, self.eps)
+            h = _steps(x[part], None, self.eps, self.scale[self.layout.block(var)][part])
             moves[np.arange(len(part)), part] = h
             both = self.values(var, np.concatenate([moves, -moves]), np.float64)
             plus, minus = both[:len(part)], both[len(part):]
@@ -356,13 +361,13 @@ def random_u(layout: Layout, seed: int) -> np.ndarray:
 def judge_directions(layout: Layout, source: GradientRows, x: np.ndarray, g0: np.ndarray,
                      hvp: Callable[[np.ndarray], np.ndarray], rounding: Callable[[np.ndarray], np.ndarray], eps: float,
                      tol: Tolerances, count: int, seed: int, element_budget: int, candidate_name: str = "backprop",
-                     exact_note: str | None = None) -> HessianCheck:
+                     exact_note: str | None = None, scale: np.ndarray | None = None) -> HessianCheck:
     """The candidate's H·u for a random u, checked per variable by directions.check_directions against the slopes of
     φ = uᵀg along random v (complex step, differences), a disagreeing v bisected to the rows of H that are wrong.
     `hvp(u)` and `rounding(u)` (how far rounding may move each element of H·u) are flat over the layout."""
     u = random_u(layout, seed)
     product, allowance = np.asarray(hvp(u), np.float64), np.asarray(rounding(u), np.float64)
-    probe = ProjectedProbe(source, layout, u, x, g0, element_budget)
+    probe = ProjectedProbe(source, layout, u, x, g0, element_budget, scale)
     statuses, slopes, failing, parts = [], [], [], []
     blame = BLAME[candidate_name].rsplit(" is wrong", 1)[0]
     for name, shape in zip(layout.names, layout.shapes):

@@ -21,6 +21,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from .hessian_check import Layout, Rows, candidate_rounding, gradient_columns, judge_directions, judge_entries
+from .numeric import variable_scale
 from .results import HessianCheck
 
 ELEMENT_CALLS = 32  # bisection turns to single elements once this many are left (one grad call each)
@@ -172,6 +173,8 @@ def check_hessians(f_name: str, grad: Callable, inputs: dict, wrt: tuple[str, ..
     given = inputs if given is None else given
     layout = Layout.of(wrt, [np.shape(inputs[v]) for v in wrt])
     x = layout.flat(inputs)
+    scale = np.concatenate([np.full(size, variable_scale(np.asarray(inputs[v], np.float64)))
+                            for v, size in zip(wrt, layout.sizes)])  # the steps of check_function's first order
     g0 = layout.flat(gradient)
     source = FunctionRows(grad, inputs, layout, eps, "your grad")
     started = time.perf_counter()
@@ -179,13 +182,13 @@ def check_hessians(f_name: str, grad: Callable, inputs: dict, wrt: tuple[str, ..
     seconds = time.perf_counter() - started
     calls = 7 * layout.size
     directions = layout.size ** 2 > options.direction_limit or calls * seconds > options.seconds
-    columns = None if directions else gradient_columns(source, x, g0, options.h)
+    columns = None if directions else gradient_columns(source, x, g0, options.h, scale)
     out = []
     for kind, function, name in (("hessian", hessian, names[0]), ("hvp", hvp, names[1])):
         if function is None:
             continue
         try:
-            out.append(_one(kind, function, name, layout, given, x, g0, source, columns, options, eps))
+            out.append(_one(kind, function, name, layout, given, x, g0, source, columns, options, eps, scale))
         except HessianRefused as problem:
             out.append(HessianCheck(layout.vars, "error", kind, diagnosis=str(problem),
                                     exact_note="no exact column for Python functions"))
@@ -193,7 +196,7 @@ def check_hessians(f_name: str, grad: Callable, inputs: dict, wrt: tuple[str, ..
 
 
 def _one(kind: str, function: Callable, name: str, layout: Layout, inputs: dict, x, g0, source: FunctionRows,
-         columns, options, eps: float) -> HessianCheck:
+         columns, options, eps: float, scale: np.ndarray) -> HessianCheck:
     tol = options.tolerances
     note = "no exact column for Python functions"
     if kind == "hessian":
@@ -208,6 +211,6 @@ def _one(kind: str, function: Callable, name: str, layout: Layout, inputs: dict,
         candidate_eps = max(eps, product.eps)
     if columns is None:
         return judge_directions(layout, source, x, g0, product, lambda u: candidate_rounding(product(u), candidate_eps),
-                                candidate_eps, tol, options.directions, options.seed, ELEMENT_CALLS, kind, note)
+                                candidate_eps, tol, options.directions, options.seed, ELEMENT_CALLS, kind, note, scale)
     return judge_entries(layout, matrix, columns, x, tol, candidate_eps, noise=candidate_rounding(matrix, candidate_eps),
                          holomorphic=False, candidate_name=kind, exact_note=note)
