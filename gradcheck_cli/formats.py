@@ -48,6 +48,11 @@ def worst_error(checked: Checked) -> float | None:
             values = np.asarray(e, dtype=np.float64) if e is not None else np.zeros(0)
             if values.size and not np.all(np.isnan(values)):
                 errors.append(float(np.nanmax(values)))
+    for h in checked.case.hessian:  # second order: every entry but a kink's (its slopes straddle a jump)
+        for e in (h.rel_error, h.expected_rel_error) if h.statuses is not None else ():
+            values = np.where(np.asarray(h.statuses) == "kink", np.nan, np.asarray(e, dtype=np.float64)) if e is not None else np.zeros(0)
+            if values.size and not np.all(np.isnan(values)):
+                errors.append(float(np.nanmax(values)))
     return max(errors, default=None)
 
 

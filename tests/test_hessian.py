@@ -386,3 +386,15 @@ def test_the_api(tmp_path):
         check("x*y", {"x": 1, "y": 2}, order=3)
     with pytest.raises(ValueError, match="give grad too"):
         check_function(lambda x: x * x, {"x": 1.0}, hessian=lambda x: np.array([[2.0]]))
+
+
+def test_a_gc_line_with_a_claim_on_h_is_checked_to_second_order():
+    from gradcheck_cli.formats import worst_error
+
+    right, wrong, kink = (check_line(Line("h.gc", k, text), Settings())[0] for k, text in enumerate([
+        "x*x*y @ x=1.5, y=2 => dx=2*x*y, H=[[2*y, 2*x], [2*x, 0]]",
+        "x*x*y @ x=1.5, y=2 => d2y=1",
+        "relu(x)*y @ x=0, y=1 => dxdy=1"], 1))
+    assert right.case.status == "pass" and _h(right.case).expected[0, 1] == 3
+    assert wrong.case.status == "mismatch" and worst_error(wrong) == 1.0  # the claim's error, in `check`'s row
+    assert kink.case.status == "kink" and worst_error(kink) == 0.0  # a kink's straddling slopes are not an error
