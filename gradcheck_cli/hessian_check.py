@@ -14,7 +14,8 @@ against its own transpose, allowed the references' accuracy of both entries; and
 Past the element limit (10,000 entries of H) or the work limit, the Hessian is checked along random directions as
 gradients are (directions.py): with a random u over every element, φ(x) = uᵀg(x) is a function whose gradient is
 Hu, so `check_directions` compares vᵀ(candidate's Hu) with φ's slope along random v and bisects a disagreeing v to
-name the elements of Hu (rows of H) that are wrong.
+name the elements of Hu (rows of H) that are wrong; each such row is then bisected over u's support (its element
+of H·(u on a half) against the complex step of the gradient's element along the half) to name the entries.
 """
 
 from __future__ import annotations
@@ -384,15 +385,71 @@ def judge_directions(layout: Layout, source: GradientRows, x: np.ndarray, g0: np
             parts.append(f"d{name}: {text}" if len(layout.names) > 1 else text)
         for index in found.faulty:
             row = block.start + (int(np.ravel_multi_index(index, shape)) if shape else 0)
-            failing.append(((row, None), "mismatch", f"{entry_label(layout.vars, row, None)}: H·u disagrees with the "
-                            f"slope of uᵀ·gradient there: {BLAME[candidate_name]} in row {element_label(layout.vars[row])}"))
+            columns = _columns(row, u, x, hvp, rounding, source, tol, eps) if len(failing) < ROWS_BISECTED else []
+            failing += [((row, column), "mismatch", f"{entry_label(layout.vars, row, column)}: H·v disagrees with the "
+                         f"slope of the gradient's element {element_label(layout.vars[row])} along v there: "
+                         f"{BLAME[candidate_name]}") for column in columns]
+            if not columns:
+                failing.append(((row, None), "mismatch", f"{entry_label(layout.vars, row, None)}: H·u disagrees with "
+                                f"the slope of uᵀ·gradient there: {BLAME[candidate_name]} in row "
+                                f"{element_label(layout.vars[row])}"))
     status = max(statuses, key=SEVERITY.index, default="pass")
+    named = [(r, c) for (r, c), _, _ in failing if c is not None]
+    if named:
+        parts.append("bisecting u column by column names " + ", ".join(entry_label(layout.vars, r, c) for r, c in named[:5])
+                     + (" …" if len(named) > 5 else ""))
     diagnosis = "; ".join(parts) or None
     if status == "pass":
         diagnosis = (f"{len(slopes)} random directions agree with H·u for a random u"
                      + (f" ({diagnosis})" if diagnosis else ""))
     return HessianCheck(layout.vars, status, candidate_name, None, None, None, None, None, None, None, None,
                         tuple(failing[:FAILING_SHOWN]), diagnosis, exact_note, True, "directions", tuple(slopes))
+
+
+ROWS_BISECTED = 4  # rows of H whose columns are bisected (each costs about 2·log2(n) H·v and gradient rows)
+MAX_COLUMNS = 16  # entries named per row at most
+
+
+def _columns(row: int, u: np.ndarray, x: np.ndarray, hvp, rounding, source: GradientRows, tol: Tolerances,
+             eps: float) -> list[int]:
+    """The columns of a wrong row of H: halve u's support, level by level, keeping the halves where the row's
+    element of H·(u on the half) disagrees with the complex step of the gradient's element along it (one judge,
+    as directions.py's bisection); [] when the gradient takes no complex input (real differences along a half
+    carry truncation, which could name columns that are right)."""
+    if not source.use_complex:
+        return []
+    n, named, segments = len(u), [], [(0, len(u))]
+    tiny = COMPLEX_STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
+    while segments and len(named) < MAX_COLUMNS:
+        halves = [h for a, b in segments for h in ((a, (a + b) // 2), ((a + b) // 2, b)) if h[1] > h[0]]
+        moves = np.zeros((len(halves), n))
+        for k, (a, b) in enumerate(halves):
+            moves[k, a:b] = u[a:b]
+        candidate = np.array([hvp(v)[row] for v in moves])
+        allowance = np.array([rounding(v)[row] for v in moves])
+        with np.errstate(all="ignore"):
+            slopes = source.gradients(1j * tiny * moves).values[:, row].imag / tiny
+        status = _agreement(candidate, slopes, allowance, tol, eps)
+        segments = []
+        for (a, b), s in zip(halves, status):
+            if s == MISMATCH:
+                (named.append(a) if b - a == 1 else segments.append((a, b)))
+        segments = segments[:MAX_COLUMNS]
+    return named[:MAX_COLUMNS]
+
+
+def _agreement(candidate: np.ndarray, reference: np.ndarray, rounding: np.ndarray, tol: Tolerances,
+               eps: float) -> np.ndarray:
+    """The judge on bare numbers: the candidate against a reference of no error of its own (the complex step),
+    allowed its rounding and rtol of the larger; a reference that is not finite judges nothing (pass)."""
+    n = len(candidate)
+    nan, no = np.full(n, np.nan), np.zeros(n, bool)
+    e = Evidence(analytic=candidate, magnitude=np.zeros(n), noise=np.abs(rounding), x=np.ones(n), forward=nan,
+                 centered=reference, richardson=nan, error_estimate=np.zeros(n), reliable=np.ones(n, bool), left=nan,
+                 right=nan, second=np.zeros(n), h_centered=np.ones(n), complex_step=nan, exact=nan, expected=nan,
+                 claim_tolerance=np.zeros(n), crossed=no, tied=no, nested=no, jumped=no,
+                 slack=tol.rtol * np.maximum(np.abs(candidate), np.abs(reference)) + tol.atol)
+    return np.where(np.isfinite(reference), judge(e, Tolerances(0.0, 0.0), eps).status, PASS)
 
 
 def candidate_rounding(values: np.ndarray, eps: float) -> np.ndarray:

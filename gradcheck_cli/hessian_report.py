@@ -15,7 +15,7 @@ import numpy as np
 
 from .display import visible
 from .report import VERDICT_STYLE, number
-from .results import CaseResult, HessianCheck, element_label
+from .results import CaseResult, HessianCheck
 
 SHOWN = 16  # entries in a table at most
 WHOLE = 4  # up to this many variables (elements), the whole upper triangle is shown
@@ -156,8 +156,8 @@ def notes(h: HessianCheck) -> list[str]:
         more = sum(len(v) for v in list(groups.values())[SAID:])
         out.append(f"  … and {more} more entr{'ies' if more > 1 else 'y'} that did not pass (the JSON report has every one)")
     if h.mode == "directions" and h.failing:
-        out.append("  rows of H named by bisection (elements of H·v): " + ", ".join(
-            element_label(h.vars[row]) for (row, _), _, _ in h.failing[:8]) + (" …" if len(h.failing) > 8 else ""))
+        out.append("  named by bisection: " + ", ".join(h.entry(row, column) for (row, column), _, _ in h.failing[:6])
+                   + (" …" if len(h.failing) > 6 else ""))
     return out
 
 

@@ -247,19 +247,25 @@ def test_an_hvp_of_a_300_by_300_w_names_a_planted_wrong_element():
         t = np.tanh(X @ W)
         return X.T @ (2 * t * (1 - t ** 2))
 
-    def hvp(V, W, X, planted=True):
+    def hvp(V, W, X, planted=None):
         t = np.tanh(X @ W)
         s = 1 - t ** 2
         out = X.T @ (2 * s * (X @ V) * (s - 2 * t ** 2))
-        if planted:
+        if planted == "entry":  # one entry of H, d2f/dW[17,42]dW[100,7], 0.3 too large
+            out[17, 42] += 0.3 * V[100, 7]
+        if planted == "element":  # one element of H·v: a whole row of H too large
             out[17, 42] *= 1.5
         return out
 
-    wrong = _h(check_function(f, {"W": W, "X": X}, grad, wrt=["W"], hvp=hvp))
-    assert wrong.mode == "directions" and wrong.status == "mismatch"
-    assert [wrong.entry(row, column) for (row, column), _, _ in wrong.failing] == ["(H·v)[W[17,42]]"]
-    right = _h(check_function(f, {"W": W, "X": X}, grad, wrt=["W"], hvp=lambda V, W, X: hvp(V, W, X, planted=False)))
-    assert right.status == "pass" and right.mode == "directions"
+    def run(planted):
+        return _h(check_function(f, {"W": W, "X": X}, grad, wrt=["W"], hvp=lambda V, W, X: hvp(V, W, X, planted)))
+
+    entry, element, right = run("entry"), run("element"), run(None)
+    assert entry.mode == element.mode == right.mode == "directions"
+    assert entry.status == element.status == "mismatch" and right.status == "pass"
+    assert [entry.entry(row, column) for (row, column), _, _ in entry.failing] == ["d2f/dW[17,42]dW[100,7]"]
+    rows = {entry.vars[row] for (row, _), _, _ in element.failing}
+    assert rows == {("W", (17, 42))} and len(element.failing) == 16  # the row, at its first 16 nonzero columns
 
 
 def test_expressions_past_the_limit_check_hessian_vector_products():
