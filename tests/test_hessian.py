@@ -404,3 +404,22 @@ def test_a_gc_line_with_a_claim_on_h_is_checked_to_second_order():
     assert right.case.status == "pass" and _h(right.case).expected[0, 1] == 3
     assert wrong.case.status == "mismatch" and worst_error(wrong) == 1.0  # the claim's error, in `check`'s row
     assert kink.case.status == "kink" and worst_error(kink) == 0.0  # a kink's straddling slopes are not an error
+
+
+def test_a_gradient_that_is_not_holomorphic_loses_its_complex_step():
+    """3|x|x through np.abs: its complex step is wrong on the diagonal, the real differences say so, and the complex
+    step judges no entry; the zeros off the diagonal (the gradient's components do not move) still judge."""
+    def f(x):
+        return np.sum(np.abs(x) ** 3)
+
+    def grad(x):
+        return 3 * np.abs(x) * x
+
+    def run(hessian):
+        return _h(check_function(f, {"x": np.array([0.5, -1.2, 2.0])}, grad, hessian=hessian))
+
+    right = run(lambda x: np.diag(6 * np.abs(x)))
+    assert right.status == "pass" and "not holomorphic" in right.diagnosis
+    assert set(np.asarray(right.best_method).ravel()) == {"richardson"}
+    assert run(lambda x: np.diag(6 * x)).status == "mismatch"  # the sign of x, not |x|
+    assert run(lambda x: np.diag(6 * np.abs(x)) + 1e-3 * (1 - np.eye(3))).status == "mismatch"  # a nonzero off it
