@@ -423,3 +423,24 @@ def test_a_gradient_that_is_not_holomorphic_loses_its_complex_step():
     assert set(np.asarray(right.best_method).ravel()) == {"richardson"}
     assert run(lambda x: np.diag(6 * x)).status == "mismatch"  # the sign of x, not |x|
     assert run(lambda x: np.diag(6 * np.abs(x)) + 1e-3 * (1 - np.eye(3))).status == "mismatch"  # a nonzero off it
+
+
+def test_an_hvp_of_several_inputs_takes_and_returns_dicts_or_tuples():
+    def f(a, b):
+        return np.sum(a ** 2 * b[0]) + np.sin(b[1]) * a[0]
+
+    def grad(a, b):
+        return {"a": 2 * a * b[0] + np.array([np.sin(b[1]), 0.0]), "b": np.array([np.sum(a ** 2), np.cos(b[1]) * a[0]])}
+
+    def hvp(v, a, b):
+        va, vb = v["a"], v["b"]
+        ha = 2 * b[0] * va + 2 * a * vb[0] + np.array([np.cos(b[1]) * vb[1], 0.0])
+        hb = np.array([2 * a @ va, np.cos(b[1]) * va[0] - np.sin(b[1]) * a[0] * vb[1]])
+        return ha, hb
+
+    inputs = {"a": np.array([0.4, -0.9]), "b": np.array([1.3, 0.7])}
+    as_tuple = _h(check_function(f, inputs, grad, wrt=["a", "b"], hvp=hvp))
+    as_dict = _h(check_function(f, inputs, grad, wrt=["a", "b"], hvp=lambda v, a, b: dict(zip("ab", hvp(v, a, b)))))
+    assert as_tuple.status == as_dict.status == "pass" and as_tuple.candidate == "hvp"
+    wrong = _h(check_function(f, inputs, grad, wrt=["a", "b"], hvp=lambda v, a, b: (hvp(v, a, b)[0], -hvp(v, a, b)[1])))
+    assert wrong.status == "mismatch"
