@@ -421,7 +421,7 @@ def judge_directions(layout: Layout, source: GradientRows, x: np.ndarray, g0: np
 
 
 ROWS_BISECTED = 4  # rows of H whose columns are bisected (each costs about 2·log2(n) H·v and gradient rows)
-MAX_COLUMNS = 16  # entries named per row at most
+MAX_COLUMNS = 4  # entries named per row at most (a row wrong throughout: its first few, as evidence)
 
 
 def _columns(row: int, u: np.ndarray, x: np.ndarray, hvp, rounding, source: GradientRows, tol: Tolerances,

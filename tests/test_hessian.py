@@ -236,10 +236,9 @@ def test_differences_of_a_gradient_that_is_not_one_are_not_symmetric():
 
 # --- past the size limit: random Hessian-vector products --------------------------------------------------
 
-def test_an_hvp_of_a_300_by_300_w_names_a_planted_wrong_element():
-    rng = np.random.default_rng(3)
-    X, W = rng.standard_normal((4, 300)), rng.standard_normal((300, 300)) * 0.05
-
+def _tanh_layer(planted=None):
+    """f, grad and hvp of sum(tanh(X @ W)**2) written by hand; `planted`: one entry of H, d2f/dW[17,42]dW[100,7], 0.3
+    too large ("entry"), or one element of H·v 1.5 times too large, a whole row of H ("element")."""
     def f(W, X):
         return np.sum(np.tanh(X @ W) ** 2)
 
@@ -247,25 +246,40 @@ def test_an_hvp_of_a_300_by_300_w_names_a_planted_wrong_element():
         t = np.tanh(X @ W)
         return X.T @ (2 * t * (1 - t ** 2))
 
-    def hvp(V, W, X, planted=None):
+    def hvp(V, W, X):
         t = np.tanh(X @ W)
         s = 1 - t ** 2
         out = X.T @ (2 * s * (X @ V) * (s - 2 * t ** 2))
-        if planted == "entry":  # one entry of H, d2f/dW[17,42]dW[100,7], 0.3 too large
+        if planted == "entry":
             out[17, 42] += 0.3 * V[100, 7]
-        if planted == "element":  # one element of H·v: a whole row of H too large
+        if planted == "element":
             out[17, 42] *= 1.5
         return out
 
-    def run(planted):
-        return _h(check_function(f, {"W": W, "X": X}, grad, wrt=["W"], hvp=lambda V, W, X: hvp(V, W, X, planted)))
+    return f, grad, hvp
 
-    entry, element, right = run("entry"), run("element"), run(None)
-    assert entry.mode == element.mode == right.mode == "directions"
-    assert entry.status == element.status == "mismatch" and right.status == "pass"
-    assert [entry.entry(row, column) for (row, column), _, _ in entry.failing] == ["d2f/dW[17,42]dW[100,7]"]
-    rows = {entry.vars[row] for (row, _), _, _ in element.failing}
-    assert rows == {("W", (17, 42))} and len(element.failing) == 16  # the row, at its first 16 nonzero columns
+
+def _layer_point(n: int):
+    rng = np.random.default_rng(3)
+    return {"W": rng.standard_normal((n, n)) * 0.05, "X": rng.standard_normal((4, n))}
+
+
+def test_an_hvp_of_a_300_by_300_w_names_a_planted_wrong_element():
+    f, grad, hvp = _tanh_layer("entry")
+    h = _h(check_function(f, _layer_point(300), grad, wrt=["W"], hvp=hvp))
+    assert h.mode == "directions" and h.status == "mismatch" and len(h.vars) == 90_000
+    assert [h.entry(row, column) for (row, column), _, _ in h.failing] == ["d2f/dW[17,42]dW[100,7]"]
+
+
+def test_a_wrong_row_of_h_and_a_right_hvp_past_the_limit():
+    f, grad, hvp = _tanh_layer("element")
+    element = _h(check_function(f, _layer_point(110), grad, wrt=["W"], hvp=hvp))
+    assert element.mode == "directions" and element.status == "mismatch"
+    assert {element.vars[row] for (row, _), _, _ in element.failing} == {("W", (17, 42))}
+    assert len(element.failing) == 4  # the row, at its first 4 nonzero columns
+    f, grad, hvp = _tanh_layer()
+    right = _h(check_function(f, _layer_point(110), grad, wrt=["W"], hvp=hvp))
+    assert right.mode == "directions" and right.status == "pass"
 
 
 def test_expressions_past_the_limit_check_hessian_vector_products():
