@@ -78,26 +78,35 @@ def _expect_text(expect, variables: tuple[str, ...]) -> str | None:
     """{"W": array, "f": 3.0} (or "dW" keys) as --expect text; a key that is a variable is that variable's."""
     if expect is None or isinstance(expect, str):
         return expect
+    from .inputs.claims import second_order
+
     items = []
     for name, value in expect.items():
-        key = name if name == "f" or (name not in variables and name.startswith("d") and name[1:] in variables) else f"d{name}"
+        named = name == "f" or second_order(name, variables) is not None or (
+            name not in variables and name.startswith("d") and name[1:] in variables)
+        key = name if named else f"d{name}"
         items.append(f"{key}={value}" if isinstance(value, str) else f"{key}={np.asarray(value, dtype=np.float64).tolist()!r}")
     return ", ".join(items)
 
 
 def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol: float = 0.0, h: float | None = None,
-          exact: bool = True, exact_timeout: float = 5.0, dtype: str = "float64", seed: int = 0, strict: bool = False) -> Report:
+          exact: bool = True, exact_timeout: float = 5.0, dtype: str = "float64", seed: int = 0, strict: bool = False,
+          order: int = 1) -> Report:
     """Check the gradient of `expr` (an expression, or a program's text when it has assignments) at `at`:
     a dict of values (numbers, lists, arrays), an `--at`-style string, or a list of either (one case each).
-    `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text."""
-    from .cli.options import case_options
+    `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text; {"H": matrix},
+    {"d2x": ..., "dxdy": ...} claim second derivatives. `order=2` checks the Hessian too."""
+    from .cli.options import ORDER, case_options, checked
     from .lang.program import looks_like_program
     from .session import check_program_text, check_text
 
     _validate(rtol, atol, h, exact_timeout)
-    options = case_options(rtol=rtol, atol=atol, h=h, exact=exact, exact_timeout=exact_timeout, dtype=dtype)
+    options = case_options(rtol=rtol, atol=atol, h=h, exact=exact, exact_timeout=exact_timeout, dtype=dtype,
+                           order=checked("order", order, ORDER))
     wrt = _names(wrt)
     if looks_like_program(expr):
+        if order == 2:
+            raise ValueError("order=2 checks expressions; a program's d-lines are first derivatives")
         if expect is not None:
             raise ValueError("expect is for expressions: in a program, its d-lines (dx = ...) are the claims")
         at_text = at if isinstance(at, str) or at is None else ", ".join(f"{k}={np.asarray(v).tolist()}" for k, v in at.items())
@@ -111,21 +120,25 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
 
 def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable | None = None, wrt=None, *, rtol: float = 1e-6,
                    atol: float = 0.0, h: float | None = None, seed: int = 0, strict: bool = False,
-                   dtype: str | None = None, directions: int = 2) -> Report:
+                   dtype: str | None = None, directions: int = 2, hessian: Callable | None = None,
+                   hvp: Callable | None = None) -> Report:
     """Check `grad(**inputs)` against `f(**inputs)`: f returns a scalar (or an array: grad gives its Jacobian); grad
     returns an array (one input), a dict or a tuple in the order of `wrt` (default: every floating-point input;
     integer arrays such as labels are passed through). With no grad, f returns (loss, gradients), as cs231n's
     svm_loss returns (loss, dx). f and grad get copies of the inputs. The precision of your code is detected from
     what f and grad return (float32 code is held to float32's rounding); `dtype="float32"` says so where detection
-    cannot see it."""
+    cannot see it. `hessian(**inputs)` (the matrix over the flattened inputs of wrt, or a dict of blocks
+    {(a, b): block}) and `hvp(v, **inputs)` (H·v) are your second derivatives, judged against differences of grad."""
     from .function.check import check_function as run
 
     options = _function_options(rtol, atol, h, seed, dtype, directions)
+    if grad is None and (hessian is not None or hvp is not None):
+        raise ValueError("hessian and hvp are judged against differences of grad: give grad too")
     if grad is None:
         from .function.layer import check_returning_grad
 
         return Report((check_returning_grad(f, inputs, _names(wrt), seed=seed, options=options),), strict)
-    return Report((run(f, inputs, grad, _names(wrt), options),), strict)
+    return Report((run(f, inputs, grad, _names(wrt), options, hessian=hessian, hvp=hvp),), strict)
 
 
 def _function_options(rtol: float, atol: float, h: float | None, seed: int, dtype: str | None, directions: int):

@@ -145,6 +145,7 @@ class CaseResult:
     taylor: Taylor | None = None  # a function's Taylor test
     precision: str | None = None  # the precision detected in a function's code (float32, float64)
     layer_notes: tuple[str, ...] = ()  # what a layer's probe found, and the inputs not checked, as sentences
+    hessian: tuple[HessianCheck, ...] = ()  # second order: backprop's Hessian (--order 2), or your hessian and hvp
 
     @property
     def is_program(self) -> bool:
@@ -194,3 +195,48 @@ class Circuit:
     grads: list[np.ndarray] | None  # df/d(node); None when f is not a scalar
     kinks: set[int]  # piecewise gates sitting exactly on their kink
     shares: dict[tuple[int, int], np.ndarray]  # (source, consumer) -> what that wire sends back, at a fan-out
+
+
+@dataclass(frozen=True, slots=True)
+class HessianCheck:
+    """The second derivatives of one case (--order 2, a Hessian claim, check_function's hessian= or hvp=): the
+    candidate entry by entry against differences of the gradient, their complex step and the exact Hessian; past
+    the size limit, Hessian-vector products along random directions. Matrices are (n, n) over the flattened
+    variables (`vars`, C order, in the order of --wrt): row j, column i is d²f/dxⱼdxᵢ."""
+
+    vars: tuple[tuple[str, tuple[int, ...]], ...]  # (name, index) of each row (and column)
+    status: str  # the worst entry's (an asymmetric pair counts as a mismatch)
+    candidate: str = "backprop"  # what was checked: backprop (forward-over-reverse), hessian or hvp (your functions)
+    analytic: np.ndarray | None = None  # the candidate; None past the size limit (directions)
+    exact: np.ndarray | None = None  # NaN where there is no exact value; None when not computed
+    best: np.ndarray | None = None  # the most accurate numerical estimate of each entry
+    best_method: np.ndarray | None = None  # complex | richardson | centered per entry
+    expected: np.ndarray | None = None  # the claim, NaN where none; None without a Hessian claim
+    rel_error: np.ndarray | None = None
+    expected_rel_error: np.ndarray | None = None
+    statuses: np.ndarray | None = None  # per entry
+    failing: tuple[tuple[tuple[int, int | None], str, str | None], ...] = ()  # ((row, column or None), status, text)
+    diagnosis: str | None = None  # the worst entry's, or what the random directions found
+    exact_note: str | None = None  # why there is no exact column
+    symmetric: bool = True  # the candidate equals its transpose within the references' accuracy
+    mode: str = "entries"  # entries: every entry's columns; directions: random Hessian-vector products
+    directions: tuple[Slope, ...] = ()  # one per random direction (H·u), in directions mode
+
+    def entry(self, row: int, column: int | None) -> str:
+        return entry_label(self.vars, row, column)
+
+
+def element_label(var: tuple[str, tuple[int, ...]]) -> str:
+    """`x`, `W[0,1]`: one flattened variable of a Hessian."""
+    name, index = var
+    return name + ("[" + ",".join(str(i) for i in index) + "]" if index else "")
+
+
+def entry_label(variables, row: int, column: int | None) -> str:
+    """`d2f/dx2`, `d2f/dxdy`, `d2f/dW[0,1]dW[1,0]`; past the size limit, an element of H·v: `(H·v)[W[3,4]]`."""
+    a = element_label(variables[row])
+    if column is None:
+        return f"(H·v)[{a}]"
+    if row == column and not variables[row][1]:
+        return f"d2f/d{a}2"
+    return f"d2f/d{a}d{element_label(variables[column])}"

@@ -75,7 +75,7 @@ def prepare(expr: Expr, points: list[dict[str, np.ndarray]], wrt, expect: str | 
     graph = build_graph(expr, registry, shapes)
     chosen = chosen_variables(graph, wrt)
     claims = parse_claims(expect, graph.variables, claims_source, registry.signatures) if expect else {}
-    left_out = [var for var in claims if var != VALUE_CLAIM and var not in chosen]
+    left_out = [var for var, c in claims.items() if var != VALUE_CLAIM and c.second is None and var not in chosen]
     if left_out:
         raise UsageError(f"--expect claims {', '.join('d' + v for v in left_out)}, but --wrt leaves {', '.join(left_out)} out "
                          f"(it checks {', '.join(chosen)}): add {'them' if len(left_out) > 1 else 'it'} to --wrt or drop the claim")

@@ -45,7 +45,7 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"display", "errors", "report.text", "results", "status"},  # printers: no engine, no judge, no parser
     "cli": {"display", "errors", "eval", "expression", "files", "function", "inputs", "ir", "lang", "ops", "programs",
             "report", "report.text", "results", "session", "status", "verdict"},
-    "api": {"cli", "function", "lang", "report", "report.text", "results", "session", "status", "verdict"},
+    "api": {"cli", "function", "inputs", "lang", "report", "report.text", "results", "session", "status", "verdict"},
     "pytest_plugin": {"cli", "display", "errors", "expression", "files", "report", "report.text", "results"},
     "notebook": {"api", "errors", "function", "lang", "report", "report.text"},
     "__init__": {"api", "notebook"},

@@ -11,7 +11,8 @@ import click
 from ..display import visible
 from ..errors import GradcheckError, UsageError
 from ..report.formats import WHOLE
-from .options import DIRECTIONS_TYPE, EVAL_SAMPLES_TYPE, ExpressionCommand, NumericOptions, numeric_options, with_file_hint
+from .options import (DIRECTIONS_TYPE, EVAL_SAMPLES_TYPE, ORDER_TYPE, ExpressionCommand, NumericOptions, numeric_options,
+                      with_file_hint)
 
 POINT_CELLS = 20_000_000  # points x graph nodes in one batch (~160 MB a pass): bounds eval's memory
 
@@ -33,6 +34,7 @@ class EvalRequest:
     directions: int
     graph_path: str | None
     methods: str | None
+    order: int
     strict: bool
 
 
@@ -63,6 +65,9 @@ class EvalRequest:
 @click.option("--methods", metavar="LIST",
               help="Numerical columns of the table, from forward, centered, richardson, complex, best "
                    "[default: forward,centered,best; forward,centered with --expect].")
+@click.option("--order", type=ORDER_TYPE, default=1, show_default=True,
+              help="2: check the Hessian too, entry by entry (random Hessian-vector products past 10,000 entries); "
+                   "a claim H=[[...]], d2x=... or dxdy=... asks for it as well.")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def eval_command(**given) -> None:
     """Check the gradient of EXPRESSION at one or more points, or check a
@@ -80,6 +85,8 @@ def eval_command(**given) -> None:
       gradcheck eval "x*y" --at x=-2,y=3 --expect "dx=3, dy=-2"
       gradcheck eval "softmax(x)" --at "x=[1, 2]" \\
           --expect "dx=diag(softmax(x)) - outer(softmax(x), softmax(x))"
+      gradcheck eval "x*x*y" --at x=1,y=2 --order 2 \\
+          --expect "H=[[2*y, 2*x], [2*x, 0]]"
       gradcheck eval @cell.gc.py              a forward and backward cell
     """
     numeric = NumericOptions.take(given)
@@ -97,10 +104,13 @@ def run_eval(request: EvalRequest) -> None:
             from ..report.dot import check_destination
 
             check_destination(request.graph_path)  # before the check runs, so a typo in the path loses nothing
-        options = request.numeric.case_options(trace=request.trace, dtype=request.dtype, directions=request.directions)
+        options = request.numeric.case_options(trace=request.trace, dtype=request.dtype, directions=request.directions,
+                                               order=request.order)
         from ..files.reading import read_expression_source
 
         whole, source = read_expression_source(request.expression)
+        if request.order == 2 and looks_like_program(whole):
+            raise UsageError("--order 2 checks expressions; a program's d-lines are first derivatives")
         run = _run_program if looks_like_program(whole) else _run_expression
         cases, picture = run(request, whole, source, options)
     except GradcheckError as error:

@@ -24,6 +24,8 @@ class FunctionRequest:
     seed: int
     directions: int
     dtype: str | None
+    hessian_spec: str | None
+    hvp_spec: str | None
     output_format: str
     strict: bool
 
@@ -54,6 +56,11 @@ from ..report.formats import WHOLE
               help="Random directions per input once there are more than 10,000 elements.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
               help="The precision of your code, where gradcheck cannot see it (default: detected from what F and GRAD return).")
+@click.option("--hessian", "hessian_spec", metavar="FILE.py:H",
+              help="Your Hessian: H(**inputs) returns the matrix over the flattened --wrt inputs, or a dict of blocks "
+                   "{(a, b): block}; judged against differences of GRAD.")
+@click.option("--hvp", "hvp_spec", metavar="FILE.py:HV",
+              help="Your Hessian-vector product: HV(v, **inputs) returns H·v (v shaped like the input, or a dict by name).")
 @click.option("--format", "output_format", type=click.Choice(WHOLE), default="table", show_default=True)
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def function_command(**given) -> None:
@@ -73,6 +80,8 @@ def function_command(**given) -> None:
       gradcheck function model.py:loss --grad model.py:loss_grad --wrt W \\
           --at "W=randn(3,2), X=randn(5,3), y=randn(5,2)"
       gradcheck function layers.py:svm_loss --at "x=randn(4,5), y=[0,3,1,4]"
+      gradcheck function logreg.py:loss --grad logreg.py:grad \\
+          --hessian logreg.py:hessian --at @data.npz --wrt w
     """
     run_function(FunctionRequest(**given))
 
@@ -89,6 +98,8 @@ def run_function(request: FunctionRequest) -> None:
     names = parameters(f.function)
     if not names:
         raise _usage(f"{target} takes no named parameters to differentiate")
+    if request.grad_spec is None and (request.hessian_spec or request.hvp_spec):
+        raise _usage("--hessian and --hvp are judged against differences of your gradient: give --grad too")
     if request.grad_spec is None:  # F returns (loss, gradients): check_layer's adapter, labels (y) passed through as integers
         from .layer import loss_function_case
 
@@ -96,13 +107,15 @@ def run_function(request: FunctionRequest) -> None:
         _print(case, request.output_format)
         sys.exit(exit_code([case.status], request.strict))
     grad = load(request.grad_spec, "--grad")
-    point = read_point(request.point_text, names, PointContext(default_registry(), request.seed))
+    point = read_point(request.point_text, names, PointContext(default_registry(), request.seed, file_dtypes=True))
     chosen = tuple(n.strip() for n in wrt.split(",") if n.strip()) if wrt else None
     unknown = [n for n in chosen or () if n not in names]
     if unknown:
         raise _usage(f"--wrt names {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a parameter of "
                      f"{target} ({', '.join(names)})")
-    case = _run(f, grad, point, chosen, request.options())
+    second = tuple(None if spec is None else load(spec, option)
+                   for spec, option in ((request.hessian_spec, "--hessian"), (request.hvp_spec, "--hvp")))
+    case = _run(f, grad, point, chosen, request.options(), second)
     _print(case, request.output_format)
     sys.exit(exit_code([case.status], request.strict))
 
@@ -113,21 +126,25 @@ def _usage(message: str):
     return UsageError(message)
 
 
-def _run(f, grad, point, wrt, options):
-    """check_function with the user's exceptions (and only theirs) turned into one-line errors."""
+def _run(f, grad, point, wrt, options, second=(None, None)):
+    """check_function with the user's exceptions (and only theirs) turned into one-line errors; `second`: the
+    loaded --hessian and --hvp (or None)."""
     from ..errors import GradcheckError
     from ..function.check import check_function
     from ..function.user_code import calls_quietly, raised_by, raised_in_user_code, user_error
 
+    hessian, hvp = second
+    targets = tuple(t for t in (f, grad, hessian, hvp) if t is not None)
     try:
         with calls_quietly():
-            return check_function(f.function, point, grad.function, wrt, options, f.name, grad.name)
+            return check_function(f.function, point, grad.function, wrt, options, f.name, grad.name,
+                                  hessian=hessian and hessian.function, hvp=hvp and hvp.function)
     except GradcheckError:
         raise
     except (Exception, SystemExit) as problem:  # noqa: BLE001 -- a sys.exit(0) in F must not end the run as a pass
-        if not raised_in_user_code(problem, (f.path, grad.path)):
+        if not raised_in_user_code(problem, tuple(t.path for t in targets)):
             raise
-        caller = raised_by(problem, (f, grad)) or (f if _in(problem, f.path) else grad)
+        caller = raised_by(problem, targets) or (f if _in(problem, f.path) else grad)
         raise user_error(problem, f"calling {caller.name}") from None
 
 

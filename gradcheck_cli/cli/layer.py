@@ -116,7 +116,7 @@ def layer_point(layer: Layer, texts: list, seed: int, strict: bool, defaults: bo
         if not strict and point.layer is None:  # an --at for every layer: each takes its own parameters
             text = ", ".join(p.strip() for p, _ in split_items(text) if p.partition("=")[0].strip() in names or "=" not in p)
         if text.strip():
-            values = read_values(text, names, PointContext(default_registry(), seed))
+            values = read_values(text, names, PointContext(default_registry(), seed, file_dtypes=True))
             given.update({k: typed(k, v) for k, v in values.items()})
     if not defaults:
         return given, [n for n in names if n not in given]

@@ -12,6 +12,7 @@ option and the range, before any work starts (the API raises ValueError). The ra
     --samples        1 .. 10,000 in eval; 1 .. 1,000 per line in check
     --jobs           0 .. 256                   (0 = one per CPU)
     --directions     1 .. 64                    (random directions per variable past 10,000 elements)
+    --order          1 .. 2                     (2: the Hessian too)
     --shard          K/N with 1 <= K <= N <= 10,000
 """
 
@@ -78,6 +79,7 @@ EVAL_SAMPLES = IntRange(1, 10_000)  # points of one expression go through the gr
 CHECK_SAMPLES = IntRange(1, 1_000)  # per line of a file
 JOBS = IntRange(0, 256, note="0 = one per CPU")
 DIRECTIONS = IntRange(1, 64)
+ORDER = IntRange(1, 2)  # derivatives checked: the gradient; 2: the Hessian too
 
 
 def checked(name: str, value, allowed: FloatRange | IntRange):
@@ -179,6 +181,7 @@ EVAL_SAMPLES_TYPE = BoundedInt(EVAL_SAMPLES)
 CHECK_SAMPLES_TYPE = BoundedInt(CHECK_SAMPLES)
 JOBS_TYPE = BoundedInt(JOBS)
 DIRECTIONS_TYPE = BoundedInt(DIRECTIONS)
+ORDER_TYPE = BoundedInt(ORDER)
 SHARD_TYPE = ShardType()
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -271,13 +274,13 @@ class NumericOptions:
 
 def case_options(*, rtol: float = 1e-6, atol: float = 0.0, h: float | None = None, exact: bool = True,
                  exact_timeout: float = 5.0, exact_method: str = "auto", trace: bool = False, dtype: str = "float64",
-                 directions: int = 2):
+                 directions: int = 2, order: int = 1):
     """A check's Options from values already in their ranges (click's types, or `checked` in the API)."""
     from ..expression.check import Options
     from ..verdict import Tolerances
 
     return Options(h=h, tolerances=Tolerances(rtol, atol), exact=exact, exact_timeout=exact_timeout,
-                   exact_method=exact_method, trace=trace, dtype=dtype, directions=directions)
+                   exact_method=exact_method, trace=trace, dtype=dtype, directions=directions, order=order)
 
 
 def with_file_hint(error, argument: str):

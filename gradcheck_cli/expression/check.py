@@ -42,6 +42,7 @@ class Options:
     directions: int = 2  # random directions per variable past direction_limit checked elements
     direction_limit: int = 10_000
     seed: int = 0  # of the random directions
+    order: int = 1  # 2: the Hessian too (expression/hessian.py); a claim on second derivatives asks for it as well
 
 
 def _stacked(points: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -59,6 +60,12 @@ def check_points(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[s
         raise UsageError(f"{empty[0]} is empty (shape {graph.shapes[empty[0]]}): there is no gradient to check; "
                          "give it at least one element")
     claims = claims or {}
+    second = {v: c for v, c in claims.items() if c.second is not None}  # claims on H: the second-order route's
+    claims = {v: c for v, c in claims.items() if c.second is None}
+    if options.order == 2 or second:
+        from .hessian import refuse
+
+        refuse(graph, wrt, options, second)  # before any work: what the second-order check cannot do
     inputs = _stacked(points, graph.variables)
     dtype = DTYPES[options.dtype]
     values = forward(graph, inputs, dtype)
@@ -69,8 +76,13 @@ def check_points(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[s
     problems = [first_problem(graph, values, passes, analytic, expected, k) if suspect[k] else None for k in range(len(points))]
     good = [k for k, problem in enumerate(problems) if problem is None]
     checks, exact = _judged(graph, [points[k] for k in good], good, inputs, values, analytic, expected, wrt, options, claims, program)
-    return [_case(graph, points[k], k, values, passes, problems[k], checks.get(k), exact.get(k), expected, options, source)
-            for k in range(len(points))]
+    cases = [_case(graph, points[k], k, values, passes, problems[k], checks.get(k), exact.get(k), expected, options, source)
+             for k in range(len(points))]
+    if options.order == 2 or second:
+        from .hessian import with_hessians
+
+        cases = with_hessians(graph, points, good, cases, wrt, options, second, program)
+    return cases
 
 
 def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, options: Options, claims, program=None):

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import numpy as np
 
 from ..errors import UsageError
-from ..numeric.differences import representable_steps, stencil
+from ..numeric.differences import representable_steps, stencil, variable_scale
 from ..numeric.directions import Candidate, as_gradient_check, check_directions
 from ..results import CaseResult, GradientCheck, Taylor
 from ..status import COMPLEX_STEP, EPS, PASS, SEVERITY, worst
 from ..verdict import METHODS, Evidence, Tolerances, describe, judge
+from .user_code import Refused, UserCode, copies, quiet
 
 TAYLOR_STEPS = tuple(10.0 ** -k for k in range(1, 9))
 DIRECTION_LIMIT = 10_000  # elements (or Jacobian entries) checked one by one; past it, random directions
@@ -58,56 +57,6 @@ class Precision:
 
 
 _FLOATS = {float(np.finfo(t).eps): t for t in (np.float16, np.float32, np.float64)}
-
-
-class Refused(Exception):
-    """The user's code gave something that cannot be checked: the case is an `error` with this message."""
-
-
-@contextmanager
-def _quiet():
-    """numpy's warnings about nan and complex casts while probing the user's function say nothing useful."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-        yield
-
-
-def _copies(inputs: Mapping[str, object]) -> dict[str, object]:
-    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
-
-
-class UserCode:
-    """f and grad as the check calls them, on the check's own copies of the inputs (never the caller's arrays). The
-    first call of each gets copies of its own and is watched for changes to its inputs; the check ends by making
-    sure no later call changed them either (`unchanged`)."""
-
-    def __init__(self, f: Callable, grad: Callable | None, f_name: str, grad_name: str):
-        self.function, self.gradient, self.f_name, self.grad_name = f, grad, f_name, grad_name
-
-    def f(self, inputs: Mapping[str, object]) -> np.ndarray:
-        with _quiet():
-            return np.asarray(self.function(**inputs))
-
-    def unchanged(self, inputs: Mapping[str, object], snapshot: Mapping[str, object]) -> None:
-        for name, value in inputs.items():
-            if isinstance(value, np.ndarray) and not np.array_equal(value, snapshot[name], equal_nan=True):
-                raise Refused(f"{self.f_name} changed its input {name} during the check (an in-place operation on it): "
-                              f"a function under check must leave its inputs as they were; work on a copy")
-
-    def first(self, which: str, inputs: Mapping[str, object]):
-        """The first call of f or grad: its result, after checking it left every input as it was."""
-        given = _copies(inputs)
-        with _quiet():
-            result = (self.function if which == "f" else self.gradient)(**given)
-        for name, value in given.items():
-            original = inputs[name]
-            if isinstance(original, np.ndarray) and not (isinstance(value, np.ndarray) and value.shape == original.shape
-                                                         and np.array_equal(value, original, equal_nan=True)):
-                who = self.f_name if which == "f" else self.grad_name
-                raise Refused(f"{who} changed its input {name} (an in-place operation such as {name} *= ... or "
-                              f"{name}[...] = ...): a function under check must leave its inputs as they were; "
-                              f"work on a copy ({name} = {name}.copy())")
-        return result
 
 
 def _inputs(inputs: Mapping[str, object], wrt) -> tuple[dict[str, object], tuple[str, ...]]:
@@ -238,7 +187,7 @@ def _moved(code: UserCode, inputs, var: str, flat: np.ndarray, steps: np.ndarray
     value = np.array(inputs[var], dtype=dtype)  # one copy, each element moved and put back (cs231n's loop)
     moved = {**inputs, var: value}
     entries = value.reshape(-1)
-    with _quiet():
+    with quiet():
         for k, step in zip(flat, steps):
             old = entries[k]
             entries[k] = old + step
@@ -259,7 +208,7 @@ class FunctionProbe:
     def values(self, var: str, moves: np.ndarray, dtype) -> np.ndarray:
         out = np.empty(len(moves), dtype=dtype)
         base = np.asarray(self.inputs[var], dtype=dtype)
-        with _quiet():
+        with quiet():
             for row, move in enumerate(moves):
                 out[row] = np.asarray(self.code.function(**{**self.inputs, var: base + move})).reshape(-1)[0]
         return out
@@ -269,23 +218,25 @@ class FunctionProbe:
 
     def element_slopes(self, var: str, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """f's slope along each element in `flat`, and its rounding noise (a centered difference's 4·eps·|f|/h)."""
-        x = np.asarray(self.inputs[var], dtype=np.float64).reshape(-1)[flat]
-        with _quiet():
+        whole = np.asarray(self.inputs[var], dtype=np.float64)
+        x = whole.reshape(-1)[flat]
+        with quiet():
             if self.use_complex:
                 steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
                 slopes = _moved(self.code, self.inputs, var, flat, 1j * steps, np.complex128).reshape(-1).imag / steps
                 return slopes, np.zeros(len(flat))
-            steps = _steps(x, None, self.eps)
+            steps = _steps(x, None, self.eps, variable_scale(whole))
             both = _moved(self.code, self.inputs, var, np.concatenate([flat, flat]), np.concatenate([steps, -steps])).reshape(-1)
         plus, minus = both[:len(flat)], both[len(flat):]
         return (plus - minus) / (2 * steps), 4 * self.eps * np.maximum(np.abs(plus), np.abs(minus)) / steps
 
 
-def _steps(x: np.ndarray, override: float | None, eps: float) -> np.ndarray:
-    """The centered step for f computed at machine epsilon `eps`: cbrt(eps)·max(1, |x|), x + h exact."""
+def _steps(x: np.ndarray, override: float | None, eps: float, scale: float) -> np.ndarray:
+    """The centered step for f computed at machine epsilon `eps`: cbrt(eps)·max(|x|, the variable's scale), x + h
+    exact (numeric.variable_scale)."""
     if override is not None:
         return np.full(np.shape(x), float(override))
-    return representable_steps(x, eps ** (1 / 3) * np.maximum(1.0, np.abs(x)))
+    return representable_steps(x, eps ** (1 / 3) * np.maximum(scale, np.abs(x)))
 
 
 def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.ndarray, h, eps: float) -> dict[str, np.ndarray]:
@@ -293,10 +244,11 @@ def _real_columns(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.nda
     (len(flat), f's size)."""
     if not len(flat):
         return {}
-    x = np.asarray(inputs[var], dtype=np.float64).reshape(-1)[flat]
-    hc = _steps(x, h, eps)
+    whole = np.asarray(inputs[var], dtype=np.float64)
+    x = whole.reshape(-1)[flat]
+    hc = _steps(x, h, eps, variable_scale(whole))
     steps = np.stack([hc, -hc, hc / 2, -hc / 2, hc / 4, -hc / 4], axis=1)
-    with _quiet():
+    with quiet():
         rows = _moved(code, inputs, var, np.repeat(flat, 6), steps.reshape(-1)).reshape(len(flat), 6, -1)
     columns = stencil(tuple(rows[:, j] for j in range(6)), f0.reshape(1, -1), hc[:, None], eps)
     columns["h_centered"] = np.broadcast_to(hc[:, None], rows[:, 0].shape)
@@ -319,8 +271,11 @@ def _element_evidence(code: UserCode, inputs, item: _Variable, f0: np.ndarray, p
     at how many elements the real differences contradicted the complex step (then f is not holomorphic, and the
     complex step judges no element of this input: it is dropped, and every element gets real differences).
 
-    A kink is where the one-sided slopes part cleanly (numeric.stencil), at the sampled elements and wherever the
-    gradient and the complex step disagree."""
+    Calls of f, about one or two per element: the complex step of every element where f computes with complex
+    input and a complex call costs less than two real ones; else the centered difference at h (cs231n's two
+    calls), whose error is the sample's. A sample of SAMPLE elements gets the whole real stencil (numeric.stencil:
+    h, h/2, h/4, the one-sided slopes, a kink) and the complex step, and so does every element the judge does not
+    pass on the cheaper evidence, before its verdict is final."""
     n, m = item.x.size, f0.size
     tol = options.tolerances
     columns = {k: np.full((n, m), np.nan) for k in ("forward", "centered", "richardson", "left", "right")}
@@ -328,24 +283,76 @@ def _element_evidence(code: UserCode, inputs, item: _Variable, f0: np.ndarray, p
     columns["h_centered"] = np.ones((n, m))
     columns["reliable"] = np.zeros((n, m), bool)
     columns["kink"] = np.zeros((n, m), bool)
+    rng = np.random.default_rng([options.seed, n])
+    whole = np.sort(rng.choice(n, min(n, SAMPLE), replace=False))  # the elements with the whole stencil
+    rest = np.setdiff1d(np.arange(n), whole)
     complex_step = np.full((n, m), np.nan)
-    real, agrees = np.arange(n), np.zeros((n, m), bool)
-    if accepts_complex(code, inputs, item.var, item.gradient):
-        steps = COMPLEX_STEP * np.maximum(1.0, np.abs(item.x.reshape(-1)))
-        with _quiet():
-            complex_step = _moved(code, inputs, item.var, np.arange(n), 1j * steps, np.complex128).reshape(n, m).imag / steps[:, None]
-        provisional = judge(_evidence(item, columns, complex_step, agrees), tol, precision.candidate)
-        agrees = (provisional.status == PASS).reshape(m, n).T  # (element, output) from the output-major Jacobian
-        rng = np.random.default_rng([options.seed, n])
-        real = np.union1d(rng.choice(n, min(n, SAMPLE), replace=False), np.flatnonzero(~agrees.all(axis=1)))
-    _fill(columns, _real_columns(code, inputs, item.var, real, f0, options.h, precision.f), real)
-    evidence = _evidence(item, columns, complex_step, columns["kink"])
-    dropped = int(judge(evidence, tol, precision.candidate).complex_dropped.sum()) if np.isfinite(complex_step).any() else 0
-    if dropped:  # f is not holomorphic: the complex step judges nothing here
-        rest = np.setdiff1d(np.arange(n), real)
-        _fill(columns, _real_columns(code, inputs, item.var, rest, f0, options.h, precision.f), rest)
-        evidence = _evidence(item, columns, np.full((n, m), np.nan), columns["kink"])
-    return evidence, dropped
+    holomorphic = accepts_complex(code, inputs, item.var, item.gradient)
+    everywhere = holomorphic and _complex_is_cheap(code, inputs, item.var)
+    if holomorphic:
+        _complex_steps(code, inputs, item, np.arange(n) if everywhere else whole, complex_step)
+    _fill(columns, _real_columns(code, inputs, item.var, whole, f0, options.h, precision.f), whole)
+    dropped = 0
+    if holomorphic:
+        dropped = int(judge(_evidence(item, columns, complex_step, columns["kink"]), tol, precision.candidate).complex_dropped.sum())
+        if dropped:  # f is not holomorphic: the complex step judges nothing here
+            complex_step[:] = np.nan
+            holomorphic = everywhere = False
+    if not everywhere:
+        _fill(columns, _two_point(code, inputs, item.var, rest, f0, options.h, precision.f, columns, whole), rest)
+    provisional = judge(_evidence(item, columns, complex_step, columns["kink"]), tol, precision.candidate)
+    unsure = np.setdiff1d(np.flatnonzero(np.any((provisional.status != PASS).reshape(m, n), axis=0)), whole)
+    _fill(columns, _real_columns(code, inputs, item.var, unsure, f0, options.h, precision.f), unsure)
+    if holomorphic and not everywhere:
+        _complex_steps(code, inputs, item, unsure, complex_step)
+    return _evidence(item, columns, complex_step, columns["kink"]), dropped
+
+
+def _complex_steps(code: UserCode, inputs, item: _Variable, flat: np.ndarray, into: np.ndarray) -> None:
+    """The complex step of the elements in `flat`, one call each, into rows of `into` (element, output)."""
+    if not len(flat):
+        return
+    steps = COMPLEX_STEP * np.maximum(1.0, np.abs(item.x.reshape(-1)[flat]))
+    with quiet():
+        into[flat] = _moved(code, inputs, item.var, flat, 1j * steps, np.complex128).reshape(len(flat), -1).imag / steps[:, None]
+
+
+def _complex_is_cheap(code: UserCode, inputs, var: str) -> bool:
+    """Does one complex call of f cost less than 1.5 real ones (the complex step then beats a two-call centered
+    difference)? A complex matmul in f costs four real ones. The faster of two calls of each."""
+    real = np.asarray(inputs[var], dtype=np.float64)
+    timings = {}
+    for kind, value in (("real", real), ("complex", real.astype(np.complex128))):
+        moved = {**inputs, var: value}
+        best = math.inf
+        with quiet():
+            for _ in range(2):
+                started = time.perf_counter()
+                code.function(**moved)
+                best = min(best, time.perf_counter() - started)
+        timings[kind] = best
+    return timings["complex"] <= 1.5 * timings["real"]
+
+
+def _two_point(code: UserCode, inputs, var: str, flat: np.ndarray, f0: np.ndarray, h, eps: float,
+               columns: dict[str, np.ndarray], whole: np.ndarray) -> dict[str, np.ndarray]:
+    """The centered difference at h alone (cs231n's two calls) for the elements in `flat`, its error the largest the
+    whole-stencil sample measured plus its own rounding, and reliable where every sampled element was."""
+    if not len(flat):
+        return {}
+    x_all = np.asarray(inputs[var], dtype=np.float64)
+    hc = _steps(x_all.reshape(-1)[flat], h, eps, variable_scale(x_all))
+    with quiet():
+        rows = _moved(code, inputs, var, np.repeat(flat, 2), np.stack([hc, -hc], axis=1).reshape(-1)).reshape(len(flat), 2, -1)
+    plus, minus = rows[:, 0], rows[:, 1]
+    sampled = columns["error_estimate"][whole]
+    truncation = float(np.max(np.where(np.isfinite(sampled), sampled, np.inf), initial=0.0)) if len(whole) else np.inf
+    with np.errstate(all="ignore"):
+        centered = (plus - minus) / (2 * hc[:, None])
+        rounding = 2 * eps * np.maximum.reduce([np.abs(plus), np.abs(minus), np.abs(f0.reshape(1, -1)) + 0 * plus]) / hc[:, None]
+    return {"forward": (plus - f0.reshape(1, -1)) / hc[:, None], "centered": centered, "richardson": centered,
+            "error_estimate": rounding + truncation, "h_centered": np.broadcast_to(hc[:, None], centered.shape),
+            "reliable": np.full(centered.shape, bool(np.all(columns["reliable"][whole])) if len(whole) else False)}
 
 
 def _fill(columns: dict[str, np.ndarray], values: dict[str, np.ndarray], rows: np.ndarray) -> None:
@@ -379,7 +386,7 @@ def taylor_test(code: UserCode, inputs, gradients: dict[str, np.ndarray], f0: np
     f0 = np.asarray(f0, dtype=np.float64)
     weights = rng.standard_normal(f0.shape) if f0.size > 1 else np.ones(f0.shape)
     direction = {v: rng.standard_normal(np.shape(g)[f0.ndim:]) for v, g in gradients.items()}
-    scale = max([1.0] + [float(np.abs(np.asarray(inputs[v])).max(initial=0.0)) for v in gradients])
+    scale = max(variable_scale(np.asarray(inputs[v])) for v in gradients)
     along = [np.tensordot(weights, g, f0.ndim).reshape(np.shape(direction[v])).ravel() * direction[v].ravel()
              for v, g in gradients.items()]
     slope_along = float(sum(a.sum() for a in along))
@@ -414,18 +421,20 @@ def _taylor_verdict(remainders: list[float], floors: list[float]) -> Taylor:
 
 def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None,
                    options: FunctionOptions = FunctionOptions(), name: str | None = None,
-                   grad_name: str | None = None) -> CaseResult:
+                   grad_name: str | None = None, hessian: Callable | None = None, hvp: Callable | None = None) -> CaseResult:
+    """`hessian`, `hvp`: your second derivatives, checked after the gradient (function/hessian.py)."""
     label = name or getattr(f, "__qualname__", "f")
     code = UserCode(f, grad, label, grad_name or getattr(grad, "__qualname__", "grad"))
     values, wrt = _inputs(inputs, wrt)
     shown = {k: v for k, v in values.items() if isinstance(v, np.ndarray)}
     try:
-        return _check(code, values, wrt, options, label, shown)
+        return _check(code, values, wrt, options, label, shown, (hessian, hvp))
     except Refused as problem:
         return CaseResult(label, None, shown, math.nan, "error", str(problem), (), None, "no exact column for Python functions")
 
 
-def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: FunctionOptions, label: str, shown: dict) -> CaseResult:
+def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: FunctionOptions, label: str, shown: dict,
+           second: tuple[Callable | None, Callable | None] = (None, None)) -> CaseResult:
     started = time.perf_counter()
     f_given = _value(code, values)
     seconds = time.perf_counter() - started
@@ -436,7 +445,7 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
     shapes = {v: values[v].shape for v in wrt}
     given = _gradients(code, code.first("grad", values), wrt, shapes, f_given.shape)
     reference = {k: v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v for k, v in values.items()}
-    snapshot = _copies(reference)
+    snapshot = copies(reference)
     f0, precision, blanket, deviation = _precision(code, values, reference, f_given, given, wrt, shapes, options)
     gradients = {v: g.astype(np.float64) for v, g in given.items()}
     checks = []
@@ -450,11 +459,18 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
             rounding = blanket[v] + (0.0 if deviation[v] is None else 4 * np.abs(deviation[v]))
             checks.append(_variable(code, reference, _Variable(v, gradients[v], np.asarray(rounding), reference[v]), f0, precision, options))
     taylor = taylor_test(code, reference, gradients, f0, precision, options.seed)
+    hessians = ()
+    if second != (None, None):
+        from .hessian import check_hessians
+
+        hessians = check_hessians(label, code.gradient, reference, wrt, gradients, precision.candidate, options, *second,
+                                  given=values)
     code.unchanged(reference, snapshot)
     kinked = any(c.status == "kink" for c in checks)  # the expansion assumes f smooth along v: a kink breaks it
     counted = [taylor.verdict] if taylor.verdict == "mismatch" and not kinked else []  # undecided: a note only
-    status = worst([c.status for c in checks] + counted)
+    status = worst([c.status for c in checks] + counted + [h.status for h in hessians])
     notes = [f"d{c.var}: {c.diagnosis}" for c in checks if c.diagnosis and c.status != "pass"]
+    notes += [f"H ({h.candidate}): {h.diagnosis}" for h in hessians if h.diagnosis and h.status != "pass"]
     if taylor.verdict != "pass":
         notes.append(f"Taylor test: {taylor.note}" + (" (not counted: f has a kink here)" if kinked else ""))
     if precision.candidate > EPS:
@@ -462,7 +478,8 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
                      f"are computed in {'float64' if precision.f <= EPS else precision.name})")
     value = float(f_given.reshape(-1)[0]) if f_given.size == 1 else f_given
     return CaseResult(label, None, shown, value, status, "; ".join(notes) or None, tuple(checks), None,
-                      "no exact column for Python functions", taylor=taylor, precision=precision.name)
+                      "no exact column for Python functions", taylor=taylor, precision=precision.name,
+                      hessian=hessians)
 
 
 def _precision(code: UserCode, values, reference, f_given: np.ndarray, given: dict[str, np.ndarray], wrt, shapes,
@@ -488,7 +505,7 @@ def _precision(code: UserCode, values, reference, f_given: np.ndarray, given: di
     deviation: dict[str, np.ndarray | None] = {v: None for v in given}
     if upcast and candidate_eps > EPS:
         try:
-            with _quiet():
+            with quiet():
                 again = _gradients(code, code.gradient(**reference), wrt, shapes, f_given.shape)
             if all(again[v].dtype == np.float64 for v in wrt):
                 deviation = {v: given[v].astype(np.float64) - again[v] for v in wrt}

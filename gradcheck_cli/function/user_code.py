@@ -13,9 +13,12 @@ import inspect
 import os
 import sys
 import traceback
+import warnings
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
+
+import numpy as np
 
 from ..errors import UsageError
 
@@ -134,3 +137,55 @@ def _quiet_stdout():
 
 
 calls_quietly = _quiet_stdout
+
+
+# --- calling the user's functions: on copies, quietly, watched for changes to their inputs ---------------------
+
+class Refused(Exception):
+    """The user's code gave something that cannot be checked: the case is an `error` with this message."""
+
+
+@contextmanager
+def quiet():
+    """numpy's warnings about nan and complex casts while probing the user's function say nothing useful."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        yield
+
+
+def copies(inputs: Mapping[str, object]) -> dict[str, object]:
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+
+
+class UserCode:
+    """f and grad as the check calls them, on the check's own copies of the inputs (never the caller's arrays). The
+    first call of each gets copies of its own and is watched for changes to its inputs; the check ends by making
+    sure no later call changed them either (`unchanged`)."""
+
+    def __init__(self, f: Callable, grad: Callable | None, f_name: str, grad_name: str):
+        self.function, self.gradient, self.f_name, self.grad_name = f, grad, f_name, grad_name
+
+    def f(self, inputs: Mapping[str, object]) -> np.ndarray:
+        with quiet():
+            return np.asarray(self.function(**inputs))
+
+    def unchanged(self, inputs: Mapping[str, object], snapshot: Mapping[str, object]) -> None:
+        for name, value in inputs.items():
+            if isinstance(value, np.ndarray) and not np.array_equal(value, snapshot[name], equal_nan=True):
+                raise Refused(f"{self.f_name} changed its input {name} during the check (an in-place operation on it): "
+                              f"a function under check must leave its inputs as they were; work on a copy")
+
+    def first(self, which: str, inputs: Mapping[str, object]):
+        """The first call of f or grad: its result, after checking it left every input as it was."""
+        given = copies(inputs)
+        with quiet():
+            result = (self.function if which == "f" else self.gradient)(**given)
+        for name, value in given.items():
+            original = inputs[name]
+            if isinstance(original, np.ndarray) and not (isinstance(value, np.ndarray) and value.shape == original.shape
+                                                         and np.array_equal(value, original, equal_nan=True)):
+                who = self.f_name if which == "f" else self.grad_name
+                raise Refused(f"{who} changed its input {name} (an in-place operation such as {name} *= ... or "
+                              f"{name}[...] = ...): a function under check must leave its inputs as they were; "
+                              f"work on a copy ({name} = {name}.copy())")
+        return result

@@ -2,6 +2,8 @@
 
 A claim with `=` is judged to --rtol against the exact value; `~=` takes printed numbers and accepts
 each one to half a unit of its last printed digit (as a notebook rounds), or --rtol, whichever is looser.
+Second derivatives: `H=[[2*y, 2*x], [2*x, 0]]` (the whole Hessian over the variables of --wrt, flattened, in
+order), `d2x=...` and `dxdy=...` (one block, shape x's + y's); they ask for the second-order check.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..lang.expr import Expr, parse
 from ..lang.values import parse_items
 
 VALUE_CLAIM = "f"  # `f=VALUE` claims the value of the expression itself
+SECOND_ORDER = "H:"  # the key of a claim on second derivatives starts so (never a variable's name): H:, H:x,y
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,7 @@ class Claim:
     text: str = field(default="", repr=False)  # the whole claims text
     source_name: str | None = None
     value: np.ndarray | None = field(default=None, repr=False)  # a value computed elsewhere (a program's dNAME)
+    second: tuple[str, ...] | None = None  # a claim on second derivatives: () all of H, (x, y) the block d2f/dxdy
 
     def position(self, at: int = 0) -> Position:
         return Position(self.text, self.offset + at, source_name=self.source_name)
@@ -70,7 +74,8 @@ def parse_claims(text: str, variables: tuple[str, ...], source_name: str | None 
     claims: dict[str, Claim] = {}
     for item in parse_items(text, "claims", source_name):
         where = Position(text, item.name_offset, source_name=source_name)
-        var = _claimed(item.name, variables, where)
+        second = second_order(item.name, variables)
+        var = SECOND_ORDER + ",".join(second) if second is not None else _claimed(item.name, variables, where)
         if var in claims:
             raise PointError(f"'{item.name}' is claimed twice", where)
         try:
@@ -83,7 +88,7 @@ def parse_claims(text: str, variables: tuple[str, ...], source_name: str | None 
             if node.op == "var" and node.name not in variables:
                 raise PointError(f"claim for '{item.name}' uses '{node.name}', which is not a variable of the expression",
                                  Position(text, item.value_offset + node.start, source_name=source_name))
-        claim = Claim(var, expr, item.approximate, item.value_offset, text, source_name)
+        claim = Claim(var, expr, item.approximate, item.value_offset, text, source_name, second=second)
         if claim.approximate:
             try:
                 claim.tolerance()
@@ -91,6 +96,21 @@ def parse_claims(text: str, variables: tuple[str, ...], source_name: str | None 
                 raise ParseError(problem.message, claim.position(problem.position.offset)) from None
         claims[var] = claim
     return claims
+
+
+def second_order(name: str, variables: tuple[str, ...]) -> tuple[str, ...] | None:
+    """`H` → () (all of H), `d2x` → (x, x), `dxdy` → (x, y): a claim on second derivatives; None for any other name
+    (a gradient claim comes first: `dxdy` is the gradient of a variable named xdy, where there is one)."""
+    if name == "H":
+        return ()
+    if name == VALUE_CLAIM or any(name.startswith(prefix) and name[len(prefix):] in variables for prefix in ("dfd", "d")):
+        return None
+    if name.startswith("d2") and name[2:] in variables:
+        return (name[2:], name[2:])
+    for cut in range(2, len(name) - 1):
+        if name[0] == "d" and name[cut] == "d" and name[1:cut] in variables and name[cut + 1:] in variables:
+            return (name[1:cut], name[cut + 1:])
+    return None
 
 
 def _claimed(name: str, variables: tuple[str, ...], where: Position) -> str:

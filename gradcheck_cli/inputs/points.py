@@ -38,6 +38,8 @@ class PointContext:
     base_dir: str = "."
     seeded: str = "--seed"
     draws: int = 0  # random values drawn so far (a program notes draws the cell did not seed)
+    file_dtypes: bool = False  # arrays from .npz/.npy files keep their dtype (float32, integer labels): the user's
+    # own code computes with them (gradcheck function, gradcheck layer); expressions read float64
     _rng: np.random.RandomState | None = field(init=False, default=None)
 
     def reseed(self, seed: int, seeded: str = "--seed") -> None:
@@ -224,7 +226,8 @@ def read_file(path: str, context: PointContext, text: str, offset: int, source_n
             return _read_json(full, where)
         if path.endswith(".npz"):
             with np.load(full, allow_pickle=False) as archive:
-                return {name: _numeric(archive[name], f"{path}: '{name}'", where) for name in archive.files}
+                return {name: _numeric(archive[name], f"{path}: '{name}'", where, context.file_dtypes)
+                        for name in archive.files}
     except (OSError, ValueError, EOFError) as problem:
         raise PointError(f"cannot read {path}: {_reason(problem)}", where) from None
     raise PointError(f"@{path}: a whole-point file must be .npz or .json (for one array write NAME=@FILE.npy)", where)
@@ -234,7 +237,7 @@ def read_array_file(path: str, context: PointContext, text: str, offset: int, so
     where = Position(text, offset, source_name=source_name)
     try:
         if path.endswith(".npy"):
-            return _numeric(np.load(_path(path, context), allow_pickle=False), path, where)
+            return _numeric(np.load(_path(path, context), allow_pickle=False), path, where, context.file_dtypes)
         if path.endswith(".json"):
             with open(_path(path, context), encoding="utf-8") as handle:
                 return _numeric(_json_array(json.load(handle), path, where), path, where)
@@ -265,12 +268,12 @@ def _json_array(value, what: str, where: Position) -> np.ndarray:
         raise PointError(f"{what} is not a number or a rectangular nested list of numbers", where) from None
 
 
-def _numeric(array: np.ndarray, what: str, where: Position) -> np.ndarray:
+def _numeric(array: np.ndarray, what: str, where: Position, keep_dtype: bool = False) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise PointError(f"{what} holds {array.dtype} values, not numbers", where)
     if array.size > MAX_ELEMENTS:
         raise PointError(f"{what} has {array.size:,} elements; the limit is {MAX_ELEMENTS:,}", where)
-    return np.asarray(array, dtype=np.float64)
+    return np.asarray(array) if keep_dtype and array.dtype.kind in "iuf" else np.asarray(array, dtype=np.float64)
 
 
 def point_text(point: Mapping[str, object]) -> str:

@@ -34,6 +34,8 @@ def _usable(graph: Graph, claims: dict[str, Claim], inputs: dict[str, np.ndarray
     for gradient in jacobian(graph, values, graph.variables)[0].values():
         finite &= np.all(np.isfinite(_flat(gradient)), axis=1)
     for var, claim in claims.items():
+        if claim.second is not None:  # second derivatives: judged where they are finite, not sampled for
+            continue
         expected = effective_output(graph) + graph.shapes[var] if var != VALUE_CLAIM else graph.nodes[-1].shape
         finite &= np.all(np.isfinite(_flat(claim_values(claim, graph.registry, graph.shapes, inputs, expected, count))), axis=1)
     free = np.ones(count, dtype=bool)

@@ -37,6 +37,14 @@ def representable_steps(x: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.where((step != 0) & np.isfinite(step), step, h)
 
 
+def variable_scale(x: np.ndarray) -> float:
+    """What the steps of the user's functions and of random directions scale with: the variable's largest |element|
+    (1 when it is all zeros). An input of size 1e-8 that f reads as W/1e-8 needs steps of its own size, not
+    ∛ε ≈ 6e-6 (which would cross tanh's whole range: a flat, misleading stencil)."""
+    largest = float(np.abs(x).max(initial=0.0))
+    return largest if largest > 0 and np.isfinite(largest) else 1.0
+
+
 def centered_steps(x: np.ndarray, override: float | None = None) -> np.ndarray:
     """The default step, rounded so that x+h is exact; a step the user chose (--h) is used exactly as given."""
     if override is not None:

@@ -19,7 +19,7 @@ import numpy as np
 from ..results import GradientCheck, Slope
 from ..status import COMPLEX_STEP, EPS, KINK, MISMATCH, PASS, SEVERITY
 from ..verdict import Evidence, Judgement, Tolerances, judge
-from .differences import CENTERED_STEP, stencil
+from .differences import CENTERED_STEP, stencil, variable_scale
 
 DIRECTION_LIMIT = 10_000  # checked elements of one point; past this, random directions
 WORK_LIMIT = 250_000_000  # values computed for the per-element stencils at most (elements x a perturbed row's cost)
@@ -90,7 +90,7 @@ def check_directions(probe, candidate: Candidate, tol: Tolerances, count: int = 
 def _evidence(probe, candidate: Candidate, v: np.ndarray, tol: Tolerances) -> tuple[Evidence, int]:
     """Per direction: vᵀg and its allowances, the complex step along v, and the real stencil along v (h, h/2, h/4)."""
     count, x, g = len(v), candidate.x, candidate.gradient
-    scale = max(1.0, float(np.abs(x).max(initial=0.0)))
+    scale = variable_scale(x)
     h = _step(probe.eps) * scale
     flat_v = v.reshape(count, -1)
     with np.errstate(all="ignore"):
@@ -144,7 +144,7 @@ def _bisect(probe, candidate: Candidate, direction: np.ndarray, tol: Tolerances,
     def segment_rounding(a: int, b: int) -> float:
         return float(np.abs(flat_v[a:b]) @ blanket[a:b] + 4 * abs(flat_v[a:b] @ deviation[a:b]))
 
-    scale = max(1.0, float(np.abs(candidate.x).max(initial=0.0)))
+    scale = variable_scale(candidate.x)
     step = COMPLEX_STEP * scale if use_complex else -_step(probe.eps) * scale
     segments = [(0, flat_v.size)]
     faulty: list[int] = []

@@ -21,6 +21,32 @@ Shape = tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
+class Second:
+    """An op's second-order rule, beside its first-order one (forward-over-reverse: the tangent of the backward pass).
+
+    Elementwise gates: `partials`, d²(ans)/d(input i)d(input j) for i <= j, each (ans, *inputs) -> array (one for a
+    gate of one input; aa, ab, bb for two). Tensor ops: `form` "linear" (the forward of the tangents, no curvature:
+    sum, reshape, ...) or "bilinear" (linear in each input: the forward with one input replaced by its tangent, and
+    the curvature of input k is its own VJP with the tangents as inputs: matmul needs no new formula), else `jvp`,
+    the forward's tangent (ans, *inputs, *tangents, **params), and `vjps`, per input the part of its VJP's tangent
+    that the upstream gradient's tangent does not give: (g, ans, ans_tangent, *inputs, *tangents, **params)."""
+
+    partials: tuple[Callable[..., Array], ...] = ()
+    jvp: Callable[..., Array] | None = None
+    vjps: tuple[Callable[..., Array], ...] = ()
+    form: str = "rules"  # rules | linear | bilinear
+
+
+LINEAR = Second(form="linear")
+BILINEAR = Second(form="bilinear")
+
+
+def flat(ans: Array, *inputs: Array) -> Array:
+    """A second partial that is 0 everywhere off a kink (add, relu, max, ...): recognised and skipped."""
+    return np.zeros(np.shape(ans), np.result_type(ans, np.float32))
+
+
+@dataclass(frozen=True, slots=True)
 class Op:
     name: str
     forward: Callable[..., Array]  # (*inputs, **params) -> value
@@ -35,6 +61,7 @@ class Op:
     jump: bool = False  # the value itself jumps at the kink (sign, comparisons), not only the slope
     rounding: Callable[..., Array] | None = None  # (ans, *inputs, **params) -> what its own rounding error is
     # relative to, where that is more than |ans| (a fused op that cancels inside: log_softmax's a - logsumexp(a))
+    second: Second | None = None  # the second-order rule (None: the op has none, so no Hessian through it)
 
     @property
     def elementwise(self) -> bool:
@@ -53,10 +80,12 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
 
 
 def elementwise(name: str, forward: Callable[..., Array], partials: tuple[Callable[..., Array], ...],
-                branch: Callable[..., Array] | None = None, domain: str = "", symbol: str = "", jump: bool = False) -> Op:
-    """A gate-table row: numpy broadcasting for the shape, one local derivative per input."""
+                branch: Callable[..., Array] | None = None, domain: str = "", symbol: str = "", jump: bool = False,
+                second: tuple[Callable[..., Array], ...] | None = None) -> Op:
+    """A gate-table row: numpy broadcasting for the shape, one local derivative per input, and (`second`) the
+    second partials d²(ans)/d(input i)d(input j) for i <= j."""
     return Op(name, forward, lambda *shapes, **_: broadcast_shapes(*shapes), partials=partials, branch=branch,
-              domain=domain, symbol=symbol or name, jump=jump)
+              domain=domain, symbol=symbol or name, jump=jump, second=None if second is None else Second(second))
 
 
 def unbroadcast(grad: Array, shape: Shape) -> Array:

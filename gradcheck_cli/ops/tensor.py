@@ -1,7 +1,9 @@
 """The tensor ops, one row each: numpy's semantics on values with a leading batch axis, VJPs as in HIPS autograd.
 
 Shape rules see the variables' own shapes (no batch axis) and raise ShapeMismatch with numpy's wording;
-forwards and VJPs see arrays of shape (B, *shape) and keep axis 0 as the batch.
+forwards and VJPs see arrays of shape (B, *shape) and keep axis 0 as the batch. `second` is each op's second-order
+rule (registry.Second): linear ops and bilinear ones (matmul: its VJP with the tangents as inputs) need no formula
+of their own; softmax, log_softmax and logsumexp state their forward's tangent and their VJP's tangent.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import math
 
 import numpy as np
 
-from .registry import Array, Op, Shape, ShapeMismatch, broadcast_shapes
+from .registry import BILINEAR, LINEAR, Array, Op, Second, Shape, ShapeMismatch, broadcast_shapes
 
 # --- shape rules ---------------------------------------------------------------------------------------
 
@@ -313,6 +315,36 @@ def _diag_vjp(g: Array, ans: Array, a: Array) -> Array:
     return out
 
 
+def _softmax_jvp(ans: Array, a: Array, t: Array, axis=-1) -> Array:
+    return ans * (t - (ans * t).sum(axis=_last(a, axis), keepdims=True))
+
+
+def _softmax_vjp_tangent(g: Array, ans: Array, dans: Array, a: Array, t: Array, axis=-1) -> Array:
+    k = _last(a, axis)  # the VJP ans*(g - sum(g*ans)) moved along d(ans), g fixed
+    return dans * (g - (g * ans).sum(axis=k, keepdims=True)) - ans * (g * dans).sum(axis=k, keepdims=True)
+
+
+def _log_softmax_jvp(ans: Array, a: Array, t: Array, axis=-1) -> Array:
+    return t - (np.exp(ans) * t).sum(axis=_last(a, axis), keepdims=True)
+
+
+def _log_softmax_vjp_tangent(g: Array, ans: Array, dans: Array, a: Array, t: Array, axis=-1) -> Array:
+    return -np.exp(ans) * dans * g.sum(axis=_last(a, axis), keepdims=True)
+
+
+def _logsumexp_jvp(ans: Array, a: Array, t: Array, axis=-1, keepdims=False) -> Array:
+    k = _own(_axes(a.shape[1:], axis, "logsumexp"))
+    expanded = ans if keepdims else np.expand_dims(ans, k)
+    return (np.exp(a - expanded) * t).sum(axis=k, keepdims=keepdims)
+
+
+def _logsumexp_vjp_tangent(g: Array, ans: Array, dans: Array, a: Array, t: Array, axis=-1, keepdims=False) -> Array:
+    k = _own(_axes(a.shape[1:], axis, "logsumexp"))
+    if not keepdims:
+        g, ans, dans = np.expand_dims(g, k), np.expand_dims(ans, k), np.expand_dims(dans, k)
+    return g * np.exp(a - ans) * (t - dans)
+
+
 def _softmax_magnitude(g: Array, ans: Array, a: Array, axis=-1) -> Array:
     k = _last(a, axis)
     return np.abs(ans) * (np.abs(g) + (np.abs(g) * np.abs(ans)).sum(axis=k, keepdims=True))
@@ -323,18 +355,18 @@ def _log_softmax_magnitude(g: Array, ans: Array, a: Array, axis=-1) -> Array:
 
 
 TENSOR_OPS = (
-    Op("matmul", _matmul, _matmul_shape, vjps=(_matmul_vjp_a, _matmul_vjp_b), symbol="@"),
-    Op("dot", _dot, _dot_shape, vjps=(_dot_vjp(0), _dot_vjp(1)), symbol="dot"),
-    Op("sum", _sum, lambda s, axis=None, keepdims=False: _reduced(s, axis, keepdims), vjps=(lambda g, ans, a, axis=None, keepdims=False: _expand_back(g, a, axis, keepdims),), symbol="sum"),
-    Op("mean", lambda a, axis=None, keepdims=False: _sum(a, axis, keepdims) / _count(a, axis), lambda s, axis=None, keepdims=False: _reduced(s, axis, keepdims, "mean"), vjps=(lambda g, ans, a, axis=None, keepdims=False: _expand_back(g, a, axis, keepdims) / _count(a, axis),), symbol="mean"),
-    Op("softmax", _softmax, _softmax_shape, vjps=(_softmax_vjp,), magnitudes=(_softmax_magnitude,), symbol="softmax"),
-    Op("log_softmax", _log_softmax, lambda s, axis=-1: _softmax_shape(s, axis, "log_softmax"), vjps=(_log_softmax_vjp,), magnitudes=(_log_softmax_magnitude,), symbol="log_softmax", rounding=lambda ans, a, axis=-1: np.abs(a) + np.abs(a - ans)),
-    Op("logsumexp", _logsumexp, lambda s, axis=-1, keepdims=False: _reduced(_softmax_shape(s, axis if axis is not None else -1, "logsumexp"), axis, keepdims, "logsumexp"), vjps=(_logsumexp_vjp,), magnitudes=(lambda g, ans, a, axis=-1, keepdims=False: np.abs(_logsumexp_vjp(g, ans, a, axis, keepdims)),), symbol="logsumexp"),
-    Op("transpose", _transpose, _transpose_shape, vjps=(_transpose_vjp,), symbol=".T"),
-    Op("reshape", lambda a, shape=(): a.reshape((a.shape[0], *_reshape_shape(a.shape[1:], shape))), _reshape_shape, vjps=(lambda g, ans, a, shape=(): g.reshape(g.shape[:1] + a.shape[1:]),), symbol="reshape"),
-    Op("index", lambda a, index=(): a[_numpy_index(index)], _index_shape, vjps=(_index_vjp,), symbol="[]"),
-    Op("stack", _stack, _stack_shape, vjps=(lambda g, ans, *xs, position: g[:, position],), symbol="[...]", variadic=True),
-    Op("outer", _outer, lambda a, b: (math.prod(a), math.prod(b)), vjps=(_outer_vjp_a, _outer_vjp_b), symbol="outer"),
-    Op("diag", _diag, _diag_shape, vjps=(_diag_vjp,), symbol="diag"),
-    Op("diagflat", lambda a: _diag(a.reshape(a.shape[0], -1)), lambda s: (math.prod(s), math.prod(s)), vjps=(lambda g, ans, a: np.diagonal(g, axis1=1, axis2=2).reshape(g.shape[:1] + a.shape[1:]),), symbol="diagflat"),
+    Op("matmul", _matmul, _matmul_shape, vjps=(_matmul_vjp_a, _matmul_vjp_b), symbol="@", second=BILINEAR),
+    Op("dot", _dot, _dot_shape, vjps=(_dot_vjp(0), _dot_vjp(1)), symbol="dot", second=BILINEAR),
+    Op("sum", _sum, lambda s, axis=None, keepdims=False: _reduced(s, axis, keepdims), vjps=(lambda g, ans, a, axis=None, keepdims=False: _expand_back(g, a, axis, keepdims),), symbol="sum", second=LINEAR),
+    Op("mean", lambda a, axis=None, keepdims=False: _sum(a, axis, keepdims) / _count(a, axis), lambda s, axis=None, keepdims=False: _reduced(s, axis, keepdims, "mean"), vjps=(lambda g, ans, a, axis=None, keepdims=False: _expand_back(g, a, axis, keepdims) / _count(a, axis),), symbol="mean", second=LINEAR),
+    Op("softmax", _softmax, _softmax_shape, vjps=(_softmax_vjp,), magnitudes=(_softmax_magnitude,), symbol="softmax", second=Second(jvp=_softmax_jvp, vjps=(_softmax_vjp_tangent,))),
+    Op("log_softmax", _log_softmax, lambda s, axis=-1: _softmax_shape(s, axis, "log_softmax"), vjps=(_log_softmax_vjp,), magnitudes=(_log_softmax_magnitude,), symbol="log_softmax", rounding=lambda ans, a, axis=-1: np.abs(a) + np.abs(a - ans), second=Second(jvp=_log_softmax_jvp, vjps=(_log_softmax_vjp_tangent,))),
+    Op("logsumexp", _logsumexp, lambda s, axis=-1, keepdims=False: _reduced(_softmax_shape(s, axis if axis is not None else -1, "logsumexp"), axis, keepdims, "logsumexp"), vjps=(_logsumexp_vjp,), magnitudes=(lambda g, ans, a, axis=-1, keepdims=False: np.abs(_logsumexp_vjp(g, ans, a, axis, keepdims)),), symbol="logsumexp", second=Second(jvp=_logsumexp_jvp, vjps=(_logsumexp_vjp_tangent,))),
+    Op("transpose", _transpose, _transpose_shape, vjps=(_transpose_vjp,), symbol=".T", second=LINEAR),
+    Op("reshape", lambda a, shape=(): a.reshape((a.shape[0], *_reshape_shape(a.shape[1:], shape))), _reshape_shape, vjps=(lambda g, ans, a, shape=(): g.reshape(g.shape[:1] + a.shape[1:]),), symbol="reshape", second=LINEAR),
+    Op("index", lambda a, index=(): a[_numpy_index(index)], _index_shape, vjps=(_index_vjp,), symbol="[]", second=LINEAR),
+    Op("stack", _stack, _stack_shape, vjps=(lambda g, ans, *xs, position: g[:, position],), symbol="[...]", variadic=True, second=LINEAR),
+    Op("outer", _outer, lambda a, b: (math.prod(a), math.prod(b)), vjps=(_outer_vjp_a, _outer_vjp_b), symbol="outer", second=BILINEAR),
+    Op("diag", _diag, _diag_shape, vjps=(_diag_vjp,), symbol="diag", second=LINEAR),
+    Op("diagflat", lambda a: _diag(a.reshape(a.shape[0], -1)), lambda s: (math.prod(s), math.prod(s)), vjps=(lambda g, ans, a: np.diagonal(g, axis1=1, axis2=2).reshape(g.shape[:1] + a.shape[1:]),), symbol="diagflat", second=LINEAR),
 )

@@ -2,7 +2,8 @@
 precision be trusted.
 
 The derivatives are written by hand here, not taken from ops/: tests/oracle/test_oracle_rules.py checks every
-one against `sympy.diff` of the operation's definition in sympy_ops.py at 60 digits, on random points and on
+one (and every second partial, `seconds`, what exact Hessians are chained from) against `sympy.diff` of the
+operation's definition in sympy_ops.py at 60 digits, on random points and on
 the edges (0, kinks, large arguments), so a wrong rule here is caught there, and a wrong rule in ops/ is
 not mirrored here. They are written where they stay accurate: tanh' as 1/cosh**2 rather than SymPy's
 1 - tanh**2, which loses 13 digits at 15.
@@ -97,6 +98,7 @@ class Rule:
     jumps: bool = False
     paired: bool = False
     unit_partials: bool = False  # every partial is exactly 1, -1 or 0 (no rounding, nothing to multiply)  # the value itself jumps at the kink: nothing upstream is differentiable there
+    seconds: tuple[Partial, ...] = ()  # d²value/d(arg i)d(arg j) for i <= j (aa; aa, ab, bb), as partials are called
 
 
 ONE, MINUS_ONE, ZERO = mpmath.mpf(1), mpmath.mpf(-1), mpmath.mpf(0)  # exact at every precision: shared
@@ -126,6 +128,12 @@ def _dirac(t: mpmath.mpf) -> mpmath.mpf:
     if t != 0:
         return mpmath.mpf(0)
     raise NotReal("not differentiable on the kink")
+
+
+def _kink_second(args, y, aux):
+    """A piecewise operation's second partial: 0 off its kink, a Dirac delta (no number) on it."""
+    decider = args[0] - args[1] if len(args) == 2 else args[0]
+    return _dirac(decider)
 
 
 # linear: add, sub, neg
@@ -243,6 +251,16 @@ def _tanh_partial(args, y, aux):
     return 4 * e / (1 + e) ** 2
 
 
+def _sigma_second(args, y, aux):  # y**2*e*(y*(e - 1)) with e = exp(-t): expm1 keeps e - 1 accurate near 0
+    return y ** 3 * aux * mpmath.expm1(-args[0])
+
+
+def _sqrt_second(args, y, aux):
+    if y == 0:
+        raise NotReal("division by zero")
+    return -1 / (4 * y ** 3)
+
+
 def _sin_value(a):
     c, s = mpmath.cos_sin(a)
     return s, c
@@ -306,6 +324,24 @@ def _pow_exponent_partial(args, y, aux):  # t0**t1*log(t0)
     return y * _log_value(args[0])
 
 
+def _pow_base_second(args, y, aux):  # t0**t1*t1*(t1 - 1)/t0**2
+    a, b = args
+    if a == 0:
+        raise NotReal("division by zero")
+    return y * b * (b - 1) / (a * a)
+
+
+def _pow_mixed_second(args, y, aux):  # t0**t1*(t1*log(t0) + 1)/t0
+    a, b = args
+    if a == 0:
+        raise NotReal("division by zero")
+    return y * (1 + b * _log_value(a)) / a
+
+
+def _pow_exponent_second(args, y, aux):  # t0**t1*log(t0)**2
+    return y * _log_value(args[0]) ** 2
+
+
 def _pow_partial_error(i, xs, y, errors, error, p, u) -> float:
     (a, b), (ea, eb) = xs, errors
     if a == 0:
@@ -343,7 +379,14 @@ def _constant_power(exponent: float) -> Rule:
         return (abs((c - 1) * p / a) * ea + abs(p * log_a * (c - 1)) * u + abs(p) * ec / abs(c)) * (1 + 4 * SMALL) \
             + FUNCTION_ULPS * u * abs(p)
 
-    return Rule(_pow_value, (partial, _zero), _pow_error, partial_error)
+    def second(args, y, aux):  # c*(c - 1)*a**(c - 2): 2 at a = 0 for c = 2, 0 for c = 0 and c = 1
+        c = literal(exponent)
+        if numerator == 0 or numerator == denominator:
+            return mpmath.mpf(0)
+        below = mpmath.mpf(numerator - 2 * denominator) / denominator
+        return c * (c - 1) * power(args[0], below)
+
+    return Rule(_pow_value, (partial, _zero), _pow_error, partial_error, seconds=(second, _zero, _zero))
 
 
 def _zero_base_value(a, b):
@@ -355,7 +398,7 @@ def _zero_base_error(xs, y, errors, u) -> float:
     return 0.0 if eb == 0 or b > 4 * eb else INF  # 0**b is exactly 0 while b is surely positive
 
 
-ZERO_BASE = Rule(_zero_base_value, (_zero, _zero), _zero_base_error, _exact_partials)  # 0**t: 0 for t > 0, derivative 0
+ZERO_BASE = Rule(_zero_base_value, (_zero, _zero), _zero_base_error, _exact_partials, seconds=(_zero, _zero, _zero))  # 0**t: 0 for t > 0, derivative 0
 
 
 # piecewise: the branch is decided by a sign; each value is one of its arguments or a constant (no rounding)
@@ -404,35 +447,45 @@ def _comparison(strict_above: bool, reverse: bool) -> Rule:
         a, b = args
         return _dirac(b - a) if reverse else -_dirac(a - b)
 
-    return Rule(value, (partial_a, partial_b), _branch_error(lambda xs, errors: 0.0), _exact_partials, "diff", True)
+    return Rule(value, (partial_a, partial_b), _branch_error(lambda xs, errors: 0.0), _exact_partials, "diff", True,
+                seconds=(_kink_second,) * 3)
 
 
 RULES: dict[str, Rule] = {
-    "add": Rule(lambda a, b: a + b, (_one, _one), _sum_error, _exact_partials, unit_partials=True),
-    "sub": Rule(lambda a, b: a - b, (_one, _minus_one), _sum_error, _exact_partials, unit_partials=True),
-    "mul": Rule(lambda a, b: a * b, (lambda args, y, aux: args[1], lambda args, y, aux: args[0]), _mul_error, _mul_partial_error),
-    "div": Rule(_div_value, (lambda args, y, aux: 1 / args[1], lambda args, y, aux: -args[0] / args[1] ** 2), _div_error, _div_partial_error),
-    "pow": Rule(_pow_value, (_pow_base_partial, _pow_exponent_partial), _pow_error, _pow_partial_error),
-    "neg": Rule(lambda a: -a, (_minus_one,), _neg_error, _exact_partials, unit_partials=True),
-    "sigma": Rule(_sigma_value, (_sigma_partial,), _lipschitz(0.25), _smooth_partial_error(0.1), paired=True),
-    "exp": Rule(mpmath.exp, (lambda args, y, aux: y,), _exp_error, _exp_partial_error),
-    "log": Rule(_log_value, (lambda args, y, aux: 1 / args[0],), _log_error, _log_partial_error),
-    "sqrt": Rule(_sqrt_value, (_sqrt_partial,), _sqrt_error, _sqrt_partial_error),
-    "sin": Rule(_sin_value, (lambda args, y, aux: aux,), _lipschitz(1.0), _smooth_partial_error(1.0), paired=True),
-    "cos": Rule(_cos_value, (lambda args, y, aux: -aux,), _lipschitz(1.0), _smooth_partial_error(1.0), paired=True),
-    "tan": Rule(lambda a: real(mpmath.tan(a)), (lambda args, y, aux: y * y + 1,), _tan_error, _tan_partial_error),
-    "tanh": Rule(mpmath.tanh, (_tanh_partial,), _lipschitz(1.0), _smooth_partial_error(0.8)),
+    "add": Rule(lambda a, b: a + b, (_one, _one), _sum_error, _exact_partials, unit_partials=True, seconds=(_zero,) * 3),
+    "sub": Rule(lambda a, b: a - b, (_one, _minus_one), _sum_error, _exact_partials, unit_partials=True, seconds=(_zero,) * 3),
+    "mul": Rule(lambda a, b: a * b, (lambda args, y, aux: args[1], lambda args, y, aux: args[0]), _mul_error, _mul_partial_error,
+                seconds=(_zero, _one, _zero)),
+    "div": Rule(_div_value, (lambda args, y, aux: 1 / args[1], lambda args, y, aux: -args[0] / args[1] ** 2), _div_error, _div_partial_error,
+                seconds=(_zero, lambda args, y, aux: -1 / args[1] ** 2, lambda args, y, aux: 2 * args[0] / args[1] ** 3)),
+    "pow": Rule(_pow_value, (_pow_base_partial, _pow_exponent_partial), _pow_error, _pow_partial_error,
+                seconds=(_pow_base_second, _pow_mixed_second, _pow_exponent_second)),
+    "neg": Rule(lambda a: -a, (_minus_one,), _neg_error, _exact_partials, unit_partials=True, seconds=(_zero,)),
+    "sigma": Rule(_sigma_value, (_sigma_partial,), _lipschitz(0.25), _smooth_partial_error(0.1), paired=True, seconds=(_sigma_second,)),
+    "exp": Rule(mpmath.exp, (lambda args, y, aux: y,), _exp_error, _exp_partial_error, seconds=(lambda args, y, aux: y,)),
+    "log": Rule(_log_value, (lambda args, y, aux: 1 / args[0],), _log_error, _log_partial_error,
+                seconds=(lambda args, y, aux: -1 / args[0] ** 2,)),
+    "sqrt": Rule(_sqrt_value, (_sqrt_partial,), _sqrt_error, _sqrt_partial_error, seconds=(_sqrt_second,)),
+    "sin": Rule(_sin_value, (lambda args, y, aux: aux,), _lipschitz(1.0), _smooth_partial_error(1.0), paired=True,
+                seconds=(lambda args, y, aux: -y,)),
+    "cos": Rule(_cos_value, (lambda args, y, aux: -aux,), _lipschitz(1.0), _smooth_partial_error(1.0), paired=True,
+                seconds=(lambda args, y, aux: -y,)),
+    "tan": Rule(lambda a: real(mpmath.tan(a)), (lambda args, y, aux: y * y + 1,), _tan_error, _tan_partial_error,
+                seconds=(lambda args, y, aux: 2 * y * (y * y + 1),)),
+    "tanh": Rule(mpmath.tanh, (_tanh_partial,), _lipschitz(1.0), _smooth_partial_error(0.8),
+                 seconds=(lambda args, y, aux: -2 * y * _tanh_partial(args, y, aux),)),
     "relu": Rule(_relu_value, (_relu_partial,), _branch_error(lambda xs, errors: errors[0] if xs[0] > 0 else 0.0),
-                 _exact_partials, "arg", unit_partials=True),
+                 _exact_partials, "arg", unit_partials=True, seconds=(_kink_second,)),
     "abs": Rule(_abs_value, (_abs_partial,), _branch_error(lambda xs, errors: errors[0]), _exact_partials, "arg",
-                unit_partials=True),
-    "sign": Rule(_sign_value, (_sign_partial,), _branch_error(lambda xs, errors: 0.0), _exact_partials, "arg", True),
+                unit_partials=True, seconds=(_kink_second,)),
+    "sign": Rule(_sign_value, (_sign_partial,), _branch_error(lambda xs, errors: 0.0), _exact_partials, "arg", True,
+                 seconds=(_kink_second,)),
     "max": Rule(lambda a, b: max(a, b), (lambda args, y, aux: _heaviside(args[0] - args[1]), lambda args, y, aux: _heaviside(args[1] - args[0])),
                 _branch_error(lambda xs, errors: errors[0] if xs[0] > xs[1] else errors[1]), _exact_partials, "diff",
-                unit_partials=True),
+                unit_partials=True, seconds=(_kink_second,) * 3),
     "min": Rule(lambda a, b: min(a, b), (lambda args, y, aux: _heaviside(args[1] - args[0]), lambda args, y, aux: _heaviside(args[0] - args[1])),
                 _branch_error(lambda xs, errors: errors[0] if xs[0] < xs[1] else errors[1]), _exact_partials, "diff",
-                unit_partials=True),
+                unit_partials=True, seconds=(_kink_second,) * 3),
     "gt": _comparison(True, False),
     "lt": _comparison(True, True),
     "ge": _comparison(False, False),

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..results import CaseResult, GradientCheck
+from ..results import CaseResult, GradientCheck, HessianCheck
 from ..status import counts
 
 SCHEMA = "gradcheck/1"
@@ -127,6 +127,34 @@ def _route_json(case: CaseResult) -> dict[str, Any]:
         t = case.taylor
         data["taylor"] = {"slope": json_float(t.slope), "verdict": t.verdict, "note": t.note,
                           "remainders": [json_float(r) for r in t.remainders]}
+    if case.precision is not None:
+        data["precision"] = case.precision  # the user's code: float64, or float32 (held to its rounding)
+    for key, check in zip(("hessian", "hvp"), case.hessian):  # your hessian and your hvp, when both were given
+        data[key] = hessian_json(check)
+    return data
+
+
+def hessian_json(h: HessianCheck) -> dict[str, Any]:
+    """Second order: `vars` ([name, index] of each row and column), the matrices (null where not computed: exact
+    without an exact column, every matrix past the size limit), the status, and the entries that did not pass."""
+    def matrix(value):
+        return None if value is None else json_value(value)
+
+    data = {"vars": [[name, list(index)] for name, index in h.vars], "analytic": matrix(h.analytic),
+            "exact": None if h.exact is None else json_optional(h.exact), "best": matrix(h.best), "status": h.status,
+            "failing": [{"entry": h.entry(row, column), "row": [h.vars[row][0], list(h.vars[row][1])],
+                         "column": None if column is None else [h.vars[column][0], list(h.vars[column][1])],
+                         "status": status, "diagnosis": text} for (row, column), status, text in h.failing],
+            "candidate": h.candidate, "mode": h.mode, "symmetric": h.symmetric, "diagnosis": h.diagnosis,
+            "exact_note": h.exact_note, "best_method": matrix(h.best_method), "statuses": matrix(h.statuses),
+            "rel_errors": matrix(h.rel_error)}
+    if h.expected is not None:
+        data["expected"] = json_optional(h.expected)
+        data["expected_rel_errors"] = json_optional(h.expected_rel_error)
+    if h.mode == "directions":
+        data["directions"] = [{"analytic": json_float(s.analytic), "complex": json_optional(s.complex_step),
+                               "centered": json_float(s.centered), "magnitude": json_float(s.magnitude), "agrees": s.agrees}
+                              for s in h.directions]
     return data
 
 

@@ -54,6 +54,11 @@ def case_text(case: CaseResult, width: int = 100) -> str:
             lines += textwrap.wrap(text, width, subsequent_indent="      ", break_long_words=False)
     for g in case.gradients:
         lines += gradient_lines(g, width)
+    if case.hessian:  # second order
+        from .hessian import plain_lines
+
+        for h in case.hessian:
+            lines += plain_lines(h, width)
     taylor = case.taylor
     if taylor is not None:
         lines += textwrap.wrap(f"  Taylor test: {taylor.note}", width, subsequent_indent="    ", break_long_words=False)

@@ -224,6 +224,10 @@ def print_case(console, case: CaseResult, methods=DEFAULT_METHODS, limit: int | 
     if left_out:
         console.print(Text(f"  {left_out} (the JSON report has every one)"))
     _notes(console, case, gradients, shown)
+    if case.hessian:  # second order (report/hessian.py)
+        from .hessian import print_hessians
+
+        print_hessians(console, case, width)
 
 
 def _notes(console, case: CaseResult, gradients, shown) -> None:

@@ -261,8 +261,15 @@ def gradient_error(g) -> float | None:
 
 
 def worst_error(item) -> float | None:
-    """The largest relative error a file case judged, over its gradients (None: none judged)."""
-    return max(filter(lambda e: e is not None, (gradient_error(g) for g in item.case.gradients)), default=None)
+    """The largest relative error a file case judged, over its gradients and its Hessian's entries (but a kink's:
+    its slopes straddle a jump) (None: none judged)."""
+    errors = [gradient_error(g) for g in item.case.gradients]
+    for h in item.case.hessian:
+        for e in (h.rel_error, h.expected_rel_error) if h.statuses is not None else ():
+            values = np.where(np.asarray(h.statuses) == "kink", np.nan, np.asarray(e, dtype=np.float64)) if e is not None else np.zeros(0)
+            if values.size and not np.all(np.isnan(values)):
+                errors.append(float(np.nanmax(values)))
+    return max(filter(lambda e: e is not None, errors), default=None)
 
 
 def shown_gradients(case, limit: int | None):

@@ -55,7 +55,7 @@ def eval_examples(text: str) -> list[list[str]]:
 
 def test_evals_own_examples_run_and_pass(cli, monkeypatch):
     examples = eval_examples(help_text(cli, monkeypatch, "eval"))
-    assert len(examples) == 4
+    assert len(examples) == 5  # the fifth: --order 2 with a claim on H
     for args in examples:
         result = cli("eval", *args)
         assert result.exit_code == 0, f"{args}: {result.output}"

@@ -106,7 +106,8 @@ def test_past_ten_thousand_elements_random_directions_and_bisection_name_the_wro
 
 
 def test_the_taylor_test_alone_tells_a_wrong_gradient_from_a_right_one():
-    from gradcheck_cli.function.check import Precision, UserCode, taylor_test
+    from gradcheck_cli.function.check import Precision, taylor_test
+    from gradcheck_cli.function.user_code import UserCode
 
     inputs = {"W": W0}
     f0 = np.asarray(ridge(W0, X0, Y0))

@@ -8,7 +8,9 @@ derivative rule; the true rules must pass the same cases. A mutant is a registry
 (Registry.replace_op), passed to the check: nothing global is patched.
 
 Mutant count: 84 scalar mutants (was 81: `copy` adds 3) and 54 tensor mutants, each run with and without the
-exact column: 168 scalar (was 162) and 108 tensor parametrized tests. `sign` and the comparisons gt/lt/ge/le
+exact column: 168 scalar (was 162) and 108 tensor parametrized tests. Second-order rules (ops' `second`, at the
+end of this file): 44 mutants of gates' second partials and 18 of tensor ops' JVPs and VJP tangents, checked with
+--order 2, each with and without the exact column. `sign` and the comparisons gt/lt/ge/le
 have zero partials, so all 31 of their mutants are equivalent (asserted in test_equivalent_mutants), as is
 add's swap: 32 equivalent mutants left out.
 """
@@ -27,7 +29,7 @@ from gradcheck_cli.ir import build_graph, build_program
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.lang.program import parse_program
 from gradcheck_cli.ops import default_registry
-from gradcheck_cli.ops.registry import Op, Registry
+from gradcheck_cli.ops.registry import Op, Registry, flat
 from gradcheck_cli.ops.scalar import SCALAR_OPS
 from gradcheck_cli.ops.tensor import TENSOR_OPS
 from gradcheck_cli.programs.plan import plan_program
@@ -312,3 +314,133 @@ def test_mutants_leave_the_default_registry_alone():
     assert registry["matmul"].vjps[0] is not REGISTRY["matmul"].vjps[0]
     assert default_registry()["matmul"].vjps == REGISTRY["matmul"].vjps
     assert dataclasses.replace(REGISTRY["matmul"]).vjps == REGISTRY["matmul"].vjps
+
+
+# --- second-order rules: every second partial of a gate, every JVP and VJP tangent of a tensor op -------------
+#
+# Checked with --order 2: a mutant must make the Hessian a `mismatch` that blames a second-order rule, with and
+# without the exact column (then the complex step of the gradient catches it). Linear ops (sum, reshape, ...) and
+# bilinear ones (matmul, dot, outer) have no second-order rule of their own: their tangents are their forward and
+# their VJPs, whose mutants are caught above. A gate's second partial that is 0 off its kink (`flat`: add, relu,
+# max, ...) has only equivalent mutants (1.001*0, -0 and 0 are 0), as does swapping two of them.
+
+SECOND_BLAME = "a second-order rule (forward-over-reverse) is wrong"
+SECOND_OPTIONS = {name: dataclasses.replace(options, order=2) for name, options in OPTIONS.items()}
+
+# Case.partials: the second partials (aa; aa, ab, bb) the case exercises, at points where each is far from 0.
+SECOND_CASES: dict[str, list[Case]] = {
+    "mul": [Case("x*y", {"x": 1.5, "y": -0.7}, (1,)), Case("sin(x)*y", {"x": 0.4, "y": 0.3}, (1,))],
+    "div": [Case("x/y", {"x": 1.5, "y": 2.5}, (1, 2)), Case("(x + 1)/(y*y + 2)", {"x": 0.4, "y": 0.3}, (1, 2))],
+    "pow": [Case("x**y", {"x": 1.5, "y": 2.5}, (0, 1, 2)), Case("(x*x + 1)**3", {"x": 0.8}, (0,))],
+    "sigma": [Case("sigma(x*y)", {"x": 0.5, "y": -1.2}, (0,))],
+    "exp": [Case("exp(x*y)", {"x": 0.5, "y": -1.2}, (0,))],
+    "log": [Case("log(x*x + y)", {"x": 0.5, "y": 1.3}, (0,))],
+    "sqrt": [Case("sqrt(x*x + y*y)", {"x": 0.6, "y": 0.8}, (0,))],
+    "sin": [Case("sin(x*y)", {"x": 0.5, "y": -1.2}, (0,))],
+    "cos": [Case("cos(x*y)", {"x": 0.5, "y": -1.2}, (0,))],
+    "tan": [Case("tan(x*y)", {"x": 0.5, "y": 0.9}, (0,))],
+    "tanh": [Case("tanh(x*y)", {"x": 0.5, "y": -1.2}, (0,))],
+}
+SECOND_TENSOR_CASES: dict[str, list[TensorCase]] = {
+    "softmax": [TensorCase("sum(softmax(x)*c)", {"x": _values(3), "c": _values(3)}),
+                TensorCase("sum(softmax(A, axis=0)*C)", {"A": _values(2, 3), "C": _values(2, 3)})],
+    "log_softmax": [TensorCase("sum(log_softmax(A)*C)", {"A": _values(2, 3), "C": _values(2, 3)})],
+    "logsumexp": [TensorCase("sum(logsumexp(A)*c)", {"A": _values(2, 3), "c": _values(2)})],
+}
+# (op, kind, position) of each equivalent second-order mutant: flat partials, and swaps of two flat ones
+SECOND_EQUIVALENT = {
+    (name, kind, position) for name, gate in GATES.items() for position, rule in enumerate(gate.second.partials)
+    if rule is flat for kind in MUTATIONS} | {
+    (name, "swapped", None) for name, gate in GATES.items()
+    if len(gate.second.partials) == 3 and gate.second.partials[0] is flat and gate.second.partials[2] is flat}
+
+
+def second_mutated(registry: Registry, op: str, kind: str, position: int | None) -> Registry:
+    """A registry with one second-order rule of `op` mutated: a gate's second partial (swapped: aa with bb), or a
+    tensor op's JVP (position 0) or VJP tangent (position 1 + input)."""
+    second = registry[op].second
+    if registry[op].elementwise:
+        rules = list(second.partials)
+        if kind == "swapped":
+            rules[0], rules[-1] = rules[-1], rules[0]
+        else:
+            rules[position] = MUTATIONS[kind](rules[position])
+        return registry.replace_op(op, second=dataclasses.replace(second, partials=tuple(rules)))
+    if position == 0:
+        return registry.replace_op(op, second=dataclasses.replace(second, jvp=MUTATIONS[kind](second.jvp)))
+    vjps = list(second.vjps)
+    vjps[position - 1] = MUTATIONS[kind](vjps[position - 1])
+    return registry.replace_op(op, second=dataclasses.replace(second, vjps=tuple(vjps)))
+
+
+def all_second_mutants() -> list[Mutant]:
+    mutants = []
+    for name, gate in GATES.items():
+        cases = SECOND_CASES.get(name, [])
+        for position in range(len(gate.second.partials)):
+            exercising = tuple(c for c in cases if position in c.partials)
+            mutants += [Mutant(name, kind, position, exercising) for kind in MUTATIONS
+                        if (name, kind, position) not in SECOND_EQUIVALENT]
+        if len(gate.second.partials) == 3 and (name, "swapped", None) not in SECOND_EQUIVALENT:
+            mutants.append(Mutant(name, "swapped", None, tuple(cases)))
+    for name, op in TENSOR.items():
+        if op.second.form == "rules":
+            cases = tuple(SECOND_TENSOR_CASES.get(name, ()))
+            mutants += [Mutant(name, kind, position, cases) for position in range(1 + len(op.second.vjps))
+                        for kind in MUTATIONS]
+    return mutants
+
+
+def second_id(m: Mutant) -> str:
+    return f"{m.op}-second-{m.kind}" + ("" if m.position is None else f"-{m.position}")
+
+
+def run_second(case, columns: str, registry: Registry = REGISTRY) -> CaseResult:
+    return check_text(case.text, case.point, options=SECOND_OPTIONS[columns], registry=registry)
+
+
+def test_every_second_order_rule_is_exercised():
+    assert {op.name for op in REGISTRY.ops.values() if op.second is None} == set()  # no built-in op lacks one
+    nonzero = {name for name, gate in GATES.items() if any(rule is not flat for rule in gate.second.partials)}
+    assert set(SECOND_CASES) == nonzero
+    for name, cases in SECOND_CASES.items():
+        covered = {p for c in cases for p in c.partials}
+        assert covered == {k for k, rule in enumerate(GATES[name].second.partials) if rule is not flat}, name
+        assert all(name in ops_in(c) for c in cases), name
+    assert set(SECOND_TENSOR_CASES) == {name for name, op in TENSOR.items() if op.second.form == "rules"}
+    assert {op.second.form for op in TENSOR.values()} == {"linear", "bilinear", "rules"}
+    mutants = all_second_mutants()
+    assert len(mutants) == 44 + 18 and all(m.cases for m in mutants)
+
+
+@pytest.mark.parametrize("columns", OPTIONS)
+@pytest.mark.parametrize("gate", sorted(SECOND_CASES) + sorted(SECOND_TENSOR_CASES))
+def test_true_second_order_rules_pass(gate, columns):
+    for case in SECOND_CASES.get(gate, []) + SECOND_TENSOR_CASES.get(gate, []):
+        result = run_second(case, columns)
+        assert result.status == "pass" and result.hessian[0].status == "pass", (case, result.message)
+
+
+@pytest.mark.parametrize("columns", OPTIONS)
+@pytest.mark.parametrize("mutant", all_second_mutants(), ids=second_id)
+def test_second_order_mutant_is_caught(mutant, columns):
+    registry = second_mutated(REGISTRY, mutant.op, mutant.kind, mutant.position)
+    for case in mutant.cases:
+        result = run_second(case, columns, registry)
+        h = result.hessian[0]
+        assert result.status == h.status == "mismatch", (case, h.diagnosis)
+        wrong = [text for _, status, text in h.failing if status == "mismatch"]
+        assert wrong and all(SECOND_BLAME in (text or "") for text in wrong), (case, h.failing)
+        assert all(g.status == "pass" for g in result.gradients)  # the first order is untouched
+
+
+@pytest.mark.parametrize("name,kind,position", sorted(SECOND_EQUIVALENT, key=str), ids=lambda v: str(v))
+def test_equivalent_second_order_mutants(name, kind, position):
+    gate = GATES[name]
+    mutant = second_mutated(REGISTRY, name, kind, position)[name]
+    for x, y in [(0.7, -1.2), (0.0, 0.0), (1.5, 1.5), (-2.0, 3.0)]:
+        args = (np.array([x]), np.array([y]))[:len(gate.partials)]
+        with np.errstate(all="ignore"):  # 1/0 and 0/0 at the origin: the same inf and nan either way
+            ans = gate.forward(*args)
+            for original, changed in zip(gate.second.partials, mutant.second.partials):
+                assert np.array_equal(original(ans, *args), changed(ans, *args), equal_nan=True)

@@ -85,6 +85,44 @@ def test_each_rule_is_sympys_derivative_of_the_definition(op):
     assert compared >= 20
 
 
+def _sympy_seconds(op: str):
+    """The operation's second partials d²/dtᵢdtⱼ, i <= j, as SymPy differentiates its definition twice."""
+    arguments, value, _ = _sympy_rule(op)
+    definition = sigma.definition(arguments[0]) if op == "sigma" else value
+    return arguments, tuple(sympy.diff(definition, arguments[i], arguments[j])
+                            for i in range(len(arguments)) for j in range(i, len(arguments)))
+
+
+@pytest.mark.parametrize("op", sorted(SYMPY_OPS))
+def test_each_second_partial_is_sympys_second_derivative(op):
+    """The second partials (what the exact Hessian is chained from), off kinks: 0 for piecewise operations, whose
+    DiracDelta is no number on the kink (asserted there too)."""
+    rule = RULES[op]
+    arguments, seconds = _sympy_seconds(op)
+    assert len(rule.seconds) == len(seconds)
+    compared = 0
+    with mpmath.workdps(DIGITS):
+        for point in _points(op):
+            args = [mpmath.mpf(x) for x in point]
+            if op == "pow" and args[0] <= 0:
+                args[0] = -args[0] + mpmath.mpf("0.25")
+            if op in ("log", "sqrt") and args[0] <= 0:
+                args[0] = -args[0]
+            env = dict(zip(arguments, args))
+            with mpmath.workdps(DIGITS + 200):
+                wanted = [evaluate(s, env) for s in seconds]
+            value, aux = rule.value(*args) if rule.paired else (rule.value(*args), None)
+            for got, want in zip((second(tuple(args), value, aux) for second in rule.seconds), wanted):
+                assert _close(got, want), (op, point, got, want)
+            compared += 1
+        if op in PIECEWISE:  # on the kink: no number
+            tie = [mpmath.mpf(0)] * len(arguments)
+            value = rule.value(*tie)
+            with pytest.raises(NotReal):
+                rule.seconds[0](tuple(tie), value, None)
+    assert compared >= 20
+
+
 def test_the_kink_and_jump_tables_match_sympys():
     assert {op for op, rule in RULES.items() if rule.decider} == PIECEWISE
     assert {op for op, rule in RULES.items() if rule.jumps} == JUMPS
@@ -110,6 +148,26 @@ def test_constant_powers_are_sympys_derivative(exponent):
         elif exponent != 0:
             with pytest.raises(NotReal):
                 rule.partials[0]((zero, c), rule.value(zero, c), None) if exponent > 0 else rule.value(zero, c)
+
+
+@pytest.mark.parametrize("exponent", [2.0, 3.0, -1.0, 0.5, 0.3, -2.5, 0.0, 1.0])
+def test_constant_powers_second_partial_is_sympys(exponent):
+    t = sympy.Symbol("t0", real=True)
+    from gradcheck_cli.oracle.sympy_ops import number
+
+    second = sympy.diff(t ** number(exponent), t, t)
+    rule = constant_power(exponent)
+    with mpmath.workdps(DIGITS):
+        c = mpmath.mpf(number(exponent).p) / number(exponent).q
+        for x in (0.25, 0.7, 1.5, 3.0, 40.0):
+            a = mpmath.mpf(x)
+            assert _close(rule.seconds[0]((a, c), rule.value(a, c), None), evaluate(second, {t: a}))
+        zero = mpmath.mpf(0)
+        if exponent in (2.0, 3.0, 0.0, 1.0):  # a**2 at 0: 2; a**3: 0; straight lines: 0
+            assert rule.seconds[0]((zero, c), rule.value(zero, c), None) == {2.0: 2, 3.0: 0, 0.0: 0, 1.0: 0}[exponent]
+        elif exponent > 0:
+            with pytest.raises(NotReal):
+                rule.seconds[0]((zero, c), rule.value(zero, c), None)
 
 
 def test_zero_base_is_zero_with_derivative_zero():
