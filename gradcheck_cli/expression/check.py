@@ -186,8 +186,25 @@ class Sample:
         return exact, claimed, tolerance
 
     def checks(self, wrt: tuple[str, ...]) -> dict[int, tuple[GradientCheck, ...]]:
-        judged = {v: self._judge(v) for v in wrt}
+        judged = self._judged_together(wrt) or {v: self._judge(v) for v in wrt}
         return {k: tuple(self._gradient(v, row, *judged[v]) for v in wrt) for row, k in enumerate(self.good)}
+
+    def _judged_together(self, wrt: tuple[str, ...]) -> dict[str, tuple[Evidence, Judgement]] | None:
+        """Scalar variables of a scalar f judged in one call (a .gc line's usual case: the judge's cost is per call,
+        not per element); None unless every one is a clean pass without rounding allowances (then each is judged
+        on its own, measuring them where needed)."""
+        if len(wrt) < 2 or self.out or any(self.graph.shapes[v] for v in wrt):
+            return None
+        evidences = [self.evidence(v) for v in wrt]
+        rows = (len(self.good),)
+        stacked = Evidence(*(np.stack([x if np.shape(x) == rows else np.full(rows, x) for x in (getattr(e, name) for e in evidences)],
+                                      axis=-1) for name in Evidence.__slots__))
+        j = judge(stacked, self.options.tolerances, self._eps())
+        if np.any(j.status != PASS) or np.any(j.diagnosis) or np.any(j.claim_failed) or np.any(
+                ~np.isnan(stacked.expected) & ~np.isfinite(stacked.exact)):
+            return None
+        return {v: (e, Judgement(*(np.asarray(getattr(j, name))[..., k] for name in Judgement.__slots__)))
+                for k, (v, e) in enumerate(zip(wrt, evidences))}
 
     def _judge(self, var: str) -> tuple[Evidence, Judgement]:
         tol = self.options.tolerances
@@ -244,10 +261,17 @@ def gradient_check(sample: Sample, var: str, row: int, e: Evidence, j: Judgement
     var_shape = sample.graph.shapes[var]
     d = sample.differences[var]
 
-    full = e.broadcast()
+    shape = np.shape(j.status)
+    flags = (j.status, j.diagnosis, j.claim_failed, j.claim_unjudged, j.complex_dropped)
+    broadcast: list[Evidence] = []  # every field at the analytic shape, made only when an element has words
 
     def text(index: tuple[int, ...]) -> str | None:
         at = (row, *index)
+        if not any(np.broadcast_to(flag, shape)[at] for flag in flags):  # a clean pass: nothing to say
+            return None
+        if not broadcast:
+            broadcast.append(e.broadcast())
+        full = broadcast[0]
         kink = kink_text(sample.graph, d.crossed, sample.signs, row, index[len(sample.out):], float(full.left[at]),
                          float(full.right[at]), float(full.h_centered[at]))
         said = describe(j, full, at, var, sample.options.tolerances, kink)
@@ -261,8 +285,13 @@ def gradient_check(sample: Sample, var: str, row: int, e: Evidence, j: Judgement
                 failing.append((index, SEVERITY[int(status[index])], text(index)))
     exact_row = sample.exact[row] if sample.exact else None
 
+    whole = e.analytic.shape
+
     def col(array) -> object:
-        value = np.broadcast_to(array, e.analytic.shape)[row] if np.ndim(array) else array
+        if np.shape(array) == whole:
+            value = array[row]
+        else:
+            value = np.broadcast_to(array, whole)[row] if np.ndim(array) else array
         return float(value) if np.ndim(value) == 0 else np.array(value)
 
     has_claim = var in sample.expected
