@@ -104,26 +104,12 @@ def parse_line(line: str, allowed: tuple[str, ...], magic: str) -> Line:
 def _tokens(line: str, magic: str) -> list[str]:
     """Words split at spaces outside brackets and quotes (so conv_param={'stride': 1, 'pad': 1} is one word and
     keeps its quotes); a word wholly in quotes ("x=1, y=2") loses them."""
-    tokens, current, depth, quote = [], "", 0, ""
-    for char in line:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char.isspace() and depth == 0:
-            if current:
-                tokens.append(current)
-            current = ""
-            continue
-        current += char
-    if quote or depth:
-        raise UsageError(f"{magic}: cannot read the line: an unclosed {quote or 'bracket'}")
-    if current:
-        tokens.append(current)
+    from .lang.lexer import split_outside
+
+    pieces, unclosed = split_outside(line, str.isspace)
+    if unclosed:
+        raise UsageError(f"{magic}: cannot read the line: an unclosed {unclosed}")
+    tokens = [piece for piece, _ in pieces if piece]
     return [t[1:-1] if len(t) > 1 and t[0] == t[-1] and t[0] in "'\"" else t for t in tokens]
 
 

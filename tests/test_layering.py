@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
                    "verdict"},  # the expression route: columns -> the judge
     "programs": {"display", "errors", "eval", "expression", "inputs", "ir", "lang", "oracle", "report.text", "results",
                  "verdict"},  # a pasted cell, line by line
-    "function": {"errors", "inputs", "numeric", "results", "status", "verdict"},  # the user's own numpy code
+    "function": {"errors", "inputs", "lang", "numeric", "results", "status", "verdict"},  # the user's own numpy code
     "session": {"errors", "expression", "inputs", "ir", "lang", "ops", "programs", "results"},  # the one entry from text
     "files": {"display", "errors", "eval", "expression", "inputs", "ir", "lang", "ops", "oracle", "programs", "results",
               "session"},  # .gc files, workers, signals

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import click
 
-from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
+from .options import DIRECTIONS_TYPE, code_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +48,7 @@ from ..report.formats import WHOLE
 @click.option("--at", "point_text", required=True, metavar="@params.npz",
               help="Values of F's parameters: @FILE.npz/.json, NAME=@FILE.npy, numbers, nested lists, rand(3,2).")
 @click.option("--wrt", metavar="W,b", help="Check only these inputs (default: every parameter without a default).")
-@click.option("--h", "h", type=H_TYPE, help=f"Finite-difference step, {H_TYPE.range_text()} (default: scaled to each element).")
-@click.option("--rtol", type=RTOL_TYPE, default=1e-6, show_default=True, help=f"Relative tolerance, {RTOL_TYPE.range_text()}.")
-@click.option("--atol", type=ATOL_TYPE, default=0.0, show_default=True, help=f"Absolute tolerance, {ATOL_TYPE.range_text()}.")
+@code_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of rand()/randn() in --at and of the random directions.")
 @click.option("--directions", type=DIRECTIONS_TYPE, default=2, show_default=True,
               help="Random directions per input once there are more than 10,000 elements.")

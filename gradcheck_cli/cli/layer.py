@@ -11,7 +11,7 @@ from typing import Callable
 import click
 
 from ..report.formats import STREAMED
-from .options import ATOL_TYPE, DIRECTIONS_TYPE, H_TYPE, RTOL_TYPE
+from .options import DIRECTIONS_TYPE, code_options
 
 FORWARD = re.compile(r"forward|fprop")  # affine_forward, conv_forward_naive, fprop
 LOSS = re.compile(r"(^|_)loss($|_)")  # svm_loss, softmax_loss_naive: functions returning (loss, grad)
@@ -246,9 +246,7 @@ class LayerRequest:
                    "one layer only; repeatable. Inputs not given get defaults from their names (docs/layers.md).")
 @click.option("--points", "points_file", metavar="FILE", help="A file of 'LAYER: POINT' lines (# comments).")
 @click.option("--wrt", metavar="x,w", help="Check only these inputs (default: every float array the backward returns a gradient for).")
-@click.option("--h", "h", type=H_TYPE, help=f"Finite-difference step, {H_TYPE.range_text()} (default: scaled to each element).")
-@click.option("--rtol", type=RTOL_TYPE, default=1e-6, show_default=True, help=f"Relative tolerance, {RTOL_TYPE.range_text()}.")
-@click.option("--atol", type=ATOL_TYPE, default=0.0, show_default=True, help=f"Absolute tolerance, {ATOL_TYPE.range_text()}.")
+@code_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the default inputs, of rand()/randn() in --at, of dout and of the random directions.")
 @click.option("--directions", type=DIRECTIONS_TYPE, default=2, show_default=True,
               help="Random directions per input once there are more than 10,000 elements.")

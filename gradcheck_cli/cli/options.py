@@ -208,6 +208,17 @@ def numeric_options(exact_method_default: str, exact_method_help: str, no_exact_
     return apply
 
 
+def code_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--h, --rtol, --atol, --directions: the same types for the commands that check your own code (function, layer)."""
+    for decorator in reversed([
+        click.option("--h", "h", type=H_TYPE, help=f"Finite-difference step, {H_TYPE.range_text()} (default: scaled to each element)."),
+        click.option("--rtol", type=RTOL_TYPE, default=1e-6, show_default=True, help=f"Relative tolerance, {RTOL_TYPE.range_text()}."),
+        click.option("--atol", type=ATOL_TYPE, default=0.0, show_default=True, help=f"Absolute tolerance, {ATOL_TYPE.range_text()}."),
+    ]):
+        function = decorator(function)
+    return function
+
+
 class ExpressionCommand(click.Command):
     """A command whose first argument is an expression that may start with '-' (`-tanh(x)`, `-1`, `--x`).
 

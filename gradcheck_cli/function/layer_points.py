@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PointError, Position
+from ..lang.lexer import split_outside
 
 LABELS = ("y", "labels", "label", "target", "targets", "idx", "indices")
 PARAMETER_DICTS = {
@@ -53,21 +54,7 @@ def split_prefix(text: str, layers: tuple[str, ...]) -> PointText:
 
 def split_items(text: str) -> list[tuple[str, int]]:
     """Split at top-level commas, outside (), [], {} and quotes; each piece with its offset."""
-    pieces, depth, start, quote = [], 0, 0, ""
-    for i, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            pieces.append((text[start:i], start))
-            start = i + 1
-    pieces.append((text[start:], start))
-    return pieces
+    return split_outside(text, lambda char: char == ",")[0]
 
 
 def read_values(text: str, names: tuple[str, ...], context, source_name: str = "--at") -> dict[str, object]:

@@ -88,3 +88,24 @@ def describe(token: Token) -> str:
 def shorten(text: str, limit: int = 40) -> str:
     """Long user text inside a one-line message: its start and an ellipsis (the caret shows where)."""
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def split_outside(text: str, at) -> tuple[list[tuple[str, int]], str]:
+    """`text` split where `at(char)` holds outside (), [], {} and quotes: every piece with its offset (empty ones too),
+    and what is left open at the end ('' when nothing: else the quote, or a bracket). The one such splitter: a
+    cell's `;`, a point's `,`, a magic's words."""
+    pieces, depth, start, quote = [], 0, 0, ""
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and at(char):
+            pieces.append((text[start:i], start))
+            start = i + 1
+    pieces.append((text[start:], start))
+    return pieces, quote or ("bracket" if depth > 0 else "")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ParseError, Position
 from .expr import Expr, parse
-from .lexer import shorten
+from .lexer import shorten, split_outside
 from .spelling import SIGNATURES, Signature
 
 _ASSIGN = re.compile(r"([A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=)(?!=)")
@@ -160,20 +160,7 @@ def _code(line: str, depth: int, quote: str | None) -> tuple[str, int, str | Non
 
 
 def _semicolons(code: str) -> list[tuple[str, int]]:
-    pieces, depth, start, quote = [], 0, 0, None
-    for i, char in enumerate(code):
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == ";" and depth == 0:
-            pieces.append((code[start:i], start))
-            start = i + 1
-    pieces.append((code[start:], start))
+    pieces, _ = split_outside(code, lambda char: char == ";")
     return [(p, o) for p, o in pieces if p.strip()] or [("", 0)]
 
 

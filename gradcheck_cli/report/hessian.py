@@ -15,7 +15,7 @@ import numpy as np
 
 from ..display import visible
 from ..results import CaseResult, HessianCheck
-from .text import VERDICT_STYLE, number
+from .text import VERDICT_STYLE, number, wrap_pairs
 
 SHOWN = 16  # entries in a table at most
 WHOLE = 4  # up to this many variables (elements), the whole upper triangle is shown
@@ -120,7 +120,7 @@ def _print(console, case: CaseResult, h: HessianCheck, width: int) -> None:
                 label, style = VERDICT_STYLE[status]
                 console.print(Text.assemble(f"  {cell['entry']}  ", (label, style)))
                 pairs = [f"{k} {v}" for k, v in cell.items() if k not in ("entry", "verdict")]
-                for line in _pairs(pairs, width - 6):
+                for line in wrap_pairs(pairs, width - 6):
                     console.print(Text("      " + line))
         hidden = len(h.vars) * (len(h.vars) + 1) // 2 - sum(1 for r, c in entries if c >= r)
         if hidden > 0:
@@ -168,17 +168,6 @@ def _sayer(console, width: int):
         for line in textwrap.wrap(text, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False):
             console.print(Text(visible(line)))
     return say
-
-
-def _pairs(pairs: list[str], width: int) -> list[str]:
-    lines, current = [], ""
-    for pair in pairs:
-        if current and len(current) + 3 + len(pair) > width:
-            lines.append(current)
-            current = pair
-        else:
-            current = f"{current}   {pair}" if current else pair
-    return lines + ([current] if current else [])
 
 
 def plain_lines(h: HessianCheck, width: int) -> list[str]:

@@ -21,7 +21,7 @@ import numpy as np
 from ..display import shorten_text, visible
 from ..results import CaseResult, GradientCheck
 from ..status import SEVERITY
-from .text import VERDICT_STYLE, WIDE, array_text, element_text, expression_text, gradient_error, hanging, message_text, number, point_text, shape_text, short_number, shown_gradients, summary_line
+from .text import VERDICT_STYLE, WIDE, array_text, element_text, expression_text, gradient_error, hanging, message_text, number, point_text, shape_text, short_number, shown_gradients, summary_line, wrap_pairs
 
 NUMERICAL_METHODS = ("forward", "centered", "richardson", "complex", "best")
 DEFAULT_METHODS = ("forward", "centered", "best")
@@ -148,19 +148,8 @@ def stacked(console, case: CaseResult, gradients, methods, width: int) -> None:
         where = f" {shape_text(g.shape)} element {element_text(index)}" if g.shape else ""
         console.print(Text.assemble(f"  d{g.var}{where}  ", (label, style)))
         pairs = [f"{name} {value}" for name, value in _cells(g, index, methods, digits, claims).items()]
-        for line in _wrap(pairs, width - 6):
+        for line in wrap_pairs(pairs, width - 6):
             console.print(Text("      " + line))
-
-
-def _wrap(pairs: list[str], width: int) -> list[str]:
-    lines, current = [], ""
-    for pair in pairs:
-        if current and len(current) + 3 + len(pair) > width:
-            lines.append(current)
-            current = pair
-        else:
-            current = f"{current}   {pair}" if current else pair
-    return lines + ([current] if current else [])
 
 
 def trace_table(case: CaseResult, width: int):
@@ -376,7 +365,7 @@ def _stacked_elements(g: GradientCheck, indices, statuses, title: str, methods, 
         label, style = VERDICT_STYLE[status]
         lines.append(Text.assemble(f"  {element_text(index)}  ", (label, style)))
         pairs = [f"{name} {value}" for name, value in _cells(g, index, [], 10, claims).items()]
-        lines += [Text("      " + line) for line in _wrap(pairs, width - 6)]
+        lines += [Text("      " + line) for line in wrap_pairs(pairs, width - 6)]
     return Group(*lines)
 
 

@@ -354,3 +354,15 @@ def failure_line(item) -> str:
     """`FILE:LINE: status: message`; a message that already starts with its FILE:LINE:COL stands alone."""
     source, message = source_of(item), message_text(one_line(item.case.message or ""))
     return message if message.startswith(f"{source}:") else f"{source}: {item.case.status}: {message}"
+
+
+def wrap_pairs(pairs: list[str], width: int) -> list[str]:
+    """`name value` pairs three spaces apart, wrapped between pairs (never inside one) at `width`."""
+    lines, current = [], ""
+    for pair in pairs:
+        if current and len(current) + 3 + len(pair) > width:
+            lines.append(current)
+            current = pair
+        else:
+            current = f"{current}   {pair}" if current else pair
+    return lines + ([current] if current else [])
