@@ -45,7 +45,10 @@ _BODIES = {
     "scale": """
 from run import random_expression, random_point
 from gradcheck_cli.session import check_text
-from gradcheck_cli.cases import Options
+try:
+    from gradcheck_cli.expression.check import Options  # the package map
+except ImportError:
+    from gradcheck_cli.cases import Options  # code from before it (--before)
 text, point = random_expression({arg}, 100, seed={arg}), random_point(100, seed={arg})
 at = ", ".join(f"{{k}}={{v!r}}" for k, v in point.items())
 check_text(text, at, options=Options(exact=False))
@@ -54,10 +57,16 @@ print(json.dumps(median(lambda: check_text(text, at, options=Options(exact=False
     "points": """
 import numpy as np
 from run import POINTS_EXPRESSION
-from gradcheck_cli.eval import engine
+try:
+    from gradcheck_cli.eval import engine
+except ImportError:
+    from gradcheck_cli import engine
 from gradcheck_cli.ir import build_graph
 from gradcheck_cli.lang.expr import parse
-from gradcheck_cli.ops.registry import default_registry
+try:
+    from gradcheck_cli.ops import default_registry
+except ImportError:
+    from gradcheck_cli.ops.registry import default_registry
 graph = build_graph(parse(POINTS_EXPRESSION), default_registry())
 rng = np.random.default_rng(0)
 inputs = {{v: rng.uniform(-2, 2, 1_000_000) for v in graph.variables}}
@@ -73,7 +82,10 @@ print(json.dumps(median(action, {repeats})))
     "lines": """
 from run import batch_file
 from gradcheck_cli.session import check_text
-from gradcheck_cli.cases import Options
+try:
+    from gradcheck_cli.expression.check import Options  # the package map
+except ImportError:
+    from gradcheck_cli.cases import Options  # code from before it (--before)
 lines = [line.split(" @ ") for line in batch_file(1000).splitlines()]
 options = Options(exact={arg!r} != "none", exact_method="chain" if {arg!r} == "chain" else "auto")
 for text, at in lines[:20]:
@@ -84,7 +96,10 @@ print(json.dumps(median(lambda: [check_text(text, at, options=options) for text,
 import numpy as np
 from run import TENSOR_EXPRESSION
 from gradcheck_cli.session import check_text
-from gradcheck_cli.cases import Options
+try:
+    from gradcheck_cli.expression.check import Options  # the package map
+except ImportError:
+    from gradcheck_cli.cases import Options  # code from before it (--before)
 rng = np.random.default_rng(0)
 X, W = rng.standard_normal((20, {arg})), rng.standard_normal(({arg}, {arg})) / np.sqrt({arg})
 options = Options(exact=False)

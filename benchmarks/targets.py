@@ -136,7 +136,10 @@ SCALE_WORKER = """
 import statistics, sys, time
 sys.path.insert(1, {bench!r})
 from run import random_expression, random_point
-from gradcheck_cli.cases import Options
+try:
+    from gradcheck_cli.expression.check import Options  # the package map
+except ImportError:
+    from gradcheck_cli.cases import Options  # code from before it (--before)
 from gradcheck_cli.session import check_text
 size = {size}
 text = random_expression(size, 100, seed=size)
