@@ -295,3 +295,15 @@ def test_function_cli_keeps_integer_labels_from_a_points_file(cli, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     result = cli("function", "m.py:loss", "--grad", "m.py:grad", "--at", "@p.npz", "--wrt", "W")
     assert result.exit_code == 0, result.output  # y stays an integer array: x[np.arange(N), y] works
+
+
+def test_past_the_element_limit_a_claim_at_a_kink_is_inconclusive_and_a_wrong_one_off_a_kink_a_mismatch():
+    C = RNG.standard_normal((101, 100))
+    at_kink = check("sum(relu(X)*C)", at={"X": np.zeros((101, 100)), "C": C}, wrt="X", expect={"X": 2 * C}, exact=False)
+    assert _status(at_kink) == "inconclusive"  # backprop's 1/2 is a convention there: no element's slopes to judge by
+    assert "cannot be judged past the size limit" in at_kink.cases[0].gradients[0].diagnosis
+    X = RNG.standard_normal((101, 100))
+    wrong = check("sum(relu(X)*C)", at={"X": X, "C": C}, wrt="X", expect={"X": C * (X < 0)}, exact=False)
+    assert _status(wrong) == "mismatch"
+    right = check("sum(relu(X)*C)", at={"X": X, "C": C}, wrt="X", expect={"X": C * (X > 0)}, exact=False)
+    assert _status(right) == "pass"

@@ -420,10 +420,11 @@ def _direction_check(probe, point, var: str, gradient: np.ndarray, magnitude: np
                      options, claim_tolerance) -> GradientCheck:
     tol = options.tolerances
     x = np.asarray(point[var], dtype=np.float64)
+    claimed = None if claimed is None else np.asarray(claimed, dtype=np.float64)
     candidate = Candidate(var, x, gradient, 16 * max(eps, EPS) * magnitude, eps)
     result = check_directions(probe, candidate, tol, options.directions, options.seed)
     exact_values = exact.values.get(var) if exact is not None else None
     exact_values = None if exact_values is None else np.asarray(exact_values, np.float64).reshape(gradient.shape)
-    claimed = None if claimed is None else np.asarray(claimed, dtype=np.float64)
-    elements = element_judgement(candidate, magnitude, exact_values, claimed, claim_tolerance, tol)
+    kinked = any(s.status == "kink" for s in result.slopes)
+    elements = element_judgement(candidate, magnitude, exact_values, claimed, claim_tolerance, tol, kinked)
     return as_gradient_check(result, candidate, elements, exact_values, claimed)

@@ -320,12 +320,18 @@ def as_gradient_check(check: DirectionCheck, candidate: Candidate, elements: Jud
     direction_status = SEVERITY.index(check.status)
     worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(status)), status.shape)) if status.size else ()
     blame = "the derivative rule or backward pass" if candidate_name == "backprop" else candidate_name
-    parts = [summary(check, blame)]
+    parts = []
     if elements is not None and (elements.status >= MISMATCH).any():
         first = tuple(int(i) for i in np.argwhere(elements.status >= MISMATCH)[0])
         what = "the claim" if bool(elements.claim_failed[first]) else candidate_name
         parts.append(f"{what} disagrees with the exact derivative at {int((elements.status >= MISMATCH).sum())} element(s), "
                      f"first {element_text(first)}")
+    elif elements is not None and bool(np.any(elements.claim_failed)):
+        first = tuple(int(i) for i in np.argwhere(elements.claim_failed)[0])
+        parts.append(f"the claim differs from backprop's value at {int(np.sum(elements.claim_failed))} element(s), first "
+                     f"{element_text(first)}, with no exact value there and a kink along the directions: backprop's value "
+                     "may be a convention (relu'(0) = 1/2), so this cannot be judged past the size limit")
+    parts.append(summary(check, blame))  # last: what the directions found, or how small an error they would see
     overall = SEVERITY[max(direction_status, int(status.max(initial=PASS)))]
     failing = tuple((tuple(int(i) for i in index), SEVERITY[int(status[tuple(index)])], None)
                     for index in np.argwhere(status > KINK))[:FAILING_SHOWN]
@@ -339,9 +345,11 @@ def as_gradient_check(check: DirectionCheck, candidate: Candidate, elements: Jud
 
 
 def element_judgement(candidate: Candidate, magnitude: np.ndarray, exact: np.ndarray | None, claimed: np.ndarray | None,
-                      claim_tolerance, tol: Tolerances) -> Judgement | None:
+                      claim_tolerance, tol: Tolerances, kinked: bool = False) -> Judgement | None:
     """The judge on the elements that have an exact value or a claim (no numerical columns past the size limit:
-    the directions judge those); None when there is neither."""
+    the directions judge those); None when there is neither. Where f has a kink along the directions (`kinked`)
+    and an element has no exact value, backprop's value there may be a convention (relu'(0) = 1/2): a claim that
+    differs from it is inconclusive, not wrong (past the size limit no element has its one-sided slopes)."""
     if exact is None and claimed is None:
         return None
     shape = candidate.gradient.shape
@@ -355,6 +363,7 @@ def element_judgement(candidate: Candidate, magnitude: np.ndarray, exact: np.nda
                  tied=np.zeros(shape, bool), nested=np.zeros(shape, bool), jumped=np.zeros(shape, bool))
     j = judge(e, tol, candidate.eps)
     # without an exact value only the claim is judged here (against the candidate): the directions judge the rest
-    claim_only = np.where(j.claim_failed, MISMATCH, np.where(j.claim_unjudged, SEVERITY.index("inconclusive"), PASS))
+    failed = MISMATCH if not kinked else SEVERITY.index("inconclusive")
+    claim_only = np.where(j.claim_failed, failed, np.where(j.claim_unjudged, SEVERITY.index("inconclusive"), PASS))
     return Judgement(np.where(np.isfinite(exact), j.status, claim_only), j.diagnosis, j.claim_failed, j.claim_unjudged, j.rel_error,
                      j.expected_rel_error, j.best, j.best_method, j.left, j.right, j.rounding, j.complex_dropped)
