@@ -9,7 +9,6 @@ directory on PYTHONPATH that declares the entry point, so plain `pytest` is test
 from __future__ import annotations
 
 import os
-import textwrap
 from pathlib import Path
 
 import pytest

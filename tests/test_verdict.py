@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gradcheck_cli.status import SEVERITY, ExitCode, exit_code

@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from gradcheck_cli.errors import GradcheckError, ParseError
+from gradcheck_cli.errors import GradcheckError
 from gradcheck_cli.session import check_program_text
 
 HERE = os.path.dirname(__file__)
