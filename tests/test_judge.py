@@ -150,6 +150,7 @@ def test_float32_code_is_held_to_float32_rounding(dtype):
     assert report.ok and _status(report) == "pass", report.text()
     precision = report.cases[0].precision
     assert precision == np.dtype(dtype).name
+    assert ("precision: float32" in " ".join(report.text().split())) == (dtype is np.float32)  # said where it matters
     bad = lambda W, X, y: _softmax_grad(W, X, y) * np.where(np.arange(W.size).reshape(W.shape) == 7, 1.001, 1.0).astype(dtype)  # noqa: E731
     report = check_function(_softmax_loss, {"W": W, "X": X, "y": y}, bad, wrt="W")
     assert _status(report) == "mismatch"

@@ -473,9 +473,6 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
     notes += [f"H ({h.candidate}): {h.diagnosis}" for h in hessians if h.diagnosis and h.status != "pass"]
     if taylor.verdict != "pass":
         notes.append(f"Taylor test: {taylor.note}" + (" (not counted: f has a kink here)" if kinked else ""))
-    if precision.candidate > EPS:
-        notes.append(f"precision: {precision.name} (the gradient is held to {precision.name}'s rounding; the references "
-                     f"are computed in {'float64' if precision.f <= EPS else precision.name})")
     value = float(f_given.reshape(-1)[0]) if f_given.size == 1 else f_given
     return CaseResult(label, None, shown, value, status, "; ".join(notes) or None, tuple(checks), None,
                       "no exact column for Python functions", taylor=taylor, precision=precision.name,

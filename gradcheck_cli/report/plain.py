@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 
 from ..results import CaseResult, GradientCheck
-from .text import VERDICT_STYLE, element_text, number, point_shapes, shape_text, summary_line
+from .text import VERDICT_STYLE, element_text, number, point_shapes, precision_text, shape_text, summary_line
 
 MARKS = {status: label for status, (label, _) in VERDICT_STYLE.items()}
 
@@ -62,6 +62,8 @@ def case_text(case: CaseResult, width: int = 100) -> str:
     taylor = case.taylor
     if taylor is not None:
         lines += textwrap.wrap(f"  Taylor test: {taylor.note}", width, subsequent_indent="    ", break_long_words=False)
+    if precision_text(case.precision):
+        lines += textwrap.wrap(f"  {precision_text(case.precision)}", width, subsequent_indent="    ", break_long_words=False)
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from ..display import shorten_text, visible
 from ..results import CaseResult, GradientCheck
 from ..status import SEVERITY
-from .text import VERDICT_STYLE, WIDE, array_text, element_text, expression_text, gradient_error, hanging, message_text, number, point_text, shape_text, short_number, shown_gradients, summary_line, wrap_pairs
+from .text import VERDICT_STYLE, WIDE, precision_text, array_text, element_text, expression_text, gradient_error, hanging, message_text, number, point_text, shape_text, short_number, shown_gradients, summary_line, wrap_pairs
 
 NUMERICAL_METHODS = ("forward", "centered", "richardson", "complex", "best")
 DEFAULT_METHODS = ("forward", "centered", "best")
@@ -251,6 +251,8 @@ def _notes(console, case: CaseResult, gradients, shown) -> None:
     taylor = case.taylor
     if taylor is not None:
         say(Text(visible(f"  Taylor test: {taylor.note}")))
+    if precision_text(case.precision):
+        say(Text(visible(f"  {precision_text(case.precision)}")))
 
 
 DETAIL_LIMIT = 10  # more points than this: a summary per variable, then only the failing points in full

@@ -366,3 +366,11 @@ def wrap_pairs(pairs: list[str], width: int) -> list[str]:
         else:
             current = f"{current}   {pair}" if current else pair
     return lines + ([current] if current else [])
+
+
+def precision_text(precision: str | None) -> str | None:
+    """What a function case says of its precision: nothing for float64 (the default)."""
+    if precision in (None, "float64"):
+        return None
+    return (f"precision: {precision} (your gradient is held to {precision}'s rounding; the references are computed in "
+            "float64 where your code runs in the precision of its inputs)")
