@@ -53,8 +53,36 @@ def check_points(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[s
                  claims: dict[str, Claim] | None = None, source: str | None = None, program=None) -> list[CaseResult]:
     """Every column at every point, the points going through the graph as one numpy batch.
     `program`: (bindings, definitions) for the oracle when the graph came from a program."""
+    prepared = prepare(graph, points, wrt, options, claims, source, program)
+    return finish(prepared, judge_together([prepared])[0]) if prepared is not None else []
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One case up to its verdicts (check_points' first half): every column computed, nothing judged yet, so that
+    many cases' scalar elements can go to the judge in one call (judge_together) before `finish` makes the results."""
+
+    graph: Graph
+    points: list[dict[str, np.ndarray]]
+    wrt: tuple[str, ...]
+    options: Options
+    second: dict[str, Claim]  # claims on second derivatives (the Hessian route's)
+    values: list[np.ndarray]  # the forward pass at every point
+    passes: list  # the backward passes (jacobian's)
+    problems: list[str | None]  # why a point cannot be checked, per point
+    expected: dict[str, np.ndarray]  # the claims' values, every point
+    sample: Sample | None  # the good points' columns; None: no good point, or random directions (checks made)
+    checks: dict[int, tuple[GradientCheck, ...]]  # made already by random directions, else empty
+    exact: dict[int, ExactResult]  # per good point
+    source: str | None
+    program: tuple | None  # (bindings, definitions) of a program's graph, for the oracle
+
+
+def prepare(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[str, ...], options: Options,
+            claims: dict[str, Claim] | None = None, source: str | None = None, program=None) -> Prepared | None:
+    """Every column of a case (None: no points); the judge runs in `finish` (or judge_together for many cases)."""
     if not points:
-        return []
+        return None
     empty = [v for v in graph.variables if math.prod(graph.shapes[v]) == 0]
     if empty:
         raise UsageError(f"{empty[0]} is empty (shape {graph.shapes[empty[0]]}): there is no gradient to check; "
@@ -75,24 +103,33 @@ def check_points(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[s
     suspect = nonfinite_points([*values, *analytic.values(), *expected.values()], len(points))
     problems = [first_problem(graph, values, passes, analytic, expected, k) if suspect[k] else None for k in range(len(points))]
     good = [k for k, problem in enumerate(problems) if problem is None]
-    checks, exact = _judged(graph, [points[k] for k in good], good, inputs, values, analytic, expected, wrt, options, claims, program)
-    cases = [_case(graph, points[k], k, values, passes, problems[k], checks.get(k), exact.get(k), expected, options, source)
-             for k in range(len(points))]
-    if options.order == 2 or second:
+    sample, checks, exact = _columns(graph, [points[k] for k in good], good, inputs, values, analytic, expected, wrt,
+                                     options, claims, program)
+    return Prepared(graph, points, wrt, options, second, values, passes, problems, expected, sample, checks, exact,
+                    source, program)
+
+
+def finish(p: Prepared, judged: dict[str, tuple[Evidence, Judgement]] | None = None) -> list[CaseResult]:
+    """The CaseResults of a prepared case; `judged`: its verdicts from judge_together (None: judged here)."""
+    checks = p.sample.checks(p.wrt, judged) if p.sample is not None else p.checks
+    cases = [_case(p.graph, p.points[k], k, p.values, p.passes, p.problems[k], checks.get(k), p.exact.get(k), p.expected,
+                   p.options, p.source) for k in range(len(p.points))]
+    if p.options.order == 2 or p.second:
         from .hessian import with_hessians
 
-        cases = with_hessians(graph, points, good, cases, wrt, options, second, program)
+        good = [k for k, problem in enumerate(p.problems) if problem is None]
+        cases = with_hessians(p.graph, p.points, good, cases, p.wrt, p.options, p.second, p.program)
     return cases
 
 
-def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, options: Options, claims, program=None):
-    """Per good point: its GradientChecks, and its exact result."""
+def _columns(graph, good_points, good, inputs, values, analytic, expected, wrt, options: Options, claims, program=None):
+    """(the good points' Sample, or None with the checks random directions made; the exact result per good point)."""
     if not good:
-        return {}, {}
+        return None, {}, {}
     if math.prod(graph.nodes[-1].shape) == 1 and needs_directions(graph, good_points[0], wrt, options.direction_limit):
         exact = _exact(graph, good_points, wrt, options, claims, program)
         tolerance = {v: c.tolerance() for v, c in claims.items() if c.approximate}
-        return direction_checks(graph, good_points, good, analytic, expected, wrt, options, exact, tolerance), \
+        return None, direction_checks(graph, good_points, good, analytic, expected, wrt, options, exact, tolerance), \
             dict(zip(good, exact)) if exact else {}
     base = {v: a[good] for v, a in inputs.items()}
     reference = values if options.dtype == "float64" else forward(graph, inputs)  # the numerical columns stay float64
@@ -104,7 +141,40 @@ def _judged(graph, good_points, good, inputs, values, analytic, expected, wrt, o
     exact = _exact(graph, good_points, wrt, options, claims, program)
     sample = Sample(graph=graph, good=good, base=base, values=values, analytic=analytic, expected=expected,
                     differences=differences, complex=complex_slopes, exact=exact, signs=signs, options=options, claims=claims)
-    return sample.checks(wrt), dict(zip(good, exact)) if exact else {}
+    return sample, {}, dict(zip(good, exact)) if exact else {}
+
+
+def judge_together(prepared: list[Prepared]) -> list[dict[str, tuple[Evidence, Judgement]] | None]:
+    """Many cases' scalar gradients (scalar variables of a scalar f: a .gc file's usual line) judged in one call of
+    the judge per tolerance, whose cost is per call, not per element: the same judge and the same evidence, only the
+    arrays are longer. Per case: its verdicts where every one is a clean pass without rounding allowances, else None
+    (then `finish` judges each variable on its own, measuring the allowances where they are needed)."""
+    result: list[dict[str, tuple[Evidence, Judgement]] | None] = [None] * len(prepared)
+    groups: dict[tuple[Tolerances, float], list[int]] = {}
+    for k, p in enumerate(prepared):
+        if p.sample is not None and p.sample.all_scalar(p.wrt):
+            groups.setdefault((p.options.tolerances, p.sample.eps()), []).append(k)
+    for (tol, eps), members in groups.items():
+        evidences = [[prepared[k].sample.evidence(v) for v in prepared[k].wrt] for k in members]
+        pieces = [e for case in evidences for e in case]
+        sizes = [len(e.analytic) for e in pieces]
+        stacked = Evidence(*(np.concatenate([np.broadcast_to(getattr(e, name), (n,)) for e, n in zip(pieces, sizes)])
+                             for name in Evidence.__slots__))
+        j = judge(stacked, tol, eps)
+        fields = [np.broadcast_to(getattr(j, name), stacked.analytic.shape) for name in Judgement.__slots__]
+        unclean = (fields[0] != PASS) | (fields[1] != 0) | fields[2] | (~np.isnan(stacked.expected) & ~np.isfinite(stacked.exact))
+        start = 0
+        for k, case in zip(members, evidences):
+            stop = start + sum(len(e.analytic) for e in case)
+            if not unclean[start:stop].any():
+                judged = {}
+                for v, e in zip(prepared[k].wrt, case):
+                    end = start + len(e.analytic)
+                    judged[v] = (e, Judgement(*(field[start:end] for field in fields)))
+                    start = end
+                result[k] = judged
+            start = stop
+    return result
 
 
 def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
@@ -185,31 +255,21 @@ class Sample:
             tolerance = printed.reshape(shape[1:]) if printed.size == math.prod(shape[1:]) else np.broadcast_to(printed, shape[1:])
         return exact, claimed, tolerance
 
-    def checks(self, wrt: tuple[str, ...]) -> dict[int, tuple[GradientCheck, ...]]:
-        judged = self._judged_together(wrt) or {v: self._judge(v) for v in wrt}
-        return {k: tuple(self._gradient(v, row, *judged[v]) for v in wrt) for row, k in enumerate(self.good)}
+    def all_scalar(self, wrt: tuple[str, ...]) -> bool:
+        """Scalar variables of a scalar f: what judge_together stacks."""
+        return bool(wrt) and not self.out and not any(self.graph.shapes[v] for v in wrt)
 
-    def _judged_together(self, wrt: tuple[str, ...]) -> dict[str, tuple[Evidence, Judgement]] | None:
-        """Scalar variables of a scalar f judged in one call (a .gc line's usual case: the judge's cost is per call,
-        not per element); None unless every one is a clean pass without rounding allowances (then each is judged
-        on its own, measuring them where needed)."""
-        if len(wrt) < 2 or self.out or any(self.graph.shapes[v] for v in wrt):
-            return None
-        evidences = [self.evidence(v) for v in wrt]
-        rows = (len(self.good),)
-        stacked = Evidence(*(np.stack([x if np.shape(x) == rows else np.full(rows, x) for x in (getattr(e, name) for e in evidences)],
-                                      axis=-1) for name in Evidence.__slots__))
-        j = judge(stacked, self.options.tolerances, self._eps())
-        if np.any(j.status != PASS) or np.any(j.diagnosis) or np.any(j.claim_failed) or np.any(
-                ~np.isnan(stacked.expected) & ~np.isfinite(stacked.exact)):
-            return None
-        return {v: (e, Judgement(*(np.asarray(getattr(j, name))[..., k] for name in Judgement.__slots__)))
-                for k, (v, e) in enumerate(zip(wrt, evidences))}
+    def checks(self, wrt: tuple[str, ...], judged: dict[str, tuple[Evidence, Judgement]] | None = None
+               ) -> dict[int, tuple[GradientCheck, ...]]:
+        """The GradientChecks per good point; `judged`: clean verdicts from judge_together, else each variable is
+        judged here."""
+        judged = judged or {v: self._judge(v) for v in wrt}
+        return {k: tuple(self._gradient(v, row, *judged[v]) for v in wrt) for row, k in enumerate(self.good)}
 
     def _judge(self, var: str) -> tuple[Evidence, Judgement]:
         tol = self.options.tolerances
         evidence = self.evidence(var)
-        judgement = judge(evidence, tol, self._eps())
+        judgement = judge(evidence, tol, self.eps())
         # a claim without an exact value is judged against analytic: that needs analytic's rounding, so it is measured
         unsure_claim = ~np.isnan(evidence.expected) & ~np.isfinite(evidence.exact)
         unclean = np.flatnonzero(np.any((judgement.status != PASS) | (judgement.diagnosis != 0) | judgement.claim_failed
@@ -220,16 +280,16 @@ class Sample:
         magnitude = np.zeros(evidence.analytic.shape)
         magnitude[unclean] = self._magnitudes(var, unclean)
         evidence = self.evidence(var, magnitude)
-        judgement = judge(evidence, tol, self._eps())
+        judgement = judge(evidence, tol, self.eps())
         doubtful = np.flatnonzero(np.any(judgement.status == SEVERITY.index("mismatch"), axis=tuple(range(1, judgement.status.ndim))))
         if doubtful.size:  # a mismatch may be float64 conditioning rather than a wrong rule: measure the noise there only
             noise = np.zeros(evidence.analytic.shape)
             noise[doubtful] = self._noise(var, doubtful)
             evidence = self.evidence(var, magnitude, noise)
-            judgement = judge(evidence, tol, self._eps())
+            judgement = judge(evidence, tol, self.eps())
         return evidence, judgement
 
-    def _eps(self) -> float:
+    def eps(self) -> float:
         return float(np.finfo(DTYPES[self.options.dtype]).eps)
 
     def _magnitudes(self, var: str, rows: np.ndarray) -> np.ndarray:
@@ -243,7 +303,7 @@ class Sample:
         if len(self.graph.nodes) * len(rows) * samples * max(1, math.prod(self.graph.nodes[-1].shape)) > 20_000_000:
             return np.zeros((len(rows), *self.analytic[var].shape[1:]))
         copies = {v: np.repeat(a[rows], samples, axis=0) for v, a in self.base.items()}
-        perturbed = jacobian(self.graph, perturbed_forward(self.graph, copies, eps=self._eps()), (var,))[0][var]
+        perturbed = jacobian(self.graph, perturbed_forward(self.graph, copies, eps=self.eps()), (var,))[0][var]
         reference = np.repeat(self.analytic[var][self.good][rows], samples, axis=0)
         with np.errstate(all="ignore"):
             change = np.abs(perturbed - reference).reshape((len(rows), samples, *perturbed.shape[1:])).max(axis=1)

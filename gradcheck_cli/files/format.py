@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, replace
 
 from ..errors import FileError, FormatError, GradcheckError, Position
-from ..expression.check import Options, check_points
+from ..expression.check import Options, Prepared, finish, judge_together, prepare
 from ..inputs.claims import VALUE_CLAIM, Claim, parse_claims
 from ..inputs.sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
 from ..ir import Graph
@@ -238,14 +238,10 @@ def _check_step(h: float | None, points: list[dict], line: Line, parts: LinePart
                                   Position(line.text, parts.points[0].offset if parts.points else parts.expr.offset, line.file, line.number, 0))
 
 
-def _run_points(graph: Graph, points: list[dict], claims: dict[str, Claim], options: Options, source: str,
-                program=None) -> list[CaseResult]:
-    """All points of a line as one numpy batch (and one oracle lowering); a crash costs this line only."""
-    try:
-        return check_points(graph, points, graph.variables, options, claims, source, program)
-    except Exception as problem:  # a bug must cost one line, not the rest of the file (and never a traceback)
-        message = problem.message if isinstance(problem, GradcheckError) else f"internal error, please report: {type(problem).__name__}: {problem}"
-        return [CaseResult(graph.exprs[-1].text, source, point, math.nan, "error", message, ()) for point in points]
+def _failed(graph: Graph, points: list[dict], source: str, problem: Exception) -> list[CaseResult]:
+    """A crash costs this line only: each of its points gets an error case."""
+    message = problem.message if isinstance(problem, GradcheckError) else f"internal error, please report: {type(problem).__name__}: {problem}"
+    return [CaseResult(graph.exprs[-1].text, source, point, math.nan, "error", message, ()) for point in points]
 
 
 def _parse_line(line: Line, settings: Settings):
@@ -279,7 +275,41 @@ def _parse_line(line: Line, settings: Settings):
 
 def check_line(line: Line, settings: Settings) -> list[FileCase]:
     """Every case of one line (none for blank and comment lines); never raises for anything in the text."""
+    return check_lines([line], settings)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """An expression line whose columns are computed and whose verdicts wait for the judge."""
+
+    line: Line
+    parts: LineParts
+    prepared: Prepared | None  # None: its points had no case
+    program: tuple | None
+    seconds: float  # spent on this line so far
+
+
+def check_lines(lines: list[Line], settings: Settings) -> list[list[FileCase]]:
+    """Every case of each line, in order; the lines' scalar gradients go to the judge in one call (judge_together:
+    its cost is per call), and a crash or bad text costs its own line only."""
+    done: list[list[FileCase] | _Staged] = []
+    for line in lines:
+        started = time.perf_counter()
+        done.append(_stage(line, settings))
+        if isinstance(done[-1], _Staged):
+            done[-1] = replace(done[-1], seconds=time.perf_counter() - started)
+    staged = [item for item in done if isinstance(item, _Staged) and item.prepared is not None]
     started = time.perf_counter()
+    try:
+        verdicts = judge_together([item.prepared for item in staged])
+    except Exception:  # noqa: BLE001 -- each line is then judged on its own, where a crash costs that line only
+        verdicts = [None] * len(staged)
+    shared = (time.perf_counter() - started) / max(1, len(staged))
+    judged = {id(item): verdict for item, verdict in zip(staged, verdicts)}
+    return [item if isinstance(item, list) else _finished(item, judged.get(id(item)), shared) for item in done]
+
+
+def _stage(line: Line, settings: Settings) -> list[FileCase] | _Staged:
     if line.kind == "program":
         return check_program_file(line, settings)
     if line.bad_byte is not None:
@@ -294,8 +324,28 @@ def check_line(line: Line, settings: Settings) -> list[FileCase]:
         return [line_error(line, _located(error, line, 0) if error.position is None or error.position.file is None else error)]
     except Exception as problem:  # never a traceback; the rest of the file still runs
         return [line_error(line, FormatError(f"internal error, please report: {type(problem).__name__}: {problem}", Position(line.text, 0, line.file, line.number, 0)))]
-    cases = _run_points(graph, points, claims, settings.options, f"{line.file}:{line.number}", program)
-    share = (time.perf_counter() - started) / len(cases)  # the points ran as one batch: each gets an equal share
+    source = f"{line.file}:{line.number}"
+    try:  # all points of a line as one numpy batch (and one oracle lowering)
+        prepared = prepare(graph, points, graph.variables, settings.options, claims, source, program)
+    except Exception as problem:  # a bug must cost one line, not the rest of the file (and never a traceback)
+        return _file_cases(line, parts, program, _failed(graph, points, source, problem), 0.0)
+    return _Staged(line, parts, prepared, program, 0.0)
+
+
+def _finished(item: _Staged, judged, shared: float) -> list[FileCase]:
+    started = time.perf_counter()
+    prepared = item.prepared
+    if prepared is None:
+        return []
+    try:
+        cases = finish(prepared, judged)
+    except Exception as problem:  # noqa: BLE001
+        cases = _failed(prepared.graph, prepared.points, prepared.source, problem)
+    return _file_cases(item.line, item.parts, item.program, cases, item.seconds + shared + time.perf_counter() - started)
+
+
+def _file_cases(line: Line, parts: LineParts, program, cases: list[CaseResult], seconds: float) -> list[FileCase]:
+    share = seconds / max(1, len(cases))  # the points ran as one batch: each gets an equal share
     claims_text = parts.claims.text.strip() if parts.claims else None
     gates = tuple(sorted(program[1])) if program else ()
     return [FileCase(case, line.file, line.number, None, claims_text, share, gates=gates) for case in cases]

@@ -15,12 +15,13 @@ from typing import Callable, Iterable, Iterator
 
 from ..errors import FileError, Position
 from ..results import FileCase
-from .format import Line, Settings, check_line, line_error
+from .format import Line, Settings, check_line, check_lines, line_error
 from .signals import quiet_worker
 
 Unit = Line | FileCase
 KILL_ON_ENV = "GRADCHECK_TEST_KILL_ON"  # test-only: a worker SIGKILLs itself before a line with exactly this text
 CHUNK = 8  # lines per task: fewer round trips for cheap lines, little lost when a worker dies
+BATCH = 16  # lines checked together in this process (their scalar gradients go to the judge in one call)
 TASKS_IN_FLIGHT = 2  # per worker
 WINDOW_PER_JOB = 64
 MAX_IDLE_DEATHS = 8  # per job: workers that die holding no line mean something is wrong with every worker
@@ -37,10 +38,12 @@ def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
     if settings.options.exact:
         from ..oracle import exact  # noqa: F401  (SymPy's import time is not the first case's; forked workers inherit it)
     if jobs <= 1:
-        for unit in units:
-            yield from check_unit(unit, settings)
-            if on_result:
-                on_result(unit)
+        for batch in _batches(units):
+            results = check_lines(batch, settings) if isinstance(batch[0], Line) else [[batch[0]]]
+            for unit, cases in zip(batch, results):
+                yield from cases
+                if on_result:
+                    on_result(unit)
         return
     pool = _Pool(settings, jobs)
     try:
@@ -51,6 +54,24 @@ def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
         pool.close(graceful=True)
     finally:
         pool.close(graceful=False)  # interrupted, or the consumer stopped early: stop the workers now
+
+
+def _batches(units: Iterable[Unit]) -> Iterator[list[Unit]]:
+    """Runs of up to BATCH consecutive lines; a unit that is already a result comes alone."""
+    batch: list[Unit] = []
+    for unit in units:
+        if not isinstance(unit, Line):
+            if batch:
+                yield batch
+                batch = []
+            yield [unit]
+            continue
+        batch.append(unit)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _worker_main(conn, settings: Settings, inherited: list[int]) -> None:
@@ -69,11 +90,9 @@ def _worker_main(conn, settings: Settings, inherited: list[int]) -> None:
             task = conn.recv()
             if task is None:
                 break
-            results = []
-            for seq, line in task:
-                if kill_on is not None and line.text == kill_on:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                results.append((seq, check_line(line, settings)))
+            if kill_on is not None and any(line.text == kill_on for _, line in task):
+                os.kill(os.getpid(), signal.SIGKILL)
+            results = list(zip((seq for seq, _ in task), check_lines([line for _, line in task], settings)))
             try:
                 conn.send(results)
             except (OSError, EOFError):

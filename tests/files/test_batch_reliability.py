@@ -249,10 +249,10 @@ def test_a_failed_run_leaves_the_previous_report_and_no_temporary_file(tmp_path,
     path = tmp_path / "t.gc"
     path.write_text("x @ x=1\nx @ x=2\n")
 
-    def broken(line, settings):
+    def broken(lines, settings):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(runner, "check_line", broken)
+    monkeypatch.setattr(runner, "check_lines", broken)
     result = CliRunner().invoke(main, ["check", str(path), "--no-exact", "--format", "junit", "-o", str(report)])
     assert result.exit_code == 2 and "internal error: RuntimeError: a bug" in result.stderr
     assert report.read_text() == "previous" and sorted(os.listdir(tmp_path)) == ["report.xml", "t.gc"]

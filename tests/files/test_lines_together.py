@@ -1,0 +1,61 @@
+"""Lines checked together (files/format.check_lines: their scalar gradients judged in one call of the judge) give
+exactly the results each line gets on its own: every field of every case, every line in its order."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from gradcheck_cli.expression.check import Options
+from gradcheck_cli.files.format import Line, Settings, check_line, check_lines
+from gradcheck_cli.report.json import case_json
+
+LINES = [
+    "(x+y)*z @ x=-2, y=5, z=-4 => dx=-4, dy=-4, dz=3",
+    "x*y @ x=-2, y=3 => dx=3, dy=-3",  # a wrong claim
+    "",
+    "# a comment",
+    "sigma(x) => dx = sigma(x)*(1 - sigma(x))",  # random points
+    "relu(x) @ x=0",  # a kink
+    "sigmoidd(x) @ x=1",  # a typo: an error line
+    "x*y @ x=1, y=2; x=3, y=4",  # two points
+    "log(x) @ x=-1",  # outside the domain
+    "sum(W*x) @ W=[[1,2],[3,4]], x=[1,-1]",  # a tensor
+    "x**2 @ x=3 => dx=6.0000001",  # a claim inside rtol of analytic but off exact
+    "exp(x)*1e300 @ x=700",  # overflow
+    "abs(x) @ x=1e-300",
+    "x - tanh(3.14159) + 1e-17*y @ x=1, y=2",
+    "max(x, y) @ x=1, y=1",  # a tie
+    "x*y @ x=2, y=3 => f=6",
+    "x*y @ x=2, y=3 => f=7",
+]
+
+
+def _json(results) -> list[list[str]]:
+    return [[json.dumps(case_json(c.case), sort_keys=True) for c in cases] for cases in results]
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_lines_together_give_what_each_line_gives_alone(exact):
+    settings = Settings(Options(exact=exact, exact_method="chain"))
+    lines = [Line("f.gc", k + 1, text) for k, text in enumerate(LINES)]
+    alone = [check_line(line, settings) for line in lines]
+    together = check_lines(lines, settings)
+    assert _json(together) == _json(alone)
+    statuses = [c.case.status for cases in together for c in cases]
+    assert {"pass", "mismatch", "kink", "error"} <= set(statuses)  # the mix this test is about
+
+
+OPS = ["x*y", "x+y", "sin(x)*y", "exp(x-y)", "tanh(x)/(1+y**2)", "relu(x-y)", "abs(x)*y", "max(x, y)", "sqrt(1+x**2)*y"]
+
+
+@hsettings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(OPS), st.floats(-3, 3), st.floats(-3, 3), st.booleans()), min_size=1, max_size=6))
+def test_random_lines_together(rows):
+    """Random lines, some with a wrong claim: together as alone."""
+    texts = [f"{expr} @ x={x!r}, y={y!r}" + (" => dx=0.123" if wrong else "") for expr, x, y, wrong in rows]
+    lines = [Line("r.gc", k + 1, text) for k, text in enumerate(texts)]
+    settings = Settings(Options(exact=False))
+    assert _json(check_lines(lines, settings)) == _json([check_line(line, settings) for line in lines])
