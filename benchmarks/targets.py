@@ -14,6 +14,7 @@ Rows:
            --exact-method chain and with --no-exact, and `gradcheck --help`, against `import sympy` (target <= 1.3x)
   tests    README's test command, `python -m pytest` (wall time; target <= 90 s); not in the default sections
 
+Every tree's modules are compiled to bytecode first, as pip leaves an installed package (and SymPy in site-packages).
 Times are CPU seconds (user + system) of each child process, as os.wait4 reports them: less sensitive to the
 neighbours than wall time, and what the issue's figures are; with one BLAS thread (see python_env). Every command runs as `python -S` with the code's
 checkout and site-packages on PYTHONPATH, `import sympy` included. `--before TREE` runs the same commands on another
@@ -70,6 +71,10 @@ class Tree:
     def __init__(self, path: Path, label: str):
         self.path, self.label = path, label
         self.env = python_env(str(path))
+        # bytecode, as `pip install` leaves it (and as site-packages has SymPy's): without it every run recompiles
+        # every module (PYTHONDONTWRITEBYTECODE=1 in the environment), ~70 ms that no user pays twice
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(path / "gradcheck_cli")], check=True,
+                       stdout=subprocess.DEVNULL, env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
         probe = subprocess.run([*PYTHON, "-c", "import gradcheck_cli; print(gradcheck_cli.__file__)"], env=self.env,
                                capture_output=True, text=True, check=True, cwd=NEUTRAL).stdout.strip()
         if not Path(probe).resolve().is_relative_to(path.resolve()):

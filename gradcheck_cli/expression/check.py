@@ -158,8 +158,7 @@ def judge_together(prepared: list[Prepared]) -> list[dict[str, tuple[Evidence, J
         evidences = [[prepared[k].sample.evidence(v) for v in prepared[k].wrt] for k in members]
         pieces = [e for case in evidences for e in case]
         sizes = [len(e.analytic) for e in pieces]
-        stacked = Evidence(*(np.concatenate([np.broadcast_to(getattr(e, name), (n,)) for e, n in zip(pieces, sizes)])
-                             for name in Evidence.__slots__))
+        stacked = Evidence(*(_joined([getattr(e, name) for e in pieces], sizes) for name in Evidence.__slots__))
         j = judge(stacked, tol, eps)
         fields = [np.broadcast_to(getattr(j, name), stacked.analytic.shape) for name in Judgement.__slots__]
         unclean = (fields[0] != PASS) | (fields[1] != 0) | fields[2] | (~np.isnan(stacked.expected) & ~np.isfinite(stacked.exact))
@@ -175,6 +174,16 @@ def judge_together(prepared: list[Prepared]) -> list[dict[str, tuple[Evidence, J
                 result[k] = judged
             start = stop
     return result
+
+
+def _joined(values: list, sizes: list[int]) -> np.ndarray:
+    """One field of many pieces of evidence end to end, each broadcast to its piece's size (few numpy calls: a field
+    is usually one array per element, or one value per piece)."""
+    if all(np.ndim(v) == 1 for v in values):
+        return np.concatenate(values)
+    if all(np.ndim(v) == 0 for v in values):
+        return np.repeat(np.array(values), sizes)
+    return np.concatenate([np.broadcast_to(v, (n,)) for v, n in zip(values, sizes)])
 
 
 def _exact(graph: Graph, points, wrt, options: Options, claims, program=None):
@@ -215,11 +224,13 @@ class Sample:
         return effective_output(self.graph)
 
     def _shaped(self, array: np.ndarray, var: str) -> np.ndarray:
-        return np.reshape(array, (len(self.good), *self.out, *self.graph.shapes[var]))
+        shape = (len(self.good), *self.out, *self.graph.shapes[var])
+        return array if array.shape == shape else array.reshape(shape)
 
     def _per_element(self, array: np.ndarray, var: str) -> np.ndarray:
         """A (G, *variable) array lined up with (G, *output, *variable)."""
-        return array.reshape((len(self.good),) + (1,) * len(self.out) + self.graph.shapes[var])
+        shape = (len(self.good),) + (1,) * len(self.out) + self.graph.shapes[var]
+        return array if array.shape == shape else array.reshape(shape)
 
     def evidence(self, var: str, magnitude=0.0, noise=0.0) -> Evidence:
         d: Differences = self.differences[var]
@@ -316,8 +327,10 @@ class Sample:
 def gradient_check(sample: Sample, var: str, row: int, e: Evidence, j: Judgement) -> GradientCheck:
     """One variable at one point: floats for a scalar gradient, arrays for a tensor one; the worst element decides."""
     status = j.status[row]
-    severity = status * 4.0 + np.nan_to_num(np.maximum(j.rel_error[row], np.nan_to_num(j.expected_rel_error[row])), posinf=3.0).clip(0, 3)
-    worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(severity)), status.shape)) if status.ndim else ()
+    worst_index = ()
+    if status.ndim:
+        severity = status * 4.0 + np.nan_to_num(np.maximum(j.rel_error[row], np.nan_to_num(j.expected_rel_error[row])), posinf=3.0).clip(0, 3)
+        worst_index = tuple(int(i) for i in np.unravel_index(int(np.argmax(severity)), status.shape))
     var_shape = sample.graph.shapes[var]
     d = sample.differences[var]
 
@@ -327,7 +340,7 @@ def gradient_check(sample: Sample, var: str, row: int, e: Evidence, j: Judgement
 
     def text(index: tuple[int, ...]) -> str | None:
         at = (row, *index)
-        if not any(np.broadcast_to(flag, shape)[at] for flag in flags):  # a clean pass: nothing to say
+        if not any((flag if np.shape(flag) == shape else np.broadcast_to(flag, shape))[at] for flag in flags):  # a clean pass
             return None
         if not broadcast:
             broadcast.append(e.broadcast())

@@ -209,6 +209,8 @@ def _rows(graph, base, layout, points, elements, shifts, dtype, base_signs, spar
 def _per_variable(array: np.ndarray, layout: _Layout, k: int, graph: Graph, out_ndim: int) -> np.ndarray:
     """(P, E, *out) → (P, *out, *var) for variable k."""
     var_shape = graph.shapes[layout.wrt[k]]
+    if not var_shape and not out_ndim:  # a scalar variable of a scalar f: its one column
+        return array[:, layout.starts[k]]
     part = array[:, layout.starts[k]:layout.starts[k + 1]]
     part = part.reshape(part.shape[:1] + var_shape + part.shape[2:])
     n_var = len(var_shape)

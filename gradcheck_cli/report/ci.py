@@ -10,13 +10,14 @@ of thousands of values, messages of thousands of notes, reproduce commands pages
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape
 
 from ..display import visible
 from ..results import FileCase
 from .text import details, expression_text, fails, label, message_text, one_line, point_text, reproduce_line
 
 _ATTRIBUTE_ENTITIES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+_TEXT_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ATTRIBUTE_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", **_ATTRIBUTE_ENTITIES})
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -27,6 +28,16 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", visible(text))
 
 
+def escape(text: str) -> str:
+    """XML character data: & < > as entities (xml.sax.saxutils.escape, without the import of urllib it brings)."""
+    return text.translate(_TEXT_ENTITIES)
+
+
+def attribute(text: str) -> str:
+    """An XML attribute's value, double-quoted: & < > " and the whitespace a parser would fold, as entities."""
+    return '"' + text.translate(_ATTRIBUTE_TABLE) + '"'
+
+
 def classname(path: str) -> str:
     """`expressions/seeds.gc` → `expressions.seeds` (consumers read dots as packages)."""
     stem = path[:-len(".gc")] if path.endswith(".gc") else path
@@ -34,7 +45,7 @@ def classname(path: str) -> str:
 
 
 def _attrs(pairs: dict[str, str]) -> str:
-    return "".join(f' {key}="{escape(xml_text(value), _ATTRIBUTE_ENTITIES)}"' for key, value in pairs.items())
+    return "".join(f" {key}={attribute(xml_text(value))}" for key, value in pairs.items())
 
 
 def testcase(item: FileCase, strict: bool) -> tuple[str, str | None]:

@@ -14,12 +14,11 @@ import math
 import shutil
 import tempfile
 from typing import IO
-from xml.sax.saxutils import quoteattr
 
 from ..display import visible
 from ..results import CaseResult, FileCase
 from ..status import SEVERITY, exit_code
-from .ci import annotation, testcase, xml_text
+from .ci import annotation, attribute, testcase, xml_text
 from .json import SCHEMA, case_json
 from .table import View, print_case, print_notes
 from .text import (DETAIL_VARIABLES, EXPR_WIDTH, VERDICT_STYLE, clip, clip_expression, clip_point, fails, failure_line, message_text, point_text, reproduce_line, shorten, source_of, summary_text,
@@ -173,7 +172,7 @@ class JUnitWriter:
         if self.file is None:
             return
         name = xml_text(self.file)
-        self.body.write(f"  <testsuite name={quoteattr(name)} file={quoteattr(name)} tests=\"{self.counts['tests']}\" "
+        self.body.write(f"  <testsuite name={attribute(name)} file={attribute(name)} tests=\"{self.counts['tests']}\" "
                         f"failures=\"{self.counts['failures']}\" errors=\"{self.counts['errors']}\" skipped=\"0\" "
                         f"time=\"{self.counts['time']:.6f}\">\n")
         self.suite.seek(0)
