@@ -2,7 +2,7 @@
 row's figure is the median over repeats of the ratio inside each repeat (so the machine's load, which drifts 1.5-3x
 on 2 shared cores, cancels out).
 
-    python benchmarks/targets.py [--repeats 7] [--before TREE] [--sections check,scale,startup,tests]
+    python benchmarks/targets.py [--repeats 7] [--before TREE] [--sections check,scale,startup,bigfile,tests]
 
 Rows:
   check    `gradcheck check` of run.py's 1,000-line file (--jobs 1, JSON to /dev/null), exact column on and off:
@@ -12,6 +12,8 @@ Rows:
            10^4, 10^5 gates inside one process (linear: the three close)
   startup  `gradcheck eval "(x+y)*z" --at x=-2,y=5,z=-4` (SymPy's formula printed), the same with
            --exact-method chain and with --no-exact, and `gradcheck --help`, against `import sympy` (target <= 1.3x)
+  bigfile  `gradcheck check` of a 100,000-line file --no-exact, --jobs 0 and 1: wall time (target <= 60 s) and peak
+           memory beside the 1,000-line file's (flat); not in the default sections (minutes)
   tests    README's test command, `python -m pytest` (wall time; target <= 90 s); not in the default sections
 
 Every tree's modules are compiled to bytecode first, as pip leaves an installed package (and SymPy in site-packages).
@@ -215,6 +217,36 @@ def tests_section(trees: list[Tree], repeats: int) -> str:
     return "### README's test command, `python -m pytest`\n\n" + table(["code", "wall", "CPU (all processes)", "exit", "load after"], rows)
 
 
+def cpu_and_memory(command: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
+    """(CPU seconds, wall seconds, peak resident MB of the largest process, exit code) of one child and its workers."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=NEUTRAL)
+    _, status, usage = os.wait4(child.pid, 0)
+    return (usage.ru_utime + usage.ru_stime, time.perf_counter() - started, usage.ru_maxrss / 1024,
+            os.waitstatus_to_exitcode(status))
+
+
+def bigfile_section(trees: list[Tree], repeats: int, folder: Path) -> str:
+    """The 100,000-line file, `--no-exact`, on every core (`--jobs 0`) and in one process: wall time against the 60 s
+    limit (a limit, not a ratio: the row's target is absolute), and peak memory (flat: it must not grow with the file,
+    so the 1,000-line file's peak is shown beside it)."""
+    big, small = folder / "big.gc", folder / "small.gc"
+    big.write_text(batch_file(100_000))
+    small.write_text(batch_file(1_000))
+    rows = []
+    for tree in trees:
+        for jobs in ("0", "1"):
+            runs = [cpu_and_memory(tree.gradcheck("check", str(path), "--no-exact", "--jobs", jobs, "--format", "json",
+                                                  "--output", os.devnull), tree.env)
+                    for _ in range(max(1, repeats // 3)) for path in (big, small)]
+            walls = [r[1] for r in runs[::2]]
+            rows.append([tree.label, jobs, f"{statistics.median(walls):.1f} s", f"{statistics.median(r[0] for r in runs[::2]):.1f} s",
+                         f"{max(r[2] for r in runs[::2]):.0f} MB", f"{max(r[2] for r in runs[1::2]):.0f} MB",
+                         ",".join(str(r[3]) for r in runs)])
+    return (f"### A 100,000-line file, `--no-exact` (wall time, median of {max(1, repeats // 3)}; target <= 60 s, memory flat)\n\n"
+            + table(["code", "--jobs", "wall", "CPU (all processes)", "peak memory", "peak, 1,000 lines", "exit codes"], rows))
+
+
 def after_before(times: dict[str, list[float]], trees: list[Tree], rows: list[str]) -> str:
     before, after = trees
     lines = [[row, f"{ratio(times, f'{after.label}: {row}', f'{before.label}: {row}'):.2f}"] for row in rows]
@@ -239,6 +271,8 @@ def main() -> None:
                 print(scale_section(trees, args.repeats, Path(folder)) + "\n", flush=True)
             elif name == "startup":
                 print(startup_section(trees, args.repeats) + "\n", flush=True)
+            elif name == "bigfile":
+                print(bigfile_section(trees, args.repeats, Path(folder)) + "\n", flush=True)
             elif name == "tests":
                 print(tests_section(trees, args.repeats) + "\n", flush=True)
             else:
