@@ -140,7 +140,8 @@ def _columns(graph, good_points, good, inputs, values, analytic, expected, wrt, 
     complex_slopes = complex_step(graph, base, wrt)
     exact = _exact(graph, good_points, wrt, options, claims, program)
     sample = Sample(graph=graph, good=good, base=base, values=values, analytic=analytic, expected=expected,
-                    differences=differences, complex=complex_slopes, exact=exact, signs=signs, options=options, claims=claims)
+                    differences=differences, complex=complex_slopes, exact=exact, signs=signs, options=options, claims=claims,
+                    out=effective_output(graph))
     return sample, {}, dict(zip(good, exact)) if exact else {}
 
 
@@ -218,10 +219,7 @@ class Sample:
     signs: dict[int, np.ndarray]  # branch signs of the piecewise gates at the good points
     options: Options
     claims: dict[str, Claim]
-
-    @property
-    def out(self) -> tuple[int, ...]:
-        return effective_output(self.graph)
+    out: tuple[int, ...]  # the output's shape as the gradient sees it (eval/jacobian.effective_output)
 
     def _shaped(self, array: np.ndarray, var: str) -> np.ndarray:
         shape = (len(self.good), *self.out, *self.graph.shapes[var])
