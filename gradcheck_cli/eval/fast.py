@@ -116,9 +116,10 @@ def forward_floats(graph, point: dict[str, float]) -> list[float] | None:
     values: list[float] = []
     append = values.append
     try:
-        for op, inputs, label, value in zip(flat.ops, flat.inputs, flat.labels, flat.values):
+        labels = flat.labels
+        for op, inputs, value in zip(flat.ops, flat.inputs, flat.values):
             if op == "var":
-                append(point[label])
+                append(point[labels[len(values)]])
             elif op == "const":
                 append(value)
             elif len(inputs) == 1:
