@@ -8,7 +8,7 @@ accumulates from every use. The registry is passed in (never imported), so this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .errors import Position, ShapeError, ShapeMismatch
 from .lang.expr import OP_SYMBOLS, Expr, LazyNodes, paused_gc
@@ -43,7 +43,7 @@ class Flat:
 
     ops: list[str]
     inputs: list[tuple[int, ...]]
-    labels: list[str]
+    labels: Sequence[str]  # a list, or Labels (scalar graphs: made when asked for)
     expr_index: list[int]
     values: list[float]
     varies: list[bool]

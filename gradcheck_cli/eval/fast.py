@@ -1,7 +1,9 @@
 """The fast scalar path: scalar graphs (Graph.flat) without the detours a tensor node needs.
 
 One point in Python floats (`applies`, `forward`, `backward`): forward and backward with `math`, ~10x less overhead
-per gate than numpy on 1-element arrays (what a 10^5-gate check at one point spends its time on).
+per gate than numpy on 1-element arrays (what a 10^5-gate check at one point spends its time on). The values go
+back as the engine's list of arrays that also keeps them as one array (PointValues), the node gradients as arrays
+made when asked for (NodeGrads): a check reads the variables' gradients only.
 Stencil rows (`rows_apply`, `forward_output`): engine.forward_output for scalar graphs, the same op calls over the
 columns without alignment, parameters or shapes, so a stencil pass costs one numpy call per gate and little more.
 
