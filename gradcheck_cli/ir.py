@@ -49,11 +49,15 @@ class Flat:
     varies: list[bool]
     params: list[tuple]
     sources: list[int]
+    kinds: frozenset[str] = frozenset()  # the ops that occur (what the evaluators check once, not per node)
+    has_params: bool = False  # some node has parameters
 
     @classmethod
     def of(cls, nodes) -> "Flat":
-        return cls([n.op for n in nodes], [n.inputs for n in nodes], [n.label for n in nodes], [n.expr_index for n in nodes],
-                   [n.value for n in nodes], [n.varies for n in nodes], [n.params for n in nodes], [n.source for n in nodes])
+        ops, params = [n.op for n in nodes], [n.params for n in nodes]
+        return cls(ops, [n.inputs for n in nodes], [n.label for n in nodes], [n.expr_index for n in nodes],
+                   [n.value for n in nodes], [n.varies for n in nodes], params, [n.source for n in nodes], frozenset(ops),
+                   any(params))
 
 
 class LazyIRNodes(LazyRows):
@@ -258,7 +262,8 @@ def _scalar_graph(expr: Expr, registry, shapes: Mapping[str, Shape]) -> Graph | 
         add_built(size)
         add_op("const"), add_inputs(()), add_index(e), add_value(c.values[e]), add_varies(False), add_name(name), add_use(size)
         size += 1
-    flat = Flat(graph_ops, inputs_of, Labels(graph_ops, names, values), expr_index, values, varies, [()] * size, [0] * size)
+    flat = Flat(graph_ops, inputs_of, Labels(graph_ops, names, values), expr_index, values, varies, [()] * size, [0] * size,
+                frozenset(graph_ops), False)
     variables = tuple(variable_node)
     return Graph((expr,), LazyIRNodes(flat), variables, tuple(variable_node.values()), _dead_after(last_use), registry, {}, (None,),
                  (None,) * size, {v: () for v in variables}, True, flat)

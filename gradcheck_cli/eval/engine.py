@@ -81,7 +81,7 @@ def branch_signs(graph: Graph, values: list[Array]) -> dict[int, Array]:
     registry, signs = graph.registry, {}
     size = values[-1].shape[0]
     if graph.flat is not None:  # only the piecewise gates, found in the columns (no IRNode made for the others)
-        piecewise = {op for op in set(graph.flat.ops) if op in registry.ops and registry[op].branch is not None}
+        piecewise = {op for op in graph.flat.kinds if op in registry.ops and registry[op].branch is not None}
         indices = [i for i, op in enumerate(graph.flat.ops) if op in piecewise] if piecewise else []
     else:
         indices = range(len(graph.nodes))

@@ -105,10 +105,10 @@ def _square(c: float) -> float:
 def applies(graph, size: int, dtype) -> bool:
     """A scalar graph at one float64 point whose ops are all the default table's own."""
     flat = graph.flat
-    if flat is None or size != 1 or dtype is not np.float64 or any(flat.params):
+    if flat is None or size != 1 or dtype is not np.float64 or flat.has_params:
         return False
     ops = graph.registry.ops
-    return all(name in ("var", "const") or (name in _RULES and ops.get(name) is _DEFAULT[name]) for name in set(flat.ops))
+    return all(name in ("var", "const") or (name in _RULES and ops.get(name) is _DEFAULT[name]) for name in flat.kinds)
 
 
 def forward_floats(graph, point: dict[str, float]) -> list[float] | None:
@@ -237,7 +237,7 @@ def backward(graph, values: list, seed) -> NodeGrads | None:
 # --- stencil rows of a scalar graph -------------------------------------------------------------------
 
 def rows_apply(graph) -> bool:
-    return graph.flat is not None and not any(graph.flat.params)
+    return graph.flat is not None and not graph.flat.has_params
 
 
 # the default gates whose forward is an operator: called as the operator (no lambda frame per gate), the same call
@@ -249,7 +249,7 @@ def _forwards(graph) -> dict:
     """Each op's forward as the stencil loop calls it: the operator itself for the default table's arithmetic."""
     table = graph.registry.ops
     forwards = {}
-    for name in set(graph.flat.ops).difference(("var", "const")):
+    for name in graph.flat.kinds.difference(("var", "const")):
         op = table[name]
         forwards[name] = _OPERATORS[name] if name in _OPERATORS and op is _DEFAULT[name] else op.forward
     return forwards
