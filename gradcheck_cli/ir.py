@@ -8,7 +8,7 @@ accumulates from every use. The registry is passed in (never imported), so this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .errors import Position, ShapeError, ShapeMismatch
 from .lang.expr import OP_SYMBOLS, Expr, LazyNodes, paused_gc
@@ -43,17 +43,21 @@ class Flat:
 
     ops: list[str]
     inputs: list[tuple[int, ...]]
-    labels: list[str]
+    labels: Sequence[str]  # a list, or Labels (scalar graphs: made when asked for)
     expr_index: list[int]
     values: list[float]
     varies: list[bool]
     params: list[tuple]
     sources: list[int]
+    kinds: frozenset[str] = frozenset()  # the ops that occur (what the evaluators check once, not per node)
+    has_params: bool = False  # some node has parameters
 
     @classmethod
     def of(cls, nodes) -> "Flat":
-        return cls([n.op for n in nodes], [n.inputs for n in nodes], [n.label for n in nodes], [n.expr_index for n in nodes],
-                   [n.value for n in nodes], [n.varies for n in nodes], [n.params for n in nodes], [n.source for n in nodes])
+        ops, params = [n.op for n in nodes], [n.params for n in nodes]
+        return cls(ops, [n.inputs for n in nodes], [n.label for n in nodes], [n.expr_index for n in nodes],
+                   [n.value for n in nodes], [n.varies for n in nodes], params, [n.source for n in nodes], frozenset(ops),
+                   any(params))
 
 
 class LazyIRNodes(LazyRows):
@@ -170,58 +174,96 @@ def build_program(bindings: list[Binding], registry, shapes: Mapping[str, Shape]
         return _Builder(registry, shapes, functions or {}).build(bindings)
 
 
+class Labels(LazyRows):
+    """A scalar graph's labels, made when asked for: a variable's name, a constant's text, `f` for the output gate,
+    and `{op}{count}` for the others (numbered in node order, all of them the first time one is asked for)."""
+
+    __slots__ = ("ops", "names", "values", "_numbered")
+
+    def __init__(self, ops: list[str], names: list[str], values: list[float]):
+        super().__init__(len(ops))
+        self.ops, self.names, self.values, self._numbered = ops, names, values, None
+
+    def _make(self, i: int) -> str:
+        op = self.ops[i]
+        if op == "var":
+            return self.names[i]
+        if op == "const":
+            return self.names[i] or f"{self.values[i]:g}"
+        if i == len(self.ops) - 1:
+            return "f"
+        if self._numbered is None:
+            counters: dict[str, int] = {}
+            numbered = []
+            for name in self.ops:
+                counters[name] = count = counters.get(name, 0) + 1
+                numbered.append(count)
+            self._numbered = numbered
+        return f"{op}{self._numbered[i]}"
+
+
 def _scalar_graph(expr: Expr, registry, shapes: Mapping[str, Shape]) -> Graph | None:
     """A scalar expression's graph straight from the parser's columns, or None where the general builder is needed
-    (an op that is not elementwise: its shape rule may have something to say)."""
+    (an op that is not elementwise: its shape rule may have something to say).
+
+    One loop over the columns (the 10^5-gate path: each line of it runs per node); the labels are made when asked
+    for (Labels), so the loop writes no text."""
     c = expr.nodes.columns
     ops = registry.ops
     for op in set(c.ops).difference(("var", "const", "num")):
         entry = ops.get(op)
         if entry is None or entry.partials is None:
             return None
-    flat = Flat([], [], [], [], [], [], [], [])
-    add_op, add_inputs, add_label = flat.ops.append, flat.inputs.append, flat.labels.append
-    add_index, add_value, add_varies = flat.expr_index.append, flat.values.append, flat.varies.append
-    varies = flat.varies
+    graph_ops: list[str] = []
+    inputs_of: list[tuple[int, ...]] = []
+    expr_index: list[int] = []
+    values: list[float] = []
+    varies: list[bool] = []
+    names: list[str] = []
+    add_op, add_inputs, add_index, add_value, add_varies, add_name = (graph_ops.append, inputs_of.append, expr_index.append,
+                                                                      values.append, varies.append, names.append)
     built: list[int] = []  # Expr node index -> graph node index
     add_built = built.append
     last_use: list[int] = []  # per graph node, the last node that reads it (itself if none)
     add_use = last_use.append
     variable_node: dict[str, int] = {}
-    counters: dict[str, int] = {}
     size = 0
-    for expr_index, (op, args, name, value) in enumerate(zip(c.ops, c.args, c.names, c.values)):
-        if op == "var" or (op == "const" and name in shapes):
-            index = variable_node.get(name)
-            if index is None:
-                index = variable_node[name] = size
-                add_op("var"), add_inputs(()), add_label(name), add_index(expr_index), add_value(0.0), add_varies(True)
-                add_use(size)
-                size += 1
-            add_built(index)
-            continue
-        add_built(size)
-        if op == "num" or op == "const":
-            add_op("const"), add_inputs(()), add_label(name or f"{value:g}"), add_varies(False)
-        else:
-            if len(args) == 1:
+    for e, (op, args) in enumerate(zip(c.ops, c.args)):
+        if args:
+            add_built(size)
+            if len(args) == 2:
+                a, b = built[args[0]], built[args[1]]
+                add_inputs((a, b))
+                last_use[a] = last_use[b] = size
+                add_varies(varies[a] or varies[b])
+            elif len(args) == 1:
                 a = built[args[0]]
-                inputs = (a,)
+                add_inputs((a,))
                 last_use[a] = size
                 add_varies(varies[a])
             else:
                 inputs = tuple([built[k] for k in args])
+                add_inputs(inputs)
                 for k in inputs:
                     last_use[k] = size
                 add_varies(any([varies[k] for k in inputs]))
-            count = counters[op] = counters.get(op, 0) + 1
-            add_op(op), add_inputs(inputs), add_label(f"{op}{count}")
-        add_index(expr_index), add_value(value), add_use(size)
+            add_op(op), add_index(e), add_value(0.0), add_name(""), add_use(size)
+            size += 1
+            continue
+        name = c.names[e]
+        if op == "var" or (op == "const" and name in shapes):
+            index = variable_node.get(name)
+            if index is None:
+                index = variable_node[name] = size
+                add_op("var"), add_inputs(()), add_index(e), add_value(0.0), add_varies(True), add_name(name), add_use(size)
+                size += 1
+            add_built(index)
+            continue
+        add_built(size)
+        add_op("const"), add_inputs(()), add_index(e), add_value(c.values[e]), add_varies(False), add_name(name), add_use(size)
         size += 1
-    flat.params.extend([()] * size)
-    flat.sources.extend([0] * size)
-    if flat.ops[-1] not in ("var", "const"):
-        flat.labels[-1] = "f"
+    flat = Flat(graph_ops, inputs_of, Labels(graph_ops, names, values), expr_index, values, varies, [()] * size, [0] * size,
+                frozenset(graph_ops), False)
     variables = tuple(variable_node)
     return Graph((expr,), LazyIRNodes(flat), variables, tuple(variable_node.values()), _dead_after(last_use), registry, {}, (None,),
                  (None,) * size, {v: () for v in variables}, True, flat)
@@ -357,12 +399,21 @@ def _relabel(node: IRNode, label: str) -> IRNode:
 
 
 def _dead_after(last_use: list[int]) -> tuple[tuple[int, ...], ...]:
-    """Per node, the inputs it reads for the last time (the output is never dropped)."""
-    grouped: list[list[int] | tuple[()]] = [()] * len(last_use)
+    """Per node, the inputs it reads for the last time (the output is never dropped), in ascending order.
+    A gate reads one to three values: its tuple grows in place (no list made and copied per node); a node that reads
+    many (a stack of 10^4 values) collects them in a list, turned into a tuple at the end."""
+    grouped: list = [()] * len(last_use)
+    many: list[int] = []
     for i, index in enumerate(last_use[:-1]):
         if index != i:
-            if grouped[index]:
-                grouped[index].append(i)
+            group = grouped[index]
+            if group.__class__ is list:
+                group.append(i)
+            elif len(group) < 8:
+                grouped[index] = group + (i,)
             else:
-                grouped[index] = [i]
-    return tuple([tuple(g) if g else () for g in grouped])
+                grouped[index] = [*group, i]
+                many.append(index)
+    for index in many:
+        grouped[index] = tuple(grouped[index])
+    return tuple(grouped)

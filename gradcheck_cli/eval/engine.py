@@ -81,7 +81,7 @@ def branch_signs(graph: Graph, values: list[Array]) -> dict[int, Array]:
     registry, signs = graph.registry, {}
     size = values[-1].shape[0]
     if graph.flat is not None:  # only the piecewise gates, found in the columns (no IRNode made for the others)
-        piecewise = {op for op in set(graph.flat.ops) if op in registry.ops and registry[op].branch is not None}
+        piecewise = {op for op in graph.flat.kinds if op in registry.ops and registry[op].branch is not None}
         indices = [i for i, op in enumerate(graph.flat.ops) if op in piecewise] if piecewise else []
     else:
         indices = range(len(graph.nodes))
@@ -260,7 +260,10 @@ def _per_point(arrays: list[Array], size: int, measure, combine: np.ufunc) -> Ar
 def value_scales(values: list[Array]) -> Array:
     """Per point, the largest finite |intermediate value|: what rounding errors in f are relative to."""
     size = values[-1].shape[0]
-    return _per_point(values, size, lambda v: np.where(np.isfinite(v), np.abs(v), 0.0), np.maximum)
+    measure = lambda v: np.where(np.isfinite(v), np.abs(v), 0.0)  # noqa: E731
+    if isinstance(values, fast.PointValues) and len(values.numbers) == len(values):  # one point: its floats at once
+        return np.maximum.reduce(measure(values.numbers)).reshape(1)
+    return _per_point(values, size, measure, np.maximum)
 
 
 def nonfinite_points(arrays: list[Array], size: int) -> Array:

@@ -1,7 +1,9 @@
 """The fast scalar path: scalar graphs (Graph.flat) without the detours a tensor node needs.
 
 One point in Python floats (`applies`, `forward`, `backward`): forward and backward with `math`, ~10x less overhead
-per gate than numpy on 1-element arrays (what a 10^5-gate check at one point spends its time on).
+per gate than numpy on 1-element arrays (what a 10^5-gate check at one point spends its time on). The values go
+back as the engine's list of arrays that also keeps them as one array (PointValues), the node gradients as arrays
+made when asked for (NodeGrads): a check reads the variables' gradients only.
 Stencil rows (`rows_apply`, `forward_output`): engine.forward_output for scalar graphs, the same op calls over the
 columns without alignment, parameters or shapes, so a stencil pass costs one numpy call per gate and little more.
 
@@ -20,6 +22,7 @@ import operator
 import numpy as np
 
 from ..ops.scalar import SCALAR_OPS
+from ..lang.tree import LazyRows
 from .leaves import Leaves, changed
 
 _DEFAULT = {op.name: op for op in SCALAR_OPS}
@@ -102,10 +105,10 @@ def _square(c: float) -> float:
 def applies(graph, size: int, dtype) -> bool:
     """A scalar graph at one float64 point whose ops are all the default table's own."""
     flat = graph.flat
-    if flat is None or size != 1 or dtype is not np.float64 or any(flat.params):
+    if flat is None or size != 1 or dtype is not np.float64 or flat.has_params:
         return False
     ops = graph.registry.ops
-    return all(name in ("var", "const") or (name in _RULES and ops.get(name) is _DEFAULT[name]) for name in set(flat.ops))
+    return all(name in ("var", "const") or (name in _RULES and ops.get(name) is _DEFAULT[name]) for name in flat.kinds)
 
 
 def forward_floats(graph, point: dict[str, float]) -> list[float] | None:
@@ -115,9 +118,10 @@ def forward_floats(graph, point: dict[str, float]) -> list[float] | None:
     values: list[float] = []
     append = values.append
     try:
-        for op, inputs, label, value in zip(flat.ops, flat.inputs, flat.labels, flat.values):
+        labels = flat.labels
+        for op, inputs, value in zip(flat.ops, flat.inputs, flat.values):
             if op == "var":
-                append(point[label])
+                append(point[labels[len(values)]])
             elif op == "const":
                 append(value)
             elif len(inputs) == 1:
@@ -132,7 +136,10 @@ def forward_floats(graph, point: dict[str, float]) -> list[float] | None:
 
 
 def backward_floats(graph, values: list[float], seed: float = 1.0) -> list[float | None] | None:
-    """df/d(node) for every node (None where nothing reaches it), or None where math raises."""
+    """df/d(node) for every node (None where nothing reaches it), or None where math raises.
+
+    add, sub, neg and mul are spelled out (upstream times 1, -1 or the other input: the same products, in the same
+    order, as their rows in _RULES give); the other gates call their partials."""
     flat = graph.flat
     ops, inputs_of, varies = flat.ops, flat.inputs, flat.varies
     grads: list[float | None] = [None] * len(ops)
@@ -143,7 +150,23 @@ def backward_floats(graph, values: list[float], seed: float = 1.0) -> list[float
             inputs = inputs_of[index]
             if upstream is None or not inputs:
                 continue
-            partials = _RULES[ops[index]][1]
+            op = ops[index]
+            if op == "add" or op == "sub" or op == "mul":
+                a, b = inputs
+                if varies[a]:
+                    contribution = upstream * values[b] if op == "mul" else upstream * 1.0
+                    grads[a] = contribution if grads[a] is None else grads[a] + contribution
+                if varies[b]:
+                    contribution = upstream * values[a] if op == "mul" else upstream * (1.0 if op == "add" else -1.0)
+                    grads[b] = contribution if grads[b] is None else grads[b] + contribution
+                continue
+            partials = _RULES[op][1]
+            if len(inputs) == 1:
+                a = inputs[0]
+                if varies[a]:
+                    contribution = upstream * partials[0](values[index], values[a])
+                    grads[a] = contribution if grads[a] is None else grads[a] + contribution
+                continue
             args = [values[i] for i in inputs]
             ans = values[index]
             for position, i in enumerate(inputs):
@@ -155,10 +178,35 @@ def backward_floats(graph, values: list[float], seed: float = 1.0) -> list[float
     return grads
 
 
-def as_arrays(numbers: list[float], varies: list[bool]) -> list:
+class PointValues(list):
+    """engine.forward's list of node values at one point, which also keeps them as one float64 array (`numbers`):
+    the backward pass and the value scale read that instead of 10^5 one-element arrays."""
+
+    __slots__ = ("numbers",)
+
+
+class NodeGrads(LazyRows):
+    """engine.backward's node gradients at one point, each (1,) array made when asked for (the check reads the
+    variables' only): from the floats of backward_floats, zeros where nothing reaches a node."""
+
+    __slots__ = ("grads", "zero")
+
+    def __init__(self, grads: list):
+        super().__init__(len(grads))
+        self.grads, self.zero = grads, np.zeros(1)
+
+    def _make(self, i: int):
+        g = self.grads[i]
+        return self.zero if g is None else np.array([g], dtype=np.float64)
+
+
+def as_arrays(numbers: list[float], varies: list[bool]) -> PointValues:
     """The engine's form: a (1,) array for what varies, a 0-d float for constants (and constant-only gates)."""
-    rows = list(np.array(numbers, dtype=np.float64).reshape(-1, 1))
-    return [row if vary else np.float64(x) for row, vary, x in zip(rows, varies, numbers)]
+    array = np.array(numbers, dtype=np.float64)
+    rows = list(array.reshape(-1, 1))
+    values = PointValues([row if vary else x for row, vary, x in zip(rows, varies, list(array))])
+    values.numbers = array
+    return values
 
 
 def forward(graph, inputs: dict) -> list | None:
@@ -172,53 +220,84 @@ def forward(graph, inputs: dict) -> list | None:
     return values
 
 
-def backward(graph, values: list, seed) -> list | None:
+def backward(graph, values: list, seed) -> NodeGrads | None:
     """engine.backward's node gradients at one point, or None for the numpy engine."""
     if seed is not None and np.shape(seed) != (1,):
         return None
-    numbers = [float(v) if np.ndim(v) == 0 else float(v[0]) for v in values]
+    if isinstance(values, PointValues) and len(values.numbers) == len(values):
+        numbers = values.numbers.tolist()
+    else:
+        numbers = [float(v) if np.ndim(v) == 0 else float(v[0]) for v in values]
     grads = backward_floats(graph, numbers, 1.0 if seed is None else float(seed[0]))
     if grads is None:
         return None
-    zero = np.zeros(1)
-    rows = list(np.array([0.0 if g is None else g for g in grads]).reshape(-1, 1))
-    return [zero if g is None else row for g, row in zip(grads, rows)]
+    return NodeGrads(grads)
 
 
 # --- stencil rows of a scalar graph -------------------------------------------------------------------
 
 def rows_apply(graph) -> bool:
-    return graph.flat is not None and not any(graph.flat.params)
+    return graph.flat is not None and not graph.flat.has_params
+
+
+# the default gates whose forward is an operator: called as the operator (no lambda frame per gate), the same call
+_OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv, "pow": operator.pow,
+              "neg": operator.neg}
+
+
+def _forwards(graph) -> dict:
+    """Each op's forward as the stencil loop calls it: the operator itself for the default table's arithmetic."""
+    table = graph.registry.ops
+    forwards = {}
+    for name in graph.flat.kinds.difference(("var", "const")):
+        op = table[name]
+        forwards[name] = _OPERATORS[name] if name in _OPERATORS and op is _DEFAULT[name] else op.forward
+    return forwards
 
 
 def forward_output(graph, inputs: dict, dtype, base_signs=None, row_point=None):
-    """f for every row, and per piecewise gate which rows changed branch against their base point (and where)."""
+    """f for every row, and per piecewise gate which rows changed branch against their base point (and where).
+
+    The leaves are placed first; then one loop over the gates, dropping values once dead (memory ~ width). A graph
+    with a piecewise gate, when branch changes are asked for, takes the loop that records them."""
     flat = graph.flat
     leaf = Leaves(graph, inputs, dtype)
     table = graph.registry.ops
-    ops = {name: table[name] for name in set(flat.ops) if name not in ("var", "const")}
     float_dtype = np.dtype(dtype).kind == "f"
-    values: list = [None] * len(flat.ops)
+    ops_ = flat.ops
+    values: list = [None] * len(ops_)
+    gates = []
+    for index, name in enumerate(ops_):
+        if name == "var":
+            value = np.asarray(inputs[flat.labels[index]], dtype=dtype)
+            values[index] = value.reshape(1) if value.ndim == 0 else value
+        elif name == "const":
+            values[index] = dtype(flat.values[index]) if float_dtype else np.float64(flat.values[index])
+        else:
+            gates.append(index)
+    forwards = _forwards(graph)
+    track = base_signs is not None and any(table[name].branch is not None for name in forwards)
     changes: dict = {}
+    inputs_of, dead_after = flat.inputs, graph.dead_after
     with np.errstate(all="ignore"):
-        for index, (name, inputs_, dead) in enumerate(zip(flat.ops, flat.inputs, graph.dead_after)):
-            if name == "var":
-                value = np.asarray(inputs[flat.labels[index]], dtype=dtype)
-                values[index] = value.reshape(1) if value.ndim == 0 else value
-                continue
-            if name == "const":
-                values[index] = dtype(flat.values[index]) if float_dtype else np.float64(flat.values[index])
-                continue
-            op = ops[name]
-            if len(inputs_) == 1:
-                args = (values[inputs_[0]],)
-            elif len(inputs_) == 2:
-                args = (values[inputs_[0]], values[inputs_[1]])
-            else:
-                args = tuple([values[i] for i in inputs_])
-            values[index] = op.forward(*args)
-            if base_signs is not None and op.branch is not None:
-                changes[index] = changed(op.branch(*args), base_signs[index], row_point, ())
-            for i in dead:
-                values[i] = None
+        if not track:
+            for index in gates:
+                inputs_ = inputs_of[index]
+                if len(inputs_) == 2:
+                    values[index] = forwards[ops_[index]](values[inputs_[0]], values[inputs_[1]])
+                elif len(inputs_) == 1:
+                    values[index] = forwards[ops_[index]](values[inputs_[0]])
+                else:
+                    values[index] = forwards[ops_[index]](*[values[i] for i in inputs_])
+                for i in dead_after[index]:
+                    values[i] = None
+        else:
+            for index in gates:
+                op = table[ops_[index]]
+                args = tuple([values[i] for i in inputs_of[index]])
+                values[index] = forwards[ops_[index]](*args)
+                if op.branch is not None:
+                    changes[index] = changed(op.branch(*args), base_signs[index], row_point, ())
+                for i in dead_after[index]:
+                    values[i] = None
     return leaf.full(values[-1], ()), changes

@@ -152,3 +152,95 @@ def test_gradients_in_blocks_are_the_engines_bit_for_bit():
     whole = variable_gradients(graph, backward(graph, forward(graph, inputs)))
     blocked = gradients(graph, inputs)
     assert all(np.array_equal(np.broadcast_to(whole[v], (size,)), blocked[v]) for v in graph.variables)
+
+
+# --- the 10^5-gate shortcuts against the plain loops they replace (bit for bit) -----------------------------
+
+def _reference_backward(graph, values, seed=1.0):
+    """backward_floats as it was: every gate through its row of partials, in the same order."""
+    from gradcheck_cli.eval.fast import _RULES
+
+    flat = graph.flat
+    grads = [None] * len(flat.ops)
+    grads[-1] = seed
+    for index in range(len(flat.ops) - 1, -1, -1):
+        upstream, inputs = grads[index], flat.inputs[index]
+        if upstream is None or not inputs:
+            continue
+        args = [values[i] for i in inputs]
+        for position, i in enumerate(inputs):
+            if flat.varies[i]:
+                contribution = upstream * _RULES[flat.ops[index]][1][position](values[index], *args)
+                grads[i] = contribution if grads[i] is None else grads[i] + contribution
+    return grads
+
+
+def _reference_dead_after(last_use):
+    grouped = [[] for _ in last_use]
+    for i, index in enumerate(last_use[:-1]):
+        if index != i:
+            grouped[index].append(i)
+    return tuple(tuple(g) for g in grouped)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_expressions(), st.floats(-3, 3), st.floats(-3, 3), st.floats(0.1, 3))
+def test_point_shortcuts_are_the_plain_loops_bit_for_bit(text, x, y, z):
+    from gradcheck_cli.eval import fast
+    from gradcheck_cli.eval.engine import _per_point, backward, forward, value_scales
+
+    graph = build_graph(parse(text), REGISTRY)
+    general = _Builder(REGISTRY, {}, {}).build([Binding(None, parse(text))])
+    assert list(graph.flat.labels) == general.flat.labels  # the labels made when asked for
+    point = {"x": x, "y": y, "z": z}
+    numbers = fast.forward_floats(graph, point)
+    if numbers is None:
+        return
+    grads = fast.backward_floats(graph, numbers)
+    try:
+        reference = _reference_backward(graph, numbers)
+    except (ValueError, OverflowError, ZeroDivisionError):  # math raises: both give way to the numpy engine
+        assert grads is None
+        return
+    assert grads is not None and [repr(g) for g in grads] == [repr(g) for g in reference]
+    values = forward(graph, {v: np.array([point[v]]) for v in graph.variables})
+    assert isinstance(values, fast.PointValues)
+    with np.errstate(all="ignore"):
+        plain_scale = _per_point(list(values), 1, lambda v: np.where(np.isfinite(v), np.abs(v), 0.0), np.maximum)
+        assert np.array_equal(value_scales(values), plain_scale)
+        node_grads = backward(graph, values).node_grads
+    expected = [np.zeros(1) if g is None else np.array([g]) for g in reference]
+    assert all(np.array_equal(a, b, equal_nan=True) and np.shape(a) == (1,) for a, b in zip(node_grads, expected))
+
+
+@pytest.mark.parametrize("last_use", [[0], [1, 1], [2, 2, 2], [5] * 5 + [5], [30] * 30 + [31, 31],
+                                      [3, 3, 4, 4, 4], list(range(12)), [11] * 11 + [11]])
+def test_dead_after_groups_as_the_plain_loop(last_use):
+    from gradcheck_cli.ir import _dead_after
+
+    assert _dead_after(last_use) == _reference_dead_after(last_use)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_expressions(), st.floats(-3, 3), st.floats(-3, 3), st.floats(0.1, 3))
+def test_stencil_rows_and_branch_changes_are_the_numpy_engines(text, x, y, z):
+    """The scalar stencil loop (both its loops: with branch changes asked for and without) against the numpy
+    engine's, on rows that move every variable across its neighbourhood, kinks included."""
+    from gradcheck_cli.eval.engine import branch_signs, forward, forward_output
+
+    graph = build_graph(parse(text), REGISTRY)
+    plain = _numpy_engine(graph)
+    point = {"x": x, "y": y, "z": z}
+    base = {v: np.array([point[v]]) for v in graph.variables}
+    signs = branch_signs(plain, forward(plain, base))
+    offsets = np.array([0.0, 1e-3, -1e-3, abs(x) + 1e-9, -abs(y) - 1e-9, 2.0, -2.0])
+    rows = {v: point[v] + np.roll(offsets, k) for k, v in enumerate(graph.variables)}
+    row_point = np.zeros(len(offsets), int)
+    for dtype in (np.float64, np.complex128):
+        inputs = {v: r + (1e-20j if dtype is np.complex128 else 0) for v, r in rows.items()}
+        for asked in (None, signs):
+            fast_f, fast_changes = forward_output(graph, inputs, dtype, asked, row_point)
+            plain_f, plain_changes = forward_output(plain, inputs, dtype, asked, row_point)
+            assert np.array_equal(fast_f, plain_f, equal_nan=True)
+            assert fast_changes.keys() == plain_changes.keys()
+            assert all(np.array_equal(fast_changes[g][k], plain_changes[g][k]) for g in fast_changes for k in (0, 1))
