@@ -128,6 +128,8 @@ def _stencil_inputs(graph: Graph, base: dict[str, np.ndarray], layout: _Layout, 
     per = shifts.shape[1]
     row_point = np.repeat(points, per)
     single = bool(np.all(points == points[0]))
+    if single and not any(graph.shapes[name] for name in layout.wrt):  # scalar variables at one point (a .gc line)
+        return _scalar_stencil_inputs(base, layout, int(points[0]), elements, shifts, dtype, graph.variables)
     inputs = {}
     for name in graph.variables:
         value = base[name]
@@ -141,6 +143,21 @@ def _stencil_inputs(graph: Graph, base: dict[str, np.ndarray], layout: _Layout, 
         row_index = (moved[:, None] * per + np.arange(per)).reshape(-1)
         flat[row_index, np.repeat(layout.local[elements[moved]], per)] += shifts[moved].reshape(-1)
         inputs[name] = rows
+    return inputs
+
+
+def _scalar_stencil_inputs(base: dict[str, np.ndarray], layout: _Layout, point: int, elements: np.ndarray,
+                           shifts: np.ndarray, dtype, variables: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """_stencil_inputs where every moved variable is a scalar and every row belongs to one point: the moved
+    variables' rows made in one array, the same values (x + shift where the row moves it, else x)."""
+    moved = sorted(set(layout.owner[elements].tolist()))
+    names = [layout.wrt[k] for k in moved]
+    rows = np.empty((len(names), shifts.size), dtype=dtype)
+    rows[...] = np.array([base[name][point] for name in names], dtype=dtype)[:, None]
+    where = np.searchsorted(moved, layout.owner[elements])  # each element's row of `rows`
+    rows[np.repeat(where, shifts.shape[1]), np.arange(shifts.size)] += shifts.reshape(-1)
+    inputs = {name: base[name][point:point + 1] for name in variables}
+    inputs.update(zip(names, rows))
     return inputs
 
 

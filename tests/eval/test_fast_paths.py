@@ -244,3 +244,32 @@ def test_stencil_rows_and_branch_changes_are_the_numpy_engines(text, x, y, z):
             assert np.array_equal(fast_f, plain_f, equal_nan=True)
             assert fast_changes.keys() == plain_changes.keys()
             assert all(np.array_equal(fast_changes[g][k], plain_changes[g][k]) for g in fast_changes for k in (0, 1))
+
+
+@settings(max_examples=80, deadline=None)
+@given(_expressions(), st.floats(-3, 3), st.floats(-3, 3), st.floats(0.1, 3), st.booleans())
+def test_one_points_stencil_rows_are_the_general_ones_bit_for_bit(text, x, y, z, complex_rows):
+    """numeric/differences: scalar variables at one point (every .gc line) get their stencil rows made in one array;
+    the same rows as the general loop's, which a case of two points takes (its first point is this one)."""
+    from gradcheck_cli.numeric.differences import _OFFSETS, _Layout, _stencil_inputs, centered_steps
+
+    graph = build_graph(parse(text), REGISTRY)
+    wrt = graph.variables
+    if not wrt:
+        return
+    point = {"x": x, "y": y, "z": z}
+    base = {v: np.array([point[v], point[v] + 1.0]) for v in graph.variables}
+    layout = _Layout.of(graph, wrt)
+    xs = np.array([[point[v] for v in wrt]])
+    steps = centered_steps(xs)[..., None] * np.array(_OFFSETS)
+    steps = 1j * steps if complex_rows else steps
+    dtype = np.complex128 if complex_rows else np.float64
+    elements = np.arange(len(wrt))
+    one = _stencil_inputs(graph, base, layout, np.zeros(len(wrt), int), elements, steps[0], dtype)
+    two = _stencil_inputs(graph, base, layout, np.array([0] * len(wrt) + [1]), np.append(elements, 0),
+                          np.concatenate([steps[0], steps[0][:1]]), dtype)
+    rows = len(wrt) * len(_OFFSETS)
+    for v in graph.variables:
+        general = np.broadcast_to(two[v], (rows + len(_OFFSETS),))[:rows]
+        assert one[v].dtype == two[v].dtype
+        assert np.array_equal(np.broadcast_to(one[v], (rows,)), general)
