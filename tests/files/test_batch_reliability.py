@@ -202,15 +202,20 @@ def test_memory_does_not_grow_with_the_number_of_cases(tmp_path):
 
 
 def test_the_streamed_json_is_the_canonical_document(tmp_path):
+    """One case per line, compact: the document json.dumps makes, with a line break before each case."""
     path = tmp_path / "t.gc"
     path.write_text("x*y @ x=1, y=2; x=3, y=\t4\nlog(x) @ x=-1\nsigmoidd(x) @ x=1\n\x1b[2Jx @ x=1\n", encoding="utf-8")
     _, out, _ = run(str(path), "--no-exact", "--format", "json")
-    assert out == json.dumps(json.loads(out), indent=2) + "\n"
+    document = json.loads(out)
+    cases = [json.dumps(case) for case in document["cases"]]
+    assert len(cases) == 5 and out.count("\n") == 7
+    assert out == '{"schema": "gradcheck/1", "cases": [\n' + ",\n".join(cases) + f'\n], "summary": {json.dumps(document["summary"])}}}\n'
+    assert out.replace(",\n", ", ").replace("\n", "") == json.dumps(document)
     _, empty, _ = run(str(tmp_path), "--no-exact", "--format", "json", "--strict")  # keys and layout with cases too
     assert list(json.loads(empty)) == ["schema", "cases", "summary"]
     (tmp_path / "none.gc").write_text("# nothing\n")
     _, nothing, _ = run(str(tmp_path / "none.gc"), "--format", "json")
-    assert nothing == json.dumps({"schema": "gradcheck/1", "cases": [], "summary": writers.Tally(False).counts}, indent=2) + "\n"
+    assert nothing == json.dumps({"schema": "gradcheck/1", "cases": [], "summary": writers.Tally(False).counts}) + "\n"
 
 
 def test_a_long_table_comes_in_aligned_blocks_each_with_its_failures(tmp_path, monkeypatch):
