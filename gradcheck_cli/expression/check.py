@@ -358,12 +358,12 @@ def gradient_check(sample: Sample, var: str, row: int, e: Evidence, j: Judgement
 
     whole = e.analytic.shape
 
-    def col(array) -> object:
-        if np.shape(array) == whole:
+    def col(array: np.ndarray) -> float | np.ndarray:
+        if array.shape == whole:
             value = array[row]
         else:
-            value = np.broadcast_to(array, whole)[row] if np.ndim(array) else array
-        return float(value) if np.ndim(value) == 0 else np.array(value)
+            value = np.broadcast_to(array, whole)[row] if array.ndim else array
+        return float(value) if value.ndim == 0 else np.array(value)
 
     has_claim = var in sample.expected
     return GradientCheck(
