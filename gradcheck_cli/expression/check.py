@@ -17,7 +17,7 @@ from ..eval.engine import backward, branch_signs, forward, nonfinite_points, per
 from ..eval.jacobian import effective_output, jacobian
 from ..inputs.claims import VALUE_CLAIM, Claim, claim_values
 from ..ir import Graph
-from ..numeric.differences import Differences, complex_step, finite_differences
+from ..numeric.differences import Differences, StencilRows, complex_step, differences_together, stencil_rows
 from ..numeric.directions import Candidate, GraphProbe, as_gradient_check, check_directions, element_judgement, needs_directions
 from ..oracle import ExactResult
 from ..report.text import element_text
@@ -58,6 +58,15 @@ def check_points(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[s
 
 
 @dataclass(frozen=True, slots=True)
+class Judged:
+    """What judge_together made of a prepared case: its sample with the difference quotients taken, and its verdicts
+    where they are clean passes (None: `finish` judges it variable by variable)."""
+
+    sample: Sample | None
+    verdicts: dict[str, tuple[Evidence, Judgement]] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
     """One case up to its verdicts (check_points' first half): every column computed, nothing judged yet, so that
     many cases' scalar elements can go to the judge in one call (judge_together) before `finish` makes the results."""
@@ -71,7 +80,8 @@ class Prepared:
     passes: list  # the backward passes (jacobian's)
     problems: list[str | None]  # why a point cannot be checked, per point
     expected: dict[str, np.ndarray]  # the claims' values, every point
-    sample: Sample | None  # the good points' columns; None: no good point, or random directions (checks made)
+    sample: Sample | None  # the good points' columns (quotients not yet taken); None: no good point, or random
+    # directions (checks made)
     checks: dict[int, tuple[GradientCheck, ...]]  # made already by random directions, else empty
     exact: dict[int, ExactResult]  # per good point
     source: str | None
@@ -109,9 +119,9 @@ def prepare(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[str, .
                     source, program)
 
 
-def finish(p: Prepared, judged: dict[str, tuple[Evidence, Judgement]] | None = None) -> list[CaseResult]:
-    """The CaseResults of a prepared case; `judged`: its verdicts from judge_together (None: judged here)."""
-    checks = p.sample.checks(p.wrt, judged) if p.sample is not None else p.checks
+def finish(p: Prepared, judged: Judged) -> list[CaseResult]:
+    """The CaseResults of a prepared case, from what judge_together made of it."""
+    checks = judged.sample.checks(p.wrt, judged.verdicts) if judged.sample is not None else p.checks
     cases = [_case(p.graph, p.points[k], k, p.values, p.passes, p.problems[k], checks.get(k), p.exact.get(k), p.expected,
                    p.options, p.source) for k in range(len(p.points))]
     if p.options.order == 2 or p.second:
@@ -136,27 +146,32 @@ def _columns(graph, good_points, good, inputs, values, analytic, expected, wrt, 
     f0 = np.asarray(reference[-1][good], dtype=np.float64)
     scales = value_scales(reference)[good]
     signs = {g: s[good] if s.shape[0] > 1 else s for g, s in branch_signs(graph, reference).items()}
-    differences = finite_differences(graph, base, wrt, scales, f0, signs, options.h)
+    rows = stencil_rows(graph, base, wrt, scales, f0, signs, options.h)
     complex_slopes = complex_step(graph, base, wrt)
     exact = _exact(graph, good_points, wrt, options, claims, program)
-    sample = Sample(graph=graph, good=good, base=base, values=values, analytic=analytic, expected=expected,
-                    differences=differences, complex=complex_slopes, exact=exact, signs=signs, options=options, claims=claims,
+    sample = Sample(graph=graph, good=good, base=base, values=values, analytic=analytic, expected=expected, rows=rows,
+                    differences={}, complex=complex_slopes, exact=exact, signs=signs, options=options, claims=claims,
                     out=effective_output(graph))
     return sample, {}, dict(zip(good, exact)) if exact else {}
 
 
-def judge_together(prepared: list[Prepared]) -> list[dict[str, tuple[Evidence, Judgement]] | None]:
-    """Many cases' scalar gradients (scalar variables of a scalar f: a .gc file's usual line) judged in one call of
-    the judge per tolerance, whose cost is per call, not per element: the same judge and the same evidence, only the
-    arrays are longer. Per case: its verdicts where every one is a clean pass without rounding allowances, else None
-    (then `finish` judges each variable on its own, measuring the allowances where they are needed)."""
-    result: list[dict[str, tuple[Evidence, Judgement]] | None] = [None] * len(prepared)
+def judge_together(prepared: list[Prepared]) -> list[Judged]:
+    """Many cases at once: their difference quotients taken together (differences_together), and their scalar
+    gradients (scalar variables of a scalar f: a .gc file's usual line) judged in one call of the judge per
+    tolerance, whose cost is per call, not per element: the same judge and the same evidence, only the arrays are
+    longer. Per case: its verdicts where every one is a clean pass without rounding allowances, else None (then
+    `finish` judges each variable on its own, measuring the allowances where they are needed)."""
+    samples = [p.sample for p in prepared]
+    pending = [k for k, sample in enumerate(samples) if sample is not None]
+    for k, differences in zip(pending, differences_together([samples[k].rows for k in pending])):
+        samples[k] = replace(samples[k], differences=differences)
+    verdicts: list[dict[str, tuple[Evidence, Judgement]] | None] = [None] * len(prepared)
     groups: dict[tuple[Tolerances, float], list[int]] = {}
-    for k, p in enumerate(prepared):
-        if p.sample is not None and p.sample.all_scalar(p.wrt):
-            groups.setdefault((p.options.tolerances, p.sample.eps()), []).append(k)
+    for k in pending:
+        if samples[k].all_scalar(prepared[k].wrt):
+            groups.setdefault((prepared[k].options.tolerances, samples[k].eps()), []).append(k)
     for (tol, eps), members in groups.items():
-        evidences = [[prepared[k].sample.evidence(v) for v in prepared[k].wrt] for k in members]
+        evidences = [[samples[k].evidence(v) for v in prepared[k].wrt] for k in members]
         pieces = [e for case in evidences for e in case]
         sizes = [len(e.analytic) for e in pieces]
         stacked = Evidence(*(_joined([getattr(e, name) for e in pieces], sizes) for name in Evidence.__slots__))
@@ -172,9 +187,9 @@ def judge_together(prepared: list[Prepared]) -> list[dict[str, tuple[Evidence, J
                     end = start + len(e.analytic)
                     judged[v] = (e, Judgement(*(field[start:end] for field in fields)))
                     start = end
-                result[k] = judged
+                verdicts[k] = judged
             start = stop
-    return result
+    return [Judged(sample, verdict) for sample, verdict in zip(samples, verdicts)]
 
 
 def _joined(values: list, sizes: list[int]) -> np.ndarray:
@@ -213,7 +228,8 @@ class Sample:
     values: list[np.ndarray]  # the forward pass at every point
     analytic: dict[str, np.ndarray]  # backprop's Jacobian per variable, every point
     expected: dict[str, np.ndarray]  # the claims' values, every point
-    differences: dict[str, Differences]
+    rows: StencilRows  # f at the stencil rows, from which `differences` are taken
+    differences: dict[str, Differences]  # empty until judge_together takes them (many cases' in one go)
     complex: dict[str, np.ndarray]  # the complex step per variable
     exact: list[ExactResult] | None  # per good point; None when the exact column is off
     signs: dict[int, np.ndarray]  # branch signs of the piecewise gates at the good points

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, replace
 
 from ..errors import FileError, FormatError, GradcheckError, Position
-from ..expression.check import Options, Prepared, finish, judge_together, prepare
+from ..expression.check import Judged, Options, Prepared, finish, judge_together, prepare
 from ..inputs.claims import VALUE_CLAIM, Claim, parse_claims
 from ..inputs.sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
 from ..ir import Graph
@@ -290,8 +290,8 @@ class _Staged:
 
 
 def check_lines(lines: list[Line], settings: Settings) -> list[list[FileCase]]:
-    """Every case of each line, in order; the lines' scalar gradients go to the judge in one call (judge_together:
-    its cost is per call), and a crash or bad text costs its own line only."""
+    """Every case of each line, in order; the lines' difference quotients and scalar gradients are taken and judged
+    together (judge_together: their cost is per call), and a crash or bad text costs its own line only."""
     done: list[list[FileCase] | _Staged] = []
     for line in lines:
         started = time.perf_counter()
@@ -301,7 +301,7 @@ def check_lines(lines: list[Line], settings: Settings) -> list[list[FileCase]]:
     staged = [item for item in done if isinstance(item, _Staged) and item.prepared is not None]
     started = time.perf_counter()
     try:
-        verdicts = judge_together([item.prepared for item in staged])
+        verdicts: list[Judged | None] = list(judge_together([item.prepared for item in staged]))
     except Exception:  # noqa: BLE001 -- each line is then judged on its own, where a crash costs that line only
         verdicts = [None] * len(staged)
     shared = (time.perf_counter() - started) / max(1, len(staged))
@@ -332,13 +332,13 @@ def _stage(line: Line, settings: Settings) -> list[FileCase] | _Staged:
     return _Staged(line, parts, prepared, program, 0.0)
 
 
-def _finished(item: _Staged, judged, shared: float) -> list[FileCase]:
+def _finished(item: _Staged, judged: Judged | None, shared: float) -> list[FileCase]:
     started = time.perf_counter()
     prepared = item.prepared
     if prepared is None:
         return []
     try:
-        cases = finish(prepared, judged)
+        cases = finish(prepared, judged if judged is not None else judge_together([prepared])[0])
     except Exception as problem:  # noqa: BLE001
         cases = _failed(prepared.graph, prepared.points, prepared.source, problem)
     return _file_cases(item.line, item.parts, item.program, cases, item.seconds + shared + time.perf_counter() - started)

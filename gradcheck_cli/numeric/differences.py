@@ -223,9 +223,8 @@ def _rows(graph, base, layout, points, elements, shifts, dtype, base_signs, spar
     return forward_rows(graph, at_point, moved, dtype, signs)
 
 
-def _per_variable(array: np.ndarray, layout: _Layout, k: int, graph: Graph, out_ndim: int) -> np.ndarray:
-    """(P, E, *out) → (P, *out, *var) for variable k."""
-    var_shape = graph.shapes[layout.wrt[k]]
+def _per_variable(array: np.ndarray, layout: _Layout, k: int, var_shape: tuple[int, ...], out_ndim: int) -> np.ndarray:
+    """(P, E, *out) → (P, *out, *var) for variable k (of shape var_shape)."""
     if not var_shape and not out_ndim:  # a scalar variable of a scalar f: its one column
         return array[:, layout.starts[k]]
     part = array[:, layout.starts[k]:layout.starts[k + 1]]
@@ -235,9 +234,31 @@ def _per_variable(array: np.ndarray, layout: _Layout, k: int, graph: Graph, out_
     return np.transpose(part, order)
 
 
-def finite_differences(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...], value_scales: np.ndarray,
-                       f0: np.ndarray, base_signs: dict[int, np.ndarray], h: float | None = None) -> dict[str, Differences]:
-    """The differences for every element of every variable in `wrt` at every point (base: name → (P, *shape))."""
+@dataclass(frozen=True, slots=True)
+class StencilRows:
+    """f at every stencil row of a case, before the difference quotients: finite_differences is
+    differences_of(stencil_rows(...)), and differences_together takes many cases' quotients in one go."""
+
+    layout: _Layout
+    f: np.ndarray  # (P, E, ROWS_PER_ELEMENT, *out)
+    f0: np.ndarray  # (P, *out)
+    hc: np.ndarray  # (P, E): centered steps
+    hf: np.ndarray  # (P, E): forward steps
+    scales: np.ndarray  # (P,): the largest |intermediate value| per point
+    crossed: dict[int, tuple[np.ndarray, np.ndarray]]  # piecewise node -> (crossed, element of it) per (P, E)
+    shapes: tuple[tuple[int, ...], ...]  # each checked variable's shape
+    out_ndim: int
+
+    @property
+    def joinable(self) -> bool:
+        """One point, scalar variables, a scalar f: its quotients can be taken with other such cases'."""
+        return self.f.shape[0] == 1 and not self.out_ndim and not any(self.shapes)
+
+
+def stencil_rows(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...], value_scales: np.ndarray,
+                 f0: np.ndarray, base_signs: dict[int, np.ndarray], h: float | None = None) -> StencilRows:
+    """f at x + (h, -h, h/2, -h/2, h/4, -h/4) along every element of every variable in `wrt`, and at x + the forward
+    step, at every point (base: name → (P, *shape)), with the kinks the rows crossed."""
     layout = _Layout.of(graph, wrt)
     n_points = f0.shape[0]
     x = np.concatenate([base[v].reshape(n_points, -1) for v in wrt], axis=1) if wrt else np.zeros((n_points, 0))
@@ -245,26 +266,60 @@ def finite_differences(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str
     steps = np.concatenate([hc[..., None] * np.array(_OFFSETS), hf[..., None]], axis=-1)
     with np.errstate(over="ignore"):  # x near the largest float: x+h is inf, and f there says so
         f, crossed = _run(graph, base, layout, steps, np.float64, base_signs)
-    out_ndim = len(graph.nodes[-1].shape)
-    columns = _formulas(f, f0, hc, hf, value_scales, out_ndim)
+    return StencilRows(layout, f, f0, hc, hf, value_scales, crossed, tuple(graph.shapes[v] for v in wrt),
+                       len(graph.nodes[-1].shape))
+
+
+def finite_differences(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...], value_scales: np.ndarray,
+                       f0: np.ndarray, base_signs: dict[int, np.ndarray], h: float | None = None) -> dict[str, Differences]:
+    """The differences for every element of every variable in `wrt` at every point (base: name → (P, *shape))."""
+    return differences_of(stencil_rows(graph, base, wrt, value_scales, f0, base_signs, h))
+
+
+def differences_of(rows: StencilRows, columns: dict[str, np.ndarray] | None = None) -> dict[str, Differences]:
+    """Per variable, the difference quotients of a case's stencil rows (`columns`: already taken, (P, E))."""
+    layout, out_ndim, n_points = rows.layout, rows.out_ndim, rows.f.shape[0]
+    if columns is None:
+        f0 = rows.f0[:, None]
+        scales = rows.scales.reshape((-1,) + (1,) * (out_ndim + 1))
+        columns = _formulas(rows.f, f0, rows.hc, rows.hf, scales, out_ndim)
     result = {}
-    for k, v in enumerate(wrt):
-        per = {name: _per_variable(col, layout, k, graph, out_ndim) for name, col in columns.items()}
-        var_shape = graph.shapes[v]
-        steps_v = {name: s[:, layout.starts[k]:layout.starts[k + 1]].reshape((n_points, *var_shape)) for name, s in (("hf", hf), ("hc", hc))}
-        kinks = {g: tuple(a[:, layout.starts[k]:layout.starts[k + 1]].reshape((n_points, *var_shape)) for a in pair)
-                 for g, pair in crossed.items()}
+    for k, v in enumerate(layout.wrt):
+        var_shape = rows.shapes[k]
+        per = {name: _per_variable(col, layout, k, var_shape, out_ndim) for name, col in columns.items()}
+        part = slice(layout.starts[k], layout.starts[k + 1])
+        steps_v = {name: s[:, part].reshape((n_points, *var_shape)) for name, s in (("hf", rows.hf), ("hc", rows.hc))}
+        kinks = {g: tuple(a[:, part].reshape((n_points, *var_shape)) for a in pair) for g, pair in rows.crossed.items()}
         result[v] = Differences(per["forward"], per["centered"], per["richardson"], per["error_estimate"], per["reliable"],
                                 per["left"], per["right"], per["second"], steps_v["hf"], steps_v["hc"], kinks)
     return result
 
 
-def _formulas(f: np.ndarray, f0: np.ndarray, hc: np.ndarray, hf: np.ndarray, scales: np.ndarray, out_ndim: int) -> dict[str, np.ndarray]:
-    """Every difference quotient from the stencil rows f (P, E, 7, *out); results (P, E, *out)."""
+def differences_together(many: list[StencilRows]) -> list[dict[str, Differences]]:
+    """differences_of for many cases, the joinable ones' quotients taken in one call of _formulas (its cost is per
+    call: ~40 numpy calls on a line's few elements); the same numbers, element by element."""
+    joined = [k for k, rows in enumerate(many) if rows.joinable]
+    result: list[dict[str, Differences] | None] = [None] * len(many)
+    if len(joined) > 1:
+        parts = [many[k] for k in joined]
+        sizes = [rows.f.shape[1] for rows in parts]
+        f0 = np.repeat(np.concatenate([rows.f0.reshape(1) for rows in parts]), sizes)[None]
+        scales = np.repeat(np.concatenate([rows.scales.reshape(1) for rows in parts]), sizes)[None]
+        columns = _formulas(np.concatenate([rows.f for rows in parts], axis=1), f0,
+                            np.concatenate([rows.hc for rows in parts], axis=1),
+                            np.concatenate([rows.hf for rows in parts], axis=1), scales, 0)
+        start = 0
+        for k, size in zip(joined, sizes):
+            result[k] = differences_of(many[k], {name: col[:, start:start + size] for name, col in columns.items()})
+            start += size
+    return [done if done is not None else differences_of(rows) for done, rows in zip(result, many)]
+
+
+def _formulas(f: np.ndarray, f0: np.ndarray, hc: np.ndarray, hf: np.ndarray, scale: np.ndarray, out_ndim: int) -> dict[str, np.ndarray]:
+    """Every difference quotient from the stencil rows f (P, E, 7, *out); results (P, E, *out). f0 and `scale`
+    (the value scale) broadcast against (P, E, *out)."""
     expand = (slice(None), slice(None)) + (None,) * out_ndim
     hc, hf = hc[expand], hf[expand]
-    f0 = f0[:, None]
-    scale = scales.reshape((-1,) + (1,) * (out_ndim + 1))
     plus, minus, plus_half, minus_half, plus_quarter, minus_quarter, plus_forward = (f[:, :, j] for j in range(ROWS_PER_ELEMENT))
     with np.errstate(all="ignore"):
         centered = (plus - minus) / (2 * hc)
@@ -327,7 +382,7 @@ def complex_step(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]
     out_ndim = len(graph.nodes[-1].shape)
     with np.errstate(all="ignore"):
         slopes = f[:, :, 0].imag / steps[(slice(None), slice(None)) + (None,) * out_ndim]
-    return {v: _per_variable(slopes, layout, k, graph, out_ndim) for k, v in enumerate(wrt)}
+    return {v: _per_variable(slopes, layout, k, graph.shapes[v], out_ndim) for k, v in enumerate(wrt)}
 
 
 def evaluate_rows(graph: Graph, rows: np.ndarray) -> np.ndarray:

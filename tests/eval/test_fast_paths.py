@@ -273,3 +273,33 @@ def test_one_points_stencil_rows_are_the_general_ones_bit_for_bit(text, x, y, z,
         general = np.broadcast_to(two[v], (rows + len(_OFFSETS),))[:rows]
         assert one[v].dtype == two[v].dtype
         assert np.array_equal(np.broadcast_to(one[v], (rows,)), general)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(_expressions(4), st.floats(-3, 3), st.floats(-3, 3), st.floats(0.1, 3)), min_size=1, max_size=5))
+def test_quotients_of_many_cases_together_are_each_cases_own(cases):
+    """numeric/differences.differences_together (a .gc file's lines' quotients in one call of _formulas) against
+    differences_of case by case: every field of every variable, bit for bit; a two-point case is taken alone."""
+    from gradcheck_cli.eval.engine import branch_signs, forward, value_scales
+    from gradcheck_cli.numeric.differences import Differences, differences_of, differences_together, stencil_rows
+
+    many = []
+    for k, (text, x, y, z) in enumerate(cases):
+        graph = build_graph(parse(text), REGISTRY)
+        point = {"x": x, "y": y, "z": z}
+        n = 2 if k == 1 else 1
+        base = {v: np.array([point[v]] * n) for v in graph.variables}
+        values = forward(graph, base)
+        f0 = np.broadcast_to(np.asarray(values[-1], dtype=np.float64), (n,)).copy()
+        many.append(stencil_rows(graph, base, graph.variables, value_scales(values), f0, branch_signs(graph, values)))
+    together = differences_together(many)
+    for rows, joined in zip(many, together):
+        alone = differences_of(rows)
+        assert joined.keys() == alone.keys()
+        for v in alone:
+            for name in Differences.__slots__:
+                a, b = getattr(alone[v], name), getattr(joined[v], name)
+                if name == "crossed":
+                    assert a.keys() == b.keys() and all(np.array_equal(a[g][i], b[g][i]) for g in a for i in (0, 1))
+                else:
+                    assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True), (name, a, b)
