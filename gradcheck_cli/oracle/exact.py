@@ -17,11 +17,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-import mpmath
 import numpy as np
+from mpmath.libmp import dps_to_prec, from_float, fzero, mpf_abs, mpf_add, mpf_mul, mpf_sub
 
 from ..lang.expr import Expr
-from . import SIZE_LIMIT, ExactResult, as_float, chain
+from . import SIZE_LIMIT, ExactResult, chain
+from .raw import as_float
 from .budget import BudgetExceeded, Deadline, time_budget  # noqa: F401  (BudgetExceeded and time_budget: the oracle's API)
 from .lower import Dag, Definition, TooLarge, lift, lower, lower_into
 from .rules import NotReal
@@ -48,33 +49,35 @@ def _lower(source, shapes: Mapping[str, tuple[int, ...]], claims: Mapping[str, E
 
 
 def _floats(values: list, shape: tuple[int, ...]) -> np.ndarray:
-    return np.array([as_float(v) for v in values], dtype=np.float64).reshape(shape)
+    """Raw mpf values as floats; NaN for None (undecided) and nan; +-inf past the float range (oracle.as_float)."""
+    return np.array([math.nan if v is None else as_float(v) for v in values], dtype=np.float64).reshape(shape)
 
 
-def _certified(value, error: float) -> bool:
+def _certified(value: tuple | None, error: float, prec: int) -> bool:
     """Whether every number within 4x the error bound of `value` rounds to the same float (so the true one does)."""
     if value is None:
         return True  # undecided: not a value
-    if value == 0:
+    if value == fzero:
         return error == 0
-    margin = mpmath.mpf(4 * error)
-    return float(value - margin) == float(value + margin)
+    margin = from_float(4 * error)
+    return as_float(mpf_sub(value, margin, prec, "n")) == as_float(mpf_add(value, margin, prec, "n"))
 
 
-def _certified_relative(value, relative: float) -> bool:
+def _certified_relative(value: tuple | None, relative: float, prec: int) -> bool:
     """_certified for a bound relative to |value|."""
     if value is None:
         return True
-    if value == 0:
+    if value == fzero:
         return relative == 0
-    margin = abs(value) * mpmath.mpf(4 * relative)
-    return float(value - margin) == float(value + margin)
+    margin = mpf_mul(mpf_abs(value), from_float(4 * relative), prec, "n")
+    return as_float(mpf_sub(value, margin, prec, "n")) == as_float(mpf_add(value, margin, prec, "n"))
 
 
-def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str, ...], deadline: Deadline) -> tuple[ExactResult, bool]:
-    """The result at the working precision, and whether the error bounds prove every float of it."""
+def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str, ...], deadline: Deadline,
+              prec: int) -> tuple[ExactResult, bool]:
+    """The result at `prec` bits, and whether the error bounds prove every float of it."""
     dag = lowered.dag
-    fwd = chain.forward(dag, frozenset(wrt), point, deadline)
+    fwd = chain.forward(dag, frozenset(wrt), point, deadline, prec)
     outputs = [h.index for h in lowered.output.reshape(-1)]
     sizes = {v: math.prod(lowered.shapes[v]) for v in wrt}
     gathered: dict[str, list] = {v: [] for v in wrt}
@@ -85,10 +88,10 @@ def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str
         for v in wrt:
             gathered[v].extend(values[v])
             if certain:
-                certain = all(map(_certified_relative, values[v], bounds[v]))
+                certain = all([_certified_relative(x, b, prec) for x, b in zip(values[v], bounds[v])])
     if certain:
-        certain = all(_certified(fwd.values[i], fwd.errors[i]) for i in outputs) and all(
-            _certified(fwd.values[h.index], fwd.errors[h.index]) for c in lowered.claims.values() for h in c.reshape(-1))
+        certain = all(_certified(fwd.values[i], fwd.errors[i], prec) for i in outputs) and all(
+            _certified(fwd.values[h.index], fwd.errors[h.index], prec) for c in lowered.claims.values() for h in c.reshape(-1))
     out_shape = lowered.output.shape
     values, undecided = {}, {}
     for v in wrt:
@@ -100,13 +103,12 @@ def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str
     return ExactResult(values, {v: None for v in wrt}, "chain", None, value, claims, undecided), certain
 
 
-def _stable(method: Callable[[], tuple[ExactResult, bool]]) -> ExactResult:
+def _stable(method: Callable[[int], tuple[ExactResult, bool]]) -> ExactResult:
     """At 50 digits, kept where the error bounds prove its floats; else twice as many digits until two precisions
-    round to the same nonzero floats (up to 800)."""
+    round to the same nonzero floats (up to 800). `method(prec)`: the result at `prec` bits."""
     previous = None
     for digits in PRECISIONS:
-        with mpmath.workdps(digits):
-            result, certain = method()
+        result, certain = method(dps_to_prec(digits))
         if certain:
             break
         arrays = [*result.values.values(), result.value, *result.claims.values()]
@@ -171,7 +173,7 @@ def _symbolic(lowered: _Lowered, wrt: tuple[str, ...], budget: float):
 def _at_point(lowered: _Lowered, point, wrt, deadline: Deadline, symbolic, started: float) -> ExactResult:
     try:
         deadline.check()
-        result = _stable(lambda: _chain_at(lowered, point, wrt, deadline))
+        result = _stable(lambda prec: _chain_at(lowered, point, wrt, deadline, prec))
         if symbolic is not None:
             from .formula import with_formulas
 

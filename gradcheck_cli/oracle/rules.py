@@ -498,11 +498,12 @@ def constant_power(exponent: float) -> Rule:
     return _constant_power(exponent)
 
 
-def decided(rule: Rule, args: tuple, xs: tuple, errors: tuple) -> bool:
+def decided(rule: Rule, gap: float, xs: tuple, errors: tuple) -> bool:
     """Whether the arguments' errors cannot change the branch (a tie is certain only when exact).
-    `args`: the mpf arguments (a - b is taken in mpf: their floats may differ while they nearly tie)."""
+    `gap`: for a "diff" decider, float(a - b) with a - b taken at the working precision (the arguments' floats may
+    differ while they nearly tie)."""
     if rule.decider == "arg":
         e = errors[0]
         return e == 0 or abs(xs[0]) > 4 * e
     e = errors[0] + errors[1]
-    return e == 0 or abs(float(args[0] - args[1])) > 4 * e
+    return e == 0 or abs(gap) > 4 * e
