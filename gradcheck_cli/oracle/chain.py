@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import mpmath
 import numpy as np
-from mpmath.libmp import fone, from_float, fzero, mpf_abs, mpf_add, mpf_cmp, mpf_div, mpf_mul, mpf_neg, mpf_sub
+from mpmath.libmp import fone, from_float, fzero, mpf_abs, mpf_add, mpf_div, mpf_mul, mpf_neg, mpf_sub
 
 from .lower import Dag
 from .raw import RAW, RAW_ZERO_BASE, RawRule, as_float, constant, literal, raw_constant_power
@@ -101,15 +101,16 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
             else:
                 value = raw.value(prec, *env)
             depends.append(depend)
-            if rule.decider is not None and depend:
-                tie = not mpf_cmp(env[0], fzero if rule.decider == "arg" else env[1])
+            decider = rule.decider
+            if decider is not None:
+                difference = env[0] if decider == "arg" else mpf_sub(env[0], env[1], prec, N)
+                tie = depend and difference == fzero
             if bounded:
                 if len(args) == 2:
                     xs, es = (floats[a], floats[b]), (errors[a], errors[b])
                 else:
                     xs, es = tuple([floats[a] for a in args]), tuple([errors[a] for a in args])
-                gap = as_float(mpf_sub(env[0], env[1], prec, N)) if rule.decider == "diff" else 0.0
-                if rule.decider is not None and not decided(rule, gap, xs, es):
+                if decider is not None and not decided(rule, as_float(difference), xs, es):
                     bounded = False  # the error could flip the branch: two precisions decide
                 else:
                     f = as_float(value)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from mpmath.libmp import (ComplexResult, fhalf, fnone, fone, from_float, from_int, fzero, mpc_pow, mpf_abs, mpf_add,
-                          mpf_cmp, mpf_cos_sin, mpf_div, mpf_e, mpf_exp, mpf_log, mpf_lt, mpf_mul, mpf_mul_int, mpf_neg,
+from mpmath.libmp import (ComplexResult, fhalf, fnan, fnone, fone, from_float, from_int, fzero, mpc_pow, mpf_abs, mpf_add,
+                          mpf_cos_sin, mpf_div, mpf_e, mpf_exp, mpf_gt, mpf_log, mpf_lt, mpf_mul, mpf_mul_int, mpf_neg,
                           mpf_pi, mpf_pos, mpf_pow, mpf_pow_int, mpf_rdiv_int, mpf_sqrt, mpf_sub, mpf_tan, mpf_tanh,
                           to_float)
 
@@ -81,12 +81,12 @@ def power(a: tuple, b: tuple, prec: int) -> tuple:
         return finite(re)
 
 
-def _heaviside(order: int) -> tuple:  # rules._heaviside of a number whose sign is `order`
-    return fone if order > 0 else fzero if order < 0 else fhalf
+def _heaviside(t: tuple) -> tuple:  # rules._heaviside
+    return fone if mpf_gt(t, fzero) else fzero if mpf_lt(t, fzero) else fhalf
 
 
-def _dirac(order: int) -> tuple:
-    if order:
+def _dirac(t: tuple) -> tuple:  # rules._dirac
+    if t != fzero:
         return fzero
     raise NotReal("not differentiable on the kink")
 
@@ -187,31 +187,33 @@ def _tanh(prec, a):
 
 
 def _relu(prec, a):
-    return a if mpf_cmp(a, fzero) > 0 else fzero
+    return a if mpf_gt(a, fzero) else fzero
 
 
 def _abs(prec, a):
     return mpf_abs(a, prec, N)
 
 
-def _sign(prec, a):
-    return fzero if a == fzero else fnone if a[0] else fone
+def _sign(prec, a):  # mpmath.sign: 0 and nan are their own sign
+    if a == fzero or a == fnan:
+        return a
+    return fone if mpf_gt(a, fzero) else fnone
 
 
 def _max(prec, a, b):
-    return b if mpf_cmp(b, a) > 0 else a  # Python's max keeps the first of equals
+    return b if mpf_gt(b, a) else a  # Python's max keeps the first of equals
 
 
 def _min(prec, a, b):
-    return b if mpf_cmp(b, a) < 0 else a
+    return b if mpf_lt(b, a) else a
 
 
 def _comparison(strict: bool, reverse: bool) -> RawValue:
     tie = fzero if strict else fone
 
     def value(prec, a, b):
-        order = mpf_cmp(b, a) if reverse else mpf_cmp(a, b)
-        return fone if order > 0 else fzero if order < 0 else tie
+        d = mpf_sub(b, a, prec, N) if reverse else mpf_sub(a, b, prec, N)
+        return fone if mpf_gt(d, fzero) else fzero if mpf_lt(d, fzero) else tie
     return value
 
 
@@ -283,7 +285,7 @@ def _tanh_partial(prec, args, y, aux):
 
 
 def _relu_partial(prec, args, y, aux):
-    return _heaviside(mpf_cmp(args[0], fzero))
+    return _heaviside(args[0])
 
 
 def _abs_partial(prec, args, y, aux):
@@ -291,19 +293,19 @@ def _abs_partial(prec, args, y, aux):
 
 
 def _sign_partial(prec, args, y, aux):
-    return _dirac(mpf_cmp(args[0], fzero))
+    return _dirac(args[0])
 
 
 def _max_a(prec, args, y, aux):
-    return _heaviside(mpf_cmp(args[0], args[1]))
+    return _heaviside(mpf_sub(args[0], args[1], prec, N))
 
 
 def _max_b(prec, args, y, aux):
-    return _heaviside(mpf_cmp(args[1], args[0]))
+    return _heaviside(mpf_sub(args[1], args[0], prec, N))
 
 
 def _kink_partial(prec, args, y, aux):  # a comparison's partials: 0 off the tie, none on it
-    return _dirac(mpf_cmp(args[0], args[1]))
+    return _dirac(mpf_sub(args[0], args[1], prec, N))
 
 
 _TABLE: dict[str, tuple[RawValue, tuple[RawPartial, ...]]] = {

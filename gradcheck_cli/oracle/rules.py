@@ -500,8 +500,8 @@ def constant_power(exponent: float) -> Rule:
 
 def decided(rule: Rule, gap: float, xs: tuple, errors: tuple) -> bool:
     """Whether the arguments' errors cannot change the branch (a tie is certain only when exact).
-    `gap`: for a "diff" decider, float(a - b) with a - b taken at the working precision (the arguments' floats may
-    differ while they nearly tie)."""
+    `gap`: float(a - b) with a - b taken at the working precision (the arguments' floats may differ while they
+    nearly tie); not read for an "arg" decider."""
     if rule.decider == "arg":
         e = errors[0]
         return e == 0 or abs(xs[0]) > 4 * e
