@@ -59,74 +59,76 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
     node of a 10^5-gate expression, and the value and its bound are updated side by side."""
     prec = mpmath.mp.prec if prec is None else prec
     u = 2.0 ** -prec
-    values: list = []
-    tied: list[bool] = []
-    depends: list[bool] = []
-    rules: list = []
-    auxes: list = []
-    floats: list[float] = []
-    errors: list[float] = []
+    ops, all_args, payloads = dag.ops, dag.args, dag.payload
+    count = len(ops)
+    values: list = [fzero] * count
+    tied = [False] * count
+    depends = [False] * count
+    rules: list = [None] * count
+    auxes: list = [None] * count
+    floats = [0.0] * count
+    errors = [0.0] * count
     bounded = prec <= BOUNDED_PRECISION
     flat = {name: np.asarray(value, dtype=np.float64).reshape(-1).tolist() for name, value in point.items()}
-    ops, all_args, payloads = dag.ops, dag.args, dag.payload
-    for index, op in enumerate(ops):
-        if deadline is not None and not index & 1023:
+    for index in range(count):
+        if not index & 1023 and deadline is not None:
             deadline.check()
-        raw, tie, error, aux = None, False, 0.0, None
-        if op == "input":
-            name, k, _ = payloads[index]
-            value = from_float(flat[name][k])  # a float is exact in mpf
-            depends.append(name in wrt)
-        elif op == "num":
-            value = literal(payloads[index], prec)
-            error = literal_error(payloads[index], u) if bounded else 0.0
-            depends.append(False)
-        elif op == "const":
-            value = constant(payloads[index], prec)
-            error = u * as_float(value)
-            depends.append(False)
-        else:
-            raw = rule_for(dag, index) if op == "pow" else RAW[op]
-            rule = raw.rule
-            args = all_args[index]
-            if len(args) == 2:
-                a, b = args
-                env = (values[a], values[b])
-                depend = depends[a] or depends[b]
+        op = ops[index]
+        raw = RAW.get(op)
+        error = 0.0
+        if raw is None:  # a leaf
+            payload = payloads[index]
+            if op == "input":
+                value = from_float(flat[payload[0]][payload[1]])  # a float is exact in mpf
+                depends[index] = payload[0] in wrt
+            elif op == "num":
+                value = literal(payload, prec)
+                error = literal_error(payload, u) if bounded else 0.0
             else:
-                env = tuple([values[a] for a in args])
-                depend = any([depends[a] for a in args])
-            if rule.paired:
-                value, aux = raw.value(prec, *env)
-            else:
-                value = raw.value(prec, *env)
-            depends.append(depend)
-            decider = rule.decider
-            if decider is not None:
-                difference = env[0] if decider == "arg" else mpf_sub(env[0], env[1], prec, N)
-                tie = depend and difference == fzero
+                value = constant(payload, prec)
+                error = u * as_float(value)
+            values[index] = value
             if bounded:
-                if len(args) == 2:
-                    xs, es = (floats[a], floats[b]), (errors[a], errors[b])
-                else:
-                    xs, es = tuple([floats[a] for a in args]), tuple([errors[a] for a in args])
-                if decider is not None and not decided(rule, as_float(difference), xs, es):
-                    bounded = False  # the error could flip the branch: two precisions decide
-                else:
-                    f = as_float(value)
-                    error = rule.forward(xs, f, es, u)
-        values.append(value)
-        tied.append(tie)
-        rules.append(raw)
-        auxes.append(aux)
-        if bounded:
-            if raw is None:
                 f = as_float(value)
+                magnitude = abs(f)
+                if not error < INF or (magnitude and not 1e-250 < magnitude < 1e250) or (not f and value != fzero):
+                    bounded = False
+                floats[index], errors[index] = f, error
+            continue
+        if op == "pow":
+            raw = rule_for(dag, index)
+        rule = raw.rule
+        args = all_args[index]
+        if len(args) == 2:
+            a, b = args
+            x0 = values[a]
+            x1 = values[b]
+            value = raw.value(x0, x1, prec, N)
+            depend = depends[a] or depends[b]
+        else:
+            a = args[0]
+            x0 = values[a]
+            if rule.paired:
+                value, auxes[index] = raw.value(x0, prec, N)
+            else:
+                value = raw.value(x0, prec, N)
+            depend = depends[a]
+        values[index], depends[index], rules[index] = value, depend, raw
+        decider = rule.decider
+        if decider is not None:
+            difference = x0 if decider == "arg" else mpf_sub(x0, x1, prec, N)
+            tied[index] = depend and difference == fzero
+        if bounded:
+            xs, es = ((floats[a], floats[b]), (errors[a], errors[b])) if len(args) == 2 else ((floats[a],), (errors[a],))
+            if decider is not None and not decided(rule, as_float(difference), xs, es):
+                bounded = False  # the error could flip the branch: two precisions decide
+                continue
+            f = as_float(value)
+            error = rule.forward(xs, f, es, u)
             magnitude = abs(f)
             if not error < INF or (magnitude and not 1e-250 < magnitude < 1e250) or (not f and value != fzero):
                 bounded = False  # past what float bounds can follow (or the bound gave up): two precisions decide
-            floats.append(f)
-            errors.append(error)
+            floats[index], errors[index] = f, error
     return Forward(values, tied, depends, rules, auxes, floats if bounded else None, errors if bounded else None, prec)
 
 
@@ -154,62 +156,74 @@ def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, 
     undecided = [False] * count
     adjoint[output] = fone
     bounded = fwd.errors is not None
-    relative = [0.0] * count if bounded else None
+    relative = [0.0] * count
     zeros: dict[int, tuple] = {}  # adjoints that cancelled to exactly 0 with inexact parts: their absolute error
     values, floats, value_errors, depends, tied, rules = fwd.values, fwd.floats, fwd.errors, fwd.depends, fwd.tied, fwd.rules
     all_args = dag.args
     for index in range(output, -1, -1):
-        if deadline is not None and not index & 1023:
+        if not index & 1023 and deadline is not None:
             deadline.check()
+        if not depends[index]:
+            continue
         args = all_args[index]
-        if not args or not depends[index]:
+        if not args:
             continue
         raw = rules[index]
         rule = raw.rule
-        jump = tied[index] and rule.jumps  # x*sign(x) at 0: 0 times a jump is no derivative either
         gradient = adjoint[index]
-        if gradient == fzero and not undecided[index] and not jump:
+        if tied[index]:  # the derivative on a kink is a convention, not a value
+            if gradient != fzero or undecided[index] or rule.jumps:  # x*sign(x) at 0: 0 times a jump is no derivative either
+                for a in args:
+                    if depends[a]:
+                        undecided[a] = True
+            elif bounded and index in zeros:
+                bounded = False
+            continue
+        spread = undecided[index]
+        if gradient == fzero and not spread:
             if bounded and index in zeros:
                 bounded = False  # an adjoint that cancelled to 0 may not be 0: two precisions decide
             continue
-        env = tuple([values[a] for a in args])
-        y, aux = values[index], fwd.aux[index]
-        spread = undecided[index] or tied[index]
-        rg = rt = 0.0
-        if bounded:
-            rg = relative[index]
-            if not rule.unit_partials:
+        signs = raw.signs
+        rg = relative[index] if bounded else 0.0
+        if signs is None:
+            env = tuple([values[a] for a in args])
+            y, aux = values[index], fwd.aux[index]
+            unit = rule.unit_partials
+            if bounded and not unit:
                 xs = tuple([floats[a] for a in args])
                 es = tuple([value_errors[a] for a in args])
         for k, a in enumerate(args):
             if not depends[a]:
                 continue
-            if tied[index]:
-                undecided[a] = True  # the derivative on a kink is a convention, not a value
-                continue
-            local = raw.partials[k](prec, env, y, aux)
-            if rule.unit_partials:  # +-1 or 0 (add, sub, a branch's 1): exact, nothing to multiply
-                if local == fzero:
-                    continue
-                term, rt = (mpf_neg(gradient, prec, N) if local[0] else gradient), rg
+            rt = rg
+            if signs is not None:  # add, sub, neg: +-1, exact, nothing to multiply
+                term = gradient if signs[k] > 0 else mpf_neg(gradient, prec, N)
             else:
-                if bounded:
-                    p = as_float(local)
-                    magnitude = abs(p)
-                    if (magnitude and not 1e-250 < magnitude < 1e250) or (not p and local != fzero):
-                        bounded = False
-                    else:
-                        perror = rule.partial_error(k, xs, floats[index], es, value_errors[index], p, u)
-                        if local == fzero:
-                            bounded = not perror  # an exact 0 adds nothing; a 0 that may not be one gives up
+                local = raw.partials[k](prec, env, y, aux)
+                if unit:  # +-1 or 0 (a branch's 1): exact, nothing to multiply
+                    if local == fzero:
+                        continue
+                    term = mpf_neg(gradient, prec, N) if local[0] else gradient
+                else:
+                    if bounded:
+                        p = as_float(local)
+                        magnitude = abs(p)
+                        if (magnitude and not 1e-250 < magnitude < 1e250) or (not p and local != fzero):
+                            bounded = False
                         else:
-                            rp = perror / magnitude
-                            rt = rg + rp + rg * rp + u
-                if local == fzero:
-                    continue
-                term = mpf_mul(gradient, local, prec, N)
+                            perror = rule.partial_error(k, xs, floats[index], es, value_errors[index], p, u)
+                            if local == fzero:
+                                bounded = not perror  # an exact 0 adds nothing; a 0 that may not be one gives up
+                            else:
+                                rp = perror / magnitude
+                                rt = rg + rp + rg * rp + u
+                    if local == fzero:
+                        continue
+                    term = mpf_mul(gradient, local, prec, N)
             before = adjoint[a]
-            undecided[a] = undecided[a] or spread
+            if spread:
+                undecided[a] = True
             if before == fzero:
                 adjoint[a] = term
                 if bounded:

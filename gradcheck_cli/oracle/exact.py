@@ -142,21 +142,22 @@ def exact_case(source, points: list[Mapping[str, np.ndarray]], wrt: tuple[str, .
     shapes = {name: np.shape(value) for name, value in points[0].items()} if points else {}
     if sum(math.prod(s) for s in shapes.values()) > SIZE_LIMIT:  # the inputs alone are too many
         return [_skipped(wrt, f"size (more than {SIZE_LIMIT:,} input elements)")] * len(points)
-    try:
-        with time_budget(budget + 1.0):
-            lowered = _lower(source, shapes, claims or {}, definitions or {})
-    except BudgetExceeded:
-        return [_skipped(wrt, "time budget", time.perf_counter() - started)] * len(points)
-    except TooLarge:
-        return [_skipped(wrt, f"size (more than {SIZE_LIMIT:,} scalar operations)", time.perf_counter() - started)] * len(points)
-    symbolic = _symbolic(lowered, wrt, budget) if formula else None
+    lowered = None
     results: list[ExactResult] = []
     try:
-        with time_budget(deadline.left() + 0.5):  # the backstop for work Deadline cannot see (mpmath's own loops)
+        with time_budget(budget + 1.0) as alarm:  # one handler for the case: installing it costs more than a point
+            lowered = _lower(source, shapes, claims or {}, definitions or {})
+            symbolic = _symbolic(lowered, wrt, budget) if formula else None  # under SymPy's own alarm while it runs
+            alarm.reset(deadline.left() + 0.5)  # the backstop for work Deadline cannot see (mpmath's own loops)
             for point in points:
                 results.append(_at_point(lowered, point, wrt, deadline, symbolic, started))
-    except BudgetExceeded:  # the alarm rang between two points
-        pass
+    except BudgetExceeded:  # while lowering, or the alarm rang between two points
+        if lowered is None:
+            return [_skipped(wrt, "time budget", time.perf_counter() - started)] * len(points)
+    except TooLarge:
+        return [_skipped(wrt, f"size (more than {SIZE_LIMIT:,} scalar operations)", time.perf_counter() - started)] * len(points)
+    if len(results) == len(points):
+        return results
     return results + [_skipped(wrt, "time budget", time.perf_counter() - started)] * (len(points) - len(results))
 
 

@@ -91,17 +91,19 @@ def _dirac(t: tuple) -> tuple:  # rules._dirac
     raise NotReal("not differentiable on the kink")
 
 
-RawValue = Callable[..., tuple]  # (prec, *args) -> value, or (value, aux) for a paired rule
+RawValue = Callable[..., tuple]  # (*args, prec, rounding) -> value, or (value, aux) for a paired rule: libmp's own signature
 RawPartial = Callable[[int, tuple, tuple, object], tuple]  # (prec, args, value, aux) -> partial
 
 
 @dataclass(frozen=True, slots=True)
 class RawRule:
-    """An op's rule (rules.py: bounds, decider, second partials) with its value and partials on raw tuples."""
+    """An op's rule (rules.py: bounds, decider, second partials) with its value and partials on raw tuples.
+    `signs`: the partials where each is a constant +-1 (add, sub, neg): the chain multiplies by nothing."""
 
     rule: Rule
     value: RawValue
     partials: tuple[RawPartial, ...]
+    signs: tuple[int, ...] | None = None
 
 
 def _one(prec, args, y, aux):
@@ -116,102 +118,74 @@ def _zero(prec, args, y, aux):
     return fzero
 
 
-# values ------------------------------------------------------------------------------------------------------
+# values (add, sub, mul, neg, exp, tanh and cos are libmp's functions themselves) --------------------------------
 
-def _add(prec, a, b):
-    return mpf_add(a, b, prec, N)
-
-
-def _sub(prec, a, b):
-    return mpf_sub(a, b, prec, N)
-
-
-def _mul(prec, a, b):
-    return mpf_mul(a, b, prec, N)
-
-
-def _div(prec, a, b):
+def _div(a, b, prec, rnd):
     if b == fzero:
         raise NotReal("division by zero")
     return mpf_div(a, b, prec, N)
 
 
-def _pow(prec, a, b):
+def _pow(a, b, prec, rnd):
     return power(a, b, prec)
 
 
-def _zero_base(prec, a, b):
+def _zero_base(a, b, prec, rnd):
     return power(fzero, b, prec)
 
 
-def _neg(prec, a):
-    return mpf_neg(a, prec, N)
-
-
-def _sigma(prec, a):  # 1/(1 + exp(-a)), and exp(-a) for the partial
+def _sigma(a, prec, rnd):  # 1/(1 + exp(-a)), and exp(-a) for the partial
     e = mpf_exp(mpf_neg(a, prec, N), prec, N)
     return mpf_rdiv_int(1, mpf_add(e, fone, prec, N), prec, N), e
 
 
-def _exp(prec, a):
-    return mpf_exp(a, prec, N)
-
-
-def _log(prec, a):
+def _log(a, prec, rnd):
     if a[0] or a == fzero:
         raise NotReal("log of a non-positive number")
     return mpf_log(a, prec, N)
 
 
-def _sqrt(prec, a):
+def _sqrt(a, prec, rnd):
     if a[0]:
         raise NotReal("not a real number")
     return mpf_sqrt(a, prec, N)
 
 
-def _sin(prec, a):
+def _sin(a, prec, rnd):
     c, s = mpf_cos_sin(a, prec, N)
     return s, c
 
 
-def _cos(prec, a):
-    return mpf_cos_sin(a, prec, N)
-
-
-def _tan(prec, a):
+def _tan(a, prec, rnd):
     return finite(mpf_tan(a, prec, N))
 
 
-def _tanh(prec, a):
-    return mpf_tanh(a, prec, N)
-
-
-def _relu(prec, a):
+def _relu(a, prec, rnd):
     return a if mpf_gt(a, fzero) else fzero
 
 
-def _abs(prec, a):
+def _abs(a, prec, rnd):
     return mpf_abs(a, prec, N)
 
 
-def _sign(prec, a):  # mpmath.sign: 0 and nan are their own sign
+def _sign(a, prec=0, rnd=N):  # mpmath.sign: 0 and nan are their own sign
     if a == fzero or a == fnan:
         return a
     return fone if mpf_gt(a, fzero) else fnone
 
 
-def _max(prec, a, b):
+def _max(a, b, prec, rnd):
     return b if mpf_gt(b, a) else a  # Python's max keeps the first of equals
 
 
-def _min(prec, a, b):
+def _min(a, b, prec, rnd):
     return b if mpf_lt(b, a) else a
 
 
 def _comparison(strict: bool, reverse: bool) -> RawValue:
     tie = fzero if strict else fone
 
-    def value(prec, a, b):
+    def value(a, b, prec, rnd):
         d = mpf_sub(b, a, prec, N) if reverse else mpf_sub(a, b, prec, N)
         return fone if mpf_gt(d, fzero) else fzero if mpf_lt(d, fzero) else tie
     return value
@@ -243,7 +217,7 @@ def _pow_base(prec, args, y, aux):  # y*b/a
 
 
 def _pow_exponent(prec, args, y, aux):  # y*log(a)
-    return mpf_mul(y, _log(prec, args[0]), prec, N)
+    return mpf_mul(y, _log(args[0], prec, N), prec, N)
 
 
 def _value_itself(prec, args, y, aux):  # exp
@@ -289,7 +263,7 @@ def _relu_partial(prec, args, y, aux):
 
 
 def _abs_partial(prec, args, y, aux):
-    return _sign(prec, args[0])
+    return _sign(args[0])
 
 
 def _sign_partial(prec, args, y, aux):
@@ -309,20 +283,20 @@ def _kink_partial(prec, args, y, aux):  # a comparison's partials: 0 off the tie
 
 
 _TABLE: dict[str, tuple[RawValue, tuple[RawPartial, ...]]] = {
-    "add": (_add, (_one, _one)),
-    "sub": (_sub, (_one, _minus_one)),
-    "mul": (_mul, (_second_arg, _first_arg)),
+    "add": (mpf_add, (_one, _one)),
+    "sub": (mpf_sub, (_one, _minus_one)),
+    "mul": (mpf_mul, (_second_arg, _first_arg)),
     "div": (_div, (_div_a, _div_b)),
     "pow": (_pow, (_pow_base, _pow_exponent)),
-    "neg": (_neg, (_minus_one,)),
+    "neg": (mpf_neg, (_minus_one,)),
     "sigma": (_sigma, (_sigma_partial,)),
-    "exp": (_exp, (_value_itself,)),
+    "exp": (mpf_exp, (_value_itself,)),
     "log": (_log, (_log_partial,)),
     "sqrt": (_sqrt, (_sqrt_partial,)),
     "sin": (_sin, (_aux,)),
-    "cos": (_cos, (_minus_aux,)),
+    "cos": (mpf_cos_sin, (_minus_aux,)),  # (cos, sin): the value and what its partial reuses
     "tan": (_tan, (_tan_partial,)),
-    "tanh": (_tanh, (_tanh_partial,)),
+    "tanh": (mpf_tanh, (_tanh_partial,)),
     "relu": (_relu, (_relu_partial,)),
     "abs": (_abs, (_abs_partial,)),
     "sign": (_sign, (_sign_partial,)),
@@ -333,7 +307,8 @@ _TABLE: dict[str, tuple[RawValue, tuple[RawPartial, ...]]] = {
     "ge": (_comparison(False, False), (_kink_partial, _kink_partial)),
     "le": (_comparison(False, True), (_kink_partial, _kink_partial)),
 }
-RAW: dict[str, RawRule] = {op: RawRule(RULES[op], value, partials) for op, (value, partials) in _TABLE.items()}
+_SIGNS = {"add": (1, 1), "sub": (1, -1), "neg": (-1,)}
+RAW: dict[str, RawRule] = {op: RawRule(RULES[op], value, partials, _SIGNS.get(op)) for op, (value, partials) in _TABLE.items()}
 RAW_ZERO_BASE = RawRule(ZERO_BASE, _zero_base, (_zero, _zero))
 
 

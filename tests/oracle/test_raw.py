@@ -53,7 +53,7 @@ def _check(raw_rule: raw.RawRule, rule, prec: int, args: tuple) -> None:
     mpf_args = tuple(_mpf(a) for a in args)
     with mpmath.workprec(prec):
         expected = _outcome(lambda: rule.value(*mpf_args))
-    got = _outcome(lambda: raw_rule.value(prec, *args))
+    got = _outcome(lambda: raw_rule.value(*args, prec, "n"))
     assert got == expected
     if isinstance(expected, tuple) and expected and isinstance(expected[0], type):
         return  # the value is undefined: no partials
