@@ -186,13 +186,19 @@ def adjoints(dag: Dag, fwd: Forward, output: int, deadline=None) -> tuple[list, 
             continue
         signs = raw.signs
         rg = relative[index] if bounded else 0.0
-        if signs is None:
-            env = tuple([values[a] for a in args])
+        if signs is None:  # the arguments as tuples, built by arity (a comprehension costs a frame per node)
             y, aux = values[index], fwd.aux[index]
             unit = rule.unit_partials
-            if bounded and not unit:
-                xs = tuple([floats[a] for a in args])
-                es = tuple([value_errors[a] for a in args])
+            if len(args) == 2:
+                a0, a1 = args
+                env = (values[a0], values[a1])
+                if bounded and not unit:
+                    xs, es = (floats[a0], floats[a1]), (value_errors[a0], value_errors[a1])
+            else:
+                a0 = args[0]
+                env = (values[a0],)
+                if bounded and not unit:
+                    xs, es = (floats[a0],), (value_errors[a0],)
         for k, a in enumerate(args):
             if not depends[a]:
                 continue

@@ -38,6 +38,8 @@ class _Lowered:
     output: np.ndarray  # object array of handles, the output's shape
     claims: dict[str, np.ndarray]
     shapes: dict[str, tuple[int, ...]]
+    outputs: list[int]  # the output's nodes, in C order
+    claim_nodes: dict[str, list[int]]  # each claim's nodes, in C order
 
 
 def _lower(source, shapes: Mapping[str, tuple[int, ...]], claims: Mapping[str, Expr],
@@ -45,11 +47,16 @@ def _lower(source, shapes: Mapping[str, tuple[int, ...]], claims: Mapping[str, E
     bindings = [(None, source)] if isinstance(source, Expr) else list(source)
     dag, output, leaves = lower(bindings, shapes, definitions, SIZE_LIMIT)
     lowered_claims = {v: lift(dag, lower_into(dag, c, leaves, definitions)) for v, c in claims.items()}
-    return _Lowered(dag, output, lowered_claims, dict(shapes))
+    outputs = [output.item().index] if output.shape == () else [h.index for h in output.reshape(-1)]
+    claim_nodes = {v: [h.index for h in c.reshape(-1)] for v, c in lowered_claims.items()}
+    return _Lowered(dag, output, lowered_claims, dict(shapes), outputs, claim_nodes)
 
 
 def _floats(values: list, shape: tuple[int, ...]) -> np.ndarray:
     """Raw mpf values as floats; NaN for None (undecided) and nan; +-inf past the float range (oracle.as_float)."""
+    if shape == ():  # a scalar: no list to convert
+        value = values[0]
+        return np.array(math.nan if value is None else as_float(value))
     return np.array([math.nan if v is None else as_float(v) for v in values], dtype=np.float64).reshape(shape)
 
 
@@ -76,10 +83,9 @@ def _certified_relative(value: tuple | None, relative: float, prec: int) -> bool
 def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str, ...], deadline: Deadline,
               prec: int) -> tuple[ExactResult, bool]:
     """The result at `prec` bits, and whether the error bounds prove every float of it."""
-    dag = lowered.dag
+    dag, shapes, outputs = lowered.dag, lowered.shapes, lowered.outputs
     fwd = chain.forward(dag, frozenset(wrt), point, deadline, prec)
-    outputs = [h.index for h in lowered.output.reshape(-1)]
-    sizes = {v: math.prod(lowered.shapes[v]) for v in wrt}
+    sizes = {v: math.prod(shapes[v]) for v in wrt}
     gathered: dict[str, list] = {v: [] for v in wrt}
     certain = fwd.errors is not None
     for output in outputs:
@@ -88,19 +94,25 @@ def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str
         for v in wrt:
             gathered[v].extend(values[v])
             if certain:
-                certain = all([_certified_relative(x, b, prec) for x, b in zip(values[v], bounds[v])])
+                for x, b in zip(values[v], bounds[v]):
+                    if not _certified_relative(x, b, prec):
+                        certain = False
+                        break
+    nodes, errors = fwd.values, fwd.errors
     if certain:
-        certain = all(_certified(fwd.values[i], fwd.errors[i], prec) for i in outputs) and all(
-            _certified(fwd.values[h.index], fwd.errors[h.index], prec) for c in lowered.claims.values() for h in c.reshape(-1))
+        certain = all(_certified(nodes[i], errors[i], prec) for i in outputs) and all(
+            _certified(nodes[i], errors[i], prec) for c in lowered.claim_nodes.values() for i in c)
     out_shape = lowered.output.shape
     values, undecided = {}, {}
     for v in wrt:
-        shape = out_shape + lowered.shapes[v]
-        undecided[v] = np.array([x is None for x in gathered[v]], dtype=bool).reshape(shape)
-        values[v] = _floats(gathered[v], shape)
-    value = _floats([fwd.values[i] for i in outputs], out_shape)
-    claims = {v: _floats([fwd.values[h.index] for h in c.reshape(-1)], c.shape) for v, c in lowered.claims.items()}
-    return ExactResult(values, {v: None for v in wrt}, "chain", None, value, claims, undecided), certain
+        shape = out_shape + shapes[v]
+        column = gathered[v]
+        undecided[v] = np.array(column[0] is None) if shape == () else \
+            np.array([x is None for x in column], dtype=bool).reshape(shape)
+        values[v] = _floats(column, shape)
+    value = _floats([nodes[i] for i in outputs], out_shape)
+    claims = {v: _floats([nodes[i] for i in c], lowered.claims[v].shape) for v, c in lowered.claim_nodes.items()}
+    return ExactResult(values, dict.fromkeys(wrt), "chain", None, value, claims, undecided), certain
 
 
 def _stable(method: Callable[[int], tuple[ExactResult, bool]]) -> ExactResult:

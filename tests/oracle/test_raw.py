@@ -123,3 +123,15 @@ def test_specials_follow_mpmath():
     with pytest.raises(NotReal):
         raw.finite(finf)
     assert raw.finite(fzero) == fzero
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+def test_fraction_reads_the_shortest_decimal_as_fractions_does(value):
+    """rules.fraction parses repr by hand (no fractions/decimal import on start-up): the same lowest terms."""
+    from fractions import Fraction
+
+    from gradcheck_cli.oracle.rules import fraction
+
+    exact = Fraction(int(value)) if value == int(value) and abs(value) < 2 ** 53 else Fraction(repr(value))
+    assert fraction(value) == (exact.numerator, exact.denominator)
