@@ -60,23 +60,56 @@ def _floats(values: list, shape: tuple[int, ...]) -> np.ndarray:
     return np.array([math.nan if v is None else as_float(v) for v in values], dtype=np.float64).reshape(shape)
 
 
+def _room(value: tuple, prec: int) -> tuple[float, int]:
+    """(room, E): how far `value` may move, in units of 2**E (its mantissa widened to `prec` bits: the working
+    precision's rounding of the moved value is at most one unit), and still round to float(value) after that
+    rounding. That is the distance to the nearest boundary where float() rounds elsewhere, less one unit, less a
+    margin for float arithmetic. room <= 0 where this quick reckoning does not apply (a tie; outside 2**-830 ..
+    2**1000, where float() leaves the normal range or 2**E would not be normal; more bits than `prec`): there the
+    exact test decides."""
+    sign, man, exp, bc = value
+    shift = prec - bc
+    if not man or shift < 0 or prec < 60 or not prec - 1000 < exp + bc < 1000:
+        return 0.0, 0
+    low_bits = prec - 53  # what float() rounds away from the widened mantissa
+    low = (man << shift) & ((1 << low_bits) - 1)
+    half = 1 << (low_bits - 1)
+    if low < half:  # rounds down; the boundary below is a quarter ulp away if the float is a power of two
+        distance = min(low + (half >> 1), half - low)
+    elif low > half:  # rounds up
+        distance = low - half
+    else:
+        return 0.0, 0  # a tie: float() rounds to even, and the quick reckoning does not follow it
+    return float(distance) * (1 - 1e-9) - 1.0, exp - shift  # float(distance): within 2**-53 of the integer
+
+
 def _certified(value: tuple | None, error: float, prec: int) -> bool:
-    """Whether every number within 4x the error bound of `value` rounds to the same float (so the true one does)."""
+    """Whether every number within 4x the error bound of `value` rounds to the same float (so the true one does):
+    float(value - margin) == float(value + margin) at `prec`. Most values are decided by _room (a sufficient
+    condition: the margin and the rounding of value +- margin cannot reach a rounding boundary); the rest by the
+    test itself."""
     if value is None:
         return True  # undecided: not a value
     if value == fzero:
         return error == 0
+    room, unit = _room(value, prec)
+    if room > 0 and 4 * error * (1 + 1e-9) < math.ldexp(room, unit):  # 2**unit is a normal float: exact
+        return True
     margin = from_float(4 * error)
     return as_float(mpf_sub(value, margin, prec, "n")) == as_float(mpf_add(value, margin, prec, "n"))
 
 
 def _certified_relative(value: tuple | None, relative: float, prec: int) -> bool:
-    """_certified for a bound relative to |value|."""
+    """_certified for a bound relative to |value|: margin |value|*4*relative."""
     if value is None:
         return True
     if value == fzero:
         return relative == 0
-    margin = mpf_mul(mpf_abs(value), from_float(4 * relative), prec, "n")
+    scale = 4 * relative
+    room, unit = _room(value, prec)
+    if room > 0 and scale < 0.25 and float(value[1] << (prec - value[3])) * scale * (1 + 1e-9) < room:
+        return True
+    margin = mpf_mul(mpf_abs(value), from_float(scale), prec, "n")
     return as_float(mpf_sub(value, margin, prec, "n")) == as_float(mpf_add(value, margin, prec, "n"))
 
 

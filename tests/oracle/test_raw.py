@@ -11,7 +11,7 @@ import mpmath
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from mpmath.libmp import dps_to_prec, finf, fnan, fninf, from_float, from_man_exp, fzero
+from mpmath.libmp import dps_to_prec, finf, fnan, fninf, from_float, from_man_exp, fzero, mpf_abs, mpf_add, mpf_mul, mpf_sub
 
 from gradcheck_cli.oracle import chain, raw
 from gradcheck_cli.oracle.rules import RULES, ZERO_BASE, NotReal, constant_power, literal
@@ -135,3 +135,49 @@ def test_fraction_reads_the_shortest_decimal_as_fractions_does(value):
 
     exact = Fraction(int(value)) if value == int(value) and abs(value) < 2 ** 53 else Fraction(repr(value))
     assert fraction(value) == (exact.numerator, exact.denominator)
+
+
+# --- exact.py's certification: the quick test (_room) never says yes where the exact test says no ----------------
+
+def _slow_certified(value, error, prec):
+    margin = from_float(4 * error)
+    return raw.as_float(mpf_sub(value, margin, prec, "n")) == raw.as_float(mpf_add(value, margin, prec, "n"))
+
+
+def _slow_certified_relative(value, relative, prec):
+    margin = mpf_mul(mpf_abs(value), from_float(4 * relative), prec, "n")
+    return raw.as_float(mpf_sub(value, margin, prec, "n")) == raw.as_float(mpf_add(value, margin, prec, "n"))
+
+
+@st.composite
+def near_boundaries(draw):
+    """Values whose bits below float's 53 sit at, next to or far from the rounding boundary, at any size."""
+    prec = draw(st.sampled_from(PRECISIONS[1:3]))
+    low_bits = prec - 53
+    top = draw(st.sampled_from([1 << 52, (1 << 53) - 1]) | st.integers(1 << 52, (1 << 53) - 1))
+    half = 1 << (low_bits - 1)
+    low = draw(st.sampled_from([0, 1, 2, half - 2, half - 1, half, half + 1, half + 2, (1 << low_bits) - 1])
+               | st.integers(0, (1 << low_bits) - 1))
+    man = (top << low_bits) | low
+    size = draw(st.integers(-1100, 1100) | st.sampled_from([-831 + 0, -830, 999, 1000]))
+    value = from_man_exp(-man if draw(st.booleans()) else man, size - prec)
+    short = draw(st.integers(0, prec - 1))  # fewer bits: the same number rounded (exact floats included)
+    if short:
+        value = mpf_add(value, fzero, prec - short, "n")
+    return value, prec
+
+
+@settings(max_examples=1500, deadline=None)
+@given(case=near_boundaries(), bits=st.integers(40, 200), fraction=st.floats(0.5, 1.0), relative=st.booleans())
+def test_quick_certification_agrees_with_the_exact_test(case, bits, fraction, relative):
+    """Margins from 2**-40 down to below the working precision's last bit: around every distance a value can have
+    from a rounding boundary (a few units of its last bit, next to a tie, up to half a float ulp)."""
+    from gradcheck_cli.oracle.exact import _certified, _certified_relative
+
+    value, prec = case
+    scale = math.ldexp(fraction, -bits) if bits < 200 else 0.0
+    if relative:
+        assert _certified_relative(value, scale, prec) == _slow_certified_relative(value, scale, prec)
+    else:
+        error = abs(raw.as_float(value)) * scale
+        assert _certified(value, error, prec) == _slow_certified(value, error, prec)
