@@ -5,8 +5,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from contextlib import contextmanager
-from typing import Iterator
 
 
 class BudgetExceeded(Exception):
@@ -27,33 +25,34 @@ class Deadline:
         return self.end - time.perf_counter()
 
 
-class Alarm:
-    """The armed SIGALRM of a time_budget: `reset` sets how long from now it rings (a nested budget disarms it on
-    exit: SymPy's own), without installing the handler again."""
+def _on_alarm(signum: int, frame: object) -> None:
+    raise BudgetExceeded()
 
-    def __init__(self, armed: bool):
-        self.armed = armed
+
+class time_budget:  # noqa: N801  (a context manager used as a function: `with time_budget(s) as alarm`)
+    """Raise BudgetExceeded inside whatever runs longer than `seconds` (SIGALRM; main thread only: SymPy's own
+    loops are not ours to check, so this is the backstop; elsewhere Deadline.check does the work). `alarm.reset(s)`
+    sets how long from now it rings (a nested budget disarms it on exit: SymPy's own) without installing the
+    handler again. A class, not @contextmanager: it runs once per case, where a generator costs more than a point."""
+
+    __slots__ = ("seconds", "armed", "previous")
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.armed = 0 < seconds < 1e6 and threading.current_thread() is threading.main_thread()
+        self.previous = None
+
+    def __enter__(self) -> "time_budget":
+        if self.armed:
+            self.previous = signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
 
     def reset(self, seconds: float) -> None:
         if self.armed:
             signal.setitimer(signal.ITIMER_REAL, seconds if 0 < seconds < 1e6 else 0)
 
-
-@contextmanager
-def time_budget(seconds: float) -> Iterator[Alarm]:
-    """Raise BudgetExceeded inside whatever runs longer than `seconds` (SIGALRM; main thread only: SymPy's own
-    loops are not ours to check, so this is the backstop; elsewhere Deadline.check does the work)."""
-    if not 0 < seconds < 1e6 or threading.current_thread() is not threading.main_thread():
-        yield Alarm(False)
-        return
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise BudgetExceeded()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield Alarm(True)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)

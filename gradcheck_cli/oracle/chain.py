@@ -91,8 +91,8 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
             if bounded:
                 f = as_float(value)
                 magnitude = abs(f)
-                if not error < INF or (magnitude and not 1e-250 < magnitude < 1e250) or (not f and value != fzero):
-                    bounded = False
+                if not (error < INF and 1e-250 < magnitude < 1e250) and (not error < INF or magnitude or value != fzero):
+                    bounded = False  # as below
                 floats[index], errors[index] = f, error
             continue
         if op == "pow":
@@ -105,6 +105,8 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
             x1 = values[b]
             value = raw.value(x0, x1, prec, N)
             depend = depends[a] or depends[b]
+            if bounded:
+                xs, es = (floats[a], floats[b]), (errors[a], errors[b])
         else:
             a = args[0]
             x0 = values[a]
@@ -113,20 +115,21 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
             else:
                 value = raw.value(x0, prec, N)
             depend = depends[a]
-        values[index], depends[index], rules[index] = value, depend, raw
-        decider = rule.decider
-        if decider is not None:
-            difference = x0 if decider == "arg" else mpf_sub(x0, x1, prec, N)
+            if bounded:
+                xs, es = (floats[a],), (errors[a],)
+        values[index] = value
+        depends[index] = depend
+        rules[index] = raw
+        if rule.decider is not None:
+            difference = x0 if rule.decider == "arg" else mpf_sub(x0, x1, prec, N)
             tied[index] = depend and difference == fzero
-        if bounded:
-            xs, es = ((floats[a], floats[b]), (errors[a], errors[b])) if len(args) == 2 else ((floats[a],), (errors[a],))
-            if decider is not None and not decided(rule, as_float(difference), xs, es):
+            if bounded and not decided(rule, as_float(difference), xs, es):
                 bounded = False  # the error could flip the branch: two precisions decide
-                continue
+        if bounded:
             f = as_float(value)
             error = rule.forward(xs, f, es, u)
             magnitude = abs(f)
-            if not error < INF or (magnitude and not 1e-250 < magnitude < 1e250) or (not f and value != fzero):
+            if not (error < INF and 1e-250 < magnitude < 1e250) and (not error < INF or magnitude or value != fzero):
                 bounded = False  # past what float bounds can follow (or the bound gave up): two precisions decide
             floats[index], errors[index] = f, error
     return Forward(values, tied, depends, rules, auxes, floats if bounded else None, errors if bounded else None, prec)

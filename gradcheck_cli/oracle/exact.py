@@ -29,6 +29,7 @@ from .rules import NotReal
 
 DIGITS = 50
 PRECISIONS = (DIGITS, 2 * DIGITS, 4 * DIGITS, 8 * DIGITS, 16 * DIGITS)
+BITS = tuple(dps_to_prec(digits) for digits in PRECISIONS)  # the same in bits
 WHOLE_EXPRESSION_LIMIT = 80  # nodes; above this the formula is unreadable and symbolic diff slow
 
 
@@ -46,8 +47,10 @@ def _lower(source, shapes: Mapping[str, tuple[int, ...]], claims: Mapping[str, E
            definitions: Mapping[str, Definition]) -> _Lowered:
     bindings = [(None, source)] if isinstance(source, Expr) else list(source)
     dag, output, leaves = lower(bindings, shapes, definitions, SIZE_LIMIT)
-    lowered_claims = {v: lift(dag, lower_into(dag, c, leaves, definitions)) for v, c in claims.items()}
     outputs = [output.item().index] if output.shape == () else [h.index for h in output.reshape(-1)]
+    if not claims:
+        return _Lowered(dag, output, {}, dict(shapes), outputs, {})
+    lowered_claims = {v: lift(dag, lower_into(dag, c, leaves, definitions)) for v, c in claims.items()}
     claim_nodes = {v: [h.index for h in c.reshape(-1)] for v, c in lowered_claims.items()}
     return _Lowered(dag, output, lowered_claims, dict(shapes), outputs, claim_nodes)
 
@@ -152,8 +155,8 @@ def _stable(method: Callable[[int], tuple[ExactResult, bool]]) -> ExactResult:
     """At 50 digits, kept where the error bounds prove its floats; else twice as many digits until two precisions
     round to the same nonzero floats (up to 800). `method(prec)`: the result at `prec` bits."""
     previous = None
-    for digits in PRECISIONS:
-        result, certain = method(dps_to_prec(digits))
+    for prec in BITS:
+        result, certain = method(prec)
         if certain:
             break
         arrays = [*result.values.values(), result.value, *result.claims.values()]
@@ -185,7 +188,7 @@ def exact_case(source, points: list[Mapping[str, np.ndarray]], wrt: tuple[str, .
     started = time.perf_counter()
     deadline = Deadline(budget)
     shapes = {name: np.shape(value) for name, value in points[0].items()} if points else {}
-    if sum(math.prod(s) for s in shapes.values()) > SIZE_LIMIT:  # the inputs alone are too many
+    if sum([math.prod(s) for s in shapes.values()]) > SIZE_LIMIT:  # the inputs alone are too many
         return [_skipped(wrt, f"size (more than {SIZE_LIMIT:,} input elements)")] * len(points)
     lowered = None
     results: list[ExactResult] = []

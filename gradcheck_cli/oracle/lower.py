@@ -161,14 +161,16 @@ def lower(bindings, shapes: Mapping[str, tuple[int, ...]], definitions: Mapping[
     `bindings`: [(name or None, Expr)], a program's forward lines (later ones see earlier names); the last is f."""
     dag = Dag([], [], [], limit)
     leaves: dict[str, np.ndarray] = {}
+    scalar = not definitions
     for name, shape in shapes.items():
         if shape == ():  # a scalar: one handle, no list
             leaves[name] = _handle(dag.add("input", (), (name, 0, 0.0)))
             continue
+        scalar = False
         flat = [dag.add("input", (), (name, k, 0.0)) for k in range(math.prod(shape))]
         leaves[name] = np.array(flat + [None], dtype=object)[:-1].reshape(shape)
-    if not definitions and all(shape == () for shape in shapes.values()) and all(_scalar_only(e) for _, e in bindings):
-        env = {name: leaf.item().index for name, leaf in leaves.items()}
+    if scalar and all([_scalar_only(e) for _, e in bindings]):
+        env = {name: k for k, name in enumerate(shapes)}  # the inputs are the first nodes, one per scalar
         output = 0
         for name, expr in bindings:
             output = _lower_scalar(dag, expr, env)
