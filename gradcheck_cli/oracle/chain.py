@@ -17,8 +17,8 @@ import numpy as np
 from mpmath.libmp import fone, from_float, fzero, mpf_abs, mpf_add, mpf_div, mpf_mul, mpf_neg, mpf_sub
 
 from .lower import Dag
-from .raw import RAW, RAW_ZERO_BASE, RawRule, as_float, constant, literal, raw_constant_power
-from .rules import INF, decided, literal_error
+from .raw import RAW, RAW_ZERO_BASE, RawRule, as_float, constant, literal_with_error, raw_constant_power
+from .rules import INF, decided
 
 BOUNDED_PRECISION = 200  # bits; above it u*|x| underflows for small x, and two precisions are compared anyway
 N = "n"  # round to nearest
@@ -82,8 +82,7 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
                 value = from_float(flat[payload[0]][payload[1]])  # a float is exact in mpf
                 depends[index] = payload[0] in wrt
             elif op == "num":
-                value = literal(payload, prec)
-                error = literal_error(payload, u) if bounded else 0.0
+                value, error = literal_with_error(payload, prec)
             else:
                 value = constant(payload, prec)
                 error = u * as_float(value)

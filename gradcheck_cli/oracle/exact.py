@@ -117,8 +117,9 @@ def _certified_relative(value: tuple | None, relative: float, prec: int) -> bool
 
 
 def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str, ...], deadline: Deadline,
-              prec: int) -> tuple[ExactResult, bool]:
-    """The result at `prec` bits, and whether the error bounds prove every float of it."""
+              prec: int, started: float | None = None) -> tuple[ExactResult, bool]:
+    """The result at `prec` bits (its seconds counted from `started`), and whether the error bounds prove every
+    float of it."""
     dag, shapes, outputs = lowered.dag, lowered.shapes, lowered.outputs
     fwd = chain.forward(dag, frozenset(wrt), point, deadline, prec)
     sizes = {v: math.prod(shapes[v]) for v in wrt}
@@ -148,7 +149,8 @@ def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str
         values[v] = _floats(column, shape)
     value = _floats([nodes[i] for i in outputs], out_shape)
     claims = {v: _floats([nodes[i] for i in c], lowered.claims[v].shape) for v, c in lowered.claim_nodes.items()}
-    return ExactResult(values, dict.fromkeys(wrt), "chain", None, value, claims, undecided), certain
+    seconds = 0.0 if started is None else time.perf_counter() - started
+    return ExactResult(values, dict.fromkeys(wrt), "chain", None, value, claims, undecided, seconds), certain
 
 
 def _stable(method: Callable[[int], tuple[ExactResult, bool]]) -> ExactResult:
@@ -222,11 +224,12 @@ def _symbolic(lowered: _Lowered, wrt: tuple[str, ...], budget: float):
 def _at_point(lowered: _Lowered, point, wrt, deadline: Deadline, symbolic, started: float) -> ExactResult:
     try:
         deadline.check()
-        result = _stable(lambda prec: _chain_at(lowered, point, wrt, deadline, prec))
-        if symbolic is not None:
-            from .formula import with_formulas
+        result = _stable(lambda prec: _chain_at(lowered, point, wrt, deadline, prec, started))
+        if symbolic is None:
+            return result  # its seconds taken as it was made
+        from .formula import with_formulas
 
-            result = with_formulas(result, symbolic, point, PRECISIONS)
+        result = with_formulas(result, symbolic, point, PRECISIONS)
     except BudgetExceeded:
         return _skipped(wrt, "time budget", time.perf_counter() - started)
     except (NotReal, ZeroDivisionError, OverflowError, MemoryError, ValueError) as problem:

@@ -22,7 +22,7 @@ from mpmath.libmp import (ComplexResult, fhalf, fnan, fnone, fone, from_float, f
                           mpf_pi, mpf_pos, mpf_pow, mpf_pow_int, mpf_rdiv_int, mpf_sqrt, mpf_sub, mpf_tan, mpf_tanh,
                           to_float)
 
-from .rules import RULES, ZERO_BASE, NotReal, Rule, constant_power, fraction
+from .rules import RULES, ZERO_BASE, NotReal, Rule, constant_power, fraction, literal_error
 
 N = "n"  # round to nearest, mpmath's default and the only rounding the oracle uses
 HALF_FLOAT = from_float(0.5)
@@ -59,6 +59,12 @@ def literal(value: float, prec: int) -> tuple:
     numerator, denominator = fraction(value)
     top = integer(numerator, prec)
     return top if denominator == 1 else mpf_div(top, from_int(denominator), prec, N)
+
+
+@lru_cache(maxsize=4096)
+def literal_with_error(value: float, prec: int) -> tuple[tuple, float]:
+    """literal(value, prec) and rules.literal_error's bound on its rounding, in one cached look-up."""
+    return literal(value, prec), literal_error(value, 2.0 ** -prec)
 
 
 def constant(name: str, prec: int) -> tuple:
@@ -322,9 +328,14 @@ def raw_constant_power(exponent: float) -> RawRule:
             return fzero
         if numerator == denominator:
             return fone
-        below = integer(numerator - denominator, prec)
-        if denominator != 1:
-            below = mpf_div(below, from_int(denominator), prec, N)
-        return mpf_mul(literal(exponent, prec), power(args[0], below, prec), prec, N)
+        return mpf_mul(literal(exponent, prec), power(args[0], _below(exponent, prec), prec), prec, N)
 
     return RawRule(constant_power(exponent), _pow, (partial, _zero))
+
+
+@lru_cache(maxsize=4096)
+def _below(exponent: float, prec: int) -> tuple:
+    """c - 1 for a literal c at `prec`, as rules.constant_power's partial makes it: (numerator - denominator)/denominator."""
+    numerator, denominator = fraction(exponent)
+    below = integer(numerator - denominator, prec)
+    return below if denominator == 1 else mpf_div(below, from_int(denominator), prec, N)
