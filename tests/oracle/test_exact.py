@@ -293,6 +293,27 @@ def test_an_alarm_reset_after_a_nested_budget_still_rings():
     assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
 
 
+def test_a_budget_gives_back_the_callers_alarm_handler():
+    """time_budget installs its handler with _signal's signal (no IntEnum round trip) and restores what was there."""
+    import signal
+
+    from gradcheck_cli.oracle.exact import time_budget
+
+    def mine(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGALRM, mine)
+    try:
+        with time_budget(30):
+            assert signal.getsignal(signal.SIGALRM) is not mine
+        assert signal.getsignal(signal.SIGALRM) is mine
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    with time_budget(30):
+        pass
+    assert signal.getsignal(signal.SIGALRM) == previous
+
+
 def test_the_oracle_has_a_counterpart_for_every_scalar_op():
     from gradcheck_cli.ops.scalar import SCALAR_OPS
     from gradcheck_cli.oracle.exact import DIGITS, PRECISIONS
