@@ -42,6 +42,8 @@ def as_mpf(x: tuple | None) -> mpmath.mpf | None:
 
 @dataclass(frozen=True, slots=True)
 class Forward:
+    """One forward pass at one precision: what adjoints() reads (and second.py's Hessians)."""
+
     values: list[tuple]  # raw mpf tuple per node (raw.py)
     tied: list[bool]  # piecewise nodes sitting exactly on their kink
     depends: list[bool]  # depends on a checked input

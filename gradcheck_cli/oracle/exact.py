@@ -35,6 +35,8 @@ WHOLE_EXPRESSION_LIMIT = 80  # nodes; above this the formula is unreadable and s
 
 @dataclass(frozen=True, slots=True)
 class _Lowered:
+    """A case lowered once for all its points and precisions."""
+
     dag: Dag
     output: np.ndarray  # object array of handles, the output's shape
     claims: dict[str, np.ndarray]
