@@ -85,9 +85,11 @@ def forward(dag: Dag, wrt: frozenset[str], point: dict[str, np.ndarray], deadlin
                 depends[index] = payload[0] in wrt
             elif op == "num":
                 value, error = literal_with_error(payload, prec)
-            else:
+            elif op == "const":
                 value = constant(payload, prec)
                 error = u * as_float(value)
+            else:
+                raise KeyError(f"the oracle has no rule for {op!r}")
             values[index] = value
             if bounded:
                 f = as_float(value)

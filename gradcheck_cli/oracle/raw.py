@@ -68,8 +68,12 @@ def literal_with_error(value: float, prec: int) -> tuple[tuple, float]:
 
 
 def constant(name: str, prec: int) -> tuple:
-    """chain.CONSTANTS at `prec`: pi and e rounded to nearest."""
-    return mpf_pi(prec, N) if name == "pi" else mpf_add(mpf_e(prec, N), fzero, prec, N)
+    """pi and e at `prec`, rounded to nearest: +mpmath.pi and mpmath.e + 0 in the working precision."""
+    if name == "pi":
+        return mpf_pi(prec, N)
+    if name == "e":
+        return mpf_add(mpf_e(prec, N), fzero, prec, N)
+    raise KeyError(f"the oracle has no constant {name!r}")
 
 
 def power(a: tuple, b: tuple, prec: int) -> tuple:
