@@ -167,7 +167,7 @@ def near_boundaries(draw):
     return value, prec
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(case=near_boundaries(), bits=st.integers(40, 200), fraction=st.floats(0.5, 1.0), relative=st.booleans())
 def test_quick_certification_agrees_with_the_exact_test(case, bits, fraction, relative):
     """Margins from 2**-40 down to below the working precision's last bit: around every distance a value can have
