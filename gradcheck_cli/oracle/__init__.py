@@ -21,6 +21,8 @@ SIZE_LIMIT = 200_000  # scalar operations of a lowered case (~10 us each at two 
 
 @dataclass(frozen=True, slots=True)
 class ExactResult:
+    """The exact column of one point: derivatives, f and the claims as floats, or why they are missing."""
+
     values: dict[str, np.ndarray | None]  # per variable, shape (*out, *var); NaN where undefined or undecided
     formulas: dict[str, str | None]
     method: str  # "sympy", "chain" or "skipped"

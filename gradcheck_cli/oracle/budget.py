@@ -5,8 +5,11 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from contextlib import contextmanager
-from typing import Iterator
+
+try:  # signal.signal without its IntEnum conversions: they raise and catch two exceptions a call, ~15 us a case
+    from _signal import signal as _install_handler
+except ImportError:  # pragma: no cover  (an interpreter without CPython's _signal)
+    from signal import signal as _install_handler
 
 
 class BudgetExceeded(Exception):
@@ -27,21 +30,34 @@ class Deadline:
         return self.end - time.perf_counter()
 
 
-@contextmanager
-def time_budget(seconds: float) -> Iterator[None]:
+def _on_alarm(signum: int, frame: object) -> None:
+    raise BudgetExceeded()
+
+
+class time_budget:  # noqa: N801  (a context manager used as a function: `with time_budget(s) as alarm`)
     """Raise BudgetExceeded inside whatever runs longer than `seconds` (SIGALRM; main thread only: SymPy's own
-    loops are not ours to check, so this is the backstop; elsewhere Deadline.check does the work)."""
-    if not 0 < seconds < 1e6 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    loops are not ours to check, so this is the backstop; elsewhere Deadline.check does the work). `alarm.reset(s)`
+    sets how long from now it rings (a nested budget disarms it on exit: SymPy's own) without installing the
+    handler again. A class, not @contextmanager: it runs once per case, where a generator costs more than a point."""
 
-    def on_alarm(signum: int, frame: object) -> None:
-        raise BudgetExceeded()
+    __slots__ = ("seconds", "armed", "previous")
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.armed = 0 < seconds < 1e6 and threading.current_thread() is threading.main_thread()
+        self.previous = None
+
+    def __enter__(self) -> "time_budget":
+        if self.armed:
+            self.previous = _install_handler(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def reset(self, seconds: float) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, seconds if 0 < seconds < 1e6 else 0)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            _install_handler(signal.SIGALRM, self.previous)

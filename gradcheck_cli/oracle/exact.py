@@ -17,66 +17,114 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-import mpmath
 import numpy as np
+from mpmath.libmp import dps_to_prec, from_float, fzero, mpf_abs, mpf_add, mpf_mul, mpf_sub
 
 from ..lang.expr import Expr
-from . import SIZE_LIMIT, ExactResult, as_float, chain
+from . import SIZE_LIMIT, ExactResult, chain
+from .raw import as_float
 from .budget import BudgetExceeded, Deadline, time_budget  # noqa: F401  (BudgetExceeded and time_budget: the oracle's API)
 from .lower import Dag, Definition, TooLarge, lift, lower, lower_into
 from .rules import NotReal
 
 DIGITS = 50
 PRECISIONS = (DIGITS, 2 * DIGITS, 4 * DIGITS, 8 * DIGITS, 16 * DIGITS)
+BITS = tuple(dps_to_prec(digits) for digits in PRECISIONS)  # the same in bits
 WHOLE_EXPRESSION_LIMIT = 80  # nodes; above this the formula is unreadable and symbolic diff slow
 
 
 @dataclass(frozen=True, slots=True)
 class _Lowered:
+    """A case lowered once for all its points and precisions."""
+
     dag: Dag
     output: np.ndarray  # object array of handles, the output's shape
     claims: dict[str, np.ndarray]
     shapes: dict[str, tuple[int, ...]]
+    outputs: list[int]  # the output's nodes, in C order
+    claim_nodes: dict[str, list[int]]  # each claim's nodes, in C order
 
 
 def _lower(source, shapes: Mapping[str, tuple[int, ...]], claims: Mapping[str, Expr],
            definitions: Mapping[str, Definition]) -> _Lowered:
     bindings = [(None, source)] if isinstance(source, Expr) else list(source)
     dag, output, leaves = lower(bindings, shapes, definitions, SIZE_LIMIT)
+    outputs = [output.item().index] if output.shape == () else [h.index for h in output.reshape(-1)]
+    if not claims:
+        return _Lowered(dag, output, {}, dict(shapes), outputs, {})
     lowered_claims = {v: lift(dag, lower_into(dag, c, leaves, definitions)) for v, c in claims.items()}
-    return _Lowered(dag, output, lowered_claims, dict(shapes))
+    claim_nodes = {v: [h.index for h in c.reshape(-1)] for v, c in lowered_claims.items()}
+    return _Lowered(dag, output, lowered_claims, dict(shapes), outputs, claim_nodes)
 
 
 def _floats(values: list, shape: tuple[int, ...]) -> np.ndarray:
-    return np.array([as_float(v) for v in values], dtype=np.float64).reshape(shape)
+    """Raw mpf values as floats; NaN for None (undecided) and nan; +-inf past the float range (oracle.as_float)."""
+    if shape == ():  # a scalar: no list to convert
+        value = values[0]
+        return np.array(math.nan if value is None else as_float(value))
+    return np.array([math.nan if v is None else as_float(v) for v in values], dtype=np.float64).reshape(shape)
 
 
-def _certified(value, error: float) -> bool:
-    """Whether every number within 4x the error bound of `value` rounds to the same float (so the true one does)."""
+def _room(value: tuple, prec: int) -> tuple[float, int]:
+    """(room, E): how far `value` may move, in units of 2**E (its mantissa widened to `prec` bits: the working
+    precision's rounding of the moved value is at most one unit), and still round to float(value) after that
+    rounding. That is the distance to the nearest boundary where float() rounds elsewhere, less one unit, less a
+    margin for float arithmetic. room <= 0 where this quick reckoning does not apply (a tie; outside 2**-830 ..
+    2**1000, where float() leaves the normal range or 2**E would not be normal; more bits than `prec`): there the
+    exact test decides."""
+    sign, man, exp, bc = value
+    shift = prec - bc
+    if not man or shift < 0 or prec < 60 or not prec - 1000 < exp + bc < 1000:
+        return 0.0, 0
+    low_bits = prec - 53  # what float() rounds away from the widened mantissa
+    low = (man << shift) & ((1 << low_bits) - 1)
+    half = 1 << (low_bits - 1)
+    if low < half:  # rounds down; the boundary below is a quarter ulp away if the float is a power of two
+        distance = min(low + (half >> 1), half - low)
+    elif low > half:  # rounds up
+        distance = low - half
+    else:
+        return 0.0, 0  # a tie: float() rounds to even, and the quick reckoning does not follow it
+    return float(distance) * (1 - 1e-9) - 1.0, exp - shift  # float(distance): within 2**-53 of the integer
+
+
+def _certified(value: tuple | None, error: float, prec: int) -> bool:
+    """Whether every number within 4x the error bound of `value` rounds to the same float (so the true one does):
+    float(value - margin) == float(value + margin) at `prec`. Most values are decided by _room (a sufficient
+    condition: the margin and the rounding of value +- margin cannot reach a rounding boundary); the rest by the
+    test itself."""
     if value is None:
         return True  # undecided: not a value
-    if value == 0:
+    if value == fzero:
         return error == 0
-    margin = mpmath.mpf(4 * error)
-    return float(value - margin) == float(value + margin)
+    room, unit = _room(value, prec)
+    if room > 0 and 4 * error * (1 + 1e-9) < math.ldexp(room, unit):  # 2**unit is a normal float: exact
+        return True
+    margin = from_float(4 * error)
+    return as_float(mpf_sub(value, margin, prec, "n")) == as_float(mpf_add(value, margin, prec, "n"))
 
 
-def _certified_relative(value, relative: float) -> bool:
-    """_certified for a bound relative to |value|."""
+def _certified_relative(value: tuple | None, relative: float, prec: int) -> bool:
+    """_certified for a bound relative to |value|: margin |value|*4*relative."""
     if value is None:
         return True
-    if value == 0:
+    if value == fzero:
         return relative == 0
-    margin = abs(value) * mpmath.mpf(4 * relative)
-    return float(value - margin) == float(value + margin)
+    scale = 4 * relative
+    room, unit = _room(value, prec)
+    if room > 0 and scale < 0.25 and float(value[1] << (prec - value[3])) * scale * (1 + 1e-9) < room:
+        return True
+    margin = mpf_mul(mpf_abs(value), from_float(scale), prec, "n")
+    return as_float(mpf_sub(value, margin, prec, "n")) == as_float(mpf_add(value, margin, prec, "n"))
 
 
-def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str, ...], deadline: Deadline) -> tuple[ExactResult, bool]:
-    """The result at the working precision, and whether the error bounds prove every float of it."""
-    dag = lowered.dag
-    fwd = chain.forward(dag, frozenset(wrt), point, deadline)
-    outputs = [h.index for h in lowered.output.reshape(-1)]
-    sizes = {v: math.prod(lowered.shapes[v]) for v in wrt}
+def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str, ...], deadline: Deadline,
+              prec: int, started: float | None = None) -> tuple[ExactResult, bool]:
+    """The result at `prec` bits (its seconds counted from `started`), and whether the error bounds prove every
+    float of it."""
+    dag, shapes, outputs = lowered.dag, lowered.shapes, lowered.outputs
+    fwd = chain.forward(dag, frozenset(wrt), point, deadline, prec)
+    sizes = {v: math.prod(shapes[v]) for v in wrt}
     gathered: dict[str, list] = {v: [] for v in wrt}
     certain = fwd.errors is not None
     for output in outputs:
@@ -85,28 +133,34 @@ def _chain_at(lowered: _Lowered, point: Mapping[str, np.ndarray], wrt: tuple[str
         for v in wrt:
             gathered[v].extend(values[v])
             if certain:
-                certain = all(map(_certified_relative, values[v], bounds[v]))
+                for x, b in zip(values[v], bounds[v]):
+                    if not _certified_relative(x, b, prec):
+                        certain = False
+                        break
+    nodes, errors = fwd.values, fwd.errors
     if certain:
-        certain = all(_certified(fwd.values[i], fwd.errors[i]) for i in outputs) and all(
-            _certified(fwd.values[h.index], fwd.errors[h.index]) for c in lowered.claims.values() for h in c.reshape(-1))
+        certain = all(_certified(nodes[i], errors[i], prec) for i in outputs) and all(
+            _certified(nodes[i], errors[i], prec) for c in lowered.claim_nodes.values() for i in c)
     out_shape = lowered.output.shape
     values, undecided = {}, {}
     for v in wrt:
-        shape = out_shape + lowered.shapes[v]
-        undecided[v] = np.array([x is None for x in gathered[v]], dtype=bool).reshape(shape)
-        values[v] = _floats(gathered[v], shape)
-    value = _floats([fwd.values[i] for i in outputs], out_shape)
-    claims = {v: _floats([fwd.values[h.index] for h in c.reshape(-1)], c.shape) for v, c in lowered.claims.items()}
-    return ExactResult(values, {v: None for v in wrt}, "chain", None, value, claims, undecided), certain
+        shape = out_shape + shapes[v]
+        column = gathered[v]
+        undecided[v] = np.array(column[0] is None) if shape == () else \
+            np.array([x is None for x in column], dtype=bool).reshape(shape)
+        values[v] = _floats(column, shape)
+    value = _floats([nodes[i] for i in outputs], out_shape)
+    claims = {v: _floats([nodes[i] for i in c], lowered.claims[v].shape) for v, c in lowered.claim_nodes.items()}
+    seconds = 0.0 if started is None else time.perf_counter() - started
+    return ExactResult(values, dict.fromkeys(wrt), "chain", None, value, claims, undecided, seconds), certain
 
 
-def _stable(method: Callable[[], tuple[ExactResult, bool]]) -> ExactResult:
+def _stable(method: Callable[[int], tuple[ExactResult, bool]]) -> ExactResult:
     """At 50 digits, kept where the error bounds prove its floats; else twice as many digits until two precisions
-    round to the same nonzero floats (up to 800)."""
+    round to the same nonzero floats (up to 800). `method(prec)`: the result at `prec` bits."""
     previous = None
-    for digits in PRECISIONS:
-        with mpmath.workdps(digits):
-            result, certain = method()
+    for prec in BITS:
+        result, certain = method(prec)
         if certain:
             break
         arrays = [*result.values.values(), result.value, *result.claims.values()]
@@ -138,23 +192,24 @@ def exact_case(source, points: list[Mapping[str, np.ndarray]], wrt: tuple[str, .
     started = time.perf_counter()
     deadline = Deadline(budget)
     shapes = {name: np.shape(value) for name, value in points[0].items()} if points else {}
-    if sum(math.prod(s) for s in shapes.values()) > SIZE_LIMIT:  # the inputs alone are too many
+    if sum([math.prod(s) for s in shapes.values()]) > SIZE_LIMIT:  # the inputs alone are too many
         return [_skipped(wrt, f"size (more than {SIZE_LIMIT:,} input elements)")] * len(points)
-    try:
-        with time_budget(budget + 1.0):
-            lowered = _lower(source, shapes, claims or {}, definitions or {})
-    except BudgetExceeded:
-        return [_skipped(wrt, "time budget", time.perf_counter() - started)] * len(points)
-    except TooLarge:
-        return [_skipped(wrt, f"size (more than {SIZE_LIMIT:,} scalar operations)", time.perf_counter() - started)] * len(points)
-    symbolic = _symbolic(lowered, wrt, budget) if formula else None
+    lowered = None
     results: list[ExactResult] = []
     try:
-        with time_budget(deadline.left() + 0.5):  # the backstop for work Deadline cannot see (mpmath's own loops)
+        with time_budget(budget + 1.0) as alarm:  # one handler for the case: installing it costs more than a point
+            lowered = _lower(source, shapes, claims or {}, definitions or {})
+            symbolic = _symbolic(lowered, wrt, budget) if formula else None  # under SymPy's own alarm while it runs
+            alarm.reset(deadline.left() + 0.5)  # the backstop for work Deadline cannot see (mpmath's own loops)
             for point in points:
                 results.append(_at_point(lowered, point, wrt, deadline, symbolic, started))
-    except BudgetExceeded:  # the alarm rang between two points
-        pass
+    except BudgetExceeded:  # while lowering, or the alarm rang between two points
+        if lowered is None:
+            return [_skipped(wrt, "time budget", time.perf_counter() - started)] * len(points)
+    except TooLarge:
+        return [_skipped(wrt, f"size (more than {SIZE_LIMIT:,} scalar operations)", time.perf_counter() - started)] * len(points)
+    if len(results) == len(points):
+        return results
     return results + [_skipped(wrt, "time budget", time.perf_counter() - started)] * (len(points) - len(results))
 
 
@@ -171,11 +226,12 @@ def _symbolic(lowered: _Lowered, wrt: tuple[str, ...], budget: float):
 def _at_point(lowered: _Lowered, point, wrt, deadline: Deadline, symbolic, started: float) -> ExactResult:
     try:
         deadline.check()
-        result = _stable(lambda: _chain_at(lowered, point, wrt, deadline))
-        if symbolic is not None:
-            from .formula import with_formulas
+        result = _stable(lambda prec: _chain_at(lowered, point, wrt, deadline, prec, started))
+        if symbolic is None:
+            return result  # its seconds taken as it was made
+        from .formula import with_formulas
 
-            result = with_formulas(result, symbolic, point, PRECISIONS)
+        result = with_formulas(result, symbolic, point, PRECISIONS)
     except BudgetExceeded:
         return _skipped(wrt, "time budget", time.perf_counter() - started)
     except (NotReal, ZeroDivisionError, OverflowError, MemoryError, ValueError) as problem:

@@ -161,12 +161,16 @@ def lower(bindings, shapes: Mapping[str, tuple[int, ...]], definitions: Mapping[
     `bindings`: [(name or None, Expr)], a program's forward lines (later ones see earlier names); the last is f."""
     dag = Dag([], [], [], limit)
     leaves: dict[str, np.ndarray] = {}
+    scalar = not definitions
     for name, shape in shapes.items():
-        size = int(np.prod(shape, dtype=np.int64))
-        flat = [dag.add("input", (), (name, k, 0.0)) for k in range(size)]
+        if shape == ():  # a scalar: one handle, no list
+            leaves[name] = _handle(dag.add("input", (), (name, 0, 0.0)))
+            continue
+        scalar = False
+        flat = [dag.add("input", (), (name, k, 0.0)) for k in range(math.prod(shape))]
         leaves[name] = np.array(flat + [None], dtype=object)[:-1].reshape(shape)
-    if not definitions and all(shape == () for shape in shapes.values()) and all(_scalar_only(e) for _, e in bindings):
-        env = {name: leaf.item().index for name, leaf in leaves.items()}
+    if scalar and all([_scalar_only(e) for _, e in bindings]):
+        env = {name: k for k, name in enumerate(shapes)}  # the inputs are the first nodes, one per scalar
         output = 0
         for name, expr in bindings:
             output = _lower_scalar(dag, expr, env)
@@ -210,20 +214,23 @@ def _lower_scalar(dag: Dag, expr: Expr, env: dict[str, int]) -> int:
     lower_into makes through numpy (a test compares the two on random expressions)."""
     built: list[int] = []
     ops, all_args, payloads = dag.ops, dag.args, dag.payload
+    keep, add_op, add_args, add_payload = built.append, ops.append, all_args.append, payloads.append
     for op, args, name, value in _columns(expr):
         if op == "var" or (op == "const" and name in env):
-            built.append(env[name])
+            keep(env[name])
             continue
         if op == "copy":
-            built.append(built[args[0]])
+            keep(built[args[0]])
             continue
-        built.append(len(ops))
+        keep(len(ops))
+        add_op(op)
         if op == "num":
-            ops.append("num"), all_args.append(()), payloads.append(float(value))
+            add_args(()), add_payload(float(value))
         elif op == "const":
-            ops.append("const"), all_args.append(()), payloads.append(name)
+            add_args(()), add_payload(name)
         else:
-            ops.append(op), all_args.append(tuple([built[a] for a in args])), payloads.append(None)
+            add_args((built[args[0]], built[args[1]]) if len(args) == 2 else tuple([built[a] for a in args]))
+            add_payload(None)
     if len(ops) > dag.limit:
         raise TooLarge(len(ops))
     return built[-1]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
@@ -54,11 +53,19 @@ def power(base: mpmath.mpf, exponent: mpmath.mpf) -> mpmath.mpf:
 
 @lru_cache(maxsize=4096)
 def fraction(value: float) -> tuple[int, int]:
-    """The literal the user typed as an exact fraction: 0.1 means 1/10, not the nearest double."""
+    """The literal the user typed as an exact fraction in lowest terms: 0.1 means 1/10, not the nearest double.
+    The shortest decimal that round-trips (repr) read by hand: fractions.Fraction(repr(value)), without importing
+    fractions and decimal on the exact column's start-up."""
     if value == int(value) and abs(value) < 2**53:
         return int(value), 1
-    exact = Fraction(repr(value))
-    return exact.numerator, exact.denominator
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, decimals = mantissa.partition(".")
+    digits, scale = int(whole + decimals), int(exponent or 0) - len(decimals)
+    if scale >= 0:
+        return digits * 10 ** scale, 1
+    denominator = 10 ** -scale
+    common = math.gcd(digits, denominator)
+    return digits // common, denominator // common
 
 
 def literal(value: float) -> mpmath.mpf:
@@ -498,11 +505,12 @@ def constant_power(exponent: float) -> Rule:
     return _constant_power(exponent)
 
 
-def decided(rule: Rule, args: tuple, xs: tuple, errors: tuple) -> bool:
+def decided(rule: Rule, gap: float, xs: tuple, errors: tuple) -> bool:
     """Whether the arguments' errors cannot change the branch (a tie is certain only when exact).
-    `args`: the mpf arguments (a - b is taken in mpf: their floats may differ while they nearly tie)."""
+    `gap`: float(a - b) with a - b taken at the working precision (the arguments' floats may differ while they
+    nearly tie); not read for an "arg" decider."""
     if rule.decider == "arg":
         e = errors[0]
         return e == 0 or abs(xs[0]) > 4 * e
     e = errors[0] + errors[1]
-    return e == 0 or abs(float(args[0] - args[1])) > 4 * e
+    return e == 0 or abs(gap) > 4 * e

@@ -49,28 +49,31 @@ class _Point:
 
     def __init__(self, dag: Dag, wrt: frozenset[str], point, output: int, deadline: Deadline):
         self.dag, self.deadline, self.output = dag, deadline, output
-        self.fwd = chain.forward(dag, wrt, point, deadline)
-        self.adjoint, self.undecided, _ = chain.adjoints(dag, self.fwd, output, deadline)
+        fwd = self.fwd = chain.forward(dag, wrt, point, deadline)
+        adjoint, self.undecided, _ = chain.adjoints(dag, fwd, output, deadline)
+        self.values = [chain.as_mpf(v) for v in fwd.values]  # the chain's raw tuples as objects: rules.py's formulas
+        self.aux = [chain.as_mpf(v) for v in fwd.aux]
+        self.adjoint = [chain.as_mpf(v) for v in adjoint]
         self.partials: dict[int, list] = {}
         self.seconds: dict[int, list] = {}
 
     def _env(self, index: int) -> tuple:
-        values = self.fwd.values
+        values = self.values
         return tuple([values[a] for a in self.dag.args[index]])
 
     def partial(self, index: int, k: int):
         cached = self.partials.get(index)
         if cached is None:
-            rule, env = self.fwd.rules[index], self._env(index)
-            y, aux = self.fwd.values[index], self.fwd.aux[index]
+            rule, env = self.fwd.rules[index].rule, self._env(index)
+            y, aux = self.values[index], self.aux[index]
             cached = self.partials[index] = [p(env, y, aux) for p in rule.partials]
         return cached[k]
 
     def second(self, index: int, k: int, m: int):
         cached = self.seconds.get(index)
         if cached is None:
-            rule, env = self.fwd.rules[index], self._env(index)
-            y, aux = self.fwd.values[index], self.fwd.aux[index]
+            rule, env = self.fwd.rules[index].rule, self._env(index)
+            y, aux = self.values[index], self.aux[index]
             cached = self.seconds[index] = [s(env, y, aux) for s in rule.seconds]
         return cached[_pair(k, m, len(self.dag.args[index]))]
 
@@ -115,7 +118,7 @@ class _Point:
             if upstream_tangent is None and index not in lost and not curved:
                 continue
             if fwd.tied[index]:
-                if upstream_tangent is not None or index in lost or adjoint[index] or undecided[index] or fwd.rules[index].jumps:
+                if upstream_tangent is not None or index in lost or adjoint[index] or undecided[index] or fwd.rules[index].rule.jumps:
                     lost.update(a for a in args if fwd.depends[a])
                 continue
             gradient = adjoint[index]

@@ -273,6 +273,47 @@ def test_time_budget_interrupts_work_that_runs_too_long():
     assert time.perf_counter() - started < 1
 
 
+def test_an_alarm_reset_after_a_nested_budget_still_rings():
+    """exact_case installs one handler per case: SymPy's own (nested) budget disarms the timer on exit, and
+    Alarm.reset arms it again for the points."""
+    import signal
+    import time
+
+    from gradcheck_cli.oracle.exact import BudgetExceeded, time_budget
+
+    started = time.perf_counter()
+    with pytest.raises(BudgetExceeded):
+        with time_budget(30) as alarm:
+            with time_budget(20):
+                pass
+            assert signal.getitimer(signal.ITIMER_REAL)[0] == 0  # the nested budget disarmed it
+            alarm.reset(0.05)
+            time.sleep(2)
+    assert time.perf_counter() - started < 1
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
+
+
+def test_a_budget_gives_back_the_callers_alarm_handler():
+    """time_budget installs its handler with _signal's signal (no IntEnum round trip) and restores what was there."""
+    import signal
+
+    from gradcheck_cli.oracle.exact import time_budget
+
+    def mine(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGALRM, mine)
+    try:
+        with time_budget(30):
+            assert signal.getsignal(signal.SIGALRM) is not mine
+        assert signal.getsignal(signal.SIGALRM) is mine
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    with time_budget(30):
+        pass
+    assert signal.getsignal(signal.SIGALRM) == previous
+
+
 def test_the_oracle_has_a_counterpart_for_every_scalar_op():
     from gradcheck_cli.ops.scalar import SCALAR_OPS
     from gradcheck_cli.oracle.exact import DIGITS, PRECISIONS

@@ -16,6 +16,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+from mpmath.libmp import dps_to_prec
 
 from gradcheck_cli.lang.expr import parse
 from gradcheck_cli.oracle import chain, exact
@@ -238,26 +239,27 @@ def test_what_one_precision_proves_matches_500_digits():
             continue
         lowered = exact._lower(expr, {v: () for v in wrt}, {}, {})
         at = {v: np.asarray(point[v]) for v in wrt}
+        low_prec, high_prec = dps_to_prec(50), dps_to_prec(500)
         try:
-            with mpmath.workdps(50):
-                low, certain = exact._chain_at(lowered, at, wrt, exact.Deadline(0))
-                fwd = chain.forward(lowered.dag, frozenset(wrt), at)
-                output = lowered.output.item().index
-                adjoint, undecided, adjoint_errors = chain.adjoints(lowered.dag, fwd, output)
-            with mpmath.workdps(500):
-                high, _ = exact._chain_at(lowered, at, wrt, exact.Deadline(0))
-                fwd_high = chain.forward(lowered.dag, frozenset(wrt), at)
-                adjoint_high, _, _ = chain.adjoints(lowered.dag, fwd_high, output)
+            low, certain = exact._chain_at(lowered, at, wrt, exact.Deadline(0), low_prec)
+            fwd = chain.forward(lowered.dag, frozenset(wrt), at, prec=low_prec)
+            output = lowered.output.item().index
+            adjoint, undecided, adjoint_errors = chain.adjoints(lowered.dag, fwd, output)
+            high, _ = exact._chain_at(lowered, at, wrt, exact.Deadline(0), high_prec)
+            fwd_high = chain.forward(lowered.dag, frozenset(wrt), at, prec=high_prec)
+            adjoint_high, _, _ = chain.adjoints(lowered.dag, fwd_high, output)
         except (NotReal, ZeroDivisionError):
             continue
         compared += 1
-        if fwd.errors is not None:
-            for low_value, high_value, bound in zip(fwd.values, fwd_high.values, fwd.errors):
-                assert abs(low_value - high_value) <= bound, (text, point)
-        if adjoint_errors is not None:  # relative bounds: adjoints span any range
-            for k, (low_value, high_value, bound) in enumerate(zip(adjoint, adjoint_high, adjoint_errors)):
-                if not undecided[k] and bound < float("inf"):  # inf: a 0 that may not be 0 (never proved)
-                    assert abs(low_value - high_value) <= bound * abs(low_value), (text, point, k)
+        with mpmath.workdps(600):  # the differences exactly enough: raw tuples as mpf objects
+            if fwd.errors is not None:
+                for low_value, high_value, bound in zip(fwd.values, fwd_high.values, fwd.errors):
+                    assert abs(chain.as_mpf(low_value) - chain.as_mpf(high_value)) <= bound, (text, point)
+            if adjoint_errors is not None:  # relative bounds: adjoints span any range
+                for k, (low_value, high_value, bound) in enumerate(zip(adjoint, adjoint_high, adjoint_errors)):
+                    if not undecided[k] and bound < float("inf"):  # inf: a 0 that may not be 0 (never proved)
+                        low_mpf = chain.as_mpf(low_value)
+                        assert abs(low_mpf - chain.as_mpf(high_value)) <= bound * abs(low_mpf), (text, point, k)
         if certain:
             proved += 1
             for v in wrt:
