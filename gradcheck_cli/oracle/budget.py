@@ -6,11 +6,6 @@ import signal
 import threading
 import time
 
-try:  # signal.signal without its IntEnum conversions: they raise and catch two exceptions a call, ~15 us a case
-    from _signal import signal as _install_handler
-except ImportError:  # pragma: no cover  (an interpreter without CPython's _signal)
-    from signal import signal as _install_handler
-
 
 class BudgetExceeded(Exception):
     pass
@@ -49,7 +44,7 @@ class time_budget:  # noqa: N801  (a context manager used as a function: `with t
 
     def __enter__(self) -> "time_budget":
         if self.armed:
-            self.previous = _install_handler(signal.SIGALRM, _on_alarm)
+            self.previous = signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
         return self
 
@@ -60,4 +55,4 @@ class time_budget:  # noqa: N801  (a context manager used as a function: `with t
     def __exit__(self, *exc: object) -> None:
         if self.armed:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            _install_handler(signal.SIGALRM, self.previous)
+            signal.signal(signal.SIGALRM, self.previous)
