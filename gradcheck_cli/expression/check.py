@@ -46,6 +46,8 @@ class Options:
 
 
 def _stacked(points: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    if len(points) == 1:  # a .gc line's one point: its values, copied, as a batch of one
+        return {v: np.array(points[0][v], dtype=np.float64)[None] for v in names}
     return {v: np.stack([np.asarray(p[v], dtype=np.float64) for p in points]) for v in names}
 
 
@@ -147,7 +149,7 @@ def _columns(graph, good_points, good, inputs, values, analytic, expected, wrt, 
     scales = value_scales(reference)[good]
     signs = {g: s[good] if s.shape[0] > 1 else s for g, s in branch_signs(graph, reference).items()}
     rows = stencil_rows(graph, base, wrt, scales, f0, signs, options.h)
-    complex_slopes = complex_step(graph, base, wrt)
+    complex_slopes = complex_step(graph, base, wrt, rows.layout)
     exact = _exact(graph, good_points, wrt, options, claims, program)
     sample = Sample(graph=graph, good=good, base=base, values=values, analytic=analytic, expected=expected, rows=rows,
                     differences={}, complex=complex_slopes, exact=exact, signs=signs, options=options, claims=claims,

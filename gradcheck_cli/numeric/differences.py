@@ -372,9 +372,11 @@ def stencil(rows: tuple[np.ndarray, ...], f0, h, eps: float) -> dict[str, np.nda
                 "left": left_x, "right": right_x, "kink": parted & clean}
 
 
-def complex_step(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Im f(x + i*h)/h with h = 1e-20*max(1,|x|) per element: no subtraction, so no rounding error for analytic gates."""
-    layout = _Layout.of(graph, wrt)
+def complex_step(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...], layout: _Layout | None = None
+                 ) -> dict[str, np.ndarray]:
+    """Im f(x + i*h)/h with h = 1e-20*max(1,|x|) per element: no subtraction, so no rounding error for analytic gates.
+    `layout`: the elements' (a StencilRows' own, for the same wrt)."""
+    layout = layout if layout is not None else _Layout.of(graph, wrt)
     n_points = next(iter(base.values())).shape[0] if base else 1
     x = np.concatenate([base[v].reshape(n_points, -1) for v in wrt], axis=1) if wrt else np.zeros((n_points, 0))
     steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
