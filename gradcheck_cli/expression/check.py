@@ -251,10 +251,10 @@ class Sample:
     def evidence(self, var: str, magnitude=0.0, noise=0.0) -> Evidence:
         d: Differences = self.differences[var]
         crossed, ties, jumped = tie_counts(d.crossed, self.signs, self.graph)
-        no = np.zeros((len(self.good), *self.graph.shapes[var]), bool)
-        crossed = no if crossed is None else crossed
-        ties = no.astype(np.int64) if ties is None else ties
-        jumped = no if jumped is None else jumped
+        no = np.zeros((), bool)  # no kink crossed anywhere: one False for every element
+        crossed, tied, nested = (no, no, no) if crossed is None else (
+            self._per_element(crossed, var), self._per_element(ties >= 1, var), self._per_element(ties >= 2, var))
+        jumped = no if jumped is None else self._per_element(jumped, var)
         exact, claims, tolerance = self._exact_columns(var)
         shaped = {name: self._shaped(getattr(d, name), var) for name in
                   ("forward", "centered", "richardson", "error_estimate", "reliable", "left", "right", "second")}
@@ -262,8 +262,7 @@ class Sample:
                         self._per_element(self.base[var], var), shaped["forward"], shaped["centered"], shaped["richardson"],
                         shaped["error_estimate"], shaped["reliable"], shaped["left"], shaped["right"], shaped["second"],
                         self._per_element(d.h_centered, var), self._shaped(self.complex[var], var), exact, claims, tolerance,
-                        self._per_element(crossed, var), self._per_element(ties >= 1, var), self._per_element(ties >= 2, var),
-                        self._per_element(jumped, var), holomorphic=np.ones((), bool))
+                        crossed, tied, nested, jumped, holomorphic=np.ones((), bool))
 
     def _exact_columns(self, var: str):
         shape = (len(self.good), *self.out, *self.graph.shapes[var])
