@@ -27,6 +27,8 @@ class GradientCheckFailed(AssertionError):
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """What check, check_function and check_layer return: the cases, with pass/fail and the report formats."""
+
     cases: tuple[CaseResult, ...]
     strict: bool = False  # kinks and inconclusive points fail too
 

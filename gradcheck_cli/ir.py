@@ -22,6 +22,8 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True, slots=True)
 class IRNode:
+    """One gate of the graph: an operation, its inputs (node indices), its label and shape."""
+
     op: str  # var | const | a registry op name
     inputs: tuple[int, ...]
     label: str  # short name shown by --trace (x, mul1, sigma2, ..., f), or the user's name in a program
@@ -86,6 +88,8 @@ class Binding:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Graph:
+    """The gate graph of an expression or program: nodes in topological order, the output last."""
+
     exprs: tuple[Expr, ...]  # the expression, or a program's right-hand sides (and inlined functions' bodies)
     nodes: tuple[IRNode, ...]
     variables: tuple[str, ...]  # in order of first appearance

@@ -151,6 +151,8 @@ class CaseFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What one collected item of a .gc file came to: its cases' statuses and the failure text."""
+
     statuses: tuple[str, ...]
     failure: str | None  # the message, or None when the item passes
 

@@ -78,6 +78,8 @@ class GradientCheck:
 
 @dataclass(frozen=True, slots=True)
 class TraceRow:
+    """One gate of --trace: its label, operation, source text, value and gradient."""
+
     label: str
     operation: str
     source: str
@@ -173,6 +175,8 @@ SWEEP_METHODS = ("forward", "centered", "richardson")  # the difference quotient
 
 @dataclass(frozen=True, slots=True)
 class SweepRow:
+    """One step size of a sweep: each difference quotient and its relative error."""
+
     h: float
     estimates: dict[str, float]
     errors: dict[str, float]  # relative error against the reference
@@ -180,6 +184,8 @@ class SweepRow:
 
 @dataclass(frozen=True, slots=True)
 class Sweep:
+    """`gradcheck sweep`'s numbers: one row per step size against one reference derivative."""
+
     var: str
     reference: float
     reference_method: str

@@ -25,6 +25,8 @@ from .results import CaseResult
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
+    """A parsed case ready to check: its graph, points, the variables checked and the claims."""
+
     graph: Graph
     points: list[dict[str, np.ndarray]]
     wrt: tuple[str, ...]

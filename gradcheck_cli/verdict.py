@@ -32,6 +32,8 @@ COMPLEX, RICHARDSON, CENTERED = range(3)
 
 @dataclass(frozen=True, slots=True)
 class Tolerances:
+    """What the user allows: a relative and an absolute tolerance (--rtol, --atol)."""
+
     rtol: float = 1e-6
     atol: float = 0.0
 
@@ -74,6 +76,8 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
+    """The judge's verdict per element: status, diagnosis, the claim's fate and the numbers behind them."""
+
     status: np.ndarray  # codes into SEVERITY
     diagnosis: np.ndarray  # codes (NONE, EXACT_ODD, ...)
     claim_failed: np.ndarray

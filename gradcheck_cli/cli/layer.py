@@ -19,6 +19,8 @@ LOSS = re.compile(r"(^|_)loss($|_)")  # svm_loss, softmax_loss_naive: functions 
 
 @dataclass(frozen=True, slots=True)
 class Layer:
+    """A layer found in the user's file: its forward, its backward (if separate) and its inputs."""
+
     name: str  # as --at prefixes and reports name it: affine, conv (for conv_forward_naive), svm_loss
     forward: Callable
     backward: Callable | None  # None: forward returns (loss, gradients)

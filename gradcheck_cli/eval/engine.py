@@ -124,6 +124,8 @@ def forward_output(graph: Graph, inputs: dict[str, Array], dtype: type = np.floa
 
 @dataclass(frozen=True, slots=True)
 class Backward:
+    """A backward pass: df/d(node) for every node, and the same pass on magnitudes."""
+
     node_grads: list[Array]  # df/d(node) for every node, (B, *shape)
     magnitudes: list[Array]  # the same pass with |upstream|*|local|: the scale rounding errors are relative to
 

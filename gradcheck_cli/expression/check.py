@@ -32,6 +32,8 @@ FAILING_SHOWN = 20  # failing elements listed per variable (JSON keeps every ele
 
 @dataclass(frozen=True, slots=True)
 class Options:
+    """How a case is checked: step, tolerances, the exact column, precision, random directions, order."""
+
     h: float | None = None
     tolerances: Tolerances = Tolerances()
     exact: bool = True

@@ -43,6 +43,8 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """What every line of a `check` run shares: the check's options, random points and seed."""
+
     options: Options = Options()
     samples: int = 5
     seed: int = 0
@@ -50,12 +52,16 @@ class Settings:
 
 @dataclass(frozen=True, slots=True)
 class Piece:
+    """A piece of a line, with where it starts (for carets)."""
+
     text: str
     offset: int  # 0-based column of text[0] in the line
 
 
 @dataclass(frozen=True, slots=True)
 class LineParts:
+    """A .gc line split at `@` and `=>`: the expression, its points and its claims."""
+
     expr: Piece
     points: tuple[Piece, ...]  # empty: random points
     claims: Piece | None

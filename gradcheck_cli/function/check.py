@@ -35,6 +35,8 @@ KINK_TEXT = "kink: the one-sided slopes differ (a max, abs or relu decides here)
 
 @dataclass(frozen=True, slots=True)
 class FunctionOptions:
+    """How check_function checks: tolerances, step, seed, random directions and their limits."""
+
     tolerances: Tolerances = Tolerances()
     h: float | None = None  # the finite-difference step (None: scaled to each element and to f's precision)
     seed: int = 0  # of the random directions, the sample and the Taylor test

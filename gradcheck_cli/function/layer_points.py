@@ -92,6 +92,8 @@ def typed(name: str, value):
 
 @dataclass(frozen=True, slots=True)
 class Sizes:
+    """The sizes a layer's made-up inputs take: the kind of layer and its dimensions."""
+
     kind: str  # dense | image | step | sequence | temporal
     n: int
     d: int  # features (dense), channels (image), input size (rnn)

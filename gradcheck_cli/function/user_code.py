@@ -27,6 +27,8 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """A function of the user's code, named as they named it, and where it came from."""
+
     function: Callable
     name: str  # as the user wrote it: FILE.py:NAME or module:NAME
     path: str | None  # the file the module came from

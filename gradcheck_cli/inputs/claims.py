@@ -23,6 +23,8 @@ SECOND_ORDER = "H:"  # the key of a claim on second derivatives starts so (never
 
 @dataclass(frozen=True, slots=True)
 class Claim:
+    """What the user claims a gradient (or f) is: a formula, printed numbers or a value."""
+
     var: str  # the variable whose gradient is claimed, or VALUE_CLAIM
     expr: Expr | None  # a formula or printed numbers; None when `value` is given (a program's own result)
     approximate: bool = False

@@ -57,6 +57,8 @@ _UNSUPPORTED = ("return", "lambda", "global", "nonlocal", "del", "yield", "raise
 
 @dataclass(frozen=True, slots=True)
 class Statement:
+    """One statement of a pasted program: its kind, where it is, and what it assigns."""
+
     kind: str  # assign | rule | seed | skip | unread | block
     line: int  # 1-based
     column: int  # 0-based offset of the statement in its line
@@ -75,6 +77,8 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class Function:
+    """A `def` of a pasted program: its parameters and body."""
+
     name: str
     parameters: tuple[str, ...]
     body: tuple[Statement, ...]  # local assignments, in order
@@ -87,6 +91,8 @@ class Function:
 
 @dataclass(frozen=True, slots=True)
 class Program:
+    """A pasted program: its lines, statements and functions."""
+
     name: str  # the file (or <stdin>) it came from
     lines: tuple[str, ...]
     statements: tuple[Statement, ...]

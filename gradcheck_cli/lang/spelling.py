@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Signature:
+    """How a function is called: how many tensor inputs, which literal parameters."""
+
     inputs: int  # tensor arguments; -1: one or more
     params: tuple[str, ...] = ()  # literal parameters after the inputs, positional or keyword; "*name" gathers the rest
     ignored: tuple[str, ...] = ()  # keywords accepted and ignored (np.array(..., dtype=float))

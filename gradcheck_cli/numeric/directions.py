@@ -50,6 +50,8 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class DirectionCheck:
+    """What random directions found for one variable: the slopes, and the elements blamed."""
+
     var: str
     slopes: tuple[Slope, ...]
     faulty: tuple[tuple[int, ...], ...]  # elements the bisection blamed (indices into the variable)

@@ -48,6 +48,8 @@ def flat(ans: Array, *inputs: Array) -> Array:
 
 @dataclass(frozen=True, slots=True)
 class Op:
+    """One operation's row of the rule table: forward, shape rule, VJPs and what kind of gate it is."""
+
     name: str
     forward: Callable[..., Array]  # (*inputs, **params) -> value
     shape: Callable[..., Shape]  # (*input shapes, **params) -> output shape, or raise ShapeMismatch

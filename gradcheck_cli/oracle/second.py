@@ -34,6 +34,8 @@ WORK_LIMIT = 4_000_000  # node visits (scalar operations x input elements) of on
 
 @dataclass(frozen=True, slots=True)
 class ExactHessian:
+    """The exact Hessian at one point (or why there is none)."""
+
     values: np.ndarray | None  # (n, n) over the flattened variables; NaN where a kink leaves an entry undecided
     note: str | None = None  # why there are no values
     seconds: float = 0.0

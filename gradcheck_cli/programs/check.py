@@ -18,6 +18,8 @@ from .plan import Plan, d_target, definitions, inputs_of, plan_program, program_
 
 @dataclass(frozen=True)
 class ProgramRun:
+    """A checked program: its case, its forward pass as a graph and the point it ran at."""
+
     case: CaseResult
     graph: Graph  # the forward pass as a gate graph (for --graph pictures)
     point: dict[str, np.ndarray]

@@ -33,6 +33,8 @@ SUBSETS = 10  # uses of one name whose every combination is tried (2**10 sums); 
 
 @dataclass
 class Lines:
+    """A program's judged backward lines, and the user's final value of each gradient."""
+
     rows: list[LineResult] = field(default_factory=list)
     finals: dict[str, np.ndarray] = field(default_factory=dict)  # the user's last value of each dNAME, by NAME
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Format:
+    """One report format: how it streams cases and how it prints a whole report."""
+
     name: str
     writer: Callable[[IO[str] | None, bool, "View"], object]  # (out or None for stdout, strict, view) -> add/close
     whole: Callable[[list["CaseResult"], "View"], None] | None = None  # the whole report on standard output
