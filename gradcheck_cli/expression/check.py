@@ -3,6 +3,10 @@
 All points go through the graph as one numpy batch; every element of every checked variable gets
 the numerical columns, the exact column (one time budget for the whole case) and a verdict. The
 allowances for float64 rounding are measured only where a clean verdict needs them.
+
+In three steps, so that many cases (a .gc file's lines) can share the per-call costs: `prepare` computes a case's
+columns, `judge_together` takes the difference quotients of many cases in one go and judges their scalar gradients
+in one call, and `finish` makes the results. check_points is the three for one case.
 """
 
 from __future__ import annotations
@@ -71,9 +75,9 @@ class Judged:
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
-    """One case up to its verdicts (check_points' first half): every column computed, nothing judged yet, so that
-    many cases' scalar elements can go to the judge in one call (judge_together) before `finish` makes the results."""
+class CaseColumns:
+    """One case up to its verdicts (`prepare`'s result): every column computed, nothing judged yet, so that many
+    cases' quotients and scalar elements can be taken in one go (judge_together) before `finish` makes the results."""
 
     graph: Graph
     points: list[dict[str, np.ndarray]]
@@ -93,7 +97,7 @@ class Prepared:
 
 
 def prepare(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[str, ...], options: Options,
-            claims: dict[str, Claim] | None = None, source: str | None = None, program=None) -> Prepared | None:
+            claims: dict[str, Claim] | None = None, source: str | None = None, program=None) -> CaseColumns | None:
     """Every column of a case (None: no points); the judge runs in `finish` (or judge_together for many cases)."""
     if not points:
         return None
@@ -119,11 +123,11 @@ def prepare(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[str, .
     good = [k for k, problem in enumerate(problems) if problem is None]
     sample, checks, exact = _columns(graph, [points[k] for k in good], good, inputs, values, analytic, expected, wrt,
                                      options, claims, program)
-    return Prepared(graph, points, wrt, options, second, values, passes, problems, expected, sample, checks, exact,
+    return CaseColumns(graph, points, wrt, options, second, values, passes, problems, expected, sample, checks, exact,
                     source, program)
 
 
-def finish(p: Prepared, judged: Judged) -> list[CaseResult]:
+def finish(p: CaseColumns, judged: Judged) -> list[CaseResult]:
     """The CaseResults of a prepared case, from what judge_together made of it."""
     checks = judged.sample.checks(p.wrt, judged.verdicts) if judged.sample is not None else p.checks
     cases = [_case(p.graph, p.points[k], k, p.values, p.passes, p.problems[k], checks.get(k), p.exact.get(k), p.expected,
@@ -159,7 +163,7 @@ def _columns(graph, good_points, good, inputs, values, analytic, expected, wrt, 
     return sample, {}, dict(zip(good, exact)) if exact else {}
 
 
-def judge_together(prepared: list[Prepared]) -> list[Judged]:
+def judge_together(prepared: list[CaseColumns]) -> list[Judged]:
     """Many cases at once: their difference quotients taken together (differences_together), and their scalar
     gradients (scalar variables of a scalar f: a .gc file's usual line) judged in one call of the judge per
     tolerance, whose cost is per call, not per element: the same judge and the same evidence, only the arrays are

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, replace
 
 from ..errors import FileError, FormatError, GradcheckError, Position
-from ..expression.check import Judged, Options, Prepared, finish, judge_together, prepare
+from ..expression.check import CaseColumns, Judged, Options, finish, judge_together, prepare
 from ..inputs.claims import VALUE_CLAIM, Claim, parse_claims
 from ..inputs.sampling import SAMPLE_HIGH, SAMPLE_LOW, sample_points
 from ..ir import Graph
@@ -290,7 +290,7 @@ class _Staged:
 
     line: Line
     parts: LineParts
-    prepared: Prepared | None  # None: its points had no case
+    prepared: CaseColumns | None  # None: its points had no case
     program: tuple | None
     seconds: float  # spent on this line so far
 
