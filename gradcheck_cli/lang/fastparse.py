@@ -135,37 +135,13 @@ def fast_parse(text: str, functions: Mapping[str, Signature]) -> Columns | None:
                 stack.append(("neg" if token == "-" else "pos", _UNARY_PRECEDENCE, i))
             else:
                 return None
-        elif token in _BINARY:  # --- a binary operator: unwind and emit inlined (they run once per gate)
+        elif token in _BINARY:  # --- a binary operator
             op, precedence = _BINARY[token]
-            while stack:
-                top = stack[-1]
-                if top.__class__ is not tuple or top[1] < precedence or (precedence == 5 and top[1] == 5):
-                    break
-                stack.pop()
-                if top[1] == _UNARY_PRECEDENCE:
-                    emit(top[0], top[2])
-                    continue
-                right = operands.pop()
-                left = operands[-1]
-                operands[-1] = len(ops_)
-                add_op(top[0]), add_args((left, right)), add_start(starts[left]), add_end(ends[right]), add_name("")
-                add_value(0.0), add_at(top[2])
+            unwind(precedence, precedence == 5)
             stack.append((op, precedence, i))
             expect = True
         elif token == ")" or token == ",":  # --- the end of a parenthesis or of an argument
-            while stack:  # unwind(0, False), binary operators emitted inline
-                top = stack[-1]
-                if top.__class__ is not tuple:
-                    break
-                stack.pop()
-                if top[1] == _UNARY_PRECEDENCE:
-                    emit(top[0], top[2])
-                    continue
-                right = operands.pop()
-                left = operands[-1]
-                operands[-1] = len(ops_)
-                add_op(top[0]), add_args((left, right)), add_start(starts[left]), add_end(ends[right]), add_name("")
-                add_value(0.0), add_at(top[2])
+            unwind(0, False)
             if not stack:
                 return None
             frame = stack[-1]
