@@ -208,7 +208,7 @@ def put_value(point: dict, name: str, value: np.ndarray, variables: tuple[str, .
         raise PointError(f"'{name}' is not a variable of the expression (its variables: {known})", where)
     if name in point:
         raise PointError(f"'{name}' is given twice", where)
-    if not np.all(np.isfinite(value)):
+    if not (math.isfinite(value) if value.ndim == 0 and value.dtype.kind == "f" else np.all(np.isfinite(value))):
         raise PointError(f"value of '{name}' is not finite", where)
     point[name] = value
 
