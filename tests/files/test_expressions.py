@@ -34,7 +34,7 @@ def test_every_example_file_holds_cases_and_every_case_has_an_exact_value(report
     files = sorted(p.name for p in EXPRESSIONS.glob("*.gc"))
     assert files == ["cs231n.gc", "hacker_guide.gc", "identities.gc", "matrices.gc", "micrograd.gc", "sigmoid.gc"]
     assert all(cases_of(report, name) for name in files)
-    # check's default exact column chains SymPy's local derivatives: a value for every case, no formula
+    # check's default exact column chains each gate's local derivatives: a value for every case, no formula
     assert all(c["exact_method"] == "chain" for c in report[1]["cases"])
     assert all(g["exact"] is not None and g["exact_expr"] is None for c in report[1]["cases"] for g in c["gradients"])
 
