@@ -168,7 +168,7 @@ def build_program(bindings: list[Binding], registry, shapes: Mapping[str, Shape]
                   functions: Mapping[str, object] | None = None) -> Graph:
     """One graph for a program's forward assignments (later ones see earlier names); the last one is f.
     `functions` (lang.program.Function) are Python functions, inlined where they are called."""
-    with paused_gc():
+    with paused_gc(sum(len(b.expr.nodes) for b in bindings)):
         shapes = shapes or {}
         if len(bindings) == 1 and bindings[0].name is None and not functions and not any(shapes.values()) \
                 and isinstance(bindings[0].expr.nodes, LazyNodes):

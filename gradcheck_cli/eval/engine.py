@@ -268,9 +268,13 @@ def value_scales(values: list[Array]) -> Array:
     return _per_point(values, size, measure, np.maximum)
 
 
-def nonfinite_points(arrays: list[Array], size: int) -> Array:
-    """Per point: does any of `arrays` hold nan or inf there?"""
-    return _per_point(arrays, size, lambda v: ~np.isfinite(v), np.logical_or)
+def nonfinite_points(values: list[Array], arrays: list[Array], size: int) -> Array:
+    """Per point: does the forward pass `values`, or any of `arrays`, hold nan or inf there?"""
+    measure = lambda v: ~np.isfinite(v)  # noqa: E731
+    if isinstance(values, fast.PointValues) and len(values.numbers) == len(values):  # one point: its floats at once
+        found = np.logical_or.reduce(measure(values.numbers)).reshape(1)
+        return found | _per_point(arrays, size, measure, np.logical_or) if arrays else found
+    return _per_point([*values, *arrays], size, measure, np.logical_or)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,7 +118,7 @@ def prepare(graph: Graph, points: list[dict[str, np.ndarray]], wrt: tuple[str, .
     analytic, _, passes = jacobian(graph, values, wrt)
     expected = {v: claim_values(c, graph.registry, graph.shapes, inputs, effective_output(graph) + graph.shapes[v] if v != VALUE_CLAIM
                                 else graph.nodes[-1].shape, len(points)) for v, c in claims.items()}
-    suspect = nonfinite_points([*values, *analytic.values(), *expected.values()], len(points))
+    suspect = nonfinite_points(values, [*analytic.values(), *expected.values()], len(points))
     problems = [first_problem(graph, values, passes, analytic, expected, k) if suspect[k] else None for k in range(len(points))]
     good = [k for k, problem in enumerate(problems) if problem is None]
     sample, checks, exact = _columns(graph, [points[k] for k in good], good, inputs, values, analytic, expected, wrt,

@@ -368,7 +368,7 @@ def parse(text: str, functions: Mapping[str, Signature] = SIGNATURES) -> Expr:
         raise InputLimitError(f"expression is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}")
     if not text.strip():
         raise ParseError("empty expression", Position(text, 0))
-    with paused_gc():
+    with paused_gc(len(text) // 4):  # a node for every few characters, at most
         columns = fast_parse(text, functions)
         if columns is not None:
             return Expr(text, LazyNodes(columns))

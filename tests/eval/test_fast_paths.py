@@ -303,3 +303,21 @@ def test_quotients_of_many_cases_together_are_each_cases_own(cases):
                     assert a.keys() == b.keys() and all(np.array_equal(a[g][i], b[g][i]) for g in a for i in (0, 1))
                 else:
                     assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True), (name, a, b)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_expressions(), st.floats(-3, 3), st.floats(-3, 3), st.floats(-3, 3))
+def test_nonfinite_points_reads_one_points_floats_as_the_arrays(text, x, y, z):
+    """engine.nonfinite_points at one point reads the forward pass's floats at once (PointValues); the same answer
+    as the node-by-node arrays, NaN and inf included (log, sqrt and division of anything)."""
+    from gradcheck_cli.eval import fast
+    from gradcheck_cli.eval.engine import forward, nonfinite_points
+
+    graph = build_graph(parse(text), REGISTRY)
+    point = {"x": x, "y": y, "z": z}
+    values = forward(graph, {v: np.array([point[v]]) for v in graph.variables})
+    extra = [np.array([np.inf if x > 2 else 1.0])]
+    for arrays in ([], extra):
+        assert np.array_equal(nonfinite_points(values, arrays, 1), nonfinite_points(list(values), arrays, 1))
+    if isinstance(values, fast.PointValues):
+        assert bool(nonfinite_points(values, [], 1)[0]) == (not np.all(np.isfinite(values.numbers)))
