@@ -30,6 +30,9 @@ LINES = [
     "max(x, y) @ x=1, y=1",  # a tie
     "x*y @ x=2, y=3 => f=6",
     "x*y @ x=2, y=3 => f=7",
+    "x*y @ x=1.5, y=2 => dx ~= 2.0",  # printed digits: a tolerance of their own
+    "sin(x) @ x=1 => dx ~= 0.5",
+    "x @ x=1; x=2; x=3 => dx=1",
 ]
 
 
@@ -38,8 +41,9 @@ def _json(results) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("exact", [False, True])
-def test_lines_together_give_what_each_line_gives_alone(exact):
-    settings = Settings(Options(exact=exact, exact_method="chain"))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lines_together_give_what_each_line_gives_alone(exact, dtype):
+    settings = Settings(Options(exact=exact, exact_method="chain", dtype=dtype))
     lines = [Line("f.gc", k + 1, text) for k, text in enumerate(LINES)]
     alone = [check_line(line, settings) for line in lines]
     together = check_lines(lines, settings)
