@@ -21,7 +21,7 @@ from .signals import quiet_worker
 Unit = Line | FileCase
 KILL_ON_ENV = "GRADCHECK_TEST_KILL_ON"  # test-only: a worker SIGKILLs itself before a line with exactly this text
 CHUNK = 8  # lines per task: fewer round trips for cheap lines, little lost when a worker dies
-BATCH = 16  # lines checked together in this process (their scalar gradients go to the judge in one call)
+BATCH = 16  # lines checked together in this process (their quotients and scalar verdicts taken in one go)
 TASKS_IN_FLIGHT = 2  # per worker
 WINDOW_PER_JOB = 64
 MAX_IDLE_DEATHS = 8  # per job: workers that die holding no line mean something is wrong with every worker
@@ -36,7 +36,7 @@ def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
         on_result: Callable[[Unit], None] | None = None) -> Iterator[FileCase]:
     """Results in file order; with jobs > 1 lines are checked in worker processes (fork where available)."""
     if settings.options.exact:
-        from ..oracle import exact  # noqa: F401  (SymPy's import time is not the first case's; forked workers inherit it)
+        from ..oracle import exact  # noqa: F401  (the oracle's import time is not the first case's; forked workers inherit it)
     if jobs <= 1:
         for batch in _batches(units):
             results = check_lines(batch, settings) if isinstance(batch[0], Line) else [[batch[0]]]
