@@ -184,11 +184,13 @@ def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_sig
 
     n_points, n_elements, per = steps.shape
     out_shape = graph.nodes[-1].shape
-    f = np.empty((n_points, n_elements, per, *out_shape), dtype=dtype)
-    crossed = {}
     pairs = max(1, _rows_per_pass(graph) // per)
     total = n_points * n_elements
     sparse = worthwhile(graph, n_elements)
+    if n_points == 1 and not sparse and n_elements <= pairs:  # one point, one pass (a .gc line): no chunk bookkeeping
+        return _one_pass(graph, base, layout, steps, dtype, base_signs)
+    f = np.empty((n_points, n_elements, per, *out_shape), dtype=dtype)
+    crossed = {}
     start = 0
     while start < total:
         stop = min(total, start + pairs, (start // n_elements + 1) * n_elements if sparse else total)
@@ -206,6 +208,21 @@ def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_sig
             first = changed.argmax(axis=1)
             crossed[g][0][points, elements] = changed.any(axis=1)
             crossed[g][1][points, elements] = where[np.arange(len(flat)), first]
+    return f, crossed
+
+
+def _one_pass(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_signs):
+    """_run's result for one point whose rows fit one pass: the same rows, the same forward pass, no chunks."""
+    _, n_elements, per = steps.shape
+    out_shape = graph.nodes[-1].shape
+    points, elements = np.zeros(n_elements, np.int64), np.arange(n_elements)
+    values, changes, _ = _rows(graph, base, layout, points, elements, steps[0], dtype, base_signs, False)
+    f = np.asarray(np.broadcast_to(values, (n_elements * per, *out_shape)), dtype=dtype).reshape(1, n_elements, per, *out_shape)
+    crossed = {}
+    for g, (changed, where) in changes.items():
+        changed, where = changed.reshape(n_elements, per)[:, :len(_OFFSETS)], where.reshape(n_elements, per)
+        first = changed.argmax(axis=1)
+        crossed[g] = (changed.any(axis=1)[None], where[elements, first].astype(np.int64)[None])
     return f, crossed
 
 

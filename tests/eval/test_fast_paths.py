@@ -321,3 +321,32 @@ def test_nonfinite_points_reads_one_points_floats_as_the_arrays(text, x, y, z):
         assert np.array_equal(nonfinite_points(values, arrays, 1), nonfinite_points(list(values), arrays, 1))
     if isinstance(values, fast.PointValues):
         assert bool(nonfinite_points(values, [], 1)[0]) == (not np.all(np.isfinite(values.numbers)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(_expressions(), st.floats(-3, 3), st.floats(-3, 3), st.floats(0.1, 3), st.booleans())
+def test_one_points_pass_is_the_chunked_loops_bit_for_bit(text, x, y, z, complex_rows):
+    """numeric/differences._run at one point whose rows fit one pass (a .gc line) skips the chunk bookkeeping: the
+    same f at every row and the same kinks crossed as the chunked loop, which two points take."""
+    from gradcheck_cli.eval.engine import branch_signs, forward
+    from gradcheck_cli.numeric.differences import _OFFSETS, _Layout, _run, centered_steps
+
+    graph = build_graph(parse(text), REGISTRY)
+    if not graph.variables:
+        return
+    point = {"x": x, "y": y, "z": z}
+    one = {v: np.array([point[v]]) for v in graph.variables}
+    two = {v: np.array([point[v], point[v]]) for v in graph.variables}
+    layout = _Layout.of(graph, graph.variables)
+    xs = np.array([[point[v] for v in graph.variables]])
+    steps = centered_steps(xs)[..., None] * np.array([*_OFFSETS, 0.01])
+    dtype = np.complex128 if complex_rows else np.float64
+    steps = 1j * steps[..., :1] if complex_rows else steps
+    f1, crossed1 = _run(graph, one, layout, steps, dtype, None if complex_rows else branch_signs(graph, forward(graph, one)))
+    f2, crossed2 = _run(graph, two, layout, np.concatenate([steps, steps]), dtype,
+                        None if complex_rows else branch_signs(graph, forward(graph, two)))
+    assert f1.dtype == f2.dtype and f1.shape == f2[:1].shape and np.array_equal(f1, f2[:1], equal_nan=True)
+    assert crossed1.keys() == crossed2.keys()
+    for g in crossed1:
+        assert all(crossed1[g][i].dtype == crossed2[g][i].dtype and np.array_equal(crossed1[g][i], crossed2[g][i][:1])
+                   for i in (0, 1))
