@@ -187,7 +187,7 @@ def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_sig
     pairs = max(1, _rows_per_pass(graph) // per)
     total = n_points * n_elements
     sparse = worthwhile(graph, n_elements)
-    if n_points == 1 and not sparse and n_elements <= pairs:  # one point, one pass (a .gc line): no chunk bookkeeping
+    if n_points == 1 and not sparse and 0 < n_elements <= pairs:  # one point, one pass (a .gc line): no chunk bookkeeping
         return _one_pass(graph, base, layout, steps, dtype, base_signs)
     f = np.empty((n_points, n_elements, per, *out_shape), dtype=dtype)
     crossed = {}
