@@ -63,3 +63,39 @@ def test_random_lines_together(rows):
     lines = [Line("r.gc", k + 1, text) for k, text in enumerate(texts)]
     settings = Settings(Options(exact=False))
     assert _json(check_lines(lines, settings)) == _json([check_line(line, settings) for line in lines])
+
+
+def test_a_crash_while_finishing_one_line_costs_that_line_only(monkeypatch):
+    """finish raising for one line of a batch: that line's cases are errors naming the bug, the others are checked."""
+    import gradcheck_cli.files.format as fmt
+
+    real = fmt.finish
+
+    def broken(prepared, judged):
+        if prepared.graph.expr.text == "sin(x)":
+            raise RuntimeError("a bug in finish")
+        return real(prepared, judged)
+
+    monkeypatch.setattr(fmt, "finish", broken)
+    lines = [Line("f.gc", k + 1, text) for k, text in enumerate(["x*y @ x=1, y=2", "sin(x) @ x=1; x=2", "cos(x) @ x=1"])]
+    results = check_lines(lines, Settings(Options(exact=False)))
+    assert [[c.case.status for c in cases] for cases in results] == [["pass"], ["error", "error"], ["pass"]]
+    assert all("internal error" in c.case.message and "a bug in finish" in c.case.message for c in results[1])
+
+
+def test_a_crash_in_the_batched_judge_falls_back_to_each_line_alone(monkeypatch):
+    """judge_together raising for the whole batch: each line is judged alone, with the same results."""
+    import gradcheck_cli.files.format as fmt
+
+    real = fmt.judge_together
+
+    def broken(prepared):
+        if len(prepared) > 1:
+            raise RuntimeError("a bug in the batch")
+        return real(prepared)
+
+    lines = [Line("f.gc", k + 1, text) for k, text in enumerate(LINES)]
+    settings = Settings(Options(exact=False))
+    expected = _json(check_lines(lines, settings))
+    monkeypatch.setattr(fmt, "judge_together", broken)
+    assert _json(check_lines(lines, settings)) == expected
