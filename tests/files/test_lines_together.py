@@ -99,3 +99,19 @@ def test_a_crash_in_the_batched_judge_falls_back_to_each_line_alone(monkeypatch)
     expected = _json(check_lines(lines, settings))
     monkeypatch.setattr(fmt, "judge_together", broken)
     assert _json(check_lines(lines, settings)) == expected
+
+
+_PIECES = st.sampled_from(["x", "y", "*", "+", "(", ")", "@", "=>", "dx=", "=", ",", ";", "1", "-0", "1e400", "relu(",
+                           "sin(", "max(", "[1,2]", "W", "# c", " ", "~=", "nan", "\x1b[2J", "é"])
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=30), st.lists(_PIECES, max_size=12).map("".join)), min_size=1, max_size=6))
+def test_hostile_lines_together_get_what_each_gets_alone(texts):
+    """Any text, checked in a batch: one result list per line (never an exception), each what the line gets alone."""
+    lines = [Line("h.gc", k + 1, text.replace("\n", " ").replace("\r", " ")) for k, text in enumerate(texts)]
+    settings = Settings(Options(exact=False))
+    together = check_lines(lines, settings)
+    assert len(together) == len(lines)
+    assert _json(together) == _json([check_line(line, settings) for line in lines])
+    assert all("internal error" not in (c.case.message or "") for cases in together for c in cases)
