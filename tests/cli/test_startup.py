@@ -36,7 +36,9 @@ def test_check_with_the_exact_column_never_imports_sympy(tmp_path):
 
 
 def test_eval_imports_sympy_only_for_the_formula():
-    chained, done = imported("eval", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--exact-method", "chain")
-    assert done.returncode == 0 and "sympy" not in chained
-    formula, done = imported("eval", "(x+y)*z", "--at", "x=-2,y=5,z=-4")
+    """eval's default (the chained exact value) leaves SymPy unloaded; --exact-method auto prints the formula."""
+    chained, done = imported("eval", "(x+y)*z", "--at", "x=-2,y=5,z=-4")
+    assert done.returncode == 0 and "sympy" not in chained and "mpmath" in chained
+    assert "exact df/dx" not in done.stdout and "--exact-method auto prints SymPy's formula" in done.stdout
+    formula, done = imported("eval", "(x+y)*z", "--at", "x=-2,y=5,z=-4", "--exact-method", "auto")
     assert done.returncode == 0 and "exact df/dx = z" in done.stdout and "sympy" in formula
