@@ -5,9 +5,10 @@
         does not assign come from the notebook's variables; then the cell runs as usual (unless --no-run)
     %gradcheck_layer FORWARD BACKWARD ARG ... [NAME=ARG ...] [--wrt ...] [--seed S] [--strict]
         check_layer on the notebook's functions and variables (FORWARD's parameters in order, or by name)
-    %gradcheck_function F [GRAD] ARG ... [NAME=ARG ...] [--wrt ...]
+    %gradcheck_function F [GRAD] ARG ... [NAME=ARG ...] [--wrt ...] [--hessian H] [--hvp V]
         check_function; F's other parameters are taken from the notebook by name; with no GRAD, F returns
-        (loss, gradients); the ARGs listed are the inputs checked unless --wrt says otherwise
+        (loss, gradients); the ARGs listed are the inputs checked unless --wrt says otherwise; H (the Hessian)
+        and V (v -> H·v) are judged against differences of GRAD, called as GRAD is
 
 Each shows its table as the cell's rich output and returns the Report (its `ok`, `status`, `text()`), so
 `report = %gradcheck_layer ...` keeps it. IPython is imported here only, when the extension loads. A mistake in
@@ -277,12 +278,16 @@ def check_function_line(line: str, namespace: Mapping[str, object]):
     from .api import check_function
 
     magic = "%gradcheck_function"
-    parsed = parse_line(line, ("wrt", "rtol", "atol", "h", "seed", "strict"), magic)
+    parsed = parse_line(line, ("wrt", "rtol", "atol", "h", "seed", "strict", "hessian", "hvp"), magic)
     if not parsed.words:
         raise UsageError(f"{magic}: give F [GRAD] and the inputs, e.g. %gradcheck_function loss loss_grad W")
     f = _function(parsed.words[0], namespace, magic)
     second = namespace.get(parsed.words[1]) if len(parsed.words) > 1 else None
     grad = second if callable(second) else None
+    seconds = {name: _function(str(parsed.options[name]), namespace, magic) for name in ("hessian", "hvp") if name in parsed.options}
+    if seconds and grad is None:
+        raise UsageError(f"{magic}: --{next(iter(seconds))} is judged against differences of GRAD: give it, e.g. "
+                         f"%gradcheck_function {parsed.words[0]} GRAD ... --{next(iter(seconds))} {parsed.options[next(iter(seconds))]}")
     words = parsed.words[2:] if grad is not None else parsed.words[1:]
     inputs = _arguments(f, parsed, words, namespace, magic, by_name=True)
     listed = [p for p in inspect.signature(f).parameters][:len(words)] + list(parsed.named)
@@ -304,7 +309,15 @@ def check_function_line(line: str, namespace: Mapping[str, object]):
         def gradient(**checked):
             return grad(**checked, **fixed)
 
+        def hessian(**checked):
+            return seconds["hessian"](**checked, **fixed)
+
+        def hvp(v, **checked):
+            return seconds["hvp"](v, **checked, **fixed)
+
         loss.__qualname__, gradient.__qualname__ = parsed.words[0], parsed.words[1]
-        report = check_function(loss, {k: inputs[k] for k in wrt}, gradient, wrt, **options)
+        hessian.__qualname__, hvp.__qualname__ = str(parsed.options.get("hessian")), str(parsed.options.get("hvp"))
+        report = check_function(loss, {k: inputs[k] for k in wrt}, gradient, wrt, **options,
+                                hessian=hessian if "hessian" in seconds else None, hvp=hvp if "hvp" in seconds else None)
     show(report)
     return report

@@ -129,6 +129,13 @@ CELLS = {
                       "W, X, Y = rng.standard_normal((5, 3)), rng.standard_normal((4, 5)), rng.standard_normal((4, 3))\n"
                       "%gradcheck_function loss loss_grad W"),
     "typo": "%gradcheck_layer affine_forward affine_backward xa wa bb",
+    "second_order": ("def cubic(x, scale):\n    return scale * np.sum(x ** 3)\n\ndef cubic_grad(x, scale):\n    return 3 * scale * x ** 2\n\n"
+                     "def cubic_hessian(x, scale):\n    return np.diag(3 * scale * x)  # the 6 written as 3\n\n"
+                     "def cubic_hvp(v, x, scale):\n    return 6 * scale * x * v\n\n"
+                     "xs, scale = np.array([0.5, -1.0, 2.0]), 2.0\n"
+                     "report = %gradcheck_function cubic cubic_grad xs --hessian cubic_hessian --hvp cubic_hvp\n"
+                     "print(report.ok, report.status)"),
+    "second_order_no_grad": "%gradcheck_function cubic xs --hessian cubic_hessian",
 }
 
 
@@ -212,3 +219,20 @@ def test_a_mistake_in_the_magics_line_is_one_line(executed):
     outputs = executed["typo"]
     assert [o["output_type"] for o in outputs] == ["stream"] and outputs[0]["name"] == "stderr"
     assert outputs[0]["text"].startswith("gradcheck: %gradcheck_layer: no variable 'bb' in the notebook (some there: ")
+
+
+def test_function_magic_judges_a_hessian_and_an_hvp_with_the_notebooks_other_inputs(executed):
+    """scale comes from the notebook by name and is passed to all four functions; the Hessian is wrong by a factor
+    2 on its diagonal, the hvp right."""
+    text = _text(executed["second_order"])
+    assert "False mismatch" in text
+    hessian, hvp = text.split("H over x: your hessian")[1].split("H over x: your hvp")
+    assert "your hessian is wrong" in hessian and "d2f/dx[0]dx[0], d2f/dx[1]dx[1], d2f/dx[2]dx[2]" in hessian
+    assert re.search(r"│ d2f/dx\[2\]dx\[2\] │\s+24 │\s+24 \(cx\) │ .* ✓ pass", hvp)  # 6·2·2
+    assert "✗ mismatch" not in hvp.split("1 case:")[0]
+
+
+def test_function_magic_hessian_without_grad_is_one_line(executed):
+    outputs = executed["second_order_no_grad"]
+    assert [o["output_type"] for o in outputs] == ["stream"] and outputs[0]["name"] == "stderr"
+    assert outputs[0]["text"].startswith("gradcheck: %gradcheck_function: --hessian is judged against differences of GRAD")
