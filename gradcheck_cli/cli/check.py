@@ -43,10 +43,11 @@ def _show_progress(lines: int) -> bool:
     return lines >= MIN_PROGRESS and sys.stderr.isatty() and not ci
 
 
-def _progress(make_units, report_on_terminal: bool):
-    """(a context that draws a progress bar or nothing, the callback that advances it). The report itself is the
-    progress when it streams to the terminal; counting the lines costs a first pass over the files."""
-    if report_on_terminal or not _show_progress(MIN_PROGRESS):
+def _progress(make_units, no_bar: bool):
+    """(a context that draws a progress bar or nothing, the callback that advances it). No bar when the report itself
+    is the progress (it streams to the terminal) or when standard input is read (it cannot be counted first); counting
+    the lines costs a first pass over the files."""
+    if no_bar or not _show_progress(MIN_PROGRESS):
         return nullcontext(), None
     total = sum(1 for _ in make_units())
     if not _show_progress(total):
@@ -105,6 +106,7 @@ def check_command(**given) -> None:
       gradcheck check derivations/
       gradcheck check derivations/ --format github --junit report.xml
       gradcheck check derivations/ --shard 2/4 -j 0
+      python make_cases.py | gradcheck check -      (- is standard input)
 
     \b
     Exit codes: 0 all passed (kinks allowed unless --strict), 1 a mismatch
@@ -194,6 +196,7 @@ def _run(request: CheckRequest, units, make_units, settings, report_files, start
     import time
 
     from ..files import runner
+    from ..files.discovery import STDIN
     from ..files.signals import StopSignals
     from ..report import stream
     from ..report.formats import make_writer
@@ -210,7 +213,7 @@ def _run(request: CheckRequest, units, make_units, settings, report_files, start
         interrupted = None
         with StopSignals() as stops:
             try:
-                bar, advance = _progress(make_units, report_file is None and sys.stdout.isatty())
+                bar, advance = _progress(make_units, report_file is None and sys.stdout.isatty() or STDIN in request.paths)
                 with bar, closing(runner.run(units, settings, jobs, on_result=advance)) as results:
                     for item in results:
                         with stops.held():  # counted and written together, or not at all

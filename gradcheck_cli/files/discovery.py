@@ -1,7 +1,7 @@
 """Finding expression files and reading their lines lazily, one file open at a time, in bounded memory.
 
 Only regular files are opened (a FIFO, a device or a symlink to /dev/stdin would block forever: git can store such
-a symlink, so a pull request could hang CI); anything else found by a directory walk, or named explicitly, is an
+a symlink, so a pull request could hang CI), and standard input when it is named as `-`; anything else found by a directory walk, or named explicitly, is an
 `error` case saying it was skipped. A file is read up to MAX_FILE_BYTES; lines are produced one by one.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import BinaryIO, Iterable, Iterator
 
 from ..errors import FileError
@@ -17,6 +18,8 @@ from .format import EXTENSION, PROGRAM_EXTENSION, Line, file_problem
 from .reading import MAX_FILE_BYTES, not_regular, open_regular
 
 Unit = Line | FileCase  # a line to check, or a ready-made result for a path that yields no lines
+STDIN = "-"  # the path that means standard input
+STDIN_NAME = "<stdin>"  # its lines' file name in reports (<stdin>:3:5)
 
 
 NEAR_MISSES = (".py", ".ipynb")  # what a directory of derivations holds when its files are not named *.gc.py
@@ -67,6 +70,10 @@ def expand_paths(paths: Iterable[str]) -> list[str | FileCase]:
     items: list[str | FileCase] = []
     seen: set[str] = set()
     for path in paths:
+        if path == STDIN:
+            items.append(STDIN if STDIN not in seen else file_problem(STDIN, "standard input is named twice; it is read once"))
+            seen.add(STDIN)
+            continue
         if os.path.isdir(path):
             entries, misses = _walk(path)
             if not entries:
@@ -180,7 +187,11 @@ def holds_expression_lines(handle: BinaryIO) -> bool:
 
 
 def read_units(path: str) -> Iterator[Unit]:
-    """The case lines of one file, or one FileCase naming why it cannot be read."""
+    """The case lines of one file, or one FileCase naming why it cannot be read. `-` is standard input, read once
+    as .gc lines (`generate | gradcheck check -`), up to the same size limit."""
+    if path == STDIN:
+        yield from _lines(sys.stdin.buffer, STDIN_NAME)
+        return
     try:
         handle = open_regular(path)
     except FileError as error:

@@ -448,3 +448,41 @@ def test_a_line_that_calls_a_files_gate_is_reproduced_with_check_not_eval(tmp_pa
     result = CliRunner().invoke(main, ["check", str(path)], env={"NO_COLOR": "1", "COLUMNS": "200"})
     assert result.exit_code == 1
     assert f"reproduce: gradcheck check {path}   (line 5 uses the file's gates: sq)" in result.stdout
+
+
+# --- standard input ------------------------------------------------------------------------------------
+
+def test_check_dash_reads_gc_lines_from_standard_input_in_every_format(cli, tmp_path):
+    """`generate | gradcheck check -`: lines are <stdin>:N in every report, errors located, the exit code the same."""
+    text = "x*y @ x=1, y=2\n\nsigmoidd(x) @ x=1\nx*y @ x=1, y=2 => dx=3\n"
+    table = cli("check", "-", input=text)
+    assert table.exit_code == 1, table.output
+    assert "<stdin>:3:1: unknown function 'sigmoidd'" in table.stdout and "<stdin>:4  ✗ mismatch" in table.stdout
+    report = json.loads(cli("check", "-", "--format", "json", "--junit", str(tmp_path / "j.xml"), input=text).stdout)
+    assert [(c["source"], c["status"]) for c in report["cases"]] == [("<stdin>:1", "pass"), ("<stdin>:3", "error"),
+                                                                   ("<stdin>:4", "mismatch")]
+    junit = ET.parse(tmp_path / "j.xml").getroot()
+    assert junit.get("tests") == "3" and junit.get("failures") == "1" and junit.get("errors") == "1"
+    github = cli("check", "-", "--format", "github", input=text).stdout
+    assert github.splitlines()[1].startswith("::error line=4,title=gradcheck mismatch::x*y at x=1, y=2: dx:")  # no file=
+
+
+def test_check_dash_with_files_and_twice(cli, tmp_path):
+    (tmp_path / "a.gc").write_text("x**2 @ x=3\n")
+    both = json.loads(cli("check", str(tmp_path / "a.gc"), "-", "-", "--format", "json", input="x*y @ x=1, y=2\n").stdout)
+    assert [(c["source"], c["status"]) for c in both["cases"]] == [
+        (f"{tmp_path / 'a.gc'}:1", "pass"), ("<stdin>:1", "pass"), ("-", "error")]
+    assert both["cases"][2]["message"] == "-: standard input is named twice; it is read once"
+    empty = cli("check", "-", input="")
+    assert empty.exit_code == 2 and "nothing to check" in empty.stderr
+
+
+def test_check_dash_from_a_real_pipe_with_workers():
+    """A real pipe into two worker processes: every line once, in order."""
+    lines = "".join(f"x*{k} + y @ x=1, y=2\n" for k in range(40))
+    done = subprocess.run([sys.executable, "-m", "gradcheck_cli", "check", "-", "-j", "2", "--format", "json", "--no-exact"],
+                          input=lines, capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    assert done.returncode == 0, done.stderr
+    cases = json.loads(done.stdout)["cases"]
+    assert [c["source"] for c in cases] == [f"<stdin>:{k + 1}" for k in range(40)]
+    assert [c["gradients"][0]["analytic"] for c in cases] == [float(k) for k in range(40)]
