@@ -53,10 +53,12 @@ def _at(value, index):
 
 
 def _cells(g: GradientCheck, index, methods, digits: int, claims: bool) -> dict[str, str]:
-    """The columns of one gradient element, as text."""
+    """The columns of one gradient element, as text; no exact column where there is none at all (a Python function's
+    gradient, --no-exact): a column of dashes would take the place of one that says something."""
     values = {"analytic": g.analytic, "forward": g.forward, "centered": g.centered, "richardson": g.richardson,
               "complex": g.complex_step, "exact": g.exact}
-    cells = {name: _shown(_at(values[name], index), digits) for name in ("analytic", *[m for m in methods if m != "best"], "exact")
+    exact = ("exact",) if g.exact is not None else ()
+    cells = {name: _shown(_at(values[name], index), digits) for name in ("analytic", *[m for m in methods if m != "best"], *exact)
              if name in values}
     if "best" in methods:
         method = _at(g.best_method, index) if isinstance(g.best_method, np.ndarray) else g.best_method
@@ -76,8 +78,8 @@ def _shown(value, digits: int) -> str:
     return "—" if value is None or value != value else number(value, digits)
 
 
-def _columns(methods, claims: bool) -> list[str]:
-    ordered = ["analytic", *[m for m in methods if m != "best"], *(["best"] if "best" in methods else []), "exact"]
+def _columns(methods, claims: bool, exact: bool) -> list[str]:
+    ordered = ["analytic", *[m for m in methods if m != "best"], *(["best"] if "best" in methods else []), *(["exact"] if exact else [])]
     return ordered + (["claimed"] if claims else []) + ["rel. error"] + (["claim error"] if claims else [])
 
 
@@ -96,9 +98,10 @@ def gradient_table(case: CaseResult, gradients, methods, width: int):
     digits = _digits(width)
     claims = any(g.expected is not None for g in gradients)
     tensors = any(g.shape for g in gradients)
+    exact = any(g.exact is not None for g in gradients)
     methods = list(methods)
     while True:
-        names = _columns(methods, claims)
+        names = _columns(methods, claims, exact)
         header = ["var", *(["shape", "element"] if tensors else []), *names, "verdict"]
         rows = [_row(g, methods, digits, claims, tensors, names) for g in gradients]
         if _needed(rows, header) <= width:
@@ -333,7 +336,7 @@ def element_table(g: GradientCheck, methods, width: int):
 
 def _element_rows(g: GradientCheck, indices, statuses, methods, digits: int) -> tuple[list[str], list[list[str]]]:
     claims = g.expected is not None
-    names = _columns(methods, claims)
+    names = _columns(methods, claims, g.exact is not None)
     rows = []
     for index in indices:
         cells = _cells(g, index, methods, digits, claims)

@@ -97,3 +97,25 @@ def test_piped_output_with_no_columns_set_is_complete(cli, monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     result = cli("eval", "(x+sigma(y))/(sigma(x)+(x+y)**2)", "--at", "x=3,y=-4")
     assert "2.059569795572" in result.stdout and "forward" in result.stdout  # all 13 digits and every column
+
+
+def _header(text: str, first: str) -> list[str]:
+    """The column names of the first table whose header starts with `first`."""
+    line = next(line for line in text.splitlines() if line.startswith("┃") and line.split("┃")[1].strip() == first)
+    return [c.strip() for c in line.strip("┃").split("┃")]
+
+
+def test_a_table_without_any_exact_value_has_no_exact_column_and_keeps_best(cli, monkeypatch):
+    """A Python function's gradient and --no-exact have no exact value at all: a column of dashes would take the
+    80-column table's room from the complex step (best), the value that shows what the gradient should be."""
+    monkeypatch.setenv("COLUMNS", "80")
+    layer = cli("layer", f"{ROOT / 'docs' / 'examples' / 'cs231n_layers_wrong.py'}:affine_forward").stdout
+    assert _header(layer, "element") == ["element", "analytic", "best", "rel. error", "verdict"]
+    assert re.search(r"│ \[0, 0\]\s+│\s+0\.04190408951 │\s+0\.167616358 \(cx\) │\s+7\.50e-01 │ ✗ mismatch\s+│", layer), layer
+    assert "exact —" not in layer and "no exact column for Python functions" in layer
+    off = cli("eval", "x*y", "--at", "x=1,y=2", "--no-exact").stdout
+    assert "exact" not in _header(off, "var") and "exact: not computed (the exact column is off)" in off
+    on = cli("eval", "x*y", "--at", "x=1,y=2").stdout
+    assert "exact" in _header(on, "var")
+    undecided = cli("eval", "relu(x) * y", "--at", "x=0,y=2").stdout  # the exact value undecided at the kink: a dash
+    assert "exact" in _header(undecided, "var") and re.search(r"│ x .* — .*│", undecided), undecided
