@@ -172,7 +172,7 @@ def run_block(block: Block) -> dict[int, tuple[str, int]]:
     return results
 
 
-_TIMING = re.compile(r"in \d+(?:\.\d+)? s \(\d[\d,]* cases?/s\)")
+_TIMING = re.compile(r"in \d+(?:\.\d+)? s \(\d[\d,.]* cases?/s\)")
 _JUNIT_TIME = re.compile(r'time="[0-9.]+"')
 
 

@@ -190,6 +190,8 @@ def read_units(path: str) -> Iterator[Unit]:
     """The case lines of one file, or one FileCase naming why it cannot be read. `-` is standard input, read once
     as .gc lines (`generate | gradcheck check -`), up to the same size limit."""
     if path == STDIN:
+        if sys.stdin.isatty():  # a person at the prompt, who may have forgotten the pipe
+            print("gradcheck: reading .gc lines from standard input (Ctrl-D ends them)", file=sys.stderr, flush=True)
         yield from _lines(sys.stdin.buffer, STDIN_NAME)
         return
     try:

@@ -147,10 +147,10 @@ def one_line(text: str) -> str:
 
 def counts_line(counts: dict[str, int]) -> str:
     """`11 cases: 8 pass, 1 kink, 1 mismatch, 1 error` from status.counts()."""
-    parts = [f"{counts[s]} {s}" for s in SEVERITY if counts[s]]
+    parts = [f"{counts[s]:,} {s}" for s in SEVERITY if counts[s]]
     if not parts:
         return "0 cases"
-    return f"{counts['total']} case{'s' if counts['total'] != 1 else ''}: " + ", ".join(parts)
+    return f"{counts['total']:,} case{'s' if counts['total'] != 1 else ''}: " + ", ".join(parts)
 
 
 def summary_line(cases) -> str:
@@ -161,7 +161,8 @@ def summary_text(counts: dict[str, int], seconds: float | None = None) -> str:
     """`N cases: a pass, b mismatch … in S s (R cases/s)`."""
     line = counts_line(counts)
     if seconds is not None and seconds > 0 and counts["total"]:
-        line += f" in {seconds:.2f} s ({counts['total'] / seconds:.0f} cases/s)"
+        rate = counts["total"] / seconds
+        line += f" in {seconds:.2f} s ({rate:,.0f} cases/s)" if rate >= 10 else f" in {seconds:.2f} s ({rate:.2g} cases/s)"
     return line
 
 

@@ -148,7 +148,7 @@ def test_the_end_of_a_10000_line_run_recalls_the_lone_failing_line(tmp_path):
     text = out.getvalue()
     assert text.index("big.gc:1235  ✗ mismatch") > text.rindex("│ big.gc:10000 ")  # after the last row
     assert text.rstrip("\n").splitlines()[-4:] == [
-        "10000 cases: 9999 pass, 1 mismatch",
+        "10,000 cases: 9,999 pass, 1 mismatch",
         "1 failing line:",
         "  big.gc:1235  ✗ mismatch",
         "    reproduce: gradcheck eval 'x*y' --at x=-2,y=3 --expect 'dx=3, dy=3'",
@@ -331,3 +331,13 @@ def test_the_docs_name_program_files_one_way(cli):
     pattern = re.compile(r"@[\w./-]+(?<!\.gc)\.py\b")
     wrong = {name: pattern.findall(text) for name, text in texts.items() if name not in OTHERS_EDIT and pattern.search(text)}
     assert not wrong, wrong
+
+
+def test_the_summary_counts_with_separators_and_a_slow_rate_is_not_zero():
+    """`100,000 cases ... (3,145 cases/s)` reads at a glance; a line typed by hand into `check -` is not 0 cases/s."""
+    from gradcheck_cli.report.text import summary_text
+
+    counts = {"total": 100_000, "pass": 99_998, "kink": 0, "inconclusive": 0, "mismatch": 1, "error": 1}
+    assert summary_text(counts, 31.8) == "100,000 cases: 99,998 pass, 1 mismatch, 1 error in 31.80 s (3,145 cases/s)"
+    one = {"total": 1, "pass": 1, "kink": 0, "inconclusive": 0, "mismatch": 0, "error": 0}
+    assert summary_text(one, 2.41) == "1 case: 1 pass in 2.41 s (0.41 cases/s)"
