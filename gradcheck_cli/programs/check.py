@@ -1,6 +1,6 @@
 """A program checked: its plan, the forward graph (user gates with their own rules), its d-lines judged line by line
-(judge.py), its inputs' gradients checked as in `eval` with the user's final dNAME as claims, and each user gate
-audited on its own (audit.py)."""
+(judge.py; where all hold at the cell's values, at a few random draws too: probe.py), its inputs' gradients checked
+as in `eval` with the user's final dNAME as claims, and each user gate audited on its own (audit.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     from ..eval.user_gates import user_gates
     from ..expression.check import check_points
     from .judge import judge_lines
+    from .probe import first_failing
 
     plan = plan_program(program, context)
     registry = user_gates(program.functions, plan.rules, context.registry)
@@ -53,10 +54,18 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     # the d-lines are judged against the truth: gates inlined to their bodies, never through the user's own rules
     truth_graph = build_program(plan.bindings, registry, shapes, dict(program.functions)) if plan.rules else graph
     lines = judge_lines(truth_graph, plan, point, inline, options)
+    probe = None
+    if at_text is None and lines.first_wrong is None:  # right at the cell's values: right at random draws too?
+        probe = first_failing(truth_graph, plan, point, inline, options, checked, context.seed)
+        if probe is not None:
+            point, lines = probe.point, probe.lines
+            plan.notes.append(probe.note)
     claims = program_claims(plan, lines.finals, checked, graph.shapes, graph.nodes[-1].shape)
     case = check_points(graph, [point], checked, options, claims, program.name, (
         [(b.name, b.expr) for b in plan.bindings], definitions(program)))[0]
     case = _with_audits(lines.attach(case, plan), program, plan, graph, point, registry, options)
+    if probe is not None:
+        case = replace(case, message=f"{probe.said}: {case.message}")
     case = replace(case, expr=_shown(program, plan), point={k: v for k, v in case.point.items() if k not in plan.hidden})
     return ProgramRun(case, graph, point)
 

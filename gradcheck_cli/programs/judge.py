@@ -3,8 +3,7 @@ the true df/d(that name)), each dNAME's final value against the truth, and the f
 
 A line for NAME is right when its value equals the contribution of some of NAME's uses (one line per
 use, as the seeds write `dx = ...; dx += ...`), or all of them. What a wrong line got wrong is said in
-words where it can be told: a flipped sign, a factor 2, a missing or extra factor NAME, a missing mask,
-the wrong upstream d-name, a transposed matrix, `=` where `+=` was needed, a use left out.
+words where it can be told (diagnose.py), and here: `=` where `+=` was needed, a use left out.
 
 A forward name assigned more than once (`h = w*x`, then `h = np.tanh(h)`) has one version per
 assignment, and `dh` follows the backward pass through them as a person writes it: it starts as the
@@ -23,9 +22,9 @@ from ..errors import GradcheckError
 from ..eval.engine import backward, branch_signs, contributions_into, forward
 from ..ir import Binding, Graph, build_program
 from ..lang.program import Function, Statement
-from ..report.text import values_text
 from ..results import CaseResult, LineResult
 from ..verdict import Tolerances, agree
+from .diagnose import close_enough, diagnose
 from .plan import Plan, d_target, notes_text, typo_of
 
 SUBSETS = 10  # uses of one name whose every combination is tried (2**10 sums); past that only single uses and all
@@ -139,7 +138,7 @@ def _blame_helpers(state: _State, lines: Lines, judged: list) -> set:
         if found is not None:
             name, version, value, got = found
             h = helpers[name]
-            said = diagnose(state, judged[h][0], version, lines.rows[h].true, value, judged[h][1])
+            said = diagnose(state, judged[h][0], version, lines.rows[h].true, value, judged[h][1], evaluate)
             lines.rows[h] = replace(lines.rows[h], status="wrong", true=value, diagnosis=said, order=row.order[:1] + (judged[h][0].line,))
             lines.rows[k] = replace(row, status="pass", diagnosis=None, true=got)
             rescued.add(key)
@@ -387,11 +386,6 @@ def _accumulate(own: dict, key, statement: Statement, value: np.ndarray) -> None
         own[key] = own[key] + value
 
 
-def close_enough(state: _State, a, b, scale=0.0) -> bool:
-    """Does the value a line gives (a) pass against what it should be (b)? The one judge decides (verdict.agree)."""
-    return bool(agree(a, np.asarray(b, dtype=np.float64)[None], state.tolerance, scale)[0])
-
-
 def _candidates(state: _State, key) -> list[tuple[tuple[int, ...], np.ndarray]]:
     """(the lines of some uses, their contributions summed): what a right line for NAME can equal."""
     truth = _truth(state, key)
@@ -426,7 +420,7 @@ def _judge(state: _State, statement: Statement, key, yours, true_rhs, order, tru
     expected = min(candidates, key=lambda c: _distance(true_rhs, c[1]))[1] if len(candidates) > 1 else candidates[0][1]
     if np.shape(true_rhs) == np.shape(truth) and not close_enough(state, truth, expected):
         expected = truth if _distance(true_rhs, truth) < _distance(true_rhs, expected) else expected
-    said = diagnose(state, statement, key[0], true_rhs, expected, truths)
+    said = diagnose(state, statement, key[0], true_rhs, expected, truths, evaluate)
     called = [f"{n.op} (line {state.plan.program.functions[n.op].defined})" for n in statement.expr.nodes
               if n.op in state.plan.program.functions]
     if called:  # the mistake may be inside the function the line calls
@@ -511,81 +505,3 @@ def _not_element(state: _State, name: str, index: int) -> str:
 
 
 # --- what a wrong line got wrong, in words: tried in turn, the first explanation that reproduces the truth wins
-
-def diagnose(state, statement: Statement, name: str, value: np.ndarray, expected: np.ndarray, truths: dict) -> str:
-    """`value` is the line with true inputs (`truths`: the d-names it may read, bound to the truth), `expected` what it
-    should be; `name` is the version key of what the line is for."""
-    value, expected = np.asarray(value, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    if value.shape != expected.shape and value.size != 1:
-        transposed = value.ndim == 2 and value.T.shape == expected.shape and close_enough(state, value.T, expected)
-        said = f"d{state.label(name)}"
-        return (f"a transposed matrix: this line has shape {value.shape} where {said} has shape {expected.shape}, "
-                "and its transpose is right" if transposed else f"shape {value.shape}, but {said} has shape {expected.shape}")
-    value = np.broadcast_to(value.reshape(()) if value.size == 1 else value, expected.shape)
-    if value.ndim == 2 and value.shape[0] == value.shape[1] and not close_enough(state, value, expected) and close_enough(state, value.T, expected):
-        return "a transposed matrix: the transpose of this line is right"
-    if close_enough(state, -value, expected) and not close_enough(state, value, 0 * value):
-        return "the sign is flipped"
-    for factor, said in ((2.0, "twice the true value: a factor 2 too many"), (0.5, "half the true value: a factor 2 is missing")):
-        if close_enough(state, value, factor * expected) and not close_enough(state, expected, 0 * expected):
-            return said
-    return (_factor(state, value, expected) or _mask(state, value, expected) or _upstream(state, statement, name, expected, truths)
-            or f"this line gives {values_text(value)}; the true value is {values_text(expected)}")
-
-
-def _factor(state, value: np.ndarray, expected: np.ndarray) -> str | None:
-    """Off by a factor equal to a forward value: `missing factor den`, `extra factor den`."""
-    if close_enough(state, expected, 0 * expected):
-        return None
-    for other, given in state.env.items():
-        given = np.asarray(given, dtype=np.float64)
-        if given.size != 1 and given.shape != expected.shape:
-            continue
-        if np.all(np.abs(given) == 1):
-            continue  # a factor 1 (or a mask of ones) explains nothing
-        if close_enough(state, value * given, expected):
-            return f"a factor {other} is missing (this line times {other} is right)"
-        if close_enough(state, value, expected * given):
-            return f"an extra factor {other} (this line divided by {other} is right)"
-    return None
-
-
-def _mask(state, value: np.ndarray, expected: np.ndarray) -> str | None:
-    """A relu's backward without its mask: right once multiplied by (z > 0) for a forward value z."""
-    gated = _relu_arguments(state.plan)
-    for other, given in state.env.items():
-        given = np.asarray(given, dtype=np.float64)
-        if given.shape != expected.shape or (given.size == 1 and other not in gated):  # a scalar only if relu reads it
-            continue
-        mask = (given > 0).astype(np.float64)
-        if not np.all(mask == 1) and close_enough(state, value * mask, expected):
-            return f"a mask is missing: this line times ({other} > 0) is right"
-    return None
-
-
-def _relu_arguments(plan) -> set[str]:
-    """Names the forward pass hands to relu, or to max/min beside a constant (max(0, z2)): where a mask belongs."""
-    names = set()
-    for statement in plan.forward:
-        nodes = statement.expr.nodes
-        for node in nodes:
-            if node.op == "relu" or (node.op in ("max", "min") and any(nodes[a].op in ("num", "const") for a in node.args)):
-                names.update(nodes[a].name for a in node.args if nodes[a].op == "var")
-    return names
-
-
-def _upstream(state, statement: Statement, name: str, expected: np.ndarray, truths: dict) -> str | None:
-    """The wrong upstream d-name: the line with d<read> replaced by the true d<other> is right."""
-    for read in statement.expr.variables:
-        if not read.startswith("d") or read not in truths or read[1:] not in state.versions:
-            continue
-        for other, truth in state.truth.items():
-            if truth is truths[read] or np.shape(truth) != np.shape(truths[read]):
-                continue
-            try:
-                value = evaluate(statement.expr, {**state.env, **truths, read: truth}, state)
-            except GradcheckError:
-                continue
-            if np.shape(value) == np.shape(expected) and close_enough(state, value, expected):
-                return f"reads {read} where d{state.label(other)} was needed"
-    return None

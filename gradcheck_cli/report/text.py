@@ -47,19 +47,20 @@ def number(x, digits: int = 13, array_digits: int = 6) -> str:
     return f"{float(array):.{digits}g}"
 
 
-def array_text(array, limit: int = 6, digits: int = 6) -> str:
-    """A short look at a tensor: its first values and its shape."""
+def array_text(array, limit: int = 6, digits: int = 6, start: int = 0) -> str:
+    """A short look at a tensor: `limit` values from flat index `start` (the first by default) and its shape."""
     array = np.asarray(array, dtype=np.float64)
-    shown = ", ".join(f"{v:.{digits}g}" for v in array.reshape(-1)[:limit])
-    return f"[{shown}{', …' if array.size > limit else ''}] {shape_text(array.shape)}"
+    start = min(start, max(array.size - limit, 0))
+    shown = ", ".join(f"{v:.{digits}g}" for v in array.reshape(-1)[start:start + limit])
+    return f"[{'…, ' if start else ''}{shown}{', …' if array.size > start + limit else ''}] {shape_text(array.shape)}"
 
 
-def short_number(value, digits: int, limit: int = 4) -> str:
-    """A number, or a tensor's first `limit` values and its shape (a table cell); a dash for None."""
+def short_number(value, digits: int, limit: int = 4, start: int = 0) -> str:
+    """A number, or a tensor's `limit` values from flat index `start` and its shape (a table cell); a dash for None."""
     if value is None:
         return "—"
     array = np.asarray(value, dtype=np.float64)
-    return number(array, digits) if array.ndim == 0 else array_text(array, limit)
+    return number(array, digits) if array.ndim == 0 else array_text(array, limit, start=start)
 
 
 def values_text(value) -> str:

@@ -104,10 +104,31 @@ def test_transposed_matrix_is_diagnosed():
     assert row.status == "wrong" and "transposed" in row.diagnosis
 
 
+@pytest.mark.parametrize("wrong, line, said", [
+    ("dz1 = da1", "dz1", "a mask is missing: this line times (z1 > 0) is right"),
+    ("db1 = da1", "db1", "a mask is missing: this line times (z1 > 0) is right"),
+    ("dW2 = np.dot(dz2, z1.T)", "dW2", "reads z1 where a1 was needed"),
+    ("dW1 = np.dot(da1, x.T)", "dW1", "reads da1 where dz1 was needed"),
+])
+def test_a_line_right_only_at_the_cells_values_is_found_at_a_random_draw(wrong, line, said):
+    """At the notebook's seed-42 point every pre-activation is positive (np.random.rand): relu's mask is all ones, so
+    these lines give the true values there. The inputs with a d-line are drawn again, and the draw shows them."""
+    right = program("task3_two_layer.gc.py")
+    target = {"dz1": "dz1 = da1 * (z1 > 0)", "db1": "db1 = dz1", "dW2": "dW2 = np.dot(dz2, a1.T)", "dW1": "dW1 = np.dot(dz1, x.T)"}
+    text = right.replace(target[line], wrong)
+    case = run(text)
+    row = {r.target: r for r in case.lines}[line]
+    assert case.status == "mismatch" and row.status == "wrong" and said in row.diagnosis, (row, case.message)
+    assert case.first_wrong_line == row.line
+    assert any(f"every d-line holds at the cell's own values, but line {row.line} does not at a random draw of "
+               "W1, b1, W2, b2 (seed 42)" in note for note in case.notes), case.notes
+    assert np.any(np.asarray(case.point["W1"]) < 0)  # shown at the draw (np.random.rand's W1 is positive)
+    assert run(text, at="W1=[[0.5, 0.25], [0.75, 1]]").status == "pass"  # a point given with --at is checked as given
+    assert run(right).status == "pass" and not any("random draw" in note for note in run(right).notes)
+
+
 def test_missing_relu_mask_shows_where_a_unit_is_off():
-    # at the notebook's seed-42 point every pre-activation is positive: a missing mask is invisible there
     text = program("task3_two_layer.gc.py").replace("dz1 = da1 * (z1 > 0)", "dz1 = da1")
-    assert run(text).status == "pass"
     case = run(text, at="b1=[[-1], [0.5]]")
     row = {r.target: r for r in case.lines}["dz1"]
     assert row.status == "wrong" and "a mask is missing: this line times (z1 > 0) is right" in row.diagnosis

@@ -1,0 +1,102 @@
+"""Random draws where every d-line must hold too: a line can be right at the cell's own values only.
+
+A staged cell is usually checked at the values it assigns, and those can hide a wrong line: `np.random.rand` inputs
+are all positive, so `z1 = W1 @ x + b1` is positive everywhere, relu's mask is all ones, and `dz1 = da1` (the mask
+left out), `a1` where `z1` belongs or `db1 = da1` give the true values there. So when every line passes at the cell's
+values, the inputs the cell differentiates (those with a d-line) are drawn again a few times, each element normal
+at its input's own scale (the root mean square of its value, 1 for zeros), seeded by --seed and the cell's text,
+and the d-lines are judged at each draw. The first draw where a line is wrong, and where everything the forward
+pass computes is finite, is where the case is then checked and shown, with a note saying so. Labels, sizes and
+constants without a d-line (eps, reg, y) keep their values.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import GradcheckError
+from .judge import Lines, judge_lines
+from .plan import Plan, d_target
+
+DRAWS = 3  # random draws judged when every line passes at the cell's own values
+SHOWN_DIGITS = 4  # significant digits of a drawn scalar or small array, so the point reads (and pastes) short
+SHOWN_ELEMENTS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """A draw where some d-line is wrong: the point, the lines judged there, and the note that says why the case is
+    shown at this point and not at the cell's own values."""
+
+    point: dict[str, np.ndarray]
+    lines: Lines
+    note: tuple[int, str]
+    drawn: tuple[str, ...]  # the inputs drawn anew
+
+    @property
+    def said(self) -> str:
+        """What the case's message starts with, so that a one-line report (GitHub, JUnit) says where it was found."""
+        return f"at a random draw of {', '.join(self.drawn)} (the cell's own values pass every line)"
+
+
+def redrawn(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray]) -> list[str]:
+    """The checked inputs with a d-line of their own (dW1 for W1) and a floating-point value, in the cell's order."""
+    names = [name for name in checked if name in plan.inputs and np.asarray(point[name]).dtype.kind == "f"
+             and any(d_target(s.target, {name}) for s in plan.backward)]
+    return sorted(names, key=lambda name: plan.input_lines.get(name, 0))
+
+
+def draws(plan: Plan, point: dict[str, np.ndarray], names: list[str], seed: int, count: int = DRAWS):
+    """`count` points: `point` with each of `names` drawn normal at its own scale (deterministic: --seed, the cell)."""
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32("\n".join(plan.program.lines).encode())])
+    for _ in range(count):
+        drawn = dict(point)
+        for name in names:
+            value = np.asarray(point[name], dtype=np.float64)
+            scale = float(np.sqrt(np.mean(np.square(value)))) if value.size else 1.0
+            fresh = rng.standard_normal(value.shape) * (scale if np.isfinite(scale) and scale > 0 else 1.0)
+            if fresh.size <= SHOWN_ELEMENTS:
+                fresh = np.vectorize(lambda e: float(f"{e:.{SHOWN_DIGITS}g}"), otypes=[np.float64])(fresh)
+            drawn[name] = fresh.reshape(value.shape)
+        yield drawn
+
+
+def first_failing(truth_graph, plan: Plan, point: dict[str, np.ndarray], functions: dict, options,
+                  checked: tuple[str, ...], seed: int) -> Probe | None:
+    """The first draw where a d-line is wrong, or None (no draw shows one, or nothing to draw)."""
+    from ..eval.engine import forward
+
+    names = redrawn(plan, checked, point)
+    if not names:
+        return None
+    failing: list[tuple[int, int, dict, Lines]] = []  # (zeros, order, draw, its lines)
+    for drawn in draws(plan, point, names, seed):
+        with np.errstate(all="ignore"):
+            values = forward(truth_graph, {v: np.asarray(drawn[v])[None] for v in truth_graph.variables})
+        if not all(np.all(np.isfinite(v)) for v in values):  # log or sqrt of a negative draw: no point to judge
+            continue
+        trial = replace(plan, notes=list(plan.notes), skipped={why: list(items) for why, items in plan.skipped.items()})
+        try:
+            lines = judge_lines(truth_graph, trial, drawn, functions, options)
+        except GradcheckError:
+            continue
+        wrong = lines.first_wrong
+        if wrong is not None and wrong.status == "wrong":
+            failing.append((_zeros(lines), len(failing), drawn, lines))
+    if not failing:
+        return None
+    _, _, drawn, lines = min(failing, key=lambda item: item[:2])  # the draw with the fewest true zeros (dead relus)
+    wrong = lines.first_wrong
+    where = min(plan.input_lines.get(name, wrong.line) for name in names)
+    return Probe(drawn, lines, (where, f"every d-line holds at the cell's own values, but line {wrong.line} does not "
+                                       f"at a random draw of {', '.join(names)} (seed {seed}): the case is shown at that draw"),
+                 tuple(names))
+
+
+def _zeros(lines: Lines) -> int:
+    """How many true values of the d-lines are zero: a draw where every relu is off says little (a zero explains
+    anything), so of the draws that show a wrong line the one with the fewest zeros is shown."""
+    return sum(int(np.size(row.true)) - int(np.count_nonzero(row.true)) for row in lines.rows if row.true is not None)

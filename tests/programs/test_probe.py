@@ -1,0 +1,73 @@
+"""Random draws of a program's inputs (programs/probe.py): a line right only at the cell's own values is found, the
+case is shown at the draw and says so, and nothing else changes."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import pytest
+
+from gradcheck_cli.programs import probe
+from gradcheck_cli.report.program_table import _line_cells
+from gradcheck_cli.session import check_program_text
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+TASK3 = open(os.path.join(ROOT, "expressions", "programs", "task3_two_layer.gc.py"), encoding="utf-8").read()
+NO_MASK = TASK3.replace("dz1 = da1 * (z1 > 0)", "dz1 = da1")
+
+
+def run(text: str, **kwargs):
+    return check_program_text(text, "cell.py", **kwargs)
+
+
+def test_the_message_says_the_case_is_at_a_draw_and_the_draw_is_the_same_every_run():
+    case = run(NO_MASK)
+    assert case.message.startswith("at a random draw of W1, b1, W2, b2 (the cell's own values pass every line): "
+                                   "line 33 (dz1 = da1) is wrong: a mask is missing")
+    again = run(NO_MASK)
+    assert all(np.array_equal(case.point[k], again.point[k]) for k in case.point)
+
+
+def test_only_inputs_with_a_d_line_are_drawn():
+    """x has no d-line in Task 3 and y is a label: both keep the cell's values; the weights are drawn."""
+    own = run(TASK3).point  # right: shown at the cell's own values
+    drawn = run(NO_MASK).point
+    for name in ("x", "y"):
+        assert np.array_equal(np.asarray(drawn[name]), np.asarray(own[name])), name
+    for name in ("W1", "b1", "W2", "b2"):
+        assert not np.array_equal(np.asarray(drawn[name]), np.asarray(own[name])), name
+
+
+def test_a_draw_where_the_forward_pass_is_not_finite_is_skipped():
+    """dx = 2*x is the true 1/x + 1 at x = 1 only; half the draws are negative (log is NaN there) and are skipped."""
+    text = "import numpy as np\nx = 1.0\nf = np.log(x) + x\ndx = 2 * x\n"
+    case = run(text)
+    assert case.status == "mismatch" and case.first_wrong_line == 4
+    assert float(np.asarray(case.point["x"])) > 0 and np.isfinite(case.value).all()
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "expressions", "programs", "*.gc.py"))),
+                         ids=os.path.basename)
+def test_right_programs_pass_at_many_draws(path, monkeypatch):
+    """No false alarm: every example program, right as written, passes at 40 seeds' draws (5 draws each)."""
+    text = open(path, encoding="utf-8").read()
+    original = probe.draws
+    for seed in range(40):
+        monkeypatch.setattr(probe, "draws", lambda plan, point, names, _seed, count=3, seed=seed: original(plan, point, names, seed, 5))
+        case = run(text)
+        assert case.status == "pass" and not any("random draw" in note for note in case.notes), (seed, case.message)
+
+
+def test_a_wrong_lines_cells_start_where_it_differs():
+    """The first values of a line wrong in a few elements are often right: its cells start at the first difference."""
+    example = open(os.path.join(ROOT, "docs", "examples", "relu_mask.gc.py"), encoding="utf-8").read()
+    case = run(example)  # its draw: dz1's first element is right, its second is not
+    _, cells = _line_cells(case.lines, 80)
+    wrong = next(r for r in case.lines if r.status == "wrong")
+    row = cells[case.lines.index(wrong)]
+    assert row["yours"] == f"[…, {float(wrong.yours[1, 0]):.6g}] (2, 1)" and row["true"] == "[…, 0] (2, 1)"
+    assert float(wrong.yours[0, 0]) == pytest.approx(float(wrong.true[0, 0]), rel=1e-12) and float(wrong.true[0, 0]) != 0
+    right = next(c for c, r in zip(cells, case.lines) if r.status == "pass" and np.size(r.true) > 1)
+    assert not right["yours"].startswith("[…")
