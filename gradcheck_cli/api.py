@@ -93,11 +93,13 @@ def _expect_text(expect, variables: tuple[str, ...]) -> str | None:
 
 def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol: float = 0.0, h: float | None = None,
           exact: bool = True, exact_timeout: float = 5.0, dtype: str = "float64", seed: int = 0, strict: bool = False,
-          order: int = 1) -> Report:
+          order: int = 1, draws: bool | None = None) -> Report:
     """Check the gradient of `expr` (an expression, or a program's text when it has assignments) at `at`:
     a dict of values (numbers, lists, arrays), an `--at`-style string, or a list of either (one case each).
     `expect`: your claimed gradients, {"W": array or formula string} or "dW=..., f=..." text; {"H": matrix},
-    {"d2x": ..., "dxdy": ...} claim second derivatives. `order=2` checks the Hessian too."""
+    {"d2x": ..., "dxdy": ...} claim second derivatives. `order=2` checks the Hessian too. `draws` (a program): whether its
+    d-lines, when all hold, are judged at random draws of its inputs too (docs/programs.md); default: at the
+    program's own values yes, at `at` no."""
     from .cli.options import ORDER, case_options, checked
     from .lang.program import looks_like_program
     from .session import check_program_text, check_text
@@ -112,7 +114,9 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
         if expect is not None:
             raise ValueError("expect is for expressions: in a program, its d-lines (dx = ...) are the claims")
         at_text = at if isinstance(at, str) or at is None else ", ".join(f"{k}={np.asarray(v).tolist()}" for k, v in at.items())
-        return Report((check_program_text(expr, "<program>", at_text, options, seed=seed, wrt=wrt),), strict)
+        if draws not in (None, True, False):
+            raise ValueError(f"draws must be True, False or None, got {draws!r}")
+        return Report((check_program_text(expr, "<program>", at_text, options, seed=seed, wrt=wrt, draws=draws),), strict)
     from .lang.expr import parse
 
     variables = parse(expr).variables if isinstance(expect, Mapping) else ()

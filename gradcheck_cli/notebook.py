@@ -193,7 +193,8 @@ def check_cell(line: str, cell: str, shell):
     taken = namespace_point([n for n in free_names(cell) if n not in named], shell.user_ns)
     at = ", ".join(part for part in (given, point_argument(taken) if taken else "") if part) or None
     options = _tolerances(parsed.options)
-    report = check(cell, at=at, wrt=parsed.options.get("wrt"), **options)
+    # the notebook's values are the cell's own (random draws are judged too); a point given with --at is not
+    report = check(cell, at=at, wrt=parsed.options.get("wrt"), draws=not given, **options)
     show(report)
     if not parsed.options.get("no-run"):
         shell.ex(cell)  # the cell's own variables, as without the magic

@@ -118,10 +118,10 @@ def read_cell(text: str, name: str, context: PointContext):
 
 
 def check_program_text(text: str, name: str = "<program>", at: str | None = None, options: Options = Options(),
-                       registry: Registry | None = None, seed: int = 0, wrt=None) -> CaseResult:
-    """A pasted forward/backward cell, checked line by line (see programs/)."""
+                       registry: Registry | None = None, seed: int = 0, wrt=None, draws: bool | None = None) -> CaseResult:
+    """A pasted forward/backward cell, checked line by line (see programs/; `draws`: programs/check.run_program)."""
     from .programs.check import check_program
 
     context = PointContext(registry or default_registry(), seed)
     chosen = tuple(n.strip() for n in wrt.split(",")) if isinstance(wrt, str) else wrt
-    return check_program(read_cell(text, name, context), context, options, at, chosen)
+    return check_program(read_cell(text, name, context), context, options, at, chosen, draws)

@@ -136,6 +136,16 @@ CELLS = {
                      "report = %gradcheck_function cubic cubic_grad xs --hessian cubic_hessian --hvp cubic_hvp\n"
                      "print(report.ok, report.status)"),
     "second_order_no_grad": "%gradcheck_function cubic xs --hessian cubic_hessian",
+    "no_mask_point": ("np.random.seed(42)\nW1, b1 = np.random.rand(2, 2), np.random.rand(2, 1)\n"
+                      "W2, b2 = np.random.rand(1, 2), np.random.rand(1, 1)\nxn, yn = np.random.rand(2, 1), 1"),
+    "no_mask": ("%%gradcheck --no-run\nz1 = np.dot(W1, xn) + b1\na1 = np.maximum(z1, 0)\nz2 = np.dot(W2, a1) + b2\n"
+                "a2 = 1 / (1 + np.exp(-z2))\nloss = -(yn * np.log(a2) + (1 - yn) * np.log(1 - a2))\n"
+                "dz2 = a2 - yn\ndW2 = np.dot(dz2, a1.T)\ndb2 = dz2\nda1 = np.dot(W2.T, dz2)\ndz1 = da1\n"
+                "dW1 = np.dot(dz1, xn.T)\ndb1 = dz1"),
+    "no_mask_at": "%%gradcheck --no-run --at 'b1=[[0.5], [0.25]]'\n" + "\n".join([
+        "z1 = np.dot(W1, xn) + b1", "a1 = np.maximum(z1, 0)", "z2 = np.dot(W2, a1) + b2", "a2 = 1 / (1 + np.exp(-z2))",
+        "loss = -(yn * np.log(a2) + (1 - yn) * np.log(1 - a2))", "dz2 = a2 - yn", "dW2 = np.dot(dz2, a1.T)", "db2 = dz2",
+        "da1 = np.dot(W2.T, dz2)", "dz1 = da1", "dW1 = np.dot(dz1, xn.T)", "db1 = dz1"]),
 }
 
 
@@ -236,3 +246,14 @@ def test_function_magic_hessian_without_grad_is_one_line(executed):
     outputs = executed["second_order_no_grad"]
     assert [o["output_type"] for o in outputs] == ["stream"] and outputs[0]["name"] == "stderr"
     assert outputs[0]["text"].startswith("gradcheck: %gradcheck_function: --hessian is judged against differences of GRAD")
+
+
+def test_a_cell_right_only_at_the_notebooks_values_is_caught_at_a_random_draw(executed):
+    """np.random.rand weights: every pre-activation is positive, so dz1 = da1 (no mask) is right at the notebook's
+    values. Those count as the cell's own, so random draws are judged too; --at is a point the user chose: as given."""
+    text = _text(executed["no_mask"])
+    assert "a mask is missing: this line times (z1 > 0) is right" in text, text
+    said = "every d-line holds at the cell's own values, but line 10 does not at a random draw of W1, b1, W2, b2"
+    assert re.search(r"\s+".join(map(re.escape, said.split())), text), text  # wrapped at the notebook's width
+    assert "1 case: 1 mismatch" in text
+    assert "1 case: 1 pass" in _text(executed["no_mask_at"])

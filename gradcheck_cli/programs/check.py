@@ -26,14 +26,16 @@ class ProgramRun:
 
 
 def check_program(program: Program, context: PointContext, options, at_text: str | None = None,
-                  wrt: tuple[str, ...] | None = None) -> CaseResult:
+                  wrt: tuple[str, ...] | None = None, draws: bool | None = None) -> CaseResult:
     """The whole check of one program: its lines, then its inputs' gradients."""
-    return run_program(program, context, options, at_text, wrt).case
+    return run_program(program, context, options, at_text, wrt, draws).case
 
 
 def run_program(program: Program, context: PointContext, options, at_text: str | None = None,
-                wrt: tuple[str, ...] | None = None) -> ProgramRun:
-    """check_program, with the graph and the point it ran at."""
+                wrt: tuple[str, ...] | None = None, draws: bool | None = None) -> ProgramRun:
+    """check_program, with the graph and the point it ran at. `draws`: whether random draws of the inputs are judged
+    when every d-line holds (probe.py); None: at the cell's own values yes, at a point given with `at_text` no (the
+    notebook's values are the cell's own: it says True with them)."""
     from ..eval.user_gates import user_gates
     from ..expression.check import check_points
     from .judge import judge_lines
@@ -55,7 +57,7 @@ def run_program(program: Program, context: PointContext, options, at_text: str |
     truth_graph = build_program(plan.bindings, registry, shapes, dict(program.functions)) if plan.rules else graph
     lines = judge_lines(truth_graph, plan, point, inline, options)
     probe = None
-    if at_text is None and lines.first_wrong is None:  # right at the cell's values: right at random draws too?
+    if (draws if draws is not None else at_text is None) and lines.first_wrong is None:  # right at random draws too?
         probe = first_failing(truth_graph, plan, point, inline, options, checked, context.seed)
         if probe is not None:
             point, lines = probe.point, probe.lines

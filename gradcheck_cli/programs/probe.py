@@ -43,8 +43,9 @@ class Probe:
 
 
 def redrawn(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray]) -> list[str]:
-    """The checked inputs with a d-line of their own (dW1 for W1) and a floating-point value, in the cell's order."""
-    names = [name for name in checked if name in plan.inputs and np.asarray(point[name]).dtype.kind == "f"
+    """The checked inputs (the cell's constants, or values it reads from the notebook) with a d-line of their own (dW1
+    for W1) and a floating-point value, in the cell's order."""
+    names = [name for name in checked if np.asarray(point[name]).dtype.kind == "f"
              and any(d_target(s.target, {name}) for s in plan.backward)]
     return sorted(names, key=lambda name: plan.input_lines.get(name, 0))
 
@@ -65,15 +66,15 @@ def draws(plan: Plan, point: dict[str, np.ndarray], names: list[str], seed: int,
 
 
 def first_failing(truth_graph, plan: Plan, point: dict[str, np.ndarray], functions: dict, options,
-                  checked: tuple[str, ...], seed: int) -> Probe | None:
-    """The first draw where a d-line is wrong, or None (no draw shows one, or nothing to draw)."""
+                  checked: tuple[str, ...], seed: int, count: int = DRAWS) -> Probe | None:
+    """Of `count` draws, one where a d-line is wrong, or None (no draw shows one, or nothing to draw)."""
     from ..eval.engine import forward
 
     names = redrawn(plan, checked, point)
     if not names:
         return None
     failing: list[tuple[int, int, dict, Lines]] = []  # (zeros, order, draw, its lines)
-    for drawn in draws(plan, point, names, seed):
+    for drawn in draws(plan, point, names, seed, count):
         with np.errstate(all="ignore"):
             values = forward(truth_graph, {v: np.asarray(drawn[v])[None] for v in truth_graph.variables})
         if not all(np.all(np.isfinite(v)) for v in values):  # log or sqrt of a negative draw: no point to judge
