@@ -71,3 +71,12 @@ def test_a_wrong_lines_cells_start_where_it_differs():
     assert float(wrong.yours[0, 0]) == pytest.approx(float(wrong.true[0, 0]), rel=1e-12) and float(wrong.true[0, 0]) != 0
     right = next(c for c, r in zip(cells, case.lines) if r.status == "pass" and np.size(r.true) > 1)
     assert not right["yours"].startswith("[…")
+
+
+def test_a_value_of_one_does_not_stand_in_for_a_constant():
+    """At the seed's neuron point dot = 1: `f * ddot` where `1.0 * ddot` belongs is not 'f read where dot was needed'."""
+    text = open(os.path.join(ROOT, "expressions", "programs", "cs231n_neuron.gc.py"), encoding="utf-8").read()
+    case = run(text.replace("1.0 * ddot]", "f * ddot]"))
+    row = next(r for r in case.lines if r.status == "wrong")
+    assert row.target == "dw" and "reads f where dot was needed" not in row.diagnosis
+    assert row.diagnosis == "this line gives [-0.196612, -0.393224,  0.143735]; the true value is [-0.196612, -0.393224,  0.196612]"
