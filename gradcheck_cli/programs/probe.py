@@ -4,10 +4,11 @@ A staged cell is usually checked at the values it assigns, and those can hide a 
 are all positive, so `z1 = W1 @ x + b1` is positive everywhere, relu's mask is all ones, and `dz1 = da1` (the mask
 left out), `a1` where `z1` belongs or `db1 = da1` give the true values there. So when every line passes at the cell's
 values, the inputs the cell differentiates (those with a d-line) are drawn again a few times, each element normal
-at its input's own scale (the root mean square of its value, 1 for zeros), seeded by --seed and the cell's text,
-and the d-lines are judged at each draw. The first draw where a line is wrong, and where everything the forward
-pass computes is finite, is where the case is then checked and shown, with a note saying so. Labels, sizes and
-constants without a d-line (eps, reg, y) keep their values.
+at its input's own scale (the root mean square of its value, 1 for zeros), seeded by the cell's np.random.seed (else
+--seed) and its text, and the d-lines are judged at each draw where everything the forward pass computes is finite.
+Of the draws where a line is wrong, the one with the fewest zero true values (relus least often off: a zero explains
+anything) is where the case is then checked and shown, with a note saying so. Labels, sizes and constants without a
+d-line (eps, reg, y) keep their values.
 """
 
 from __future__ import annotations
