@@ -287,8 +287,9 @@ def check_function_line(line: str, namespace: Mapping[str, object]):
     grad = second if callable(second) else None
     seconds = {name: _function(str(parsed.options[name]), namespace, magic) for name in ("hessian", "hvp") if name in parsed.options}
     if seconds and grad is None:
-        raise UsageError(f"{magic}: --{next(iter(seconds))} is judged against differences of GRAD: give it, e.g. "
-                         f"%gradcheck_function {parsed.words[0]} GRAD ... --{next(iter(seconds))} {parsed.options[next(iter(seconds))]}")
+        option = next(iter(seconds))
+        raise UsageError(f"{magic}: --{option} is judged against differences of GRAD: give it, e.g. "
+                         f"%gradcheck_function {parsed.words[0]} GRAD ... --{option} {parsed.options[option]}")
     words = parsed.words[2:] if grad is not None else parsed.words[1:]
     inputs = _arguments(f, parsed, words, namespace, magic, by_name=True)
     listed = [p for p in inspect.signature(f).parameters][:len(words)] + list(parsed.named)

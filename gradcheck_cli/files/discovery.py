@@ -1,8 +1,9 @@
 """Finding expression files and reading their lines lazily, one file open at a time, in bounded memory.
 
 Only regular files are opened (a FIFO, a device or a symlink to /dev/stdin would block forever: git can store such
-a symlink, so a pull request could hang CI), and standard input when it is named as `-`; anything else found by a directory walk, or named explicitly, is an
-`error` case saying it was skipped. A file is read up to MAX_FILE_BYTES; lines are produced one by one.
+a symlink, so a pull request could hang CI), and standard input when it is named as `-`; anything else found by a
+directory walk, or named explicitly, is an `error` case saying it was skipped. A file is read up to MAX_FILE_BYTES;
+lines are produced one by one.
 """
 
 from __future__ import annotations
