@@ -97,11 +97,7 @@ def _swapped(state, statement: Statement, expected: np.ndarray, truths: dict, ev
             if other == read or given.shape != mine.shape or close_enough(state, given, mine) or np.all(given == 1) \
                     or not np.any(given):
                 continue  # a value of ones or zeros (dot = 1 here) would stand in for a constant, not a name
-            try:
-                value = evaluate(statement.expr, {**state.env, **truths, read: given}, state)
-            except GradcheckError:
-                continue
-            if np.shape(value) == np.shape(expected) and close_enough(state, value, expected):
+            if _right_with(state, statement, {**truths, read: given}, expected, evaluate):
                 return f"reads {read} where {other} was needed"
     return None
 
@@ -117,10 +113,15 @@ def _upstream(state, statement: Statement, name: str, expected: np.ndarray, trut
             if truth is truths[read] or np.shape(truth) != np.shape(truths[read]) or not np.any(truth) \
                     or f"d{state.label(other)}" not in earlier:
                 continue  # a d-value of zeros (every relu off) would explain any line whose truth is zero
-            try:
-                value = evaluate(statement.expr, {**state.env, **truths, read: truth}, state)
-            except GradcheckError:
-                continue
-            if np.shape(value) == np.shape(expected) and close_enough(state, value, expected):
+            if _right_with(state, statement, {**truths, read: truth}, expected, evaluate):
                 return f"reads {read} where d{state.label(other)} was needed"
     return None
+
+
+def _right_with(state, statement: Statement, bound: dict, expected: np.ndarray, evaluate: Callable) -> bool:
+    """Whether the line, with these names bound over the forward values, gives what it should."""
+    try:
+        value = evaluate(statement.expr, {**state.env, **bound}, state)
+    except GradcheckError:
+        return False
+    return np.shape(value) == np.shape(expected) and close_enough(state, value, expected)
