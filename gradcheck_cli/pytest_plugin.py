@@ -38,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gradcheck-seed", type=int, default=DEFAULT_SEED, metavar="N",
                     help=f"seed of those random points (default {DEFAULT_SEED}, as gradcheck check --seed)")
     group.addoption("--gradcheck-strict", action="store_true", help="kinks and inconclusive points fail too (as --strict)")
-    group.addoption("--gradcheck-no-exact", action="store_true", help="skip the SymPy column (much faster; as --no-exact)")
+    group.addoption("--gradcheck-no-exact", action="store_true", help="skip the exact column (faster; as --no-exact)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -89,7 +89,7 @@ def _fail(message: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of those random points (with the line's text).")
 @click.option("--jobs", "-j", type=JOBS_TYPE, default=1, show_default=True, help=f"Worker processes, {JOBS_TYPE.range_text()}.")
 @numeric_options("chain", "chain: each gate's local derivatives chained at 50 digits (exact value, no formula); "
-                 "auto: also SymPy's whole formula for small expressions (in JSON; ~10x slower).", "Skip the SymPy column (much faster).")
+                 "auto: also SymPy's whole formula for small expressions (in JSON; ~10x slower).", "Skip the exact column (faster).")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
 def check_command(**given) -> None:
     """Check every case in expression files (.gc) and program files (.gc.py),

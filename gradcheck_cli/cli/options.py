@@ -194,7 +194,7 @@ def numeric_options(exact_method_default: str, exact_method_help: str, no_exact_
         click.option("--rtol", type=RTOL_TYPE, default=1e-6, show_default=True, help=f"Relative tolerance of every comparison, {RTOL_TYPE.range_text()}."),
         click.option("--atol", type=ATOL_TYPE, default=0.0, show_default=True, help=f"Absolute tolerance added to every comparison, {ATOL_TYPE.range_text()}."),
         click.option("--exact-timeout", type=EXACT_TIMEOUT_TYPE, default=5.0, show_default=True,
-                     help=f"Seconds the SymPy column may take per point, {EXACT_TIMEOUT_TYPE.range_text()}."),
+                     help=f"Seconds the exact column may take per case (all its points), {EXACT_TIMEOUT_TYPE.range_text()}."),
         click.option("--exact-method", type=click.Choice(["auto", "chain"]), default=exact_method_default, show_default=True,
                      help=exact_method_help),
         click.option("--no-exact", is_flag=True, help=no_exact_help),
