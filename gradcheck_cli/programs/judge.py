@@ -24,6 +24,7 @@ from ..ir import Binding, Graph, build_program
 from ..lang.program import Function, Statement
 from ..results import CaseResult, LineResult
 from ..verdict import Tolerances, agree
+from ..report.text import values_text
 from .diagnose import close_enough, diagnose
 from .plan import Plan, d_target, notes_text, typo_of
 
@@ -50,7 +51,8 @@ class Lines:
         if first is None:
             return case
         status = "error" if first.status == "error" or case.status == "error" else "mismatch"
-        message = f"line {first.line} ({first.text.strip()[:60]}) is wrong: {first.diagnosis}"
+        unjudged = first.status == "error" and first.true is not None and not np.all(np.isfinite(first.true))
+        message = f"line {first.line} ({first.text.strip()[:60]}) {'could not be judged' if unjudged else 'is wrong'}: {first.diagnosis}"
         return replace(case, status=status, message="; ".join(filter(None, (message, case.message))))
 
 
@@ -420,6 +422,10 @@ def _judge(state: _State, statement: Statement, key, yours, true_rhs, order, tru
     expected = min(candidates, key=lambda c: _distance(true_rhs, c[1]))[1] if len(candidates) > 1 else candidates[0][1]
     if np.shape(true_rhs) == np.shape(truth) and not close_enough(state, truth, expected):
         expected = truth if _distance(true_rhs, truth) < _distance(true_rhs, expected) else expected
+    if not np.all(np.isfinite(expected)):  # inf - inf: no comparison says anything, and the line is not "wrong"
+        said = (f"its true value is not finite here ({values_text(expected)}): f overflows, divides by zero or has an "
+                "infinite slope at this point, so the line cannot be judged; give a point where it is finite (--at)")
+        return LineResult(statement.line, statement.text, statement.target, yours, expected, "error", said, order), ()
     said = diagnose(state, statement, key[0], true_rhs, expected, truths, evaluate)
     called = [f"{n.op} (line {state.plan.program.functions[n.op].defined})" for n in statement.expr.nodes
               if n.op in state.plan.program.functions]

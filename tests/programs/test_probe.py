@@ -80,3 +80,15 @@ def test_a_value_of_one_does_not_stand_in_for_a_constant():
     row = next(r for r in case.lines if r.status == "wrong")
     assert row.target == "dw" and "reads f where dot was needed" not in row.diagnosis
     assert row.diagnosis == "this line gives [-0.196612, -0.393224,  0.143735]; the true value is [-0.196612, -0.393224,  0.196612]"
+
+
+@pytest.mark.parametrize("text, line", [
+    ("x = 1e308\nf = x * x\ndx = 2 * x\n", 3),  # f overflows: inf - inf says nothing
+    ("import numpy as np\nx = 0.0\nf = np.sqrt(x)\ndx = 0.5 / np.sqrt(x)\n", 4),  # an infinite slope
+])
+def test_a_line_whose_true_value_is_not_finite_is_not_called_wrong(text, line):
+    case = run(text)
+    row = next(r for r in case.lines if r.line == line)
+    assert row.status == "error" and row.diagnosis.startswith("its true value is not finite here (inf)")
+    assert case.status == "error" and f"line {line} (" in case.message and "could not be judged" in case.message
+    assert "is wrong" not in case.message.split(";")[0]
