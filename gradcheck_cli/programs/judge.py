@@ -267,7 +267,8 @@ def _state(graph, plan: Plan, point, functions, tolerance) -> _State:
             grouped: dict[int, np.ndarray] = {}
             for consumer, share in contributions_into(graph, values, grads, index):
                 line = graph.node_lines[consumer] or 0
-                grouped[line] = grouped.get(line, 0) + share[0]
+                with np.errstate(all="ignore"):  # an overflowing sum is inf, which the line's verdict says
+                    grouped[line] = grouped.get(line, 0) + share[0]
             uses[key] = grouped
     else:  # f is not a scalar: only the inputs' d-lines (a Jacobian each) are judged
         from ..eval.jacobian import jacobian
