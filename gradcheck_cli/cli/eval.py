@@ -185,7 +185,7 @@ def _run_program(request: EvalRequest, whole: str, source: str | None, options):
     points, wrt = request.points, request.wrt
     if request.samples:
         raise UsageError("--samples checks expressions; a program is checked at its own constants (or one --at), its d-lines "
-                         "also at 3 random draws of its inputs when all hold there")
+                         "also at 6 random draws of its inputs when all hold there")
     if request.expect:
         raise UsageError("--expect is for expressions; in a program your d-lines are the claims (dx = ...)")
     if len(points) > 1:

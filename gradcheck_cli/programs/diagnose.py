@@ -87,19 +87,30 @@ def _relu_arguments(plan) -> set[str]:
 
 def _swapped(state, statement: Statement, expected: np.ndarray, truths: dict, evaluate: Callable) -> str | None:
     """A forward value read in place of another of the same shape (z1 where a1 = relu(z1) belongs): the line with
-    that one name bound to the other's value is right, and the two values differ here."""
+    that one name bound to the other's value is right, and the two values differ here. Of several names that would
+    do (y and c4 are both 0.7 at a seed's point), the one spelled most like the name read (c3 → c4)."""
     for read in statement.expr.variables:
         if read not in state.env or read in truths:
             continue
         mine = np.asarray(state.env[read], dtype=np.float64)
+        right = []
         for other, given in state.env.items():
             given = np.asarray(given, dtype=np.float64)
             if other == read or given.shape != mine.shape or close_enough(state, given, mine) or np.all(given == 1) \
                     or not np.any(given):
                 continue  # a value of ones or zeros (dot = 1 here) would stand in for a constant, not a name
             if _right_with(state, statement, {**truths, read: given}, expected, evaluate):
-                return f"reads {read} where {other} was needed"
+                right.append(other)
+        if right:
+            return f"reads {read} where {max(right, key=lambda other: _alike(read, other))} was needed"
     return None
+
+
+def _alike(a: str, b: str) -> float:
+    """How alike two names are spelled, 0 to 1 (c3 and c4: 0.5; c3 and y: 0)."""
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a, b).ratio()
 
 
 def _upstream(state, statement: Statement, name: str, expected: np.ndarray, truths: dict, evaluate: Callable) -> str | None:

@@ -22,7 +22,9 @@ from ..errors import GradcheckError
 from .judge import Lines, judge_lines
 from .plan import Plan, d_target
 
-DRAWS = 3  # random draws judged when every line passes at the cell's own values
+DRAWS = 6  # random draws judged when every line passes at the cell's own values: a scalar relu input drawn positive
+# every time (its mask invisible) is 1 in 2**DRAWS
+KEPT = 2  # draws that show a wrong line, of which the one with the fewest zeros is shown: then the judging stops
 SHOWN_DIGITS = 4  # significant digits of a drawn scalar or small array, so the point reads (and pastes) short
 SHOWN_ELEMENTS = 16
 
@@ -88,6 +90,8 @@ def first_failing(truth_graph, plan: Plan, point: dict[str, np.ndarray], functio
         wrong = lines.first_wrong
         if wrong is not None and wrong.status == "wrong":
             failing.append((_zeros(lines), len(failing), drawn, lines))
+            if len(failing) == KEPT:
+                break
     if not failing:
         return None
     _, _, drawn, lines = min(failing, key=lambda item: item[:2])  # the draw with the fewest true zeros (dead relus)

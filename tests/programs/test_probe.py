@@ -51,11 +51,11 @@ def test_a_draw_where_the_forward_pass_is_not_finite_is_skipped():
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "expressions", "programs", "*.gc.py"))),
                          ids=os.path.basename)
 def test_right_programs_pass_at_many_draws(path, monkeypatch):
-    """No false alarm: every example program, right as written, passes at 40 seeds' draws (5 draws each)."""
+    """No false alarm: every example program, right as written, passes at 40 seeds' draws (DRAWS each)."""
     text = open(path, encoding="utf-8").read()
     original = probe.draws
     for seed in range(40):
-        monkeypatch.setattr(probe, "draws", lambda plan, point, names, _seed, count=3, seed=seed: original(plan, point, names, seed, 5))
+        monkeypatch.setattr(probe, "draws", lambda plan, point, names, _seed, count, seed=seed: original(plan, point, names, seed, count))
         case = run(text)
         assert case.status == "pass" and not any("random draw" in note for note in case.notes), (seed, case.message)
 
@@ -92,3 +92,19 @@ def test_a_line_whose_true_value_is_not_finite_is_not_called_wrong(text, line):
     assert row.status == "error" and row.diagnosis.startswith("its true value is not finite here (inf)")
     assert case.status == "error" and f"line {line} (" in case.message and "could not be judged" in case.message
     assert "is wrong" not in case.message.split(";")[0]
+
+
+def test_a_scalar_relu_whose_input_is_positive_at_the_cells_values_is_drawn_negative():
+    """Karpathy's 2-layer net: z1 = 0.11 at the guide's values, so dz1 = dn1 (no mask) is right there; each draw makes
+    z1 negative with probability 1/2, and the six draws find it (at this seed: a 1-in-64 miss otherwise)."""
+    text = open(os.path.join(ROOT, "expressions", "programs", "karpathy_two_layer.gc.py"), encoding="utf-8").read()
+    case = run(text.replace("dz1 = dn1 * (z1 > 0)", "dz1 = dn1"))
+    row = next(r for r in case.lines if r.status == "wrong")
+    assert row.target == "dz1" and "a mask is missing: this line times (z1 > 0) is right" in row.diagnosis
+
+
+def test_of_two_names_that_would_do_the_one_spelled_alike_is_named():
+    """c4 and y are both 0.7 at the guide's values: `dn3 = c3 * dscore` reads c3 where c4 was needed, not y."""
+    text = open(os.path.join(ROOT, "expressions", "programs", "karpathy_two_layer.gc.py"), encoding="utf-8").read()
+    row = next(r for r in run(text.replace("dn3 = c4 * dscore", "dn3 = c3 * dscore")).lines if r.status == "wrong")
+    assert row.diagnosis == "reads c3 where c4 was needed"
