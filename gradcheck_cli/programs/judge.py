@@ -135,8 +135,13 @@ def _blame_helpers(state: _State, lines: Lines, judged: list) -> set:
             continue
         sign = -1.0 if statement.operator == "-=" else 1.0
         reads = [n for n in statement.expr.variables if n in helpers]
-        found = next(filter(None, (_helper_truth(state, statement, truths, name, target, sign) for target in
-                                   (_truth(state, key), row.true) for name in reads)), None)  # the whole gradient first
+        # the whole gradient first; one use's contribution only where several lines share the gradient (dx = ...;
+        # dx += ...): the one line of dW = dW1 - dW2 must give all of it, and a helper that makes it give one use's
+        # part (dW1 := the whole gradient) is no explanation
+        alone = sum(1 for _, _, other in judged if other == key) == 1
+        targets = (_truth(state, key),) if alone else (_truth(state, key), row.true)
+        found = next(filter(None, (_helper_truth(state, statement, truths, name, target, sign) for target in targets
+                                   for name in reads)), None)
         if found is not None:
             name, version, value, got = found
             h = helpers[name]
@@ -421,8 +426,10 @@ def _judge(state: _State, statement: Statement, key, yours, true_rhs, order, tru
         chosen, value = candidates[int(passing[0])]
         return LineResult(statement.line, statement.text, statement.target, yours, value, "pass", None, order), chosen
     expected = min(candidates, key=lambda c: _distance(true_rhs, c[1]))[1] if len(candidates) > 1 else candidates[0][1]
+    only = statement.operator == "=" and sum(1 for s in state.plan.backward if s.target == statement.target) == 1
     if np.shape(true_rhs) == np.shape(truth) and not close_enough(state, truth, expected):
-        expected = truth if _distance(true_rhs, truth) < _distance(true_rhs, expected) else expected
+        # the one line for a name must give its whole gradient; one of several, the nearest part of it
+        expected = truth if only or _distance(true_rhs, truth) < _distance(true_rhs, expected) else expected
     if not np.all(np.isfinite(expected)):  # inf - inf: no comparison says anything, and the line is not "wrong"
         said = (f"its true value is not finite here ({values_text(expected)}): f overflows, divides by zero or has an "
                 "infinite slope at this point, so the line cannot be judged; give a point where it is finite (--at)")

@@ -6,9 +6,10 @@ left out), `a1` where `z1` belongs or `db1 = da1` give the true values there. So
 values, the inputs the cell differentiates (those with a d-line) are drawn again a few times, each element normal
 at its input's own scale (the root mean square of its value, 1 for zeros), seeded by the cell's np.random.seed (else
 --seed) and its text, and the d-lines are judged at each draw where everything the forward pass computes is finite.
-Of the draws where a line is wrong, the one with the fewest zero true values (relus least often off: a zero explains
-anything) is where the case is then checked and shown, with a note saying so. Labels, sizes and constants without a
-d-line (eps, reg, y) keep their values.
+Other constants (eps, y) keep their values, except in the second half of the draws one of 0 or 1 (lam = 1.0,
+reg = 0.0), which hides a factor or term a line leaves out. Of the draws where a line is wrong, the one with the
+fewest zero true values (relus least often off: a zero explains anything) is where the case is then checked and
+shown, with a note saying so.
 """
 
 from __future__ import annotations
@@ -53,19 +54,30 @@ def redrawn(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray]) 
     return sorted(names, key=lambda name: plan.input_lines.get(name, 0))
 
 
-def draws(plan: Plan, point: dict[str, np.ndarray], names: list[str], seed: int, count: int = DRAWS):
-    """`count` points: `point` with each of `names` drawn normal at its own scale (deterministic: --seed, the cell)."""
+def hiding(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray], names: list[str]) -> list[str]:
+    """The other checked inputs whose every element is 0 or 1 (lam = 1.0, reg = 0.0): such a constant hides a factor
+    or a term a line leaves out (`dreg_loss = dloss` for lam * dloss), so the second half of the draws draws it too."""
+    return [name for name in checked if name not in names and np.asarray(point[name]).dtype.kind == "f"
+            and np.asarray(point[name]).size and np.all((np.asarray(point[name]) == 0) | (np.asarray(point[name]) == 1))]
+
+
+def draws(plan: Plan, point: dict[str, np.ndarray], names: list[str], seed: int, count: int = DRAWS,
+          also: list[str] = ()):
+    """`count` (point, names drawn): `point` with each of `names` drawn normal at its own scale, and in the second
+    half of the draws each of `also` too (a label drawn off the integers may break every draw it is in: the first
+    half keeps them). Deterministic: the seed and the cell's text."""
     rng = np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32("\n".join(plan.program.lines).encode())])
-    for _ in range(count):
+    for k in range(count):
         drawn = dict(point)
-        for name in names:
+        now = [*names, *also] if also and k >= count // 2 else list(names)
+        for name in now:
             value = np.asarray(point[name], dtype=np.float64)
             scale = float(np.sqrt(np.mean(np.square(value)))) if value.size else 1.0
             fresh = rng.standard_normal(value.shape) * (scale if np.isfinite(scale) and scale > 0 else 1.0)
             if fresh.size <= SHOWN_ELEMENTS:
                 fresh = np.vectorize(lambda e: float(f"{e:.{SHOWN_DIGITS}g}"), otypes=[np.float64])(fresh)
             drawn[name] = fresh.reshape(value.shape)
-        yield drawn
+        yield drawn, tuple(now)
 
 
 def first_failing(truth_graph, plan: Plan, point: dict[str, np.ndarray], functions: dict, options,
@@ -76,8 +88,8 @@ def first_failing(truth_graph, plan: Plan, point: dict[str, np.ndarray], functio
     names = redrawn(plan, checked, point)
     if not names:
         return None
-    failing: list[tuple[int, int, dict, Lines]] = []  # (zeros, order, draw, its lines)
-    for drawn in draws(plan, point, names, seed, count):
+    failing: list[tuple[int, int, dict, Lines, tuple[str, ...]]] = []  # (zeros, order, draw, its lines, names drawn)
+    for drawn, now in draws(plan, point, names, seed, count, hiding(plan, checked, point, names)):
         with np.errstate(all="ignore"):
             values = forward(truth_graph, {v: np.asarray(drawn[v])[None] for v in truth_graph.variables})
         if not all(np.all(np.isfinite(v)) for v in values):  # log or sqrt of a negative draw: no point to judge
@@ -89,17 +101,17 @@ def first_failing(truth_graph, plan: Plan, point: dict[str, np.ndarray], functio
             continue
         wrong = lines.first_wrong
         if wrong is not None and wrong.status == "wrong":
-            failing.append((_zeros(lines), len(failing), drawn, lines))
+            failing.append((_zeros(lines), len(failing), drawn, lines, now))
             if len(failing) == KEPT:
                 break
     if not failing:
         return None
-    _, _, drawn, lines = min(failing, key=lambda item: item[:2])  # the draw with the fewest true zeros (dead relus)
+    _, _, drawn, lines, now = min(failing, key=lambda item: item[:2])  # the fewest true zeros (dead relus)
     wrong = lines.first_wrong
-    where = min(plan.input_lines.get(name, wrong.line) for name in names)
+    where = min(plan.input_lines.get(name, wrong.line) for name in now)
     return Probe(drawn, lines, (where, f"every d-line holds at the cell's own values, but line {wrong.line} does not "
-                                       f"at a random draw of {', '.join(names)} (seed {seed}): the case is shown at that draw"),
-                 tuple(names))
+                                       f"at a random draw of {', '.join(now)} (seed {seed}): the case is shown at that draw"),
+                 now)
 
 
 def _zeros(lines: Lines) -> int:

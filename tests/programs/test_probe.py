@@ -55,7 +55,8 @@ def test_right_programs_pass_at_many_draws(path, monkeypatch):
     text = open(path, encoding="utf-8").read()
     original = probe.draws
     for seed in range(40):
-        monkeypatch.setattr(probe, "draws", lambda plan, point, names, _seed, count, seed=seed: original(plan, point, names, seed, count))
+        monkeypatch.setattr(probe, "draws", lambda plan, point, names, _seed, count, also, seed=seed:
+                            original(plan, point, names, seed, count, also))
         case = run(text)
         assert case.status == "pass" and not any("random draw" in note for note in case.notes), (seed, case.message)
 
@@ -108,3 +109,14 @@ def test_of_two_names_that_would_do_the_one_spelled_alike_is_named():
     text = open(os.path.join(ROOT, "expressions", "programs", "karpathy_two_layer.gc.py"), encoding="utf-8").read()
     row = next(r for r in run(text.replace("dn3 = c4 * dscore", "dn3 = c3 * dscore")).lines if r.status == "wrong")
     assert row.diagnosis == "reads c3 where c4 was needed"
+
+
+def test_a_constant_of_one_without_a_d_line_is_drawn_in_the_second_half():
+    """Seed 002's Task 2 with lam = 1.0: `dreg_loss = dloss` (lam left out) is right at lam = 1 only."""
+    text = open(os.path.join(ROOT, "docs", "examples", "task2_wrong.gc.py"), encoding="utf-8").read()
+    text = text.replace("dW1 = -np.sign(W) * dreg_loss", "dW1 = np.sign(W) * dreg_loss")
+    assert run(text).status == "pass"  # the notebook's own cell, right
+    case = run(text.replace("dreg_loss = lam * dloss", "dreg_loss = dloss"))
+    row = next(r for r in case.lines if r.status == "wrong")
+    assert row.target == "dreg_loss" and "a factor lam is missing" in row.diagnosis, row
+    assert "lam" in case.message.split(":")[0] and float(np.asarray(case.point["lam"])) != 1.0
