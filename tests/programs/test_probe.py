@@ -120,3 +120,14 @@ def test_a_constant_of_one_without_a_d_line_is_drawn_in_the_second_half():
     row = next(r for r in case.lines if r.status == "wrong")
     assert row.target == "dreg_loss" and "a factor lam is missing" in row.diagnosis, row
     assert "lam" in case.message.split(":")[0] and float(np.asarray(case.point["lam"])) != 1.0
+
+
+def test_the_one_line_for_a_name_is_held_to_its_whole_gradient():
+    """Seed 002's Task 2 with `dW = dW1 - dW2`: the line is wrong, not the helper dW1 (which made it give one use's
+    part when replaced by the whole gradient), and its true value is the whole gradient."""
+    text = open(os.path.join(ROOT, "docs", "examples", "task2_wrong.gc.py"), encoding="utf-8").read()
+    text = text.replace("dW1 = -np.sign(W) * dreg_loss", "dW1 = np.sign(W) * dreg_loss")
+    case = run(text.replace("dW = dW1 + dW2", "dW = dW1 - dW2"))
+    wrong = [r for r in case.lines if r.status == "wrong"]
+    assert [r.text for r in wrong] == ["dW = dW1 - dW2"] and case.first_wrong_line == wrong[0].line
+    assert np.array_equal(np.asarray(wrong[0].true), [[15.0, 11.0]])
