@@ -135,13 +135,8 @@ def _blame_helpers(state: _State, lines: Lines, judged: list) -> set:
             continue
         sign = -1.0 if statement.operator == "-=" else 1.0
         reads = [n for n in statement.expr.variables if n in helpers]
-        # the whole gradient first; one use's contribution only where several lines share the gradient (dx = ...;
-        # dx += ...): the one line of dW = dW1 - dW2 must give all of it, and a helper that makes it give one use's
-        # part (dW1 := the whole gradient) is no explanation
-        alone = sum(1 for _, _, other in judged if other == key) == 1
-        targets = (_truth(state, key),) if alone else (_truth(state, key), row.true)
-        found = next(filter(None, (_helper_truth(state, statement, truths, name, target, sign) for target in targets
-                                   for name in reads)), None)
+        found = next(filter(None, (_helper_truth(state, statement, truths, name, target, sign) for target in
+                                   (_truth(state, key), row.true) for name in reads)), None)  # the whole gradient first
         if found is not None:
             name, version, value, got = found
             h = helpers[name]
