@@ -136,6 +136,10 @@ CELLS = {
                      "report = %gradcheck_function cubic cubic_grad xs --hessian cubic_hessian --hvp cubic_hvp\n"
                      "print(report.ok, report.status)"),
     "second_order_no_grad": "%gradcheck_function cubic xs --hessian cubic_hessian",
+    "task3_no_mask": ("def bprop_no_mask(fprop_cache):\n    grads = bprop(fprop_cache)\n"
+                      "    da1 = np.dot(fprop_cache['W2'].T, fprop_cache['a2'] - fprop_cache['y'])\n"
+                      "    grads['W1'], grads['b1'] = np.dot(da1, fprop_cache['x'].T), da1\n    return grads\n\n"
+                      "report = %gradcheck_layer fprop bprop_no_mask x y params\nprint(report.ok, report.status)"),
     "no_mask_point": ("np.random.seed(42)\nW1, b1 = np.random.rand(2, 2), np.random.rand(2, 1)\n"
                       "W2, b2 = np.random.rand(1, 2), np.random.rand(1, 1)\nxn, yn = np.random.rand(2, 1), 1"),
     "no_mask": ("%%gradcheck --no-run\nz1 = np.dot(W1, xn) + b1\na1 = np.maximum(z1, 0)\nz2 = np.dot(W2, a1) + b2\n"
@@ -257,3 +261,12 @@ def test_a_cell_right_only_at_the_notebooks_values_is_caught_at_a_random_draw(ex
     assert re.search(r"\s+".join(map(re.escape, said.split())), text), text  # wrapped at the notebook's width
     assert "1 case: 1 mismatch" in text
     assert "1 case: 1 pass" in _text(executed["no_mask_at"])
+
+
+def test_a_layer_magic_finds_a_bprop_right_only_at_the_notebooks_values(executed):
+    """Seed 002's Task 3 as the notebook runs it, its bprop without the relu mask: right at the rand() values, found at
+    a random draw of params."""
+    text = _text(executed["task3_no_mask"])
+    assert "False mismatch" in text
+    said = "every gradient agrees at the given inputs, but not at a random draw of params['W1'], params['b1']"
+    assert re.search(r"\s+".join(map(re.escape, said.split())), text), text

@@ -10,7 +10,8 @@ Two shapes are adapted into the f and grad check_function takes:
 
 Every call gets fresh copies of its inputs, and of the cache and dout for the backward pass. One probe call before
 the check finds a forward that is not repeatable (an unseeded dropout mask) and a call that changes its inputs,
-its cache or dout in place; each is an `error` of the case, naming the function and what changed.
+its cache or dout in place; each is an `error` of the case, naming the function and what changed. A pair that passes
+is also screened at random draws of its inputs (layer_draws.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..errors import UsageError
 from ..results import CaseResult
 from ..status import worst
 from .check import FunctionOptions, check_function
+from .layer_draws import at_a_draw
 from .layer_inputs import Inputs, Slot, assign, first_change, parameter_names, positional_count, where
 
 
@@ -174,8 +176,17 @@ def run_checks(pair: Pair, wrt: tuple[str, ...] | None, name: str, options: Func
     if not checked:
         raise UsageError(f"{who} returned no gradient for any array input ({', '.join(s.name for s in pair.inputs.slots)})")
     skipped = [s.name for s in pair.inputs.slots if s.name not in gradients and not wanted]
-    case = check_function(pair.f, {n: flat[n] for n in checked}, pair.grad, checked, options, name=name)
+
+    def check(point):
+        return check_function(pair.f, {n: point[n] for n in checked}, pair.grad, checked, options, name=name)
+
+    case = check(flat)
     notes = [f"not checked: {', '.join(skipped)} ({who} returns no gradient for {'it' if len(skipped) == 1 else 'them'})"] if skipped else []
+    if case.status == "pass" and not problems:  # right at the given inputs: right at random draws of them too?
+        found = at_a_draw(pair, flat, checked, options.seed, check)
+        if found is not None:
+            case, note = found
+            notes.insert(0, note)
     return _with_problems(case, problems, notes)
 
 
