@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..inputs.sampling import drawn_like, own_scale
 from ..numeric.differences import CENTERED_STEP
 from ..results import CaseResult
 
@@ -23,18 +24,9 @@ DRAWS = 3
 SCREEN = 1e-5  # |difference - gradient·v| beyond this share of Σ|g·v| (plus rounding) sends a draw to the full check
 
 
-def _scale(value: np.ndarray) -> float:
-    scale = float(np.sqrt(np.mean(np.square(value)))) if value.size else 1.0
-    return scale if np.isfinite(scale) and scale > 0 else 1.0
-
-
 def drawn(flat: dict[str, np.ndarray], names: tuple[str, ...], rng: np.random.Generator) -> dict[str, np.ndarray]:
     """`flat` with each of `names` drawn normal at its own scale."""
-    point = dict(flat)
-    for name in names:
-        value = np.asarray(flat[name], dtype=np.float64)
-        point[name] = rng.standard_normal(value.shape) * _scale(value)
-    return point
+    return {**flat, **{name: drawn_like(flat[name], rng) for name in names}}
 
 
 def disagrees(pair, point: dict[str, np.ndarray], names: tuple[str, ...], rng: np.random.Generator) -> bool:
@@ -43,7 +35,7 @@ def disagrees(pair, point: dict[str, np.ndarray], names: tuple[str, ...], rng: n
         try:
             gradients = pair.grad(**point)
             v = {n: rng.standard_normal(np.shape(point[n])) for n in names}
-            h = CENTERED_STEP * max(_scale(np.asarray(point[n])) for n in names)
+            h = CENTERED_STEP * max(own_scale(point[n]) for n in names)
             plus = float(pair.f(**{**point, **{n: point[n] + h * v[n] for n in names}}))
             minus = float(pair.f(**{**point, **{n: point[n] - h * v[n] for n in names}}))
             f0 = float(pair.f(**point))

@@ -77,3 +77,17 @@ def sample_points(graph: Graph, claims: dict[str, Claim], count: int, seed: int)
         on_kink.append(candidates[finite & ~free])
     rows = np.concatenate(good + on_kink)[:count]
     return [{n: row[offsets[k]:offsets[k + 1]].reshape(shapes[n]) for k, n in enumerate(names)} for row in rows], drawn
+
+
+def own_scale(value: np.ndarray) -> float:
+    """The root mean square of a value's elements: the scale a new draw of it takes (1 for zeros or non-finite)."""
+    value = np.asarray(value, dtype=np.float64)
+    scale = float(np.sqrt(np.mean(np.square(value)))) if value.size else 1.0
+    return scale if np.isfinite(scale) and scale > 0 else 1.0
+
+
+def drawn_like(value: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`value` drawn anew: normal, at its own scale, its shape. The random draws of a program's inputs and of a
+    layer's, where a backward pass right only at the given values (a relu mask left out) shows."""
+    value = np.asarray(value, dtype=np.float64)
+    return rng.standard_normal(value.shape) * own_scale(value)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import GradcheckError
+from ..inputs.sampling import drawn_like
 from .judge import Lines, judge_lines
 from .plan import Plan, d_target
 
@@ -71,12 +72,10 @@ def draws(plan: Plan, point: dict[str, np.ndarray], names: list[str], seed: int,
         drawn = dict(point)
         now = [*names, *also] if also and k >= count // 2 else list(names)
         for name in now:
-            value = np.asarray(point[name], dtype=np.float64)
-            scale = float(np.sqrt(np.mean(np.square(value)))) if value.size else 1.0
-            fresh = rng.standard_normal(value.shape) * (scale if np.isfinite(scale) and scale > 0 else 1.0)
+            fresh = drawn_like(point[name], rng)
             if fresh.size <= SHOWN_ELEMENTS:
                 fresh = np.vectorize(lambda e: float(f"{e:.{SHOWN_DIGITS}g}"), otypes=[np.float64])(fresh)
-            drawn[name] = fresh.reshape(value.shape)
+            drawn[name] = fresh.reshape(np.shape(point[name]))
         yield drawn, tuple(now)
 
 
