@@ -58,8 +58,10 @@ def redrawn(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray]) 
 def hiding(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray], names: list[str]) -> list[str]:
     """The other checked inputs whose every element is 0 or 1 (lam = 1.0, reg = 0.0): such a constant hides a factor
     or a term a line leaves out (`dreg_loss = dloss` for lam * dloss), so the second half of the draws draws it too."""
-    return [name for name in checked if name not in names and np.asarray(point[name]).dtype.kind == "f"
-            and np.asarray(point[name]).size and np.all((np.asarray(point[name]) == 0) | (np.asarray(point[name]) == 1))]
+    def zeros_and_ones(value: np.ndarray) -> bool:
+        return value.dtype.kind == "f" and value.size > 0 and bool(np.all((value == 0) | (value == 1)))
+
+    return [name for name in checked if name not in names and zeros_and_ones(np.asarray(point[name]))]
 
 
 def draws(plan: Plan, point: dict[str, np.ndarray], names: list[str], seed: int, count: int = DRAWS,
