@@ -87,7 +87,8 @@ def _fail(message: str) -> None:
 @click.option("--samples", type=CHECK_SAMPLES_TYPE, default=5, show_default=True,
               help=f"Random points for a line without '@' ({CHECK_SAMPLES_TYPE.range_text()}).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of those random points (with the line's text).")
-@click.option("--jobs", "-j", type=JOBS_TYPE, default=1, show_default=True, help=f"Worker processes, {JOBS_TYPE.range_text()}.")
+@click.option("--jobs", "-j", type=JOBS_TYPE, default=0, show_default=True,
+              help=f"Worker processes, {JOBS_TYPE.range_text()}; 1 checks in this process.")
 @numeric_options("chain", "chain: each gate's local derivatives chained at 50 digits (exact value, no formula); "
                  "auto: also SymPy's whole formula for small expressions (in JSON; ~10x slower).", "Skip the exact column (faster).")
 @click.option("--strict", is_flag=True, help="Kinks and inconclusive points fail too.")
@@ -202,7 +203,7 @@ def _run(request: CheckRequest, units, make_units, settings, report_files, start
     from ..report.formats import make_writer
 
     report_file, junit_file = report_files
-    strict, jobs = request.strict, request.jobs or os.cpu_count() or 1
+    strict, jobs = request.strict, request.jobs
     files_made = [f for f in report_files if f is not None]
     tally = stream.Tally(strict)
     writer = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import deque
+from itertools import chain, islice
 from typing import Callable, Iterable, Iterator
 
 from ..errors import FileError, Position
@@ -20,6 +21,7 @@ from .signals import quiet_worker
 
 Unit = Line | FileCase
 KILL_ON_ENV = "GRADCHECK_TEST_KILL_ON"  # test-only: a worker SIGKILLs itself before a line with exactly this text
+SMALL_RUN = 64  # with --jobs 0, a run of at most this many lines stays in this process (forking workers costs more)
 CHUNK = 8  # lines per task: fewer round trips for cheap lines, little lost when a worker dies
 BATCH = 16  # lines checked together in this process (their quotients and scalar verdicts taken in one go)
 TASKS_IN_FLIGHT = 2  # per worker
@@ -34,7 +36,10 @@ def check_unit(unit: Unit, settings: Settings) -> list[FileCase]:
 
 def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
         on_result: Callable[[Unit], None] | None = None) -> Iterator[FileCase]:
-    """Results in file order; with jobs > 1 lines are checked in worker processes (fork where available)."""
+    """Results in file order; with jobs > 1 lines are checked in worker processes (fork where available). jobs 0:
+    a worker per CPU, unless the run has at most SMALL_RUN units (read ahead to know): those stay in this process."""
+    if jobs == 0:
+        units, jobs = workers_for(units)
     if settings.options.exact:
         from ..oracle import exact  # noqa: F401  (the oracle's import time is not the first case's; forked workers inherit it)
     if jobs <= 1:
@@ -54,6 +59,15 @@ def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
         pool.close(graceful=True)
     finally:
         pool.close(graceful=False)  # interrupted, or the consumer stopped early: stop the workers now
+
+
+def workers_for(units: Iterable[Unit]) -> tuple[Iterator[Unit], int]:
+    """(the same units, the jobs --jobs 0 means for them): one per CPU, or 1 for a run of at most SMALL_RUN units."""
+    units = iter(units)
+    ahead = list(islice(units, SMALL_RUN + 1))
+    if len(ahead) <= SMALL_RUN:
+        return iter(ahead), 1
+    return chain(ahead, units), os.cpu_count() or 1
 
 
 def _batches(units: Iterable[Unit]) -> Iterator[list[Unit]]:

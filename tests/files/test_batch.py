@@ -393,6 +393,31 @@ def test_jobs_1_does_not_start_processes(monkeypatch):
     assert [c.case.status for c in runner.run(units, FAST, jobs=1)] == ["pass"] * 3
 
 
+def test_jobs_0_the_default_keeps_a_short_run_in_this_process_and_a_long_one_on_every_cpu(monkeypatch):
+    started = []
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 3)
+
+    class Recording(runner._Pool):
+        def __init__(self, settings, jobs):
+            started.append(jobs)
+            super().__init__(settings, jobs)
+
+    monkeypatch.setattr(runner, "_Pool", Recording)
+    short = [batch.Line("f.gc", n, f"x*{n} @ x=1") for n in range(1, runner.SMALL_RUN + 1)]
+    assert [c.line for c in runner.run(iter(short), FAST, jobs=0)] == list(range(1, runner.SMALL_RUN + 1))
+    assert started == []
+    long = [*short, batch.Line("f.gc", runner.SMALL_RUN + 1, "x*y @ x=1, y=2")]
+    assert [c.line for c in runner.run(iter(long), FAST, jobs=0)] == list(range(1, runner.SMALL_RUN + 2))
+    assert started == [3]
+    assert check_command_default_jobs() == 0
+
+
+def check_command_default_jobs() -> int:
+    from gradcheck_cli.cli.check import check_command
+
+    return next(p.default for p in check_command.params if p.name == "jobs")
+
+
 @pytest.mark.parametrize("tty, ci, lines, shown", [
     (True, None, 50, True), (True, "true", 50, False), (True, "1", 50, False),
     (False, None, 50, False), (True, None, 3, False), (True, "false", 50, True),
