@@ -287,9 +287,22 @@ def agree(candidate, references, tol: Tolerances, scale=0.0, eps: float = EPS) -
     a = np.broadcast_to(a.reshape(-1), refs.shape)
     scale = np.asarray(scale, dtype=np.float64)
     scale = scale.reshape(1, -1) if scale.size == refs.shape[1] else np.abs(scale).max(initial=0.0)
+    # a reference the candidate equals bit for bit, finite, passes whatever the tolerances (judged_agreement says so
+    # too: tested): most of a program's lines at its random draws, so the judge runs on the others only
+    result = np.all((a == refs) & np.isfinite(refs), axis=1)
+    rest = np.flatnonzero(~result)
+    if rest.size:
+        result[rest] = judged_agreement(a[rest], refs[rest], scale, tol, eps)
+    return result
+
+
+def judged_agreement(a: np.ndarray, refs: np.ndarray, scale, tol: Tolerances, eps: float = EPS) -> np.ndarray:
+    """agree's verdicts from the judge itself: `a` and `refs` (R, n), `scale` broadcasting against them."""
     nan = np.full(refs.shape, np.nan)
     no = np.zeros(refs.shape, bool)
-    e = Evidence(analytic=a, magnitude=4 * (np.abs(a) + np.abs(refs) + np.abs(scale)), noise=np.zeros(()), x=np.zeros(()),
+    with np.errstate(over="ignore"):  # values near the largest float: an infinite allowance would pass anything
+        magnitude = np.minimum(4 * (np.abs(a) + np.abs(refs) + np.abs(scale)), np.finfo(np.float64).max)
+    e = Evidence(analytic=a, magnitude=magnitude, noise=np.zeros(()), x=np.zeros(()),
                  forward=nan, centered=nan, richardson=nan, error_estimate=np.full(refs.shape, np.inf), reliable=no,
                  left=nan, right=nan, second=np.zeros(()), h_centered=np.ones(()), complex_step=nan, exact=refs,
                  expected=nan, claim_tolerance=np.zeros(()), crossed=no, tied=no, nested=no)

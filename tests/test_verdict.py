@@ -229,3 +229,39 @@ def test_range_loss_never_excuses_a_wrong_claim(check):
 def test_a_zero_claim_of_an_exactly_zero_gradient_passes_without_the_exact_column(check):
     result = check("x*y", "x=0, y=1", expect="dy=0", exact=False)
     assert result.status == "pass"  # was inconclusive: "uncertain by ~1e-300"
+
+
+# --- agree: a program line's value against the truth ------------------------------------------------------------------
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(st.lists(FINITE, min_size=1, max_size=6), st.sampled_from([0.0, 1.0, 1e300]),
+       st.sampled_from([Tolerances(), Tolerances(rtol=0.0), Tolerances(rtol=1e-12, atol=1e-300)]))
+def test_a_value_equal_to_its_reference_is_agreed_by_the_judge_itself(values, scale, tol):
+    """agree passes a bit-for-bit equal finite reference without calling the judge: the judge must say the same."""
+    from gradcheck_cli.verdict import agree, judged_agreement
+
+    a = np.array(values)
+    assert judged_agreement(a[None], a[None], scale, tol).tolist() == [True]
+    moderate = np.clip(a, -1e300, 1e300)
+    off = moderate + 1e-3 * np.maximum(1.0, np.abs(moderate))  # off by 1e-3 relative: judged, and wrong
+    assert agree(moderate, np.stack([moderate, off, moderate]), Tolerances()).tolist() == [True, False, True]
+
+
+def test_agree_judges_what_is_not_equal_and_never_passes_a_nan_or_inf():
+    from gradcheck_cli.verdict import agree
+
+    a = np.array([1.0, 2.0])
+    close = a * (1 + 1e-9)  # within rtol 1e-6: the judge passes it
+    assert agree(a, np.stack([close, a, a + 1]), Tolerances()).tolist() == [True, True, False]
+    for bad in (np.nan, np.inf):
+        assert agree(np.array([bad, 1.0]), np.array([[bad, 1.0]]), Tolerances()).tolist() == [False]
+
+
+def test_agree_near_the_largest_float_still_tells_values_apart():
+    from gradcheck_cli.verdict import judged_agreement
+
+    a = np.array([[1e308]])
+    assert judged_agreement(a, a, 0.0, Tolerances()).tolist() == [True]
+    assert judged_agreement(a, a * 0.5, 0.0, Tolerances()).tolist() == [False]  # it passed: the allowance was inf
