@@ -31,6 +31,8 @@ def json_float(x: float | None) -> float | str | None:
 
 def json_value(x) -> Any:
     """A number, or a tensor as nested lists, with JSON's spelling of non-finite numbers."""
+    if type(x) is float:  # a scalar case's columns: most values of a .gc file's report
+        return x if math.isfinite(x) else json_float(x)
     if x is None or isinstance(x, str):
         return x
     array = np.asarray(x)
@@ -48,6 +50,8 @@ def json_optional(x) -> Any:
     ("nan") stays what it is elsewhere, a computed value that is not a number."""
     if x is None:
         return None
+    if type(x) is float:
+        return x if math.isfinite(x) else None if math.isnan(x) else json_float(x)
     array = np.asarray(x)
     if array.dtype.kind in "USO":
         return array.tolist()
