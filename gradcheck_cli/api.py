@@ -127,17 +127,18 @@ def check(expr: str, at=None, expect=None, wrt=None, *, rtol: float = 1e-6, atol
 def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable | None = None, wrt=None, *, rtol: float = 1e-6,
                    atol: float = 0.0, h: float | None = None, seed: int = 0, strict: bool = False,
                    dtype: str | None = None, directions: int = 2, hessian: Callable | None = None,
-                   hvp: Callable | None = None) -> Report:
+                   hvp: Callable | None = None, draws: bool = True) -> Report:
     """Check `grad(**inputs)` against `f(**inputs)`: f returns a scalar (or an array: grad gives its Jacobian); grad
     returns an array (one input), a dict or a tuple in the order of `wrt` (default: every floating-point input;
     integer arrays such as labels are passed through). With no grad, f returns (loss, gradients), as cs231n's
     svm_loss returns (loss, dx). f and grad get copies of the inputs. The precision of your code is detected from
     what f and grad return (float32 code is held to float32's rounding); `dtype="float32"` says so where detection
     cannot see it. `hessian(**inputs)` (the matrix over the flattened inputs of wrt, or a dict of blocks
-    {(a, b): block}) and `hvp(v, **inputs)` (H·v) are your second derivatives, judged against differences of grad."""
+    {(a, b): block}) and `hvp(v, **inputs)` (H·v) are your second derivatives, judged against differences of grad.
+    `draws`: a scalar f that passes is also screened at 3 random draws of its float64 inputs (docs/api.md)."""
     from .function.check import check_function as run
 
-    options = _function_options(rtol, atol, h, seed, dtype, directions)
+    options = _function_options(rtol, atol, h, seed, dtype, directions, draws)
     if grad is None and (hessian is not None or hvp is not None):
         raise ValueError("hessian and hvp are judged against differences of grad: give grad too")
     if grad is None:
@@ -147,23 +148,27 @@ def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable | N
     return Report((run(f, inputs, grad, _names(wrt), options, hessian=hessian, hvp=hvp),), strict)
 
 
-def _function_options(rtol: float, atol: float, h: float | None, seed: int, dtype: str | None, directions: int):
+def _function_options(rtol: float, atol: float, h: float | None, seed: int, dtype: str | None, directions: int,
+                      draws: bool = True):
     from .function.check import FunctionOptions
 
     _validate(rtol, atol, h, 1.0, dtype, directions)
-    return FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype)
+    if draws not in (True, False):
+        raise ValueError(f"draws must be True or False, got {draws!r}")
+    return FunctionOptions(Tolerances(rtol, atol), h, seed, directions, dtype, draws=bool(draws))
 
 
 def check_layer(forward: Callable, backward: Callable, inputs: Mapping[str, object], wrt=None, *, dout=None, seed: int = 0,
                 rtol: float = 1e-6, atol: float = 0.0, h: float | None = None, strict: bool = False,
-                dtype: str | None = None, directions: int = 2) -> Report:
+                dtype: str | None = None, directions: int = 2, draws: bool = True) -> Report:
     """Check a forward/backward pair as cs231n writes them: `forward(**inputs)` returns out, (out, cache), or a dict
     holding 'loss'; `backward(dout, cache)` returns a tuple in forward's parameter order, a dict by name, or one
     array (a backward taking one parameter gets forward's result). The check is of doutᵀJ, with `dout` random
-    (seeded) by default. Float arrays and dicts of them are checked (entry by entry); other inputs pass through."""
+    (seeded) by default. Float arrays and dicts of them are checked (entry by entry); other inputs pass through.
+    `draws`: a pair that passes is also screened at 3 random draws of its float64 inputs (docs/layers.md)."""
     from .function.layer import check_layer as run
 
-    options = _function_options(rtol, atol, h, seed, dtype, directions)
+    options = _function_options(rtol, atol, h, seed, dtype, directions, draws)
     return Report((run(forward, backward, inputs, _names(wrt), dout=dout, seed=seed, options=options),), strict)
 
 

@@ -3,9 +3,9 @@
     %%gradcheck [--at POINT] [--wrt x,w] [--rtol R] [--seed S] [--strict] [--no-run]
         the cell, checked as a program (forward lines, then your d-lines, line by line); the names it reads and
         does not assign come from the notebook's variables; then the cell runs as usual (unless --no-run)
-    %gradcheck_layer FORWARD BACKWARD ARG ... [NAME=ARG ...] [--wrt ...] [--seed S] [--strict]
+    %gradcheck_layer FORWARD BACKWARD ARG ... [NAME=ARG ...] [--wrt ...] [--seed S] [--strict] [--no-draws]
         check_layer on the notebook's functions and variables (FORWARD's parameters in order, or by name)
-    %gradcheck_function F [GRAD] ARG ... [NAME=ARG ...] [--wrt ...] [--hessian H] [--hvp V]
+    %gradcheck_function F [GRAD] ARG ... [NAME=ARG ...] [--wrt ...] [--hessian H] [--hvp V] [--no-draws]
         check_function; F's other parameters are taken from the notebook by name; with no GRAD, F returns
         (loss, gradients); the ARGs listed are the inputs checked unless --wrt says otherwise; H (the Hessian)
         and V (v -> H·v) are judged against differences of GRAD, called as GRAD is
@@ -70,7 +70,7 @@ class Line:
     options: dict[str, str | bool] = field(default_factory=dict)
 
 
-FLAGS = ("strict", "no-run")
+FLAGS = ("strict", "no-run", "no-draws")
 OPTIONS = ("at", "wrt", "rtol", "atol", "h", "seed", "dout")
 
 
@@ -261,13 +261,14 @@ def check_layer_line(line: str, namespace: Mapping[str, object]):
     from .api import check_layer
 
     magic = "%gradcheck_layer"
-    parsed = parse_line(line, ("wrt", "rtol", "atol", "h", "seed", "strict", "dout"), magic)
+    parsed = parse_line(line, ("wrt", "rtol", "atol", "h", "seed", "strict", "dout", "no-draws"), magic)
     if len(parsed.words) < 2:
         raise UsageError(f"{magic}: give FORWARD BACKWARD and the inputs, e.g. %gradcheck_layer affine_forward affine_backward x w b")
     forward, backward = (_function(n, namespace, magic) for n in parsed.words[:2])
     inputs = _arguments(forward, parsed, parsed.words[2:], namespace, magic, by_name=True)
     dout = _lookup(str(parsed.options["dout"]), namespace, magic) if "dout" in parsed.options else None
-    report = check_layer(forward, backward, inputs, parsed.options.get("wrt"), dout=dout, **_tolerances(parsed.options))
+    report = check_layer(forward, backward, inputs, parsed.options.get("wrt"), dout=dout, **_tolerances(parsed.options),
+                         draws=not parsed.options.get("no-draws", False))
     show(report)
     return report
 
@@ -279,7 +280,7 @@ def check_function_line(line: str, namespace: Mapping[str, object]):
     from .api import check_function
 
     magic = "%gradcheck_function"
-    parsed = parse_line(line, ("wrt", "rtol", "atol", "h", "seed", "strict", "hessian", "hvp"), magic)
+    parsed = parse_line(line, ("wrt", "rtol", "atol", "h", "seed", "strict", "hessian", "hvp", "no-draws"), magic)
     if not parsed.words:
         raise UsageError(f"{magic}: give F [GRAD] and the inputs, e.g. %gradcheck_function loss loss_grad W")
     f = _function(parsed.words[0], namespace, magic)
@@ -299,7 +300,7 @@ def check_function_line(line: str, namespace: Mapping[str, object]):
     unknown = [n for n in wrt if n not in inputs]
     if unknown:
         raise UsageError(f"{magic}: --wrt names {', '.join(unknown)}, which is not an input ({', '.join(inputs)})")
-    options = _tolerances(parsed.options)
+    options = {**_tolerances(parsed.options), "draws": not parsed.options.get("no-draws", False)}
     if grad is None:  # the gradients F returns say which inputs they are for: --wrt only narrows them
         report = check_function(f, inputs, None, wrt if given else None, **options)
     else:

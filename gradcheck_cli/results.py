@@ -146,7 +146,7 @@ class CaseResult:
     gates: tuple[GateAudit, ...] | None = None  # a program's user gates, audited (None: no gate with a rule)
     taylor: Taylor | None = None  # a function's Taylor test
     precision: str | None = None  # the precision detected in a function's code (float32, float64)
-    layer_notes: tuple[str, ...] = ()  # what a layer's probe found, and the inputs not checked, as sentences
+    function_notes: tuple[str, ...] = ()  # a function's or layer's findings as sentences: a random draw, a layer's probe, inputs not checked
     hessian: tuple[HessianCheck, ...] = ()  # second order: backprop's Hessian (--order 2), or your hessian and hvp
 
     @property

@@ -342,7 +342,7 @@ def test_past_ten_thousand_elements_expression_and_function_agree(factor):
     expression = check("sum(tanh(X) * C)", at={"X": X_BIG, "C": C_BIG}, expect={"X": claim}, wrt="X",
                        exact=False)  # the exact column of 10,100 elements costs 2 s; claims then meet backprop
     function = check_function(lambda X, C: np.sum(np.tanh(X) * C), {"X": X_BIG, "C": C_BIG},
-                              lambda X, C: claim, wrt="X")
+                              lambda X, C: claim, wrt="X", draws=False)  # a gradient of this point only
     for report in (expression, function):
         dX = report.cases[0].gradients[0]
         assert dX.mode == "directions", report.text()

@@ -21,6 +21,7 @@ class FunctionRequest:
     h: float | None
     rtol: float
     atol: float
+    draws: bool
     seed: int
     directions: int
     dtype: str | None
@@ -35,7 +36,7 @@ class FunctionRequest:
         from ..verdict import Tolerances
 
         return FunctionOptions(Tolerances(self.rtol, self.atol), self.h, self.seed, self.directions,
-                               self.dtype if with_dtype else None)
+                               self.dtype if with_dtype else None, draws=self.draws)
 from ..report.formats import WHOLE
 
 

@@ -233,6 +233,7 @@ class LayerRequest:
     h: float | None
     rtol: float
     atol: float
+    draws: bool
     seed: int
     directions: int
     output_format: str
@@ -298,7 +299,7 @@ def run_layer(request: LayerRequest) -> None:
     if whole:
         _unknown_names(layers, texts)
     chosen = tuple(n.strip() for n in request.wrt.split(",") if n.strip()) if request.wrt else None
-    options = FunctionOptions(Tolerances(request.rtol, request.atol), request.h, seed, request.directions)
+    options = FunctionOptions(Tolerances(request.rtol, request.atol), request.h, seed, request.directions, draws=request.draws)
     checked = []
     for layer in layers:
         started = time.perf_counter()
@@ -321,7 +322,7 @@ def _print(request: LayerRequest, checked: list, texts: list, whole: bool) -> No
     from ..results import FileCase
 
     chosen, strict = FORMATS[request.output_format], request.strict
-    view = View(notes=True, title="gradcheck layer", recap=False, timed=False)
+    view = View(title="gradcheck layer", recap=False, timed=False)
     cases = [case for _, case, _ in checked]
     if chosen.whole is not None and not whole:
         chosen.whole(cases, view)

@@ -209,11 +209,14 @@ def numeric_options(exact_method_default: str, exact_method_help: str, no_exact_
 
 
 def code_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """--h, --rtol, --atol, --directions: the same types for the commands that check your own code (function, layer)."""
+    """--h, --rtol, --atol, --no-draws: the same options for the commands that check your own code (function, layer)."""
     for decorator in reversed([
         click.option("--h", "h", type=H_TYPE, help=f"Finite-difference step, {H_TYPE.range_text()} (default: scaled to each element)."),
         click.option("--rtol", type=RTOL_TYPE, default=1e-6, show_default=True, help=f"Relative tolerance, {RTOL_TYPE.range_text()}."),
         click.option("--atol", type=ATOL_TYPE, default=0.0, show_default=True, help=f"Absolute tolerance, {ATOL_TYPE.range_text()}."),
+        click.option("--draws/--no-draws", default=True, show_default=True,
+                     help="A gradient that passes is checked at 3 random draws of the float64 inputs too (rand() "
+                          "weights can hide relu's mask); --no-draws: only at the given inputs."),
     ]):
         function = decorator(function)
     return function

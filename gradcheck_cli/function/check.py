@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import GradcheckError, UsageError
 from ..numeric.differences import representable_steps, stencil, variable_scale
 from ..numeric.directions import Candidate, as_gradient_check, check_directions
 from ..results import CaseResult, GradientCheck, Taylor
 from ..status import COMPLEX_STEP, EPS, PASS, SEVERITY, worst
 from ..verdict import METHODS, Evidence, Tolerances, describe, judge
+from .draws import at_a_draw
 from .user_code import Refused, UserCode, copies, quiet
 
 TAYLOR_STEPS = tuple(10.0 ** -k for k in range(1, 9))
@@ -44,6 +45,7 @@ class FunctionOptions:
     dtype: str | None = None  # the precision of the user's code: None detects it from f's value and the gradient
     direction_limit: int = DIRECTION_LIMIT
     seconds: float = SECONDS
+    draws: bool = True  # a passing scalar f of float64 inputs is screened at random draws of them too (draws.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,9 +432,46 @@ def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wr
     values, wrt = _inputs(inputs, wrt)
     shown = {k: v for k, v in values.items() if isinstance(v, np.ndarray)}
     try:
-        return _check(code, values, wrt, options, label, shown, (hessian, hvp))
+        case = _check(code, values, wrt, options, label, shown, (hessian, hvp))
     except Refused as problem:
         return CaseResult(label, None, shown, math.nan, "error", str(problem), (), None, "no exact column for Python functions")
+    if case.status != "pass" or not options.draws or np.ndim(case.value):
+        return case
+    return _at_draws(code, values, wrt, options, label, case)
+
+
+@dataclass(frozen=True, slots=True)
+class _Screened:
+    """f and grad as the draws' screen calls them (draws.Calls): by keyword, every input given."""
+
+    code: UserCode
+    wrt: tuple[str, ...]
+    shapes: dict[str, tuple[int, ...]]
+
+    def f(self, **point) -> np.ndarray:
+        return self.code.f(copies(point))
+
+    def grad(self, **point) -> dict[str, np.ndarray]:
+        with quiet():
+            given = self.code.gradient(**copies(point))
+        return _gradients(self.code, given, self.wrt, self.shapes, ())
+
+
+def _at_draws(code: UserCode, values: dict, wrt: tuple[str, ...], options: FunctionOptions, label: str,
+              case: CaseResult) -> CaseResult:
+    """The case, or the case at a random draw of the inputs where the gradient is wrong (draws.py), with a note."""
+    def check(point: dict) -> CaseResult:
+        try:
+            return _check(code, point, wrt, options, label, {k: v for k, v in point.items() if isinstance(v, np.ndarray)})
+        except GradcheckError:  # Refused included: f or grad fails at the draw, a domain it assumes: not a finding
+            return case
+
+    screened = _Screened(code, wrt, {v: np.shape(values[v]) for v in wrt})
+    found = at_a_draw(screened, {k: v for k, v in values.items()}, wrt, options.seed, check)
+    if found is None:
+        return case
+    drawn, note = found
+    return replace(drawn, function_notes=(note, *drawn.function_notes))
 
 
 def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: FunctionOptions, label: str, shown: dict,

@@ -11,7 +11,7 @@ Two shapes are adapted into the f and grad check_function takes:
 Every call gets fresh copies of its inputs, and of the cache and dout for the backward pass. One probe call before
 the check finds a forward that is not repeatable (an unseeded dropout mask) and a call that changes its inputs,
 its cache or dout in place; each is an `error` of the case, naming the function and what changed. A pair that passes
-is also screened at random draws of its inputs (layer_draws.py).
+is also screened at random draws of its inputs (check_function does it: draws.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from ..errors import UsageError
 from ..results import CaseResult
 from ..status import worst
 from .check import FunctionOptions, check_function
-from .layer_draws import at_a_draw
 from .layer_inputs import Inputs, Slot, assign, first_change, parameter_names, positional_count, where
 
 
@@ -177,16 +176,13 @@ def run_checks(pair: Pair, wrt: tuple[str, ...] | None, name: str, options: Func
         raise UsageError(f"{who} returned no gradient for any array input ({', '.join(s.name for s in pair.inputs.slots)})")
     skipped = [s.name for s in pair.inputs.slots if s.name not in gradients and not wanted]
 
-    def check(point):
-        return check_function(pair.f, {n: point[n] for n in checked}, pair.grad, checked, options, name=name)
-
-    case = check(flat)
-    notes = [f"not checked: {', '.join(skipped)} ({who} returns no gradient for {'it' if len(skipped) == 1 else 'them'})"] if skipped else []
-    if case.status == "pass" and not problems:  # right at the given inputs: right at random draws of them too?
-        found = at_a_draw(pair, flat, checked, options.seed, check)
-        if found is not None:
-            case, note = found
-            notes.insert(0, note)
+    # right at the given inputs: right at random draws of them too? (check_function's draws; not for a pair whose
+    # forward is not repeatable or changes what it is given)
+    options = replace(options, draws=options.draws and not problems)
+    case = check_function(pair.f, {n: flat[n] for n in checked}, pair.grad, checked, options, name=name)
+    notes = [*case.function_notes]
+    if skipped:
+        notes.append(f"not checked: {', '.join(skipped)} ({who} returns no gradient for {'it' if len(skipped) == 1 else 'them'})")
     return _with_problems(case, problems, notes)
 
 
@@ -215,7 +211,7 @@ def _with_problems(case: CaseResult, problems: list[str], notes: list[str]) -> C
         return case
     message = "; ".join([*problems, *filter(None, [case.message]), *notes])
     return replace(case, status=worst([case.status, "error"]) if problems else case.status, message=message,
-                   layer_notes=tuple(problems + notes))  # what the tables do not show from the message
+                   function_notes=tuple(problems + notes))  # what the tables do not show from the message
 
 
 def check_layer(forward: Callable, backward: Callable, inputs: Mapping[str, object], wrt: tuple[str, ...] | None = None, *,

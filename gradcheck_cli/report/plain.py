@@ -62,7 +62,7 @@ def case_text(case: CaseResult, width: int = 100) -> str:
     taylor = case.taylor
     if taylor is not None:
         lines += textwrap.wrap(f"  Taylor test: {taylor.note}", width, subsequent_indent="    ", break_long_words=False)
-    for note in (*case.notes, *case.layer_notes):  # a program's skipped lines, a layer's findings, a random draw
+    for note in (*case.notes, *case.function_notes):  # a program's skipped lines, a layer's findings, a random draw
         lines += textwrap.wrap(f"  note: {note}", width, subsequent_indent="    ", break_long_words=False)
     if precision_text(case.precision):
         lines += textwrap.wrap(f"  {precision_text(case.precision)}", width, subsequent_indent="    ", break_long_words=False)

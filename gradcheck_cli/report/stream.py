@@ -224,8 +224,7 @@ class TableWriter:
         for item in self.rows:
             if fails(item.case.status, self.strict):
                 print_failure(self.console, item)
-                if self.view.notes:
-                    print_notes(self.console, item.case)
+                print_notes(self.console, item.case)
         self.rows.clear()
         self.first = False
 

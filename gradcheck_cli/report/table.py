@@ -35,7 +35,6 @@ class View:
     """How a table report shows its cases (formats without a table ignore it)."""
 
     methods: tuple[str, ...] = DEFAULT_METHODS  # the numerical columns of each case's table
-    notes: bool = False  # a layer's notes under its case (`gradcheck layer`)
     title: str = "gradcheck check"  # the streamed table's title
     recap: bool = True  # the failing lines again after the summary (`check`)
     timed: bool = True  # the run's time in the summary (`check` on a terminal)
@@ -285,7 +284,7 @@ def points_summary_table(cases: list[CaseResult]):
 
 def print_table_report(console, cases: list[CaseResult], view: View = View()) -> None:
     """Every case as `eval` shows it (past DETAIL_LIMIT points: a summary per variable, then the failing points), each
-    with a layer's notes when the view asks for them, then the counts."""
+    with a function's or layer's notes, then the counts."""
     if len(cases) <= DETAIL_LIMIT:
         shown = cases
     else:
@@ -296,8 +295,7 @@ def print_table_report(console, cases: list[CaseResult], view: View = View()) ->
             console.print(f"the first {len(shown)} of {len(failing)} points that did not pass:")
     for case in shown:
         print_case(console, case, view.methods)
-        if view.notes:
-            print_notes(console, case)
+        print_notes(console, case)
         console.print()
     console.print(summary_line(cases))
 
@@ -374,11 +372,12 @@ def _stacked_elements(g: GradientCheck, indices, statuses, title: str, methods, 
 
 
 def print_notes(console, case: CaseResult) -> None:
-    """What a layer's probe found (a backward that changed its cache or dout in place, a forward that is not
-    repeatable) and the inputs not checked: in the message, which tables do not show for a case with gradients."""
+    """A function's or layer's findings (a random draw that shows a wrong gradient; a backward that changed its cache
+    or dout in place, a forward that is not repeatable; the inputs not checked): in the message, which tables do not
+    show for a case with gradients."""
     from rich.text import Text
 
-    for note in case.layer_notes:
+    for note in case.function_notes:
         mark = ("  ✗ error", "bold red") if case.status == "error" and "not checked" not in note else ("  note", "dim")
         console.print(hanging(Text.assemble(mark, visible(f"  {note}")), console.width))
 

@@ -236,3 +236,70 @@ def test_a_gradient_of_the_wrong_form_is_a_failed_check_naming_grad(cli, project
     result = cli("function", "model.py:loss", "--grad", "model.py:loss_grad", "--at", "@params.npz")
     assert result.exit_code == 1, result.output
     assert "model.py:loss_grad returned one array, but f has 3 inputs" in result.stdout
+
+
+# --- random draws of the inputs (function/draws.py) -------------------------------------------------------------------
+
+def _relu_layer():
+    rng = np.random.RandomState(0)
+    W, x = rng.rand(3, 4), rng.rand(4, 2)  # all positive: every pre-activation positive, relu's mask all ones
+
+    def f(W, x):
+        return float(np.sum(np.maximum(0, W @ x) ** 2))
+
+    def grad(W, x):
+        z = W @ x
+        return {"W": (2 * z * (z > 0)) @ x.T, "x": W.T @ (2 * z * (z > 0))}
+
+    def grad_without_mask(W, x):
+        z = W @ x
+        return {"W": (2 * z) @ x.T, "x": W.T @ (2 * z)}
+
+    return f, grad, grad_without_mask, {"W": W, "x": x}
+
+
+def test_a_gradient_right_only_at_the_given_inputs_is_found_at_a_random_draw():
+    f, grad, wrong, inputs = _relu_layer()
+    right = check_function(f, inputs, grad)
+    assert right.ok and not right.cases[0].function_notes
+    report = check_function(f, inputs, wrong)
+    case = report.cases[0]
+    assert not report.ok and case.status == "mismatch"
+    assert case.message.startswith("at a random draw of W, x (the given inputs pass): ")
+    assert case.function_notes[0].startswith("every gradient agrees at the given inputs, but not at a random draw of W, x")
+    assert np.any(np.asarray(case.point["W"]) < 0)  # the case is shown at the draw
+    np.testing.assert_array_equal(inputs["W"], np.random.RandomState(0).rand(3, 4))  # the caller's arrays untouched
+    assert "note: every gradient agrees at the given inputs" in report.text(width=200)
+
+
+def test_draws_can_be_turned_off_and_are_not_made_for_float32_or_a_failing_domain():
+
+    f, _, wrong, inputs = _relu_layer()
+    assert check_function(f, inputs, wrong, draws=False).ok
+    with pytest.raises(ValueError, match="draws must be True or False"):
+        check_function(f, inputs, wrong, draws="no")
+    as32 = {k: v.astype(np.float32) for k, v in inputs.items()}
+    assert check_function(lambda W, x: np.float32(f(W, x)), as32, lambda W, x: {k: v.astype(np.float32) for k, v in wrong(W, x).items()}).ok
+
+    def log_f(x):  # log of a negative draw is nan: no draw is a finding, the case passes as at its inputs
+        return float(np.sum(np.log(x)))
+
+    assert check_function(log_f, {"x": np.array([1.0, 2.0, 3.0])}, lambda x: 1 / x).ok
+
+
+def test_function_command_finds_a_gradient_right_only_at_the_given_inputs_unless_no_draws(cli, tmp_path, monkeypatch):
+    (tmp_path / "relu.py").write_text(textwrap.dedent("""
+        import numpy as np
+
+        def loss(W, x):
+            return float(np.sum(np.maximum(0, W @ x) ** 2))
+
+        def loss_grad(W, x):  # relu's mask left out: right wherever W @ x > 0
+            return 2 * (W @ x) @ x.T
+        """))
+    monkeypatch.chdir(tmp_path)
+    args = ("function", "relu.py:loss", "--grad", "relu.py:loss_grad", "--at", "W=rand(3,4), x=rand(4,2)", "--wrt", "W")
+    found = cli(*args)
+    assert found.exit_code == 1, found.output
+    assert "note every gradient agrees at the given inputs, but not at a random draw of W" in " ".join(found.stdout.split())
+    assert cli(*args, "--no-draws").exit_code == 0

@@ -491,7 +491,7 @@ def test_extreme_magnitudes_and_a_deeply_nested_cache():
     assert check_layer(*layer(10_000), {"x": np.ones(3)}).cases[0].gradients[0].status == "pass"
 
 
-# --- random draws of a layer's inputs (function/layer_draws.py) ------------------------------------------------------
+# --- random draws of a layer's inputs (function/draws.py) ------------------------------------------------------
 
 def _task3():
     """Seed 002's Task 3 fprop/bprop (docs/examples/task3_layer.py) and its np.random.rand inputs (seed 42)."""
@@ -515,13 +515,13 @@ def test_a_layer_right_only_at_the_given_inputs_is_found_at_a_random_draw():
         return grads
 
     right = check_layer(namespace["fprop"], namespace["bprop"], inputs).cases[0]
-    assert right.status == "pass" and not any("random draw" in n for n in right.layer_notes)
+    assert right.status == "pass" and not any("random draw" in n for n in right.function_notes)
     report = check_layer(namespace["fprop"], bprop_without_mask, inputs)
     case = report.cases[0]
     assert case.status == "mismatch" and not report.ok
     assert case.message.startswith("at a random draw of params['W1'], params['b1'], params['W2'], params['b2'] "
                                    "(the given inputs pass): dparams['W1']: your gradient disagrees")
-    assert case.layer_notes[0].startswith("every gradient agrees at the given inputs, but not at a random draw of")
+    assert case.function_notes[0].startswith("every gradient agrees at the given inputs, but not at a random draw of")
     assert [g.status for g in case.gradients] == ["mismatch", "mismatch", "pass", "pass"]
     assert np.any(np.asarray(case.point["params['W1']"]) < 0)  # shown at the draw
     assert "note: every gradient agrees at the given inputs" in report.text(width=200)  # what pytest shows
@@ -530,7 +530,7 @@ def test_a_layer_right_only_at_the_given_inputs_is_found_at_a_random_draw():
 def test_float32_layers_are_not_drawn():
     namespace, inputs = _task3()
     params32 = {k: v.astype(np.float32) for k, v in inputs["params"].items()}
-    from gradcheck_cli.function import layer_draws
+    from gradcheck_cli.function import draws
 
-    assert layer_draws.at_a_draw(None, {f"params['{k}']": v for k, v in params32.items()}, tuple(f"params['{k}']" for k in params32),
+    assert draws.at_a_draw(None, {f"params['{k}']": v for k, v in params32.items()}, tuple(f"params['{k}']" for k in params32),
                                  0, lambda point: None) is None

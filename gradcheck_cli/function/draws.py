@@ -1,18 +1,19 @@
-"""Random draws of a layer's checked inputs, where its backward pass must hold too.
+"""Random draws of the checked inputs of a function or a layer, where its gradient must hold too.
 
-The inputs a layer is checked at can hide a wrong backward pass: seed 002's Task 3 draws its weights with
-`np.random.rand`, all positive, so every pre-activation is positive, relu's mask is all ones, and a `bprop` without
-the mask gives the true gradient there. So when every gradient passes at the given inputs, the checked float64 inputs
-are drawn again (normal, each at its own scale: the root mean square of its value), and at each draw a cheap screen
-compares the gradient along a random direction with f's centered difference along it (two forward calls, one
-backward). The screen decides nothing: where it sees a disagreement, the whole check runs at that draw, and only its
-`mismatch` (the one judge's) replaces the case, with a note saying so. Labels and other inputs keep their values;
-float32 layers are not drawn (their differences are too coarse for a screen this cheap).
+The inputs a gradient is checked at can hide a wrong one: seed 002's Task 3 draws its weights with `np.random.rand`,
+all positive, so every pre-activation is positive, relu's mask is all ones, and a `bprop` without the mask gives the
+true gradient there. So when every gradient passes at the given inputs, the checked float64 inputs are drawn again
+(normal, each at its own scale: the root mean square of its value), and at each draw a cheap screen compares the
+gradient along a random direction with f's centered difference along it (two forward calls, one backward). The screen
+decides nothing: where it sees a disagreement, the whole check runs at that draw, and only its `mismatch` (the one
+judge's) replaces the case, with a note saying so. Labels and other inputs keep their values; float32 code is not
+drawn (its differences are too coarse for a screen this cheap), nor is an f whose value is not a scalar.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Mapping, Protocol
 
 import numpy as np
 
@@ -29,7 +30,15 @@ def drawn(flat: dict[str, np.ndarray], names: tuple[str, ...], rng: np.random.Ge
     return {**flat, **{name: drawn_like(flat[name], rng) for name in names}}
 
 
-def disagrees(pair, point: dict[str, np.ndarray], names: tuple[str, ...], rng: np.random.Generator) -> bool:
+class Calls(Protocol):
+    """What the screen calls: f's scalar value and the gradients by input name, at a point of every input."""
+
+    def f(self, **point) -> object: ...
+
+    def grad(self, **point) -> Mapping[str, np.ndarray]: ...
+
+
+def disagrees(pair: Calls, point: dict[str, np.ndarray], names: tuple[str, ...], rng: np.random.Generator) -> bool:
     """Whether the gradient at `point` and f's centered difference part along a random direction (a screen)."""
     with np.errstate(all="ignore"):
         try:
@@ -49,7 +58,7 @@ def disagrees(pair, point: dict[str, np.ndarray], names: tuple[str, ...], rng: n
     return abs(slope - along) > SCREEN * magnitude + 1e3 * np.finfo(np.float64).eps * abs(f0) / h
 
 
-def at_a_draw(pair, flat: dict[str, np.ndarray], names: tuple[str, ...], seed: int, check) -> tuple[CaseResult, str] | None:
+def at_a_draw(pair: Calls, flat: dict[str, np.ndarray], names: tuple[str, ...], seed: int, check) -> tuple[CaseResult, str] | None:
     """(the case at the first draw where the full check, `check(point)`, finds a mismatch the screen pointed to, the
     note that says so); None when every draw agrees (or the inputs are not float64)."""
     if not names or any(np.asarray(flat[n]).dtype != np.float64 for n in names):
