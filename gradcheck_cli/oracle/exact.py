@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 import numpy as np
@@ -199,10 +199,12 @@ def exact_case(source, points: list[Mapping[str, np.ndarray]], wrt: tuple[str, .
     try:
         with time_budget(budget + 1.0) as alarm:  # one handler for the case: installing it costs more than a point
             lowered = _lower(source, shapes, claims or {}, definitions or {})
-            symbolic = _symbolic(lowered, wrt, budget) if formula else None  # under SymPy's own alarm while it runs
+            why = _no_formula(lowered, wrt)  # said whether or not a formula was asked for: asking would not help
+            symbolic = _symbolic(lowered, wrt, budget) if formula and why is None else None  # under SymPy's alarm
             alarm.reset(deadline.left() + 0.5)  # the backstop for work Deadline cannot see (mpmath's own loops)
             for point in points:
-                results.append(_at_point(lowered, point, wrt, deadline, symbolic, started))
+                result = _at_point(lowered, point, wrt, deadline, symbolic, started)
+                results.append(replace(result, note=why) if why and result.method == "chain" and result.note is None else result)
     except BudgetExceeded:  # while lowering, or the alarm rang between two points
         if lowered is None:
             return [_skipped(wrt, "time budget", time.perf_counter() - started)] * len(points)
@@ -213,11 +215,19 @@ def exact_case(source, points: list[Mapping[str, np.ndarray]], wrt: tuple[str, .
     return results + [_skipped(wrt, "time budget", time.perf_counter() - started)] * (len(points) - len(results))
 
 
+def _no_formula(lowered: _Lowered, wrt: tuple[str, ...]) -> str | None:
+    """Why a case asked for SymPy's formula gets none (its exact value is chained all the same), or None."""
+    if lowered.output.shape != () or any(lowered.shapes[v] != () for v in wrt):
+        return "chained at 50 digits, element by element (no formula for tensors)"
+    if len(lowered.dag.ops) > WHOLE_EXPRESSION_LIMIT:
+        return (f"chained at 50 digits (no formula past {WHOLE_EXPRESSION_LIMIT} operations: "
+                f"this one has {len(lowered.dag.ops):,})")
+    return None
+
+
 def _symbolic(lowered: _Lowered, wrt: tuple[str, ...], budget: float):
-    """SymPy's derivatives for a small scalar case (SymPy imported here, and only here), else None."""
-    scalar = lowered.output.shape == () and all(lowered.shapes[v] == () for v in wrt)
-    if not scalar or len(lowered.dag.ops) > WHOLE_EXPRESSION_LIMIT:
-        return None
+    """SymPy's derivatives for a small scalar case (_no_formula says none other; SymPy imported here, and only
+    here), else None (SymPy gave up: its own time budget)."""
     from . import formula
 
     return formula.derivatives(lowered.dag, lowered.output.reshape(-1)[0].index, lowered.shapes, wrt, budget)[0]

@@ -333,3 +333,16 @@ def test_the_oracle_has_a_counterpart_for_every_scalar_op():
         zero, two = mpmath.mpf(0), mpmath.mpf(2)
         assert constant_power(2.0).partials[0]((zero, two), zero, None) == 0  # x**2 at 0: 2*x
         assert ZERO_BASE.partials[1]((zero, two), zero, None) == 0  # 0**t: no 0*log(0)
+
+
+def test_a_case_without_a_formula_says_why_and_no_flag_is_offered_that_would_not_help():
+    """Tensors and expressions over 80 operations are chained (their exact values are the same); the note says why
+    there is no formula, where `--exact-method auto prints SymPy's formula` would be untrue."""
+    from gradcheck_cli import check
+
+    tensor = check("sum(w*x)", at={"w": [1.0, 2.0], "x": [3.0, -1.0]}, wrt="w").cases[0]
+    assert tensor.exact_note == "chained at 50 digits, element by element (no formula for tensors)"
+    long = check(" + ".join(f"sin(x*{k})" for k in range(1, 60)), at={"x": 0.3}).cases[0]
+    assert long.exact_note.startswith("chained at 50 digits (no formula past 80 operations: this one has ")
+    small = check("x*y", at={"x": 1.0, "y": 2.0}).cases[0]
+    assert small.exact_note is None and small.gradients[0].exact_expr == "y"
