@@ -467,7 +467,7 @@ def _at_draws(code: UserCode, values: dict, wrt: tuple[str, ...], options: Funct
             return case
 
     screened = _Screened(code, wrt, {v: np.shape(values[v]) for v in wrt})
-    found = at_a_draw(screened, {k: v for k, v in values.items()}, wrt, options.seed, check)
+    found = at_a_draw(screened, dict(values), wrt, options.seed, check)
     if found is None:
         return case
     drawn, note = found
