@@ -276,6 +276,8 @@ def stencil_rows(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]
                  f0: np.ndarray, base_signs: dict[int, np.ndarray], h: float | None = None) -> StencilRows:
     """f at x + (h, -h, h/2, -h/2, h/4, -h/4) along every element of every variable in `wrt`, and at x + the forward
     step, at every point (base: name → (P, *shape)), with the kinks the rows crossed."""
+    if _scalar_point(graph, wrt, f0.shape[0], ROWS_PER_ELEMENT):
+        return _scalar_stencil_rows(graph, base, wrt, value_scales, f0, base_signs, h)
     layout = _Layout.of(graph, wrt)
     n_points = f0.shape[0]
     x = np.concatenate([base[v].reshape(n_points, -1) for v in wrt], axis=1) if wrt else np.zeros((n_points, 0))
@@ -285,6 +287,69 @@ def stencil_rows(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]
         f, crossed = _run(graph, base, layout, steps, np.float64, base_signs)
     return StencilRows(layout, f, f0, hc, hf, value_scales, crossed, tuple(graph.shapes[v] for v in wrt),
                        len(graph.nodes[-1].shape))
+
+
+def _scalar_point(graph: Graph, wrt: tuple[str, ...], n_points: int, per: int) -> bool:
+    """One point, scalar variables, a scalar f, rows that fit one pass: a .gc line's usual case, which
+    _scalar_stencil_rows and _scalar_complex_step take without layouts, chunks or per-element arrays."""
+    return (n_points == 1 and 0 < len(wrt) <= max(1, _rows_per_pass(graph) // per) and not graph.nodes[-1].shape
+            and not any(graph.shapes[v] for v in wrt))
+
+
+def _centered_float(x: float, override: float | None) -> float:
+    """centered_steps for one float, in Python floats (the same IEEE double operations, so the same bits)."""
+    return float(override) if override is not None else _representable_float(x, CENTERED_STEP * max(1.0, abs(x)))
+
+
+def _forward_float(x: float, override: float | None) -> float:
+    return float(override) if override is not None else _representable_float(x, FORWARD_STEP * max(1.0, abs(x)))
+
+
+def _representable_float(x: float, h: float) -> float:
+    step = (x + h) - x
+    return step if step != 0 and math.isfinite(step) else h
+
+
+def _scalar_stencil_rows(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...], value_scales: np.ndarray,
+                         f0: np.ndarray, base_signs: dict[int, np.ndarray], h: float | None) -> StencilRows:
+    """stencil_rows at one point of scalar variables (_scalar_point): the same rows, steps and pass, built from floats.
+    Variable k's input holds its value in every row but its own ROWS_PER_ELEMENT, which move it."""
+    n = len(wrt)
+    xs = [float(base[v][0]) for v in wrt]
+    hc = [_centered_float(x, h) for x in xs]
+    hf = [_forward_float(x, h) for x in xs]
+    inputs = {name: base[name][:1] for name in graph.variables}
+    for k, (name, x) in enumerate(zip(wrt, xs)):
+        row = [x] * (n * ROWS_PER_ELEMENT)
+        row[k * ROWS_PER_ELEMENT:(k + 1) * ROWS_PER_ELEMENT] = [x + hc[k] * o for o in _OFFSETS] + [x + hf[k]]
+        inputs[name] = np.array(row)
+    with np.errstate(over="ignore"):  # x near the largest float: x+h is inf, and f there says so
+        values, changes = forward_output(graph, inputs, np.float64, base_signs, np.zeros(n * ROWS_PER_ELEMENT, np.int64))
+    f = np.array(np.broadcast_to(values, (n * ROWS_PER_ELEMENT,)), dtype=np.float64).reshape(1, n, ROWS_PER_ELEMENT)
+    crossed = {}
+    for g, (changed, where) in changes.items():
+        changed, where = changed.reshape(n, ROWS_PER_ELEMENT)[:, :len(_OFFSETS)], where.reshape(n, ROWS_PER_ELEMENT)
+        first = changed.argmax(axis=1)
+        crossed[g] = (changed.any(axis=1)[None], where[np.arange(n), first].astype(np.int64)[None])
+    layout = _Layout(wrt, np.arange(n), np.zeros(n, np.int64), tuple(range(n + 1)))
+    return StencilRows(layout, f, f0, np.array([hc]), np.array([hf]), value_scales, crossed, ((),) * n, 0)
+
+
+def _scalar_complex_step(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """complex_step at one point of scalar variables (_scalar_point): row k moves variable k by i*h, x + 0.0 as
+    numpy's x + 0j*... gives it (so -0.0 becomes 0.0 there, as before)."""
+    n = len(wrt)
+    xs = [float(base[v][0]) for v in wrt]
+    steps = [COMPLEX_STEP * max(1.0, abs(x)) for x in xs]
+    inputs = {name: base[name][:1] for name in graph.variables}
+    for k, (name, x) in enumerate(zip(wrt, xs)):
+        row = [complex(x, 0.0)] * n
+        row[k] = complex(x + 0.0, steps[k])
+        inputs[name] = np.array(row, dtype=np.complex128)
+    values, _ = forward_output(graph, inputs, np.complex128)
+    f = np.broadcast_to(values, (n,))
+    with np.errstate(all="ignore"):
+        return {v: np.array([f[k].imag / steps[k]]) for k, v in enumerate(wrt)}
 
 
 def finite_differences(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...], value_scales: np.ndarray,
@@ -393,8 +458,10 @@ def complex_step(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[str, ...]
                  ) -> dict[str, np.ndarray]:
     """Im f(x + i*h)/h with h = 1e-20*max(1,|x|) per element: no subtraction, so no rounding error for analytic gates.
     `layout`: the elements' (a StencilRows' own, for the same wrt)."""
-    layout = layout if layout is not None else _Layout.of(graph, wrt)
     n_points = next(iter(base.values())).shape[0] if base else 1
+    if _scalar_point(graph, wrt, n_points, 1):
+        return _scalar_complex_step(graph, base, wrt)
+    layout = layout if layout is not None else _Layout.of(graph, wrt)
     x = np.concatenate([base[v].reshape(n_points, -1) for v in wrt], axis=1) if wrt else np.zeros((n_points, 0))
     steps = COMPLEX_STEP * np.maximum(1.0, np.abs(x))
     f, _ = _run(graph, base, layout, (1j * steps)[..., None], np.complex128)

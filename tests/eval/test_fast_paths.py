@@ -350,3 +350,52 @@ def test_one_points_pass_is_the_chunked_loops_bit_for_bit(text, x, y, z, complex
     for g in crossed1:
         assert all(crossed1[g][i].dtype == crossed2[g][i].dtype and np.array_equal(crossed1[g][i], crossed2[g][i][:1])
                    for i in (0, 1))
+
+
+# --- one point of scalar variables: the stencil and complex-step passes built from floats -----------------------------
+
+def _passes(text: str, point: dict[str, float], h: float | None, general: bool):
+    """stencil_rows and complex_step at the point, by the scalar path or (general) the layouts' path."""
+    from gradcheck_cli.eval.engine import branch_signs, forward, value_scales
+    from gradcheck_cli.numeric import differences
+
+    graph = build_graph(parse(text), REGISTRY)
+    inputs = {v: np.array([point[v]]) for v in graph.variables}
+    values = forward(graph, inputs)
+    f0 = np.asarray(values[-1], dtype=np.float64)
+    scalar_point = differences._scalar_point
+    if general:
+        differences._scalar_point = lambda *args: False
+    try:
+        with np.errstate(all="ignore"):
+            return (differences.stencil_rows(graph, inputs, graph.variables, value_scales(values), f0,
+                                             branch_signs(graph, values), h),
+                    differences.complex_step(graph, inputs, graph.variables))
+    finally:
+        differences._scalar_point = scalar_point
+
+
+def _bits(a) -> bytes:
+    return np.ascontiguousarray(np.asarray(a)).tobytes() + str(np.asarray(a).dtype).encode() + str(np.shape(a)).encode()
+
+
+_values = st.one_of(st.floats(-3, 3), st.sampled_from([0.0, -0.0, 1.0, 1e-300, -1e8, 1.7e308, 5e-324]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_expressions(), st.fixed_dictionaries({v: _values for v in "xyz"}), st.sampled_from([None, 1e-4]))
+def test_the_scalar_point_passes_give_the_general_paths_bits(text, point, h):
+    """Every row, step, kink and complex slope of a one-point scalar case, bit for bit (signed zeros included), as
+    the general path (layouts, per-element steps, chunks) makes them."""
+    if not build_graph(parse(text), REGISTRY).variables:
+        return
+    fast, complex_fast = _passes(text, point, h, general=False)
+    slow, complex_slow = _passes(text, point, h, general=True)
+    for name in ("f", "f0", "hc", "hf", "scales"):
+        assert _bits(getattr(fast, name)) == _bits(getattr(slow, name)), name
+    assert (fast.shapes, fast.out_ndim, fast.layout.starts) == (slow.shapes, slow.out_ndim, slow.layout.starts)
+    assert _bits(fast.layout.owner) == _bits(slow.layout.owner) and _bits(fast.layout.local) == _bits(slow.layout.local)
+    assert fast.crossed.keys() == slow.crossed.keys()
+    for g in fast.crossed:
+        assert [_bits(a) for a in fast.crossed[g]] == [_bits(a) for a in slow.crossed[g]]
+    assert {v: _bits(c) for v, c in complex_fast.items()} == {v: _bits(c) for v, c in complex_slow.items()}
