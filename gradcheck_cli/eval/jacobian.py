@@ -32,6 +32,9 @@ def jacobian(graph: Graph, values: list[np.ndarray], wrt: tuple[str, ...], with_
     effective = effective_output(graph)
 
     def stack(field: str) -> dict[str, np.ndarray]:
+        if count == 1:  # one output element (a scalar f): its one pass, copied, needs no stacking
+            return {v: np.array(getattr(passes[0], field)[index[v]]).reshape((size, *effective, *graph.shapes[v]))
+                    for v in wrt}
         return {v: np.stack([getattr(p, field)[index[v]] for p in passes], axis=1).reshape(
             (size, *effective, *graph.nodes[index[v]].shape)) for v in wrt}
 
