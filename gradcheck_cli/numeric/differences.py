@@ -7,7 +7,8 @@ centered difference's truncation error and a check that it shrinks like h**2; on
 the left and right derivatives that judge a kink. Every perturbed copy of a point is one row of a
 batched forward pass (variables not perturbed in a chunk stay one shared row), in chunks that bound
 memory; branch signs of piecewise gates are compared with the point's own: a change means the stencil
-crossed a kink.
+crossed a kink. One point of scalar variables (a .gc line) has its rows built from Python floats instead
+(_scalar_stencil_rows, _scalar_complex_step): the same IEEE operations, so the same bits, without the layouts.
 """
 
 from __future__ import annotations
@@ -214,15 +215,19 @@ def _run(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_sig
 def _one_pass(graph: Graph, base, layout: _Layout, steps: np.ndarray, dtype, base_signs):
     """_run's result for one point whose rows fit one pass: the same rows, the same forward pass, no chunks."""
     _, n_elements, per = steps.shape
-    out_shape = graph.nodes[-1].shape
     points, elements = np.zeros(n_elements, np.int64), np.arange(n_elements)
     values, changes, _ = _rows(graph, base, layout, points, elements, steps[0], dtype, base_signs, False)
+    return _at_one_point(values, changes, n_elements, per, graph.nodes[-1].shape, dtype)
+
+
+def _at_one_point(values: np.ndarray, changes: dict, n_elements: int, per: int, out_shape: tuple[int, ...], dtype):
+    """(f as (1, E, per, *out), the kinks crossed) from a pass over one point's E x per rows."""
     f = np.asarray(np.broadcast_to(values, (n_elements * per, *out_shape)), dtype=dtype).reshape(1, n_elements, per, *out_shape)
     crossed = {}
     for g, (changed, where) in changes.items():
         changed, where = changed.reshape(n_elements, per)[:, :len(_OFFSETS)], where.reshape(n_elements, per)
         first = changed.argmax(axis=1)
-        crossed[g] = (changed.any(axis=1)[None], where[elements, first].astype(np.int64)[None])
+        crossed[g] = (changed.any(axis=1)[None], where[np.arange(n_elements), first].astype(np.int64)[None])
     return f, crossed
 
 
@@ -325,12 +330,7 @@ def _scalar_stencil_rows(graph: Graph, base: dict[str, np.ndarray], wrt: tuple[s
         inputs[name] = np.array(row)
     with np.errstate(over="ignore"):  # x near the largest float: x+h is inf, and f there says so
         values, changes = forward_output(graph, inputs, np.float64, base_signs, np.zeros(n * ROWS_PER_ELEMENT, np.int64))
-    f = np.array(np.broadcast_to(values, (n * ROWS_PER_ELEMENT,)), dtype=np.float64).reshape(1, n, ROWS_PER_ELEMENT)
-    crossed = {}
-    for g, (changed, where) in changes.items():
-        changed, where = changed.reshape(n, ROWS_PER_ELEMENT)[:, :len(_OFFSETS)], where.reshape(n, ROWS_PER_ELEMENT)
-        first = changed.argmax(axis=1)
-        crossed[g] = (changed.any(axis=1)[None], where[np.arange(n), first].astype(np.int64)[None])
+    f, crossed = _at_one_point(values, changes, n, ROWS_PER_ELEMENT, (), np.float64)
     layout = _Layout(wrt, np.arange(n), np.zeros(n, np.int64), tuple(range(n + 1)))
     return StencilRows(layout, f, f0, np.array([hc]), np.array([hf]), value_scales, crossed, ((),) * n, 0)
 
