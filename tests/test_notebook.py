@@ -136,6 +136,12 @@ CELLS = {
                      "report = %gradcheck_function cubic cubic_grad xs --hessian cubic_hessian --hvp cubic_hvp\n"
                      "print(report.ok, report.status)"),
     "second_order_no_grad": "%gradcheck_function cubic xs --hessian cubic_hessian",
+    "function_no_mask": ("def relu_loss(Wr, xr):\n    return float(np.sum(np.maximum(0, Wr @ xr) ** 2))\n\n"
+                         "def relu_loss_grad(Wr, xr):  # relu's mask left out\n    return 2 * (Wr @ xr) @ xr.T\n\n"
+                         "Wr, xr = np.random.rand(3, 4), np.random.rand(4, 2)\n"
+                         "drawn = %gradcheck_function relu_loss relu_loss_grad Wr\n"
+                         "given = %gradcheck_function relu_loss relu_loss_grad Wr --no-draws\n"
+                         "print(drawn.status, given.status)"),
     "task3_no_mask": ("def bprop_no_mask(fprop_cache):\n    grads = bprop(fprop_cache)\n"
                       "    da1 = np.dot(fprop_cache['W2'].T, fprop_cache['a2'] - fprop_cache['y'])\n"
                       "    grads['W1'], grads['b1'] = np.dot(da1, fprop_cache['x'].T), da1\n    return grads\n\n"
@@ -250,6 +256,14 @@ def test_function_magic_hessian_without_grad_is_one_line(executed):
     outputs = executed["second_order_no_grad"]
     assert [o["output_type"] for o in outputs] == ["stream"] and outputs[0]["name"] == "stderr"
     assert outputs[0]["text"].startswith("gradcheck: %gradcheck_function: --hessian is judged against differences of GRAD")
+
+
+def test_function_magic_draws_the_inputs_unless_no_draws(executed):
+    """rand() inputs: relu's mask is all ones there, so a gradient without it is right at the notebook's values and
+    wrong at a random draw of them; --no-draws checks at the notebook's values only."""
+    text = _text(executed["function_no_mask"])
+    assert "every gradient agrees at the given inputs, but not at a random draw of Wr" in " ".join(text.split())
+    assert text.rstrip().endswith("mismatch pass")
 
 
 def test_a_cell_right_only_at_the_notebooks_values_is_caught_at_a_random_draw(executed):
