@@ -10,7 +10,7 @@ option and the range, before any work starts (the API raises ValueError). The ra
     --h              finite, in [1e-300, 1e3]   (and eval checks it moves every variable of every point)
     --exact-timeout  finite, in [0, 3600] s     (0 = no limit)
     --samples        1 .. 10,000 in eval; 1 .. 1,000 per line in check
-    --jobs           0 .. 256                   (0 = one per CPU past 64 lines)
+    --jobs           0 .. 256                   (0 = one per 64 lines, up to one per CPU)
     --directions     1 .. 64                    (random directions per variable past 10,000 elements)
     --order          1 .. 2                     (2: the Hessian too)
     --shard          K/N with 1 <= K <= N <= 10,000
@@ -77,7 +77,7 @@ H = FloatRange(1e-300, 1e3)
 EXACT_TIMEOUT = FloatRange(0.0, 3600.0, note="0 = no limit")
 EVAL_SAMPLES = IntRange(1, 10_000)  # points of one expression go through the graph as one batch: bounds its memory
 CHECK_SAMPLES = IntRange(1, 1_000)  # per line of a file
-JOBS = IntRange(0, 256, note="0 = one per CPU past 64 lines")
+JOBS = IntRange(0, 256, note="0 = one per 64 lines, up to one per CPU")
 DIRECTIONS = IntRange(1, 64)
 ORDER = IntRange(1, 2)  # derivatives checked: the gradient; 2: the Hessian too
 

@@ -21,7 +21,7 @@ from .signals import quiet_worker
 
 Unit = Line | FileCase
 KILL_ON_ENV = "GRADCHECK_TEST_KILL_ON"  # test-only: a worker SIGKILLs itself before a line with exactly this text
-SMALL_RUN = 64  # with --jobs 0, a run of at most this many lines stays in this process (forking workers costs more)
+SMALL_RUN = 64  # with --jobs 0, a worker per this many lines (up to one per CPU): fewer stay in this process
 CHUNK = 8  # lines per task: fewer round trips for cheap lines, little lost when a worker dies
 BATCH = 16  # lines checked together in this process (their quotients and scalar verdicts taken in one go)
 TASKS_IN_FLIGHT = 2  # per worker
@@ -37,7 +37,7 @@ def check_unit(unit: Unit, settings: Settings) -> list[FileCase]:
 def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
         on_result: Callable[[Unit], None] | None = None) -> Iterator[FileCase]:
     """Results in file order; with jobs > 1 lines are checked in worker processes (fork where available). jobs 0:
-    a worker per CPU, unless the run has at most SMALL_RUN units (read ahead to know): those stay in this process."""
+    as many as workers_for says."""
     if jobs == 0:
         units, jobs = workers_for(units)
     if settings.options.exact:
@@ -62,12 +62,13 @@ def run(units: Iterable[Unit], settings: Settings, jobs: int = 1,
 
 
 def workers_for(units: Iterable[Unit]) -> tuple[Iterator[Unit], int]:
-    """(the same units, the jobs --jobs 0 means for them): one per CPU, or 1 for a run of at most SMALL_RUN units."""
+    """(the same units, the jobs --jobs 0 means for them): a worker per SMALL_RUN units read ahead, up to one per CPU;
+    a run of at most SMALL_RUN stays in this process (forking costs more than it saves there), and 65 lines on a
+    64-core machine start 2 workers, not 64."""
     units = iter(units)
-    ahead = list(islice(units, SMALL_RUN + 1))
-    if len(ahead) <= SMALL_RUN:
-        return iter(ahead), 1
-    return chain(ahead, units), os.cpu_count() or 1
+    cpus = os.cpu_count() or 1
+    ahead = list(islice(units, SMALL_RUN * cpus + 1))
+    return chain(ahead, units), max(1, min(cpus, -(-len(ahead) // SMALL_RUN)))
 
 
 def _batches(units: Iterable[Unit]) -> Iterator[list[Unit]]:

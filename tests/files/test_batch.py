@@ -408,7 +408,10 @@ def test_jobs_0_the_default_keeps_a_short_run_in_this_process_and_a_long_one_on_
     assert started == []
     long = [*short, batch.Line("f.gc", runner.SMALL_RUN + 1, "x*y @ x=1, y=2")]
     assert [c.line for c in runner.run(iter(long), FAST, jobs=0)] == list(range(1, runner.SMALL_RUN + 2))
-    assert started == [3]
+    assert started == [2]  # a worker per 64 lines
+    longer = [batch.Line("f.gc", n, f"x*{n} @ x=1") for n in range(1, 4 * runner.SMALL_RUN + 1)]
+    assert [c.line for c in runner.run(iter(longer), FAST, jobs=0)] == list(range(1, 4 * runner.SMALL_RUN + 1))
+    assert started == [2, 3]  # up to one per CPU
     assert check_command_default_jobs() == 0
 
 
