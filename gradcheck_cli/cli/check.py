@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import closing, nullcontext
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from ..report.formats import STREAMED
 from .options import CHECK_SAMPLES_TYPE, JOBS_TYPE, SHARD_TYPE, NumericOptions, numeric_options
 
 MIN_PROGRESS = 8  # lines: fewer finish before a progress bar would be worth drawing
+REDRAW = 0.1  # seconds between two drawings of the progress bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +62,16 @@ def _progress(make_units, no_bar: bool):
     # no refresh thread: worker processes are forked inside this block, and forking a threaded process is unsafe
     progress = Progress(*columns, console=make_console(stderr=True), transient=True, auto_refresh=False)
     task = progress.add_task("check", total=total)
+    done, shown = 0, 0.0  # lines checked; when the bar was last drawn
 
-    def advance(unit) -> None:
-        progress.advance(task)
-        progress.refresh()
+    def advance(unit) -> None:  # drawn at most every REDRAW seconds: drawing it per line doubled a run's time
+        nonlocal done, shown
+        done += 1
+        now = time.monotonic()
+        if now - shown >= REDRAW or done == total:
+            shown = now
+            progress.update(task, completed=done)
+            progress.refresh()
 
     return progress, advance
 
@@ -120,7 +128,6 @@ def check_command(**given) -> None:
 
 def run_check(request: CheckRequest) -> None:
     """Every case of the files into the reports, as they are checked; the exit code from the tally."""
-    import time
 
     from ..files import discovery as files
     from ..files.format import Settings
@@ -194,7 +201,6 @@ def _refuse_overwriting(items, reports: dict[str, str | None]) -> None:
 def _run(request: CheckRequest, units, make_units, settings, report_files, started: float):
     """Check every unit and stream the results into the reports; (tally, whether the run was interrupted).
     On Ctrl-C or SIGTERM the reports still end properly: the cases so far, then an `interrupted` error case."""
-    import time
 
     from ..files import runner
     from ..files.discovery import STDIN

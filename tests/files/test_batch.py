@@ -434,6 +434,19 @@ def test_progress_only_for_a_terminal_outside_ci_on_bigger_runs(monkeypatch, tty
     assert batch_cli._show_progress(lines) is shown
 
 
+def test_the_progress_bar_is_drawn_now_and_then_not_per_line(monkeypatch):
+    """Drawing it per line doubled the time of a run at a terminal (20,000 lines: 11.9 s, 6.1 s without)."""
+    monkeypatch.setattr(batch_cli, "_show_progress", lambda lines: True)
+    bar, advance = batch_cli._progress(lambda: iter(range(5000)), no_bar=False)
+    drawn = []
+    monkeypatch.setattr(bar, "refresh", lambda: drawn.append(bar.tasks[0].completed))
+    with bar:
+        for _ in range(5000):
+            advance(None)
+    assert drawn[0] == 1 and drawn[-1] == 5000  # the first line, then every REDRAW seconds, and the last
+    assert len(drawn) <= 2 + 20, "5,000 lines in under 2 s: drawn more often than every 0.1 s"
+
+
 def test_piped_run_writes_nothing_but_the_report_and_never_imports_sympy_without_exact(tmp_path):
     path = write(tmp_path, "t.gc", "".join(f"x*{k} @ x=1\n" for k in range(20)))
     code = ("import sys; from gradcheck_cli.cli.main import main; "
