@@ -120,7 +120,11 @@ def _numerical(e: Evidence, tol: Tolerances, rounding: np.ndarray, has_exact: np
         # the complex step's truncation is h**2 * f'''/6, as the centered one's: scale that measured error down;
         # a stencil that left the domain (NaN/inf estimate) says nothing about it
         truncation = (COMPLEX_STEP * np.maximum(1.0, np.abs(e.x)) / e.h_centered) ** 2 * err
-        judgeable_c = e.reliable & (err <= JUDGEABLE * np.maximum(np.maximum(np.abs(a), np.abs(e.centered)), 1e-300))
+        # a zero gradient where every difference quotient is exactly 0 (f took the same float at every row: a relu
+        # that stays off, an input f does not read) agrees with all the stencil can tell; no error estimate is small
+        # next to 0, so the relative test alone would leave it unjudged
+        flat = (a == 0) & (e.centered == 0) & (e.forward == 0) & (e.left == 0) & (e.right == 0)
+        judgeable_c = e.reliable & ((err <= JUDGEABLE * np.maximum(np.maximum(np.abs(a), np.abs(e.centered)), 1e-300)) | flat)
     truncation = np.where(np.isfinite(truncation), truncation, 0.0)
     allowance_cx = 4 * rounding + SAFETY * truncation
     allowance_c = rounding + SAFETY * err

@@ -265,3 +265,28 @@ def test_agree_near_the_largest_float_still_tells_values_apart():
     a = np.array([[1e308]])
     assert judged_agreement(a, a, 0.0, Tolerances()).tolist() == [True]
     assert judged_agreement(a, a * 0.5, 0.0, Tolerances()).tolist() == [False]  # it passed: the allowance was inf
+
+
+# --- a zero gradient where f does not move at all --------------------------------------------------------------------
+
+def test_a_zero_gradient_where_every_difference_is_exactly_zero_passes_without_a_complex_step():
+    """A relu that stays off, an input f does not read: every quotient of the stencil is 0 and so is the gradient.
+    No error estimate is small next to 0, so this used to be `inconclusive` (a failure under --strict)."""
+    assert check(0.0, 0.0, error_estimate=1e-10).status == "pass"
+    assert check(0.0, 1e-12, error_estimate=1e-10).status == "inconclusive"  # a slope below what the stencil resolves
+    assert check(0.0, 0.0, error_estimate=1e-10, left=0.0, right=1e-3).status != "pass"  # one side moves: not flat
+    assert check(1e-3, 0.0, error_estimate=1e-10).status == "mismatch"  # a nonzero gradient where f is flat
+
+
+def test_check_function_passes_dead_relus_and_unread_inputs_of_a_real_only_f():
+    from gradcheck_cli import check_function
+
+    x = np.random.default_rng(0).standard_normal((4, 5))  # about half the relus off
+    relu = check_function(lambda x: float(np.sum(np.maximum(0, x) ** 2)), {"x": x}, lambda x: 2 * np.maximum(0, x),
+                          draws=False)
+    assert relu.status == "pass", relu.text()
+    first_two = lambda x: float(np.sum(x[:2] ** 2))  # noqa: E731 -- float(): no complex step
+    unread = check_function(first_two, {"x": np.arange(4.0) + 1}, lambda x: np.r_[2 * x[:2], 0, 0], draws=False)
+    assert unread.status == "pass", unread.text()
+    wrong = check_function(first_two, {"x": np.arange(4.0) + 1}, lambda x: np.r_[2 * x[:2], 0, 1e-3], draws=False)
+    assert wrong.status == "mismatch" and [i for i, *_ in wrong.cases[0].gradients[0].failing] == [(3,)]

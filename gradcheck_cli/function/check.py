@@ -6,7 +6,8 @@ the user's code (float32 code is held to float32's rounding, its references comp
 code allows); per input the evidence for the one judge (verdict.judge) — the complex step for every
 element where f computes with complex input, real differences for a sample and wherever the complex step
 and the gradient disagree (for every element when f is not holomorphic) — or, past the element or work
-limit, random directions (directions.py); then a Taylor test along a random direction.
+limit, random directions (directions.py); then a Taylor test along a random direction (taylor.py), and, for a
+scalar f that passes, random draws of the inputs (draws.py).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import numpy as np
 from ..errors import GradcheckError, UsageError
 from ..numeric.differences import representable_steps, stencil, variable_scale
 from ..numeric.directions import Candidate, as_gradient_check, check_directions
-from ..results import CaseResult, GradientCheck, Taylor
+from ..results import CaseResult, GradientCheck
 from ..status import COMPLEX_STEP, EPS, PASS, SEVERITY, worst
 from ..verdict import METHODS, Evidence, Tolerances, describe, judge
 from .draws import at_a_draw
+from .taylor import taylor_test
 from .user_code import Refused, UserCode, copies, quiet
 
-TAYLOR_STEPS = tuple(10.0 ** -k for k in range(1, 9))
 DIRECTION_LIMIT = 10_000  # elements (or Jacobian entries) checked one by one; past it, random directions
 SECONDS = 60.0  # the per-element calls may take this long; past it, random directions
 SAMPLE = 16  # elements that get real differences too when the complex step judges (the holomorphy cross-check)
@@ -65,12 +66,15 @@ _FLOATS = {float(np.finfo(t).eps): t for t in (np.float16, np.float32, np.float6
 
 def _inputs(inputs: Mapping[str, object], wrt) -> tuple[dict[str, object], tuple[str, ...]]:
     """Arrays as given (float32 stays float32); numbers and lists become float64; integer arrays (labels, indices)
-    are passed through and differentiated only when wrt names them."""
+    are passed through and differentiated only when wrt names them, as is a Python int that a given wrt does not
+    name (a count or a stride that f uses as an index)."""
     values: dict[str, object] = {}
     for name, value in inputs.items():
         if isinstance(value, np.ndarray) or isinstance(value, np.generic):
             values[name] = np.array(value)  # the check's own copy: the caller's arrays are never handed to f
         elif isinstance(value, (bool, str)) or value is None or isinstance(value, (dict, tuple)) and not _numeric(value):
+            values[name] = value
+        elif isinstance(value, int) and wrt and name not in wrt:
             values[name] = value
         elif isinstance(value, (int, float, list, tuple)):
             values[name] = np.asarray(value, dtype=np.float64)
@@ -381,48 +385,6 @@ def _evidence(item: _Variable, columns: dict[str, np.ndarray], complex_step: np.
                     tied=tied, nested=np.zeros(shape, bool), jumped=np.zeros(shape, bool))
 
 
-def taylor_test(code: UserCode, inputs, gradients: dict[str, np.ndarray], f0: np.ndarray, precision: Precision,
-                seed: int = 0) -> Taylor:
-    """The remainder of the first-order Taylor expansion along a random direction v, over h = 1e-1 ... 1e-8; for an
-    array output, of its projection on a random u (the gradient of uᵀf is uᵀJ). Below the rounding of f and of the
-    gradient (in the user's precision) a remainder says nothing, so it is not fitted."""
-    rng = np.random.default_rng(seed)
-    f0 = np.asarray(f0, dtype=np.float64)
-    weights = rng.standard_normal(f0.shape) if f0.size > 1 else np.ones(f0.shape)
-    direction = {v: rng.standard_normal(np.shape(g)[f0.ndim:]) for v, g in gradients.items()}
-    scale = max(variable_scale(np.asarray(inputs[v])) for v in gradients)
-    along = [np.tensordot(weights, g, f0.ndim).reshape(np.shape(direction[v])).ravel() * direction[v].ravel()
-             for v, g in gradients.items()]
-    slope_along = float(sum(a.sum() for a in along))
-    magnitude = float(sum(np.abs(a).sum() for a in along))
-    projected = float((weights * f0).sum())
-    remainders, floors = [], []
-    for h in TAYLOR_STEPS:
-        moved = dict(inputs)
-        for v in gradients:
-            moved[v] = np.asarray(inputs[v], dtype=np.float64) + h * scale * direction[v]
-        value = float((weights * np.asarray(code.f(moved), dtype=np.float64).reshape(f0.shape)).sum())
-        remainders.append(abs(value - projected - h * scale * slope_along))
-        floors.append(1e3 * precision.f * max(abs(projected), 1e-300) + 64 * precision.candidate * h * scale * magnitude)
-    return _taylor_verdict(remainders, floors)
-
-
-def _taylor_verdict(remainders: list[float], floors: list[float]) -> Taylor:
-    usable = [(math.log10(h), math.log10(r)) for h, r, floor in zip(TAYLOR_STEPS, remainders, floors) if r > floor]
-    if len(usable) < 3:  # f is linear along v (relu, max-pool: piecewise), the first-order term right where it is
-        return Taylor(None, tuple(remainders), "pass" if remainders[-1] <= floors[-1] else "inconclusive",
-                      "the remainder is at rounding level for the smallest steps: f is linear along v, or nearly")
-    xs, ys = np.array([u[0] for u in usable]), np.array([u[1] for u in usable])
-    slope = float(np.polyfit(xs, ys, 1)[0])
-    if slope >= 1.75:
-        return Taylor(slope, tuple(remainders), "pass", f"the remainder shrinks like h**{slope:.2f} along a random "
-                      "direction, as for a right gradient (an error in a few elements can hide from this test)")
-    if slope <= 1.25:
-        return Taylor(slope, tuple(remainders), "mismatch",
-                      f"the remainder shrinks like h**{slope:.2f}, not h**2: the gradient is wrong along a random direction")
-    return Taylor(slope, tuple(remainders), "inconclusive", f"the remainder shrinks like h**{slope:.2f}: between right (2) and wrong (1)")
-
-
 def check_function(f: Callable, inputs: Mapping[str, object], grad: Callable, wrt=None,
                    options: FunctionOptions = FunctionOptions(), name: str | None = None,
                    grad_name: str | None = None, hessian: Callable | None = None, hvp: Callable | None = None) -> CaseResult:
@@ -499,7 +461,7 @@ def _check(code: UserCode, values: dict, wrt: tuple[str, ...], options: Function
         else:
             rounding = blanket[v] + (0.0 if deviation[v] is None else 4 * np.abs(deviation[v]))
             checks.append(_variable(code, reference, _Variable(v, gradients[v], np.asarray(rounding), reference[v]), f0, precision, options))
-    taylor = taylor_test(code, reference, gradients, f0, precision, options.seed)
+    taylor = taylor_test(code, reference, gradients, f0, precision.f, precision.candidate, options.seed)
     hessians = ()
     if second != (None, None):
         from .hessian import check_hessians

@@ -106,14 +106,14 @@ def test_past_ten_thousand_elements_random_directions_and_bisection_name_the_wro
 
 
 def test_the_taylor_test_alone_tells_a_wrong_gradient_from_a_right_one():
-    from gradcheck_cli.function.check import Precision, taylor_test
+    from gradcheck_cli.function.taylor import taylor_test
     from gradcheck_cli.function.user_code import UserCode
 
     inputs = {"W": W0}
     f0 = np.asarray(ridge(W0, X0, Y0))
-    code, exact = UserCode(lambda W: ridge(W, X0, Y0), None, "f", "grad"), Precision(2.0 ** -52, 2.0 ** -52)
-    right = taylor_test(code, inputs, {"W": ridge_grad(W0, X0, Y0)["W"]}, f0, exact)
-    wrong = taylor_test(code, inputs, {"W": 1.01 * ridge_grad(W0, X0, Y0)["W"]}, f0, exact)
+    code, exact = UserCode(lambda W: ridge(W, X0, Y0), None, "f", "grad"), (2.0 ** -52, 2.0 ** -52)
+    right = taylor_test(code, inputs, {"W": ridge_grad(W0, X0, Y0)["W"]}, f0, *exact)
+    wrong = taylor_test(code, inputs, {"W": 1.01 * ridge_grad(W0, X0, Y0)["W"]}, f0, *exact)
     assert right.verdict == "pass" and abs(right.slope - 2) < 0.1
     assert wrong.verdict == "mismatch" and abs(wrong.slope - 1) < 0.25
 
@@ -303,3 +303,18 @@ def test_function_command_finds_a_gradient_right_only_at_the_given_inputs_unless
     assert found.exit_code == 1, found.output
     assert "note every gradient agrees at the given inputs, but not at a random draw of W" in " ".join(found.stdout.split())
     assert cli(*args, "--no-draws").exit_code == 0
+
+
+def test_a_python_int_that_wrt_does_not_name_reaches_f_as_an_int():
+    """A count or a stride f uses as an index: made a float array it would break x[:n] in the user's code."""
+    seen = []
+
+    def f(x, n):
+        seen.append(type(n))
+        return float(np.sum(x[:n] ** 2))
+
+    report = check_function(f, {"x": np.arange(4.0) + 1, "n": 2}, lambda x, n: np.r_[2 * x[:n], np.zeros(len(x) - n)],
+                            wrt=["x"])
+    assert report.ok, report.text()
+    assert set(seen) == {int}
+    assert [g.var for g in check_function(lambda x, y: x * y, {"x": 3, "y": 4}, lambda x, y: (y, x)).cases[0].gradients] == ["x", "y"]
