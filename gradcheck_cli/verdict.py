@@ -120,11 +120,12 @@ def _numerical(e: Evidence, tol: Tolerances, rounding: np.ndarray, has_exact: np
         # the complex step's truncation is h**2 * f'''/6, as the centered one's: scale that measured error down;
         # a stencil that left the domain (NaN/inf estimate) says nothing about it
         truncation = (COMPLEX_STEP * np.maximum(1.0, np.abs(e.x)) / e.h_centered) ** 2 * err
-        # a zero gradient where every difference quotient is exactly 0 (f took the same float at every row: a relu
-        # that stays off, an input f does not read) agrees with all the stencil can tell; no error estimate is small
-        # next to 0, so the relative test alone would leave it unjudged
-        flat = (a == 0) & (e.centered == 0) & (e.forward == 0) & (e.left == 0) & (e.right == 0)
-        judgeable_c = e.reliable & ((err <= JUDGEABLE * np.maximum(np.maximum(np.abs(a), np.abs(e.centered)), 1e-300)) | flat)
+        # a zero gradient where the centered differences at h and h/2 are exactly 0 too (f(x+h) and f(x-h) are the
+        # same float: a relu that stays off, an input f does not read, the bottom of x**2) agrees with all the
+        # stencil can tell, a slope under f's rounding over h; no error estimate is small next to 0, so the relative
+        # test alone would leave it unjudged
+        level = (a == 0) & (e.centered == 0) & (e.richardson == 0)
+        judgeable_c = e.reliable & ((err <= JUDGEABLE * np.maximum(np.maximum(np.abs(a), np.abs(e.centered)), 1e-300)) | level)
     truncation = np.where(np.isfinite(truncation), truncation, 0.0)
     allowance_cx = 4 * rounding + SAFETY * truncation
     allowance_c = rounding + SAFETY * err

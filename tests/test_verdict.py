@@ -269,16 +269,18 @@ def test_agree_near_the_largest_float_still_tells_values_apart():
 
 # --- a zero gradient where f does not move at all --------------------------------------------------------------------
 
-def test_a_zero_gradient_where_every_difference_is_exactly_zero_passes_without_a_complex_step():
-    """A relu that stays off, an input f does not read: every quotient of the stencil is 0 and so is the gradient.
-    No error estimate is small next to 0, so this used to be `inconclusive` (a failure under --strict)."""
+def test_a_zero_gradient_where_the_centered_differences_are_exactly_zero_passes_without_a_complex_step():
+    """A relu that stays off, an input f does not read, the bottom of x**2: f(x+h) and f(x-h) are the same float at h
+    and h/2, and the gradient is 0. No error estimate is small next to 0, so this used to be `inconclusive` (a failure
+    under --strict)."""
     assert check(0.0, 0.0, error_estimate=1e-10).status == "pass"
+    assert check(0.0, 0.0, error_estimate=1e-10, left=-2e-5, right=2e-5).status == "pass"  # curvature: x**2 at 0
     assert check(0.0, 1e-12, error_estimate=1e-10).status == "inconclusive"  # a slope below what the stencil resolves
-    assert check(0.0, 0.0, error_estimate=1e-10, left=0.0, right=1e-3).status != "pass"  # one side moves: not flat
-    assert check(1e-3, 0.0, error_estimate=1e-10).status == "mismatch"  # a nonzero gradient where f is flat
+    assert check(0.0, 0.0, error_estimate=1e-10, richardson=1e-12).status == "inconclusive"  # h/2 sees one
+    assert check(1e-3, 0.0, error_estimate=1e-10).status == "mismatch"  # a nonzero gradient where f is level
 
 
-def test_check_function_passes_dead_relus_and_unread_inputs_of_a_real_only_f():
+def test_check_function_passes_dead_relus_unread_inputs_and_a_minimum_of_a_real_only_f():
     from gradcheck_cli import check_function
 
     x = np.random.default_rng(0).standard_normal((4, 5))  # about half the relus off
@@ -290,3 +292,5 @@ def test_check_function_passes_dead_relus_and_unread_inputs_of_a_real_only_f():
     assert unread.status == "pass", unread.text()
     wrong = check_function(first_two, {"x": np.arange(4.0) + 1}, lambda x: np.r_[2 * x[:2], 0, 1e-3], draws=False)
     assert wrong.status == "mismatch" and [i for i, *_ in wrong.cases[0].gradients[0].failing] == [(3,)]
+    bottom = check_function(lambda x: float(np.sum(x ** 2)), {"x": np.array([0.0, 1.0, -2.0])}, lambda x: 2 * x)
+    assert bottom.status == "pass", bottom.text()
