@@ -22,7 +22,7 @@ from .signals import quiet_worker
 Unit = Line | FileCase
 KILL_ON_ENV = "GRADCHECK_TEST_KILL_ON"  # test-only: a worker SIGKILLs itself before a line with exactly this text
 SMALL_RUN = 64  # with --jobs 0, a worker per this many lines (up to one per CPU): fewer stay in this process
-CHUNK = 8  # lines per task: fewer round trips for cheap lines, little lost when a worker dies
+CHUNK = 16  # lines per task (and judged together, as BATCH): fewer round trips, little lost when a worker dies
 BATCH = 16  # lines checked together in this process (their quotients and scalar verdicts taken in one go)
 TASKS_IN_FLIGHT = 2  # per worker
 WINDOW_PER_JOB = 64
