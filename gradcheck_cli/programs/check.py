@@ -80,7 +80,7 @@ def _unused_inputs(graph, plan: Plan) -> set[str]:
         if index in reach:
             reach.update(graph.nodes[index].inputs)
     unused = {v for v, node in zip(graph.variables, graph.variable_nodes) if node not in reach and v not in plan.hidden
-              and not any(d_target(s.target, {v}) for s in plan.backward)}
+              and not any(d_target(s.target, {v}, plan.spellings) for s in plan.backward)}
     if unused:
         names = [v for v in graph.variables if v in unused]
         plan.notes.append((min(plan.input_lines.get(v, plan.forward[0].line) for v in names),

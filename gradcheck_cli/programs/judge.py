@@ -26,7 +26,7 @@ from ..results import CaseResult, LineResult
 from ..verdict import Tolerances, agree
 from ..report.text import values_text
 from .diagnose import close_enough, diagnose
-from .plan import Plan, d_target, notes_text, typo_of
+from .plan import Plan, d_names, d_target, notes_text, typo_of
 
 SUBSETS = 10  # uses of one name whose every combination is tried (2**10 sums); past that only single uses and all
 
@@ -167,7 +167,7 @@ def _helper_truth(state: _State, statement: Statement, truths: dict, name: str, 
 def _key(state: _State, statement: Statement, cursor: dict[str, int], user: dict) -> tuple[str, int | None] | None:
     """(version key, element) the line is for, or None for a helper of the user's own. dw0 is element 0 of w only
     when w is a vector with an element 0 and the line's value is a number; dW1 = <an array> is a helper."""
-    target = d_target(statement.target, state.versions)
+    target = d_target(statement.target, state.versions, state.plan.spellings)
     if target is None:
         return None
     name, index = target
@@ -238,8 +238,9 @@ def _uses(state: _State, key) -> dict[int, np.ndarray]:
 
 
 def _true_names(state: _State, cursor: dict[str, int], true_env: dict) -> dict[str, np.ndarray]:
-    """Every d-name a line may read, bound to the truth at this point of the backward pass: dx and dfdx (the version
-    the cursor is at), dw0, dw1 for the elements of a vector w, and your helpers' values with true inputs."""
+    """Every d-name a line may read, bound to the truth at this point of the backward pass: dx and its other
+    spellings (plan.d_names; the version the cursor is at), dw0, dw1 for the elements of a vector w, and your helpers'
+    values with true inputs."""
     names: dict[str, np.ndarray] = {}
     for name, keys in state.versions.items():
         t = state.truth.get(keys[cursor[name]])
@@ -249,7 +250,7 @@ def _true_names(state: _State, cursor: dict[str, int], true_env: dict) -> dict[s
     for name, keys in state.versions.items():
         t = state.truth.get(keys[cursor[name]])
         if t is not None:
-            names[f"d{name}"] = names[f"dfd{name}"] = t
+            names.update(dict.fromkeys(d_names(name, state.plan.spellings), t))
     return names
 
 
@@ -340,7 +341,7 @@ def evaluate(expr, env: dict[str, np.ndarray], state: _State) -> np.ndarray:
 def _unassigned(state: _State, name: str) -> GradcheckError:
     """A name read before any line gives it a value: a consequence when the cell means to assign it (a d-name of a
     forward value, or a name some other line assigns), else the cause."""
-    target = d_target(name, state.versions)
+    target = d_target(name, state.versions, state.plan.spellings)
     if name in state.failed:
         return _Unassigned(f"'{name}' has no value: line {state.failed[name]}, which assigns it, could not be computed")
     if name in state.assigned:
@@ -496,7 +497,7 @@ def _unused(plan: Plan, lines: Lines, state: _State) -> None:
     for k, row in enumerate(lines.rows):
         if row.status == "helper" and row.target not in read and row.target.startswith("d"):
             meant = typo_of(row.target, set(state.versions), targets)
-            element = d_target(row.target, state.versions)
+            element = d_target(row.target, state.versions, state.plan.spellings)
             said = (f"{row.target} is read as a helper of your own ({_not_element(state, *element)}), and no line "
                     f"reads it: write d{element[0]} = ... for the whole gradient" if element is not None else
                     f"{row.target} names no forward value or input ({row.target[1:]!r} is not assigned above), and no "

@@ -29,6 +29,12 @@ _MADE = ("zeros", "ones", "full", "eye", "arange", "rand", "randn", "random", "r
 _LIKE = {"zeros_like": None, "ones_like": 1.0, "full_like": "fill_value"}
 
 
+# how people spell the gradient of x: dx (cs231n, Karpathy) and dfdx, or as other courses and codebases do
+D_SPELLINGS = (("d", ""), ("dfd", ""))
+SPELLINGS = (*D_SPELLINGS, ("grad_", ""), ("", "_grad"), ("d_", ""), ("dL_d", ""), ("dLd", ""), ("dloss_d", ""),
+             ("dlossd", ""))
+
+
 @dataclass
 class Plan:
     """What each statement of a program is."""
@@ -44,6 +50,7 @@ class Plan:
     notes: list[tuple[int, str]] = field(default_factory=list)  # (line, what is said about it)
     skipped: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # why -> (line, text): said once per why
     unseeded: bool = False  # random values were drawn before any np.random.seed of the cell (said once)
+    spellings: tuple = D_SPELLINGS  # how the cell spells its d-lines (spellings_of)
 
     @property
     def output(self) -> str:
@@ -55,18 +62,35 @@ class Plan:
         return [0, *lines] if name in self.inputs else lines
 
 
-def d_target(name: str, known) -> tuple[str, int | None] | None:
-    """What a d-line may be for: dx → (x, None), dfdx → (x, None), dw0 → (w, 0) (the seeds' name for d w[0]) when
-    x or w is a forward name or input; None for anything else (the user's own intermediate). Whether dw0 is an
-    element of w or a helper of the user's own (dW1 = ... of shape W's) is decided by its value (judge.py)."""
-    for prefix in ("dfd", "d"):
-        rest = name[len(prefix):] if name.startswith(prefix) else None
-        if rest is None:
+def d_names(name: str, spellings: tuple = D_SPELLINGS) -> tuple[str, ...]:
+    """Every spelling of the gradient of `name` that d_target reads as a d-line for it (dx, dfdx; grad_x, x_grad, ...
+    in a cell that spells its gradients so)."""
+    return tuple(f"{prefix}{name}{suffix}" for prefix, suffix in spellings)
+
+
+def spellings_of(statements) -> tuple:
+    """How the cell spells gradients: d-names (dx, dfdx) when any of its assignments is one of a name it assigns,
+    else every spelling of SPELLINGS (grad_x, x_grad, d_x, dL_dx, ...). A cell of d-lines may name other things so
+    (seed 004's numerical check `a_grad = (f(a+h) - f(a))/h`, before its forward pass)."""
+    assigned = {s.target for s in statements if s.kind == "assign"}
+    if any(d_target(s.target, assigned) for s in statements if s.kind == "assign"):
+        return D_SPELLINGS
+    return SPELLINGS
+
+
+def d_target(name: str, known, spellings: tuple = D_SPELLINGS) -> tuple[str, int | None] | None:
+    """What a d-line may be for: dx, dfdx, grad_x, x_grad, d_x, dL_dx, dLdx, dloss_dx, dlossdx → (x, None), and dw0
+    → (w, 0) (the seeds' name for d w[0]) when x or w is a forward name or input; None for anything else (the
+    user's own intermediate). Whether dw0 is an element of w or a helper of the user's own (dW1 = ... of shape W's)
+    is decided by its value (judge.py)."""
+    for prefix, suffix in spellings:
+        if not (name.startswith(prefix) and name.endswith(suffix)) or len(name) <= len(prefix) + len(suffix):
             continue
+        rest = name[len(prefix):len(name) - len(suffix)]
         if rest in known:
             return rest, None
         stem = rest.rstrip("0123456789")
-        if stem and stem != rest and stem in known and len(rest) - len(stem) <= 2:
+        if prefix == "d" and stem and stem != rest and stem in known and len(rest) - len(stem) <= 2:
             return stem, int(rest[len(stem):])
     return None
 
@@ -78,7 +102,7 @@ def _reads(statement: Statement, known) -> set[str]:
 
 
 def plan_program(program: Program, context: PointContext) -> Plan:
-    plan = Plan(program)
+    plan = Plan(program, spellings=spellings_of(program.statements))
     known: set[str] = set()
     read: set[str] = set()  # names the forward pass has read so far
     backward_names: set[str] = set()
@@ -93,7 +117,7 @@ def plan_program(program: Program, context: PointContext) -> Plan:
             _rule(plan, statement)
         elif statement.kind in ("unread", "block"):
             deferred.append((k, statement))
-        elif started is None and not _starts_backward(program.statements, k, known):
+        elif started is None and not _starts_backward(program.statements, k, known, plan.spellings):
             _forward(plan, statement, known, read, context)
         else:
             started = k if started is None else started
@@ -122,11 +146,11 @@ def notes_text(plan: Plan) -> list[str]:
     return [text for _, text in sorted(said, key=lambda item: item[0])]
 
 
-def _starts_backward(statements, k: int, known: set[str]) -> bool:
+def _starts_backward(statements, k: int, known: set[str], spellings: tuple) -> bool:
     """The first d-line: dNAME of a forward name, or a d-name close to one (dqq for dq, a typo) when no forward
     assignment (a name not starting with d) follows it."""
     target = statements[k].target
-    if d_target(target, known) is not None:
+    if d_target(target, known, spellings) is not None:
         return True
     return typo_of(target, known, set()) is not None and not any(
         s.kind == "assign" and not s.target.startswith("d") for s in statements[k + 1:])
@@ -155,7 +179,7 @@ def _backward(plan: Plan, statement: Statement, known: set[str], backward_names:
     """After the first d-line: d-lines and the helpers they read; a forward-looking line there is kept for now and
     dropped by _prune_backward when no d-line reads it. A constant given again to a forward name or input starts
     another forward pass (two notebook cells pasted as one): refused, saying where to cut."""
-    if statement.operator == "=" and statement.target in known and d_target(statement.target, known) is None \
+    if statement.operator == "=" and statement.target in known and d_target(statement.target, known, plan.spellings) is None \
             and not _reads(statement, known) and not _calls_user(statement.expr, plan.program):
         first = plan.backward[0].line if plan.backward else statement.line
         raise plan.program.error(f"'{statement.target} = ...' after the backward pass (from line {first}) starts another "
@@ -164,7 +188,7 @@ def _backward(plan: Plan, statement: Statement, known: set[str], backward_names:
                                  statement.line, statement.column)
     statement = _accumulation(statement)
     plan.backward.append(replace(statement, expr=_made(plan, statement.expr, statement, context)))
-    if d_target(statement.target, known) is not None or _reads(statement, known) & backward_names:
+    if d_target(statement.target, known, plan.spellings) is not None or _reads(statement, known) & backward_names:
         backward_names.add(statement.target)
 
 
@@ -195,7 +219,7 @@ def _prune_backward(plan: Plan, known: set[str]) -> None:
     kept: list[Statement] = []
     targets = {s.target for s in plan.backward}
     for statement in reversed(plan.backward):
-        key = d_target(statement.target, known)
+        key = d_target(statement.target, known, plan.spellings)
         if key is not None or statement.target in needed or typo_of(statement.target, known, targets) is not None:
             kept.append(statement)
             needed.update(_reads(statement, known))

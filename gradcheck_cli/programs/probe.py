@@ -51,7 +51,7 @@ def redrawn(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray]) 
     """The checked inputs (the cell's constants, or values it reads from the notebook) with a d-line of their own (dW1
     for W1) and a floating-point value, in the cell's order."""
     names = [name for name in checked if np.asarray(point[name]).dtype.kind == "f"
-             and any(d_target(s.target, {name}) for s in plan.backward)]
+             and any(d_target(s.target, {name}, plan.spellings) for s in plan.backward)]
     return sorted(names, key=lambda name: plan.input_lines.get(name, 0))
 
 

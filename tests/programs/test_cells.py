@@ -391,3 +391,38 @@ def test_two_cells_with_two_forward_passes_say_where_to_cut():
                                   "checks one forward and backward pass at a time; check lines 1-3 and the lines from 4 on "
                                   "as two cells")
     assert info.value.position.line == 4
+
+
+# --- how a cell spells its gradients -----------------------------------------------------------------------------------
+
+NEURON = """x = 2.0
+w0 = 3.0
+w1 = -4.0
+a = x * w0
+b = a + w1
+f = 1 / (1 + np.exp(-b))
+{b} = f * (1 - f)
+{a} = {b}
+{x} = {a} * {w}
+{w0} = {a} * x
+{w1} = {b}
+"""
+
+
+@pytest.mark.parametrize("prefix, suffix", [("d", ""), ("dfd", ""), ("grad_", ""), ("", "_grad"), ("d_", ""),
+                                            ("dL_d", ""), ("dLd", ""), ("dloss_d", ""), ("dlossd", "")])
+def test_a_backward_pass_spelled_grad_x_or_x_grad_is_judged_line_by_line(prefix, suffix):
+    """grad_x, x_grad, dL_dx ... were forward lines to gradcheck (f the last of them): a wrong one passed."""
+    names = {n: f"{prefix}{n}{suffix}" for n in ("b", "a", "x", "w0", "w1")}
+    right = run(NEURON.format(w="w0", **names))
+    assert right.status == "pass", right.message
+    assert [row.status for row in right.lines] == ["pass"] * 5 and right.value == pytest.approx(1 / (1 + math.exp(-2)))
+    wrong = run(NEURON.format(w="w1", **names))  # dx = da * w1: the wrong weight
+    assert wrong.status == "mismatch" and wrong.first_wrong_line == 9, wrong.message
+
+
+def test_a_cell_of_d_lines_keeps_other_spellings_as_what_they_are():
+    """Seed 004 spells its numerical check a_grad = (f(a+h) - f(a))/h before its forward pass and its d-lines da, dx:
+    the cell's gradients are its d-names, and a_grad is not one."""
+    case = run(cell("seed004_neuron.txt"))
+    assert case.status == "pass" and not any(row.target.endswith("_grad") for row in case.lines)
