@@ -261,21 +261,23 @@ class Sample:
         crossed, tied, nested = (no, no, no) if crossed is None else (
             self._per_element(crossed, var), self._per_element(ties >= 1, var), self._per_element(ties >= 2, var))
         jumped = no if jumped is None else self._per_element(jumped, var)
-        exact, claims, tolerance = self._exact_columns(var)
-        shaped = {name: self._shaped(getattr(d, name), var) for name in
-                  ("forward", "centered", "richardson", "error_estimate", "reliable", "left", "right", "second")}
-        return Evidence(self.analytic[var][self.good].astype(np.float64), np.asarray(magnitude), np.asarray(noise),
-                        self._per_element(self.base[var], var), shaped["forward"], shaped["centered"], shaped["richardson"],
-                        shaped["error_estimate"], shaped["reliable"], shaped["left"], shaped["right"], shaped["second"],
-                        self._per_element(d.h_centered, var), self._shaped(self.complex[var], var), exact, claims, tolerance,
+        shape = (len(self.good), *self.out, *self.graph.shapes[var])  # (G, *output, *variable), as _shaped makes it
+        exact, claims, tolerance = self._exact_columns(var, shape)
+        shaped = [a if a.shape == shape else a.reshape(shape) for a in (
+            d.forward, d.centered, d.richardson, d.error_estimate, d.reliable, d.left, d.right, d.second, self.complex[var])]
+        return Evidence(self.analytic[var][self.good].astype(np.float64, copy=False), np.asarray(magnitude),
+                        np.asarray(noise), self._per_element(self.base[var], var), *shaped[:8],
+                        self._per_element(d.h_centered, var), shaped[8], exact, claims, tolerance,
                         crossed, tied, nested, jumped, holomorphic=np.ones((), bool))
 
-    def _exact_columns(self, var: str):
-        shape = (len(self.good), *self.out, *self.graph.shapes[var])
+    def _exact_columns(self, var: str, shape: tuple[int, ...]):
         exact = np.full(shape, np.nan)
-        claimed = np.full(shape, np.nan)
         if var in self.expected:
             claimed = self.expected[var][self.good].astype(np.float64)
+        elif self.exact:
+            claimed = np.full(shape, np.nan)
+        else:
+            claimed = exact  # no claim and no exact value: both all NaN (the judge writes to neither)
         for row, result in enumerate(self.exact or ()):
             if result.values.get(var) is not None:
                 exact[row] = np.reshape(result.values[var], shape[1:])
@@ -380,9 +382,12 @@ def gradient_check(sample: Sample, var: str, row: int, e: Evidence, j: Judgement
     exact_row = sample.exact[row] if sample.exact else None
 
     whole = e.analytic.shape
+    scalar = len(whole) == 1
 
     def col(array: np.ndarray) -> float | np.ndarray:
         if array.shape == whole:
+            if scalar:  # a scalar gradient: its float
+                return float(array[row])
             value = array[row]
         else:
             value = np.broadcast_to(array, whole)[row] if array.ndim else array
