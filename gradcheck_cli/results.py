@@ -15,6 +15,13 @@ import numpy as np
 Value = float | np.ndarray  # a scalar's float, or a tensor's array (the gradient's shape)
 
 
+def by_position(record) -> tuple:
+    """`__reduce__` of the records a worker process sends back (check's results): the class and its fields in order.
+    A frozen slotted dataclass pickles its state by default through dataclasses.fields() on every load, which was
+    19 µs of the parent's time a case (6.7 µs this way)."""
+    return type(record), tuple([getattr(record, name) for name in type(record).__slots__])
+
+
 @dataclass(frozen=True, slots=True)
 class Slope:
     """The gradient along one random direction v, against f's own slope along v."""
@@ -33,6 +40,8 @@ class Slope:
 class GradientCheck:
     """One variable of one case. Scalars hold floats; tensors hold arrays of the gradient's shape
     (the variable's shape, or output shape + variable shape for a Jacobian)."""
+
+    __reduce__ = by_position
 
     var: str
     analytic: Value
@@ -129,6 +138,8 @@ class CaseResult:
     """One case: an expression (or a program, a function, a layer) at one point, every variable's check, and what
     its route adds. JSON keys follow the fields (report/json.py); a field that is None has no key."""
 
+    __reduce__ = by_position
+
     expr: str
     source: str | None
     point: dict[str, Value]  # name -> float, or array for a tensor
@@ -158,6 +169,8 @@ class CaseResult:
 class FileCase:
     """A case from a file (or a command that checks many): where it came from, for reports (file and line apart:
     paths may contain ':'), and how to reproduce it."""
+
+    __reduce__ = by_position
 
     case: CaseResult
     file: str
