@@ -50,15 +50,17 @@ class GradcheckError(Exception):
         return type(self)(self.message, Position(line_text, offset - start, name, whole.count("\n", 0, offset) + 1))
 
     def headline(self) -> str:
-        """`FILE:LINE:COL: message`, or `COL: message` for a bare expression."""
+        """`FILE:LINE:COL: message`, or `COL: message` for a bare expression: one line, whatever the user's text in
+        the message holds (a newline in a file name is shown as \\n)."""
         p = self.position
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
         if p is None:
-            return self.message
+            return message
         if p.file is not None:
-            return f"{p.file}:{p.line}:{p.column}: {self.message}"
+            return f"{p.file}:{p.line}:{p.column}: {message}"
         if p.source_name:
-            return f"{p.source_name}, column {p.column}: {self.message}"
-        return f"column {p.column}: {self.message}"
+            return f"{p.source_name}, column {p.column}: {message}"
+        return f"column {p.column}: {message}"
 
     def caret(self, width: int = 100) -> str:
         """The offending text with a caret under the column, windowed so long input stays one line."""

@@ -142,8 +142,9 @@ def _checked(shape) -> tuple[int, ...]:
 
 
 def constant_value(text: str, context: PointContext, whole: str | None = None, offset: int = 0,
-                   source_name: str | None = None) -> np.ndarray:
-    """The value of a variable-free expression such as `pi/4`, `[[1, 2], [3, 4]]` or `rand(2, 1)`."""
+                   source_name: str | None = None, literals: Mapping[str, int] | None = None) -> np.ndarray:
+    """The value of a variable-free expression such as `pi/4`, `[[1, 2], [3, 4]]` or `rand(2, 1)`; `literals`: the
+    integer names a program assigned above, which its shapes may use (randn(N, D))."""
     from ..eval.engine import forward
     from ..ir import build_graph
 
@@ -153,7 +154,7 @@ def constant_value(text: str, context: PointContext, whole: str | None = None, o
             return np.asarray(value)
     registry = context.value_registry()
     try:
-        expr = parse(text, registry.signatures)
+        expr = parse(text, registry.signatures, literals)
         for node in expr.nodes:
             if node.op == "var":
                 raise ParseError(f"'{node.name}' is not a number: point values must be constants", Position(text, node.start))

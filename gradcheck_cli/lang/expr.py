@@ -53,9 +53,10 @@ def _arity_message(spelled: str, signature: Signature, got: str) -> str:
 class _Parser:
     """Shunting-yard over the token list: operands go to `operands`, operators and open brackets to `stack`."""
 
-    def __init__(self, text: str, functions: Mapping[str, Signature]):
+    def __init__(self, text: str, functions: Mapping[str, Signature], literals: Mapping[str, int] | None = None):
         self.text = text
         self.functions = functions
+        self.literals = literals  # integers a program assigned above, which its literal parameters may use
         self.tokens = tokenize(text)
         self.nodes: list[Node] = []
         self.operands: list[int] = []  # indices into nodes
@@ -206,7 +207,7 @@ class _Parser:
             if text not in signature.params and text not in signature.ignored and f"*{text}" not in signature.params:
                 accepted = ", ".join(p.lstrip("*") for p in (*signature.params, *signature.ignored)) or "none"
                 raise self.error(f"{frame.spelled}() has no keyword '{text}' (keywords: {accepted})", start)
-            value, i = parse_literal(self.tokens, i + 2, self.text)
+            value, i = parse_literal(self.tokens, i + 2, self.text, names=self.literals)
             key = text
         else:
             position = frame.arg_count - signature.inputs + len(frame.params)
@@ -214,7 +215,8 @@ class _Parser:
             if not slots or (position >= len(slots) and not slots[-1].startswith("*")):
                 raise self.error(_arity_message(frame.spelled, signature, "more"), start)
             key = slots[min(position, len(slots) - 1)]
-            value, i = parse_literal(self.tokens, i, self.text, what=f"{frame.spelled}()'s {key.lstrip('*')}")
+            value, i = parse_literal(self.tokens, i, self.text, what=f"{frame.spelled}()'s {key.lstrip('*')}",
+                                     names=self.literals)
         self.add_param(frame, key, value, start)
         kind, _, start = self.tokens[i]
         if kind == "comma":
@@ -362,8 +364,9 @@ def _did_you_mean(attr: str, known, namespace: str) -> str:
     return f"; did you mean {namespace}.{close[0]}?" if close else ""
 
 
-def parse(text: str, functions: Mapping[str, Signature] = SIGNATURES) -> Expr:
-    """Parse `text` into an Expr, or raise ParseError pointing at the offending column."""
+def parse(text: str, functions: Mapping[str, Signature] = SIGNATURES, literals: Mapping[str, int] | None = None) -> Expr:
+    """Parse `text` into an Expr, or raise ParseError pointing at the offending column. `literals`: integer names a
+    program assigned above, usable in literal parameters (np.random.randn(N, D))."""
     if len(text) > MAX_INPUT_CHARS:
         raise InputLimitError(f"expression is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}")
     if not text.strip():
@@ -372,4 +375,4 @@ def parse(text: str, functions: Mapping[str, Signature] = SIGNATURES) -> Expr:
         columns = fast_parse(text, functions)
         if columns is not None:
             return Expr(text, LazyNodes(columns))
-        return _Parser(text, functions).parse()
+        return _Parser(text, functions, literals).parse()

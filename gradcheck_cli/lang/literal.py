@@ -5,6 +5,8 @@ They are read straight from the tokens (never evaluated): integers, True/False/N
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from ..errors import ParseError, Position
 from .lexer import Token, describe
 
@@ -16,9 +18,13 @@ def _error(text: str, offset: int, message: str) -> ParseError:
     return ParseError(message, Position(text, offset))
 
 
-def parse_literal(tokens: list[Token], i: int, text: str, what: str = "a parameter") -> tuple[object, int]:
-    """The literal starting at token i and the index of the token after it."""
+def parse_literal(tokens: list[Token], i: int, text: str, what: str = "a parameter",
+                  names: Mapping[str, int] | None = None) -> tuple[object, int]:
+    """The literal starting at token i and the index of the token after it. `names`: integers a program assigned
+    above (N = 5): a literal may be written with them, and with + - * between integers (np.zeros((N*K, D)))."""
     kind, word, start = tokens[i]
+    if names is not None and (kind == "name" and word in names or kind == "num" and _arithmetic_follows(tokens, i)):
+        return _integer(tokens, i, text, what, names)
     if kind == "op" and word == "-" and tokens[i + 1][0] == "num":
         return -_number(tokens[i + 1], text, what), i + 2
     if kind == "num":
@@ -28,9 +34,41 @@ def parse_literal(tokens: list[Token], i: int, text: str, what: str = "a paramet
     if kind == "name" and word in ("np", "numpy") and tokens[i + 1][0] == "dot" and tokens[i + 2][1] in _DTYPES:
         return tokens[i + 2][1], i + 3
     if kind == "lparen":
-        return _tuple(tokens, i, text, what)
+        return _tuple(tokens, i, text, what, names)
     raise _error(text, start, f"{what} must be a literal (an integer, True/False or a tuple of integers), "
                               f"got {describe(tokens[i])}")
+
+
+def _arithmetic_follows(tokens: list[Token], i: int) -> bool:
+    return tokens[i + 1][0] == "op" and tokens[i + 1][1] in ("+", "-", "*")
+
+
+def _integer(tokens: list[Token], i: int, text: str, what: str, names: Mapping[str, int]) -> tuple[int, int]:
+    """An integer written with integers, names of `names`, + - and * (Python's precedence), and where it ends."""
+    total, sign = 0, 1
+    while True:
+        term, i = _factor(tokens, i, text, what, names)
+        while tokens[i][0] == "op" and tokens[i][1] == "*":
+            factor, i = _factor(tokens, i + 1, text, what, names)
+            term *= factor
+        total += sign * term
+        if not (tokens[i][0] == "op" and tokens[i][1] in ("+", "-")):
+            break
+        sign = 1 if tokens[i][1] == "+" else -1
+        i += 1
+    if abs(total) > 2 ** 31:
+        raise _error(text, tokens[i - 1][2], f"{what}: {total} is too large")
+    return total, i
+
+
+def _factor(tokens: list[Token], i: int, text: str, what: str, names: Mapping[str, int]) -> tuple[int, int]:
+    kind, word, start = tokens[i]
+    if kind == "name" and word in names:
+        return names[word], i + 1
+    if kind == "num" and not any(c in word for c in ".eE"):
+        return int(word), i + 1
+    raise _error(text, start, f"{what} must be an integer here (written with integers and the integer names "
+                              f"assigned above), got {describe(tokens[i])}")
 
 
 def _number(token: Token, text: str, what: str) -> int | float:
@@ -43,11 +81,11 @@ def _number(token: Token, text: str, what: str) -> int | float:
     return value
 
 
-def _tuple(tokens: list[Token], i: int, text: str, what: str) -> tuple[tuple, int]:
+def _tuple(tokens: list[Token], i: int, text: str, what: str, names: Mapping[str, int] | None = None) -> tuple[tuple, int]:
     items = []
     i += 1
     while tokens[i][0] != "rparen":
-        item, i = parse_literal(tokens, i, text, what)
+        item, i = parse_literal(tokens, i, text, what, names)
         items.append(item)
         if tokens[i][0] == "comma":
             i += 1

@@ -19,7 +19,8 @@ line whose value nothing reads is skipped with a note, anything else is an error
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Mapping
 
 from ..errors import ParseError, Position
 from .expr import Expr, parse
@@ -73,6 +74,7 @@ class Statement:
     whole: Expr | None = None  # x += e as x + (e): the new value of a forward name (offsets from `column`)
     targets: tuple[str, ...] = ()  # unread: every name the statement assigns
     end_line: int = 0  # block: its last line
+    integers: tuple[tuple[str, int], ...] = ()  # names holding integers before it (N = 5): its literal shapes may use them
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,7 @@ def parse_program(text: str, name: str = "<program>", functions: dict[str, Signa
     lines = [line.removesuffix("\r") for line in lines]
     program = Program(name, tuple(lines), ())
     signatures = dict(functions or SIGNATURES)
+    integers: dict[str, int] = {}  # names assigned an integer so far (N = 5, M = N*K): literal shapes may use them
     statements: list[Statement] = []
     defined: dict[str, Function] = {}
     unreadable: dict[str, ParseError] = {}
@@ -210,7 +213,14 @@ def parse_program(text: str, name: str = "<program>", functions: dict[str, Signa
                                         note=_BLOCK_FIX[keyword.group(1)], end_line=logical[end - 1].last))
             i = end
             continue
-        statements.extend(_statements(program, item, signatures))
+        for statement in _statements(program, item, signatures, integers):
+            statements.append(replace(statement, integers=tuple(integers.items())) if integers else statement)
+            if statement.kind in ("assign", "unread"):  # what the name holds from here on
+                value = _integer_value(statement.expr, integers) if statement.kind == "assign" and statement.operator == "=" else None
+                if value is None:
+                    integers.pop(statement.target, None)
+                else:
+                    integers[statement.target] = value
         i += 1
     return Program(name, tuple(lines), tuple(statements), defined, unreadable)
 
@@ -234,15 +244,39 @@ def block_error(program: Program, statement: Statement) -> ParseError:
                          f"{_FUNCTION_FIX}", statement.line, statement.column)
 
 
-def _expression(program: Program, text: str, line: int, column: int, signatures) -> Expr:
+def _expression(program: Program, text: str, line: int, column: int, signatures,
+                integers: Mapping[str, int] | None = None) -> Expr:
     try:
-        return parse(text, signatures)
+        return parse(text, signatures, integers)
     except ParseError as problem:
         offset = problem.position.offset if problem.position else 0
         raise program.error(problem.message, line, column + offset) from None
 
 
-def _statements(program: Program, item: _Logical, signatures) -> list[Statement]:
+_INTEGER_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b}
+
+
+def _integer_value(expr: Expr | None, integers: Mapping[str, int]) -> int | None:
+    """The integer an assignment gives when it is written with integers, names holding integers, + - * and unary
+    minus (N = 5, num_examples = N*K), else None."""
+    if expr is None or any(c in expr.text for c in ".eE"):
+        return None
+    values: list[int] = []
+    for node in expr.nodes:  # post-order: a node's arguments come before it
+        if node.op == "num" and not node.name and float(node.value).is_integer():
+            values.append(int(node.value))
+        elif node.op == "var" and node.name in integers:
+            values.append(integers[node.name])
+        elif node.op in _INTEGER_OPS and len(node.args) == 2:
+            values.append(_INTEGER_OPS[node.op](values[node.args[0]], values[node.args[1]]))
+        elif node.op == "neg" and len(node.args) == 1:
+            values.append(-values[node.args[0]])
+        else:
+            return None
+    return values[-1] if values and abs(values[-1]) <= 2 ** 31 else None
+
+
+def _statements(program: Program, item: _Logical, signatures, integers: Mapping[str, int] | None = None) -> list[Statement]:
     """One logical line: usually one statement; `a, b = 1, 2` is two."""
     text, line, column = item.text, item.line, item.column
     for pattern, what in _SKIPPED:
@@ -264,19 +298,20 @@ def _statements(program: Program, item: _Logical, signatures) -> list[Statement]
         return [Statement("rule", line, column, text, rule.group(1), "=", expr, rule.group(2), expr_column=column + rule.end())]
     assign = _ASSIGN.match(text)
     if assign:
-        return [_assignment(program, item, assign, signatures)]
+        return [_assignment(program, item, assign, signatures, integers)]
     tuple_assign = _TUPLE.match(text)
     if tuple_assign:
-        return _tuple_assignment(program, item, tuple_assign, signatures)
+        return _tuple_assignment(program, item, tuple_assign, signatures, integers)
     return [_other(program, item, signatures)]
 
 
-def _assignment(program: Program, item: _Logical, assign: re.Match, signatures) -> Statement:
+def _assignment(program: Program, item: _Logical, assign: re.Match, signatures,
+                integers: Mapping[str, int] | None = None) -> Statement:
     text, line, column = item.text, item.line, item.column
     target, operator = assign.group(1), assign.group(2)
     rhs_column = column + assign.end()
     try:
-        expr = parse(text[assign.end():], signatures)
+        expr = parse(text[assign.end():], signatures, integers)
     except ParseError as problem:
         offset = problem.position.offset if problem.position else 0
         return Statement("unread", line, column, text, target, operator, expr_column=rhs_column + offset,
@@ -285,7 +320,7 @@ def _assignment(program: Program, item: _Logical, assign: re.Match, signatures) 
         return Statement("assign", line, column, text, target, "=", expr, expr_column=rhs_column)
     # `x op= e` as `x op (e)`, offsets kept: the '=' becomes '(' and ')' closes the line
     equals = assign.start(2) + 1
-    whole = parse(text[:equals] + "(" + text[equals + 1:] + ")", signatures)
+    whole = parse(text[:equals] + "(" + text[equals + 1:] + ")", signatures, integers)
     if operator in ("*=", "/="):
         return Statement("assign", line, column, text, target, "=", whole, expr_column=column)
     return Statement("assign", line, column, text, target, operator, expr, expr_column=rhs_column, whole=whole)
@@ -299,7 +334,8 @@ def _unread_reason(target: str, rhs: str, message: str) -> str:
     return message
 
 
-def _tuple_assignment(program: Program, item: _Logical, match: re.Match, signatures) -> list[Statement]:
+def _tuple_assignment(program: Program, item: _Logical, match: re.Match, signatures,
+                      integers: Mapping[str, int] | None = None) -> list[Statement]:
     """`x, y = 3, -4` as `x = 3` and `y = -4` (when no value reads a name assigned before it in the tuple)."""
     text, line, column = item.text, item.line, item.column
     targets = tuple(t.strip() for t in match.group(1).split(","))
@@ -312,7 +348,7 @@ def _tuple_assignment(program: Program, item: _Logical, match: re.Match, signatu
     out = []
     for k, (target, (piece, offset)) in enumerate(zip(targets, values)):
         at = column + rhs_start + offset + len(piece) - len(piece.lstrip())
-        expr = _expression(program, piece, line, column + rhs_start + offset, signatures)
+        expr = _expression(program, piece, line, column + rhs_start + offset, signatures, integers)
         swapped = [t for t in targets[:k] if t in expr.variables]
         if swapped:
             raise program.error(f"'{target}' is given a value that reads {swapped[0]}, assigned earlier in the same tuple "

@@ -259,6 +259,8 @@ def _state(graph, plan: Plan, point, functions, tolerance) -> _State:
     env = {name: np.asarray(values[i][0]) for name, i in graph.names.items()}
     env.update({v: np.asarray(point[v]) for v in graph.variables if v not in env})  # a reassigned input: its last value
     env.update({n: np.asarray(v) for n, v in plan.hidden.items()})
+    # a constant f never reads (c = 3.0 that only a d-line uses) is no variable of the graph: its value is the cell's
+    env.update({n: np.asarray(v) for n, v in plan.inputs.items() if n not in env})
     nodes, versions, labels = _versions(graph, plan)
     truth, uses = {}, {}
     if math.prod(graph.nodes[-1].shape) == 1:

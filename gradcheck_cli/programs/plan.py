@@ -329,7 +329,7 @@ def _hidden(plan: Plan, text: str, statement: Statement, context: PointContext) 
         name = f"{text} #{k}"
     drawn = context.draws
     try:
-        plan.hidden[name] = constant_value(text, context)
+        plan.hidden[name] = constant_value(text, context, literals=dict(statement.integers))
     except GradcheckError as problem:
         line = plan.program.lines[statement.line - 1]
         offset = line.find(text) + (problem.position.offset if problem.position else 0)
@@ -370,7 +370,7 @@ def _constant(plan: Plan, statement: Statement, context: PointContext) -> np.nda
     rhs = statement.expr.text
     drawn = context.draws
     try:
-        value = constant_value(rhs, context)
+        value = constant_value(rhs, context, literals=dict(statement.integers))
     except GradcheckError as problem:
         offset = problem.position.offset if problem.position else 0
         raise type(problem)(problem.message, Position(text, statement.expr_column + offset, program.name, statement.line)) from None

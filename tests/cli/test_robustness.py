@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gradcheck_cli.errors import GradcheckError
@@ -157,6 +157,7 @@ def test_cli_table_output_on_nearly_valid_and_constant_expressions(expression, e
 
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(at=_INPUTS, expect=st.one_of(st.none(), _INPUTS))
+@example(at="@x\nx", expect=None)  # a file name with a newline: the error's headline stays one line
 def test_cli_points_and_claims_on_arbitrary_text(at, expect, cli):
     args = ["eval", "--at", at, "--no-exact", "--format", "json"]
     if expect is not None:

@@ -426,3 +426,25 @@ def test_a_cell_of_d_lines_keeps_other_spellings_as_what_they_are():
     the cell's gradients are its d-names, and a_grad is not one."""
     case = run(cell("seed004_neuron.txt"))
     assert case.status == "pass" and not any(row.target.endswith("_grad") for row in case.lines)
+
+
+def test_a_constant_only_a_d_line_reads_has_the_cells_value():
+    """It said "'c' is read before the line that assigns it: move that line above this one", of a line above it."""
+    case = run("x = 2.0\nc = 3.0\nf = x * x\ndf = 1.0\ndx = c * x * df\n")
+    assert case.status == "mismatch" and case.first_wrong_line == 5
+    assert rows(case)[5].diagnosis == "reads c where x was needed"
+    assert run("x = 2.0\nc = 2.0\nf = x * x\ndf = 1.0\ndx = c * x * df\n").status == "pass"
+
+
+def test_shapes_may_use_integers_the_cell_assigned():
+    """np.random.randn(N, D) and np.zeros((N*K, D)), as cells write them: a shape had to be written as digits."""
+    case = run("import numpy as np\nnp.random.seed(1)\nN = 4\nK = 2\nD = 3\nX = np.random.randn(N*K, D)\n"
+               "W = 0.01 * np.random.randn(D, K) + np.zeros((D, K))\nscores = np.dot(X, W)\nf = np.sum(scores ** 2)\n"
+               "dscores = 2 * scores\ndW = np.dot(X.T, dscores)\n")
+    assert case.status == "pass", case.message
+    assert np.shape(case.point["X"]) == (8, 3) and np.shape(case.point["W"]) == (3, 2)
+    for text, message in [("N = 4\nX = np.random.randn(N * 2.5, 2)\nf = np.sum(X)\n", "must be an integer here"),
+                          ("N = 4.5\nX = np.random.randn(N, 2)\nf = np.sum(X)\n", "must be a literal .* got 'N'"),
+                          ("X = np.random.randn(M, 2)\nf = np.sum(X)\n", "must be a literal")]:
+        with pytest.raises(GradcheckError, match=message):
+            run(text)
