@@ -93,15 +93,28 @@ def judge_lines(graph, plan: Plan, point: dict[str, np.ndarray], functions: dict
     per_key: dict[tuple, list[tuple[Statement, LineResult, tuple]]] = {}
     cursor = {name: len(keys) - 1 for name, keys in state.versions.items()}
     judged: list[tuple[Statement, dict, object]] = []  # per row: its statement, the truths it read, its key
+    steps: dict[tuple, np.ndarray] = {}  # per key, its last line's value with true inputs (the steps so far)
     for statement in plan.backward:
         truths = _true_names(state, cursor, true_env)
         key = _key(state, statement, cursor, user)
+        earlier = _step_of(statement, key, per_key, steps)
+        if earlier is not None:  # dscores /= N after dscores = probs - y: it reads the steps so far, not the truth
+            truths = {**truths, statement.target: steps[key]}
         row, matched = _line(state, statement, key, user, true_env, truths)
+        if key is not None and row.status != "error":
+            try:  # what the line gives with true inputs: where a further step of it starts
+                steps[key] = (-1.0 if statement.operator == "-=" else 1.0) * evaluate(statement.expr, {**state.env, **truths}, state)
+            except GradcheckError:
+                steps.pop(key, None)
+        if earlier is not None:
+            row = _last_step(lines, per_key[key], row, statement)
         lines.rows.append(row)
         judged.append((statement, truths, key))
         if row.status == "error" and statement.target not in user:
             state.failed[statement.target] = statement.line
-        if key is not None and row.status != "error" and row.true is not None:
+        if earlier is not None and key in steps:
+            own[key] = steps[key]  # the steps together are the line for NAME
+        elif key is not None and row.status != "error" and row.true is not None:
             try:
                 _accumulate(own, key, statement, _alone(state, statement, truths))
             except GradcheckError:
@@ -118,6 +131,32 @@ def judge_lines(graph, plan: Plan, point: dict[str, np.ndarray], functions: dict
     lines.finals = _finals(state, per_key, user, lines)
     _unused(plan, lines, state)
     return lines
+
+
+def _step_of(statement: Statement, key, per_key: dict, steps: dict) -> tuple | None:
+    """The entry of the line this one takes a further step of (dscores = probs - y, then dscores /= N): a line that
+    reads its own d-name where no earlier version of the name is left to step back to, so the same gradient is built
+    in steps. None for anything else (dh = dh * (1 - h**2) steps back to the version before; += adds a use)."""
+    if key is None or statement.operator != "=" or statement.target not in statement.expr.variables:
+        return None
+    entries = per_key.get(key)
+    if not entries or entries[-1][0].target != statement.target or key not in steps:
+        return None
+    return entries[-1]
+
+
+def _last_step(lines: Lines, entries: list, row: LineResult, statement: Statement) -> LineResult:
+    """The steps so far become parts of this line, which is judged for them all: a wrong result is said of the steps
+    together (which one is off cannot be told from the values)."""
+    first = entries[0][0].line
+    said = f"a step of {statement.target}, judged with line {statement.line}"
+    for k, (earlier, previous, matched) in enumerate(entries):
+        index = lines.rows.index(previous)
+        lines.rows[index] = replace(previous, status="helper", diagnosis=said)
+        entries[k] = (earlier, lines.rows[index], matched)
+    if row.status in ("wrong", "kink") and row.diagnosis:
+        return replace(row, diagnosis=f"{statement.target} after its steps (lines {first}-{statement.line}): {row.diagnosis}")
+    return row
 
 
 def _blame_helpers(state: _State, lines: Lines, judged: list) -> set:

@@ -56,10 +56,12 @@ def redrawn(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray]) 
 
 
 def hiding(plan: Plan, checked: tuple[str, ...], point: dict[str, np.ndarray], names: list[str]) -> list[str]:
-    """The other checked inputs whose every element is 0 or 1 (lam = 1.0, reg = 0.0): such a constant hides a factor
-    or a term a line leaves out (`dreg_loss = dloss` for lam * dloss), so the second half of the draws draws it too."""
+    """The other checked inputs that are a scalar 0 or 1 (lam = 1.0, reg = 0.0): such a constant hides a factor or a
+    term a line leaves out (`dreg_loss = dloss` for lam * dloss), so the second half of the draws draws it too. An
+    array of 0s and 1s is data with a shape of its own (one-hot labels: softmax's dscores = probs - Y holds only for
+    rows that sum to 1), never drawn."""
     def zeros_and_ones(value: np.ndarray) -> bool:
-        return value.dtype.kind == "f" and value.size > 0 and bool(np.all((value == 0) | (value == 1)))
+        return value.dtype.kind == "f" and value.size == 1 and bool(np.all((value == 0) | (value == 1)))
 
     return [name for name in checked if name not in names and zeros_and_ones(np.asarray(point[name]))]
 

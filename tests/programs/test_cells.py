@@ -448,3 +448,41 @@ def test_shapes_may_use_integers_the_cell_assigned():
                           ("X = np.random.randn(M, 2)\nf = np.sum(X)\n", "must be a literal")]:
         with pytest.raises(GradcheckError, match=message):
             run(text)
+
+
+SOFTMAX = """import numpy as np
+np.random.seed(0)
+N = 5
+X = np.random.randn(N, 2)
+Y = np.array([[1., 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0]])
+W = 0.01 * np.random.randn(2, 3)
+b = np.zeros((1, 3))
+reg = 1e-3
+scores = np.dot(X, W) + b
+exp_scores = np.exp(scores)
+probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+data_loss = -np.sum(Y * np.log(probs)) / N
+loss = data_loss + 0.5 * reg * np.sum(W * W)
+dscores = probs - Y
+dscores /= N
+dW = np.dot(X.T, dscores)
+db = np.sum(dscores, axis=0, keepdims=True)
+dW += reg * W
+"""
+
+
+def test_a_gradient_built_in_steps_is_judged_as_one_line():
+    """cs231n's softmax: dscores = probs - Y, then dscores /= N. Each step was held to the whole gradient: both lines
+    were wrong in a right cell. And the one-hot Y (0s and 1s) was drawn anew, where probs - Y no longer holds."""
+    case = run(SOFTMAX)
+    assert case.status == "pass", case.message
+    assert rows(case)[14].status == "helper" and rows(case)[14].diagnosis == "a step of dscores, judged with line 15"
+    assert rows(case)[15].status == "pass"
+    for wrong, line in [("dscores = probs + Y", 15), ("dscores /= 2", 15), ("dW += 2 * reg * W", 18)]:
+        old = {"dscores = probs + Y": "dscores = probs - Y", "dscores /= 2": "dscores /= N",
+               "dW += 2 * reg * W": "dW += reg * W"}[wrong]
+        case = run(SOFTMAX.replace(old, wrong))
+        assert case.status == "mismatch" and case.first_wrong_line == line, (wrong, case.message)
+    assert "dscores after its steps (lines 14-15)" in run(SOFTMAX.replace("dscores = probs - Y", "dscores = probs + Y")).message
+    missing = run(SOFTMAX.replace("dscores /= N\n", ""))  # one line left: it is the whole gradient, a factor N off
+    assert missing.first_wrong_line == 14 and "an extra factor N" in rows(missing)[14].diagnosis
