@@ -39,7 +39,7 @@ def diagnose(state, statement: Statement, name: str, value: np.ndarray, expected
         if close_enough(state, value, factor * expected) and not close_enough(state, expected, 0 * expected):
             return said
     return (_factor(state, value, expected) or _mask(state, value, expected) or _upstream(state, statement, name, expected, truths, evaluate)
-            or _swapped(state, statement, expected, truths, evaluate)
+            or _swapped(state, statement, expected, truths, evaluate) or _number_factor(state, value, expected)
             or f"this line gives {values_text(value)}; the true value is {values_text(expected)}")
 
 
@@ -57,6 +57,24 @@ def _factor(state, value: np.ndarray, expected: np.ndarray) -> str | None:
             return f"a factor {other} is missing (this line times {other} is right)"
         if close_enough(state, value, expected * given):
             return f"an extra factor {other} (this line divided by {other} is right)"
+    return None
+
+
+def _number_factor(state, value: np.ndarray, expected: np.ndarray) -> str | None:
+    """Off by a whole number written in the cell rather than named (dz = (p - y) for (p - y) / 8): the ratio of the
+    largest element, when every element agrees with it (two elements at least: one number is a ratio of anything)."""
+    if np.count_nonzero(expected) < 2:
+        return None
+    k = int(np.argmax(np.abs(expected)))
+    with np.errstate(all="ignore"):
+        ratio = float(value.reshape(-1)[k] / expected.reshape(-1)[k])
+    if not np.isfinite(ratio) or ratio == 0:
+        return None
+    for factor, said in ((ratio, "an extra factor {n:g} (this line divided by {n:g} is right)"),
+                         (1 / ratio, "a factor {n:g} is missing (this line times {n:g} is right)")):
+        n = round(factor)
+        if abs(n) >= 3 and abs(factor - n) <= 1e-9 * abs(n) and close_enough(state, value, expected * (n if said.startswith("an") else 1 / n)):
+            return said.format(n=n)
     return None
 
 

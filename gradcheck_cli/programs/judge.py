@@ -179,8 +179,10 @@ def _blame_helpers(state: _State, lines: Lines, judged: list) -> set:
         if found is not None:
             name, version, value, got = found
             h = helpers[name]
-            said = diagnose(state, judged[h][0], version, lines.rows[h].true, value, judged[h][1], evaluate)
-            lines.rows[h] = replace(lines.rows[h], status="wrong", true=value, diagnosis=said, order=row.order[:1] + (judged[h][0].line,))
+            if lines.rows[h].status != "wrong":  # blamed once, by the first line that reads it (its true is now the fix)
+                said = diagnose(state, judged[h][0], version, lines.rows[h].true, value, judged[h][1], evaluate)
+                lines.rows[h] = replace(lines.rows[h], status="wrong", true=value, diagnosis=said,
+                                        order=row.order[:1] + (judged[h][0].line,))
             lines.rows[k] = replace(row, status="pass", diagnosis=None, true=got)
             rescued.add(key)
     return rescued

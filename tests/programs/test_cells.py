@@ -486,3 +486,39 @@ def test_a_gradient_built_in_steps_is_judged_as_one_line():
     assert "dscores after its steps (lines 14-15)" in run(SOFTMAX.replace("dscores = probs - Y", "dscores = probs + Y")).message
     missing = run(SOFTMAX.replace("dscores /= N\n", ""))  # one line left: it is the whole gradient, a factor N off
     assert missing.first_wrong_line == 14 and "an extra factor N" in rows(missing)[14].diagnosis
+
+
+LOGREG = """import numpy as np
+np.random.seed(3)
+X = np.random.randn(8, 3)
+y = np.array([1., 0, 1, 1, 0, 0, 1, 0])
+w = np.random.randn(3)
+b = 0.1
+z = X.dot(w) + b
+p = 1 / (1 + np.exp(-z))
+loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+dz = (p - y) / 8
+dw = X.T.dot(dz)
+db = np.sum(dz)
+"""
+
+
+@pytest.mark.parametrize("line, said", [("dz = (p - y)", "an extra factor 8 (this line divided by 8 is right)"),
+                                        ("dz = (p - y) / 64", "a factor 8 is missing (this line times 8 is right)")])
+def test_a_factor_written_as_a_number_is_named(line, said):
+    case = run(LOGREG.replace("dz = (p - y) / 8", line))
+    assert case.first_wrong_line == 10 and rows(case)[10].diagnosis == said
+
+
+def test_a_helper_read_by_two_wrong_lines_is_described_with_its_own_value():
+    """dtanh (a helper: tanh has no name) was blamed by dWx and again by dWh; the second said `this line gives X; the
+    true value is X` with the same X, the fix written over the line's own value."""
+    cell = ("import numpy as np\nnp.random.seed(1)\nx = np.random.randn(3)\nh_prev = np.random.randn(4)\n"
+            "Wx = np.random.randn(4, 3)\nWh = np.random.randn(4, 4)\nb = np.random.randn(4)\n"
+            "h = np.tanh(Wx.dot(x) + Wh.dot(h_prev) + b)\nloss = np.sum(h * h)\ndh = 2 * h\n"
+            "dtanh = (1 - h) * dh\ndWx = np.outer(dtanh, x)\ndWh = np.outer(dtanh, h_prev)\n"
+            "dh_prev = Wh.T.dot(dtanh)\ndx = Wx.T.dot(dtanh)\ndb = dtanh\n")
+    case = run(cell)
+    said = rows(case)[11].diagnosis
+    assert case.first_wrong_line == 11 and said.startswith("this line gives [-3.99557")
+    assert run(cell.replace("(1 - h) * dh", "(1 - h ** 2) * dh")).status == "pass"
