@@ -23,13 +23,13 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from ..errors import ParseError, Position
-from .expr import Expr, parse
+from .expr import COMPARISONS, Expr, parse
 from .lexer import shorten, split_outside
 from .spelling import SIGNATURES, Signature
 
 _ASSIGN = re.compile(r"([A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=)(?!=)")
 _TUPLE = re.compile(r"([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)+)\s*,?\s*=(?!=)")
-_ELEMENT = re.compile(r"([A-Za-z_]\w*)\s*(\[[^=]*\]|\.\s*[A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=)(?!=)")
+_ELEMENT = re.compile(r"([A-Za-z_]\w*)\s*(\[.*\]|\.\s*[A-Za-z_]\w*)\s*(\+=|-=|\*=|/=|=)(?!=)")  # [a <= 0] too
 _RULE = re.compile(r"d\s*([A-Za-z_]\w*)\s*/\s*d\s*([A-Za-z_]\w*)\s*=(?!=)")
 _DEF = re.compile(r"def\s+([A-Za-z_]\w*)\s*\(([^)]*)\)\s*(=|:)")
 _SEED = re.compile(r"(?:np|numpy)\s*\.\s*random\s*\.\s*seed\s*\(\s*([-+]?[0-9][0-9 *+-]*)\s*\)\s*$")
@@ -373,10 +373,39 @@ def _top_level_commas(text: str) -> list[tuple[str, int]]:
     return pieces
 
 
+# NAME[COND] op= V as a whole-value assignment: where COND holds (1), the new value; elsewhere (0), NAME as it was
+_MASKED = {"=": "{n} * (1 - ({c})) + ({v}) * ({c})", "+=": "{n} + ({v}) * ({c})", "-=": "{n} - ({v}) * ({c})",
+           "*=": "{n} * (1 - ({c})) + {n} * ({v}) * ({c})", "/=": "{n} * (1 - ({c})) + {n} / ({v}) * ({c})"}
+
+
+def _masked(program: Program, item: _Logical, element: re.Match, signatures) -> Statement | None:
+    """`dhidden[hidden_layer <= 0] = 0` (cs231n's relu backward, Karpathy's case study) as the whole value it makes:
+    `dhidden * (1 - (hidden_layer <= 0)) + (0) * (hidden_layer <= 0)`, when the subscript is a comparison. None for
+    another subscript (an index: an element is not a whole value)."""
+    text, line, column = item.text, item.line, item.column
+    name, operator = element.group(1), element.group(3)
+    condition_start = element.start(2) + 1
+    condition = text[condition_start:element.end(2) - 1]
+    try:
+        parsed = parse(condition, signatures)
+    except ParseError:
+        return None
+    if not parsed.nodes or parsed.nodes[-1].op not in COMPARISONS:
+        return None
+    value_text = text[element.end():]
+    _expression(program, value_text, line, column + element.end(), signatures)  # its own mistakes, at its own column
+    whole = _MASKED[operator].format(n=name, c=condition.strip(), v=value_text.strip())
+    return Statement("assign", line, column, text, name, "=", _expression(program, whole, line, column, signatures),
+                     expr_column=column + element.end())
+
+
 def _other(program: Program, item: _Logical, signatures) -> Statement:
     """A statement that is not an assignment: a bare expression (skipped), or something gradcheck does not read."""
     text, line, column = item.text, item.line, item.column
     element = _ELEMENT.match(text)
+    masked = _masked(program, item, element, signatures) if element and element.group(2).startswith("[") else None
+    if masked is not None:
+        return masked
     if element:
         what = "an element" if element.group(2).startswith("[") else "an attribute"
         raise program.error(f"assignment to {what} ({shorten(text[:element.end()].strip())} ...) is not read: gradcheck "

@@ -522,3 +522,29 @@ def test_a_helper_read_by_two_wrong_lines_is_described_with_its_own_value():
     said = rows(case)[11].diagnosis
     assert case.first_wrong_line == 11 and said.startswith("this line gives [-3.99557")
     assert run(cell.replace("(1 - h) * dh", "(1 - h ** 2) * dh")).status == "pass"
+
+
+TWO_LAYER_MASK = SOFTMAX.replace("W = 0.01 * np.random.randn(2, 3)\nb = np.zeros((1, 3))\n",
+                                 "W = 0.5 * np.random.randn(2, 4)\nb = np.zeros((1, 4))\nW2 = 0.5 * np.random.randn(4, 3)\n"
+                                 "b2 = np.zeros((1, 3))\n").replace(
+    "scores = np.dot(X, W) + b\n", "hidden_layer = np.maximum(0, np.dot(X, W) + b)\nscores = np.dot(hidden_layer, W2) + b2\n").replace(
+    "loss = data_loss + 0.5 * reg * np.sum(W * W)\n", "loss = data_loss + 0.5 * reg * np.sum(W * W) + 0.5 * reg * np.sum(W2 * W2)\n").replace(
+    "dW = np.dot(X.T, dscores)\ndb = np.sum(dscores, axis=0, keepdims=True)\ndW += reg * W\n",
+    "dW2 = np.dot(hidden_layer.T, dscores)\ndb2 = np.sum(dscores, axis=0, keepdims=True)\ndhidden = np.dot(dscores, W2.T)\n"
+    "dhidden[hidden_layer <= 0] = 0\ndW = np.dot(X.T, dhidden)\ndb = np.sum(dhidden, axis=0, keepdims=True)\n"
+    "dW2 += reg * W2\ndW += reg * W\n")
+
+
+def test_a_mask_assigned_to_elements_is_read_as_the_whole_value_it_makes():
+    """Karpathy's case study and cs231n's relu backward: dhidden[hidden_layer <= 0] = 0. It was refused (an element
+    assignment); it is dhidden * (1 - (hidden_layer <= 0)) + 0 * (hidden_layer <= 0)."""
+    assert "dhidden[hidden_layer <= 0] = 0" in TWO_LAYER_MASK
+    case = run(TWO_LAYER_MASK)
+    assert case.status == "pass", case.message
+    mask_line = TWO_LAYER_MASK.split("\n").index("dhidden[hidden_layer <= 0] = 0") + 1
+    assert rows(case)[mask_line].status == "helper"  # dhidden: no forward name `hidden`, judged through dW and db
+    assert run(TWO_LAYER_MASK.replace("dhidden[hidden_layer <= 0] = 0\n", "")).status == "mismatch"
+    assert run(TWO_LAYER_MASK.replace("hidden_layer <= 0", "hidden_layer < 0")).status == "mismatch"  # never true: no mask
+    assert run(TWO_LAYER_MASK.replace("dhidden[hidden_layer <= 0] = 0", "dhidden[hidden_layer <= 0] *= 0")).status == "pass"
+    with pytest.raises(GradcheckError, match="assignment to an element"):  # an index is still not a whole value
+        run(TWO_LAYER_MASK.replace("dhidden[hidden_layer <= 0] = 0", "dhidden[0, 1] = 0"))
