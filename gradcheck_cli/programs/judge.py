@@ -97,28 +97,30 @@ def judge_lines(graph, plan: Plan, point: dict[str, np.ndarray], functions: dict
     for statement in plan.backward:
         truths = _true_names(state, cursor, true_env)
         key = _key(state, statement, cursor, user)
-        earlier = _step_of(statement, key, per_key, steps)
-        if earlier is not None:  # dscores /= N after dscores = probs - y: it reads the steps so far, not the truth
+        step = _is_step(statement, key, per_key, steps)
+        if step:  # dscores /= N after dscores = probs - y: it reads the steps so far, not the truth
             truths = {**truths, statement.target: steps[key]}
         row, matched = _line(state, statement, key, user, true_env, truths)
+        alone = None  # the line's value with true inputs: what it adds, and where a further step of it starts
         if key is not None and row.status != "error":
-            try:  # what the line gives with true inputs: where a further step of it starts
-                steps[key] = (-1.0 if statement.operator == "-=" else 1.0) * evaluate(statement.expr, {**state.env, **truths}, state)
+            try:
+                alone = _alone(state, statement, truths)
             except GradcheckError:
-                steps.pop(key, None)
-        if earlier is not None:
+                pass
+        if step:
             row = _last_step(lines, per_key[key], row, statement)
         lines.rows.append(row)
         judged.append((statement, truths, key))
         if row.status == "error" and statement.target not in user:
             state.failed[statement.target] = statement.line
-        if earlier is not None and key in steps:
-            own[key] = steps[key]  # the steps together are the line for NAME
-        elif key is not None and row.status != "error" and row.true is not None:
-            try:
-                _accumulate(own, key, statement, _alone(state, statement, truths))
-            except GradcheckError:
-                pass
+        if alone is None:
+            steps.pop(key, None)
+        else:
+            steps[key] = alone
+            if step:
+                own[key] = alone  # the steps together are the line for NAME
+            elif row.true is not None:
+                _accumulate(own, key, statement, alone)
         if key is not None:
             per_key.setdefault(key, []).append((statement, row, matched))
             name = key[0].split("@")[0]
@@ -133,16 +135,14 @@ def judge_lines(graph, plan: Plan, point: dict[str, np.ndarray], functions: dict
     return lines
 
 
-def _step_of(statement: Statement, key, per_key: dict, steps: dict) -> tuple | None:
-    """The entry of the line this one takes a further step of (dscores = probs - y, then dscores /= N): a line that
-    reads its own d-name where no earlier version of the name is left to step back to, so the same gradient is built
-    in steps. None for anything else (dh = dh * (1 - h**2) steps back to the version before; += adds a use)."""
+def _is_step(statement: Statement, key, per_key: dict, steps: dict) -> bool:
+    """Whether the line takes a further step of the one before it (dscores = probs - y, then dscores /= N): it reads
+    its own d-name where no earlier version of the name is left to step back to, so the same gradient is built in
+    steps. Not so for dh = dh * (1 - h**2) (the version before) or dx += ... (another use)."""
     if key is None or statement.operator != "=" or statement.target not in statement.expr.variables:
-        return None
+        return False
     entries = per_key.get(key)
-    if not entries or entries[-1][0].target != statement.target or key not in steps:
-        return None
-    return entries[-1]
+    return bool(entries) and entries[-1][0].target == statement.target and key in steps
 
 
 def _last_step(lines: Lines, entries: list, row: LineResult, statement: Statement) -> LineResult:
